@@ -1,0 +1,327 @@
+/* moe.h: the public API of libmoe, mixtures of experts for regression.
+ *
+ * Copyright (C) 2026 the moefit developers.
+ * This file is part of moefit, free software under the GNU General Public License,
+ * version 3 or (at your option) any later version; see COPYING.
+ *
+ * The model: p(y | x, z) = sum_i g_i(z) N(y; b_i'(1,x), s_i^2), with a softmax gate
+ * g_i(z) = exp(v_i'(1,z)) / sum_j exp(v_j'(1,z)) and the last expert as reference (v_K = 0).
+ *
+ * Conventions: every function that can fail returns an int status (a moe_status) and, when
+ * given a non-NULL moe_error, fills it with a message that carries context (file, line,
+ * column).  The library never prints and never exits; objects are opaque, created by one
+ * function and released by the matching _free, which accepts NULL.  Arrays are row-major.
+ */
+#ifndef MOE_H
+#define MOE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status and errors */
+
+typedef enum moe_status {
+    MOE_SUCCESS = 0,  /* done */
+    MOE_CONTINUE,     /* iteration has not converged yet: a normal, indicative return */
+    MOE_EINVAL,       /* invalid argument or option */
+    MOE_ENOMEM,       /* out of memory */
+    MOE_EBADLEN,      /* sizes that do not match */
+    MOE_ESING,        /* singular matrix */
+    MOE_EMAXITER,     /* iteration limit reached without convergence */
+    MOE_EFORMAT,      /* malformed input data or model file */
+    MOE_EOPEN,        /* an input cannot be opened or read */
+    MOE_EWRITE,       /* an output cannot be created or written */
+    MOE_ENUMERIC,     /* numerical failure the library could not recover from */
+    MOE_EUNAVAIL      /* a required external program (gnuplot) is not available */
+} moe_status;
+
+/* A short description of a status code ("malformed input", ...). Never NULL. */
+const char *moe_strerror(int status);
+
+/* What went wrong, with its context. Zero-initialise or pass NULL where not wanted. */
+typedef struct moe_error {
+    int status;           /* a moe_status; MOE_SUCCESS when nothing went wrong */
+    char file[256];       /* the file the error is about, "" when none */
+    size_t line;          /* 1-based line in that file, 0 when not applicable */
+    size_t column;        /* 1-based column (field number), 0 when not applicable */
+    char message[1024];   /* the whole message, e.g. "data.csv:12:3: not a number (abc)" */
+} moe_error;
+
+/* The library's version string, e.g. "0.1.0". */
+const char *moe_version(void);
+
+/* ---------------------------------------------------------------- tables (CSV) */
+
+/* A table as read from CSV: numeric columns with names. A cell that is missing or not a
+ * finite number is stored as NaN and remembered, so that the error is raised (or the row
+ * dropped) only when the column is used. */
+typedef struct moe_table moe_table;
+
+typedef struct moe_csv_options {
+    char sep;        /* field separator ',' ';' or '\t'; 0 detects it from the first line */
+    int header;      /* 1: first row is a header, 0: none (names V1..Vn), -1: detect */
+} moe_csv_options;
+
+/* Defaults: detect the separator and the header. */
+moe_csv_options moe_csv_options_default(void);
+
+/* Reads CSV from PATH ("-" reads standard input). Accepts quoted fields, CRLF and a UTF-8
+ * byte-order mark. Errors: MOE_EOPEN (cannot open or read), MOE_EFORMAT (ragged rows, empty
+ * file, header without rows, duplicate names, unterminated quote, ...), MOE_ENOMEM. */
+int moe_table_read_csv(const char *path, const moe_csv_options *opt, moe_table **out,
+                       moe_error *err);
+
+/* The same from an open stream; NAME is used in messages. */
+int moe_table_read_stream(FILE *fp, const char *name, const moe_csv_options *opt,
+                          moe_table **out, moe_error *err);
+
+size_t moe_table_nrows(const moe_table *t);               /* data rows */
+size_t moe_table_ncols(const moe_table *t);               /* columns */
+const char *moe_table_colname(const moe_table *t, size_t j);   /* 0-based j */
+const double *moe_table_column(const moe_table *t, size_t j);  /* nrows values, NaN if bad */
+
+/* Finds a column by name, or by 1-based index written as a number ("3"); a name wins over
+ * an index when a column is literally called "3". *COL receives the 0-based index.
+ * MOE_EINVAL with a message naming the column when there is none. */
+int moe_table_lookup(const moe_table *t, const char *spec, size_t *col, moe_error *err);
+
+void moe_table_free(moe_table *t);
+
+/* ---------------------------------------------------------------- data sets */
+
+/* The rows a model is fitted on or predicts for: response y, expert inputs x and gate
+ * inputs z, each with names. */
+typedef struct moe_dataset moe_dataset;
+
+typedef enum moe_na_policy {
+    MOE_NA_FAIL = 0,  /* a bad cell in a used column is an error (FILE:LINE:COLUMN) */
+    MOE_NA_OMIT       /* rows with a bad cell in a used column are dropped and counted */
+} moe_na_policy;
+
+typedef struct moe_selection {
+    const char *response;     /* the response column; NULL: the last column */
+    const char *inputs;       /* expert inputs, comma-separated names or indices;
+                                 NULL: every column but the response; "" : none */
+    const char *gate_inputs;  /* gate inputs in the same form; NULL: the same as inputs */
+    moe_na_policy na;         /* what to do with missing or non-numeric cells */
+} moe_selection;
+
+/* Defaults: last column is the response, the others are inputs for experts and gate. */
+moe_selection moe_selection_default(void);
+
+/* Builds a data set from the selected columns of T. */
+int moe_dataset_from_table(const moe_table *t, const moe_selection *sel, moe_dataset **out,
+                           moe_error *err);
+
+/* Builds a data set from arrays: X is n x dx, Z is n x dz (NULL: Z = X, dz ignored), Y has n
+ * values (NULL: no response, for prediction). Columns are named x1.., z1.., y. */
+int moe_dataset_from_arrays(size_t n, size_t dx, const double *x, size_t dz, const double *z,
+                            const double *y, moe_dataset **out, moe_error *err);
+
+size_t moe_dataset_nrows(const moe_dataset *d);
+size_t moe_dataset_omitted(const moe_dataset *d);   /* rows dropped by MOE_NA_OMIT */
+
+/* Writes the data set as CSV with a header: the response (if any) last, after the union of
+ * expert and gate inputs in order of first appearance. */
+int moe_dataset_write_csv(const moe_dataset *d, FILE *fp, moe_error *err);
+
+void moe_dataset_free(moe_dataset *d);
+
+/* ---------------------------------------------------------------- models */
+
+/* A fitted or loaded model: expert family, gate, coefficients, column names, scaling. */
+typedef struct moe_model moe_model;
+
+size_t moe_model_k(const moe_model *m);          /* number of experts */
+size_t moe_model_nx(const moe_model *m);         /* expert inputs, without intercept */
+size_t moe_model_nz(const moe_model *m);         /* gate inputs, without intercept */
+const char *moe_model_response(const moe_model *m);          /* response column name */
+const char *moe_model_input(const moe_model *m, size_t j);   /* expert input names */
+const char *moe_model_gate_input(const moe_model *m, size_t j);
+
+/* Expert I's coefficients on the data's own scale: COEF[0] intercept, COEF[1..nx] slopes,
+ * and its residual standard deviation. */
+void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma);
+
+/* Gate coefficients of expert I < K-1 on the data's own scale (nz+1 values). */
+void moe_model_gate(const moe_model *m, size_t i, double *coef);
+
+/* Saves as versioned JSON; written to a temporary name and renamed, so a failure leaves no
+ * partial file. Doubles are written so that they reload bit for bit. */
+int moe_model_save(const moe_model *m, const char *path, moe_error *err);
+int moe_model_write(const moe_model *m, FILE *fp, moe_error *err);
+
+/* Loads a model saved by moe_model_save (or written by hand in the same format). Every
+ * field is validated: MOE_EFORMAT for truncated, corrupt or wrong-version files. */
+int moe_model_load(const char *path, moe_model **out, moe_error *err);
+
+moe_model *moe_model_copy(const moe_model *m);
+void moe_model_free(moe_model *m);
+
+/* Builds the data set a model predicts for from table T: the model's input columns by
+ * name, and the response too when NEED_RESPONSE. */
+int moe_dataset_for_model(const moe_table *t, const moe_model *m, int need_response,
+                          moe_na_policy na, moe_dataset **out, moe_error *err);
+
+/* ---------------------------------------------------------------- fitting */
+
+typedef enum moe_criterion { MOE_CRIT_BIC = 0, MOE_CRIT_AIC, MOE_CRIT_ICL } moe_criterion;
+
+typedef enum moe_init_method {
+    MOE_INIT_KMEANS = 0,  /* k-means on standardised (x, y), then responsibilities 0/1 */
+    MOE_INIT_RANDOM,      /* random responsibilities (Dirichlet rows) */
+    MOE_INIT_MIXED        /* first restart k-means, the others random */
+} moe_init_method;
+
+/* Progress of a fit, handed to the progress callback after every EM iteration. */
+typedef struct moe_progress {
+    size_t k;            /* experts in the model being fitted */
+    size_t restart;      /* 0-based restart index */
+    size_t restarts;     /* restarts in all for this K */
+    size_t iteration;    /* iterations done in this restart */
+    double loglik;       /* current observed-data log-likelihood (data scale) */
+} moe_progress;
+
+typedef struct moe_fit_options {
+    size_t k_min;              /* fewest experts tried (default 1) */
+    size_t k_max;              /* most experts tried (default 5); k_min == k_max fits one K */
+    moe_criterion criterion;   /* picks K when a range is fitted (default BIC) */
+    moe_init_method init;      /* initialisation (default MOE_INIT_MIXED) */
+    size_t restarts;           /* starts per K, the best log-likelihood kept (default 10) */
+    unsigned long seed;        /* random seed (default 1); the same seed gives the same fit */
+    double tol;                /* stop when the relative log-likelihood change < tol (1e-8) */
+    size_t max_iter;           /* iterations per start (default 1000) */
+    double gate_ridge;         /* L2 penalty on the gate's slopes, standardised scale (0) */
+    double min_prior;          /* drop experts whose prior falls below this (default 0) */
+    double var_floor;          /* variance floor as a share of var(y) (default 1e-6) */
+    int standard_errors;       /* compute standard errors (default 1) */
+    void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
+    void *progress_data;       /* handed to progress */
+} moe_fit_options;
+
+moe_fit_options moe_fit_options_default(void);
+
+/* NULL when OPT is usable, else a readable message saying what is wrong. */
+const char *moe_fit_options_check(const moe_fit_options *opt);
+
+/* The result of a fit: the chosen model and everything a summary reports. */
+typedef struct moe_fit moe_fit;
+
+/* Fits a model to D for each K in [k_min, k_max] with restarts, keeps the best of each K
+ * and picks K by the criterion. Errors: MOE_EINVAL (options, or too few rows for K),
+ * MOE_ENUMERIC (an internal failure such as a log-likelihood decrease beyond rounding). */
+int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
+                moe_error *err);
+
+typedef struct moe_fit_stats {
+    size_t k;            /* experts in the chosen model */
+    size_t n;            /* rows used */
+    size_t df;           /* free parameters */
+    size_t iterations;   /* EM iterations of the best start */
+    int converged;       /* 1 when the best start met the tolerance */
+    int separated;       /* 1 when the gate separates the regimes (its MLE is infinite) */
+    double loglik;       /* observed-data log-likelihood */
+    double aic;          /* -2 loglik + 2 df */
+    double bic;          /* -2 loglik + df log n */
+    double icl;          /* bic + 2 * posterior entropy */
+} moe_fit_stats;
+
+moe_fit_stats moe_fit_get_stats(const moe_fit *f);
+const moe_model *moe_fit_model(const moe_fit *f);
+
+/* Expert I: coefficients and their standard errors (each nx+1 values; SE may be NULL; SEs
+ * are NaN when not computed or not identified), sigma (maximum-likelihood residual SD),
+ * prior share (mean gate probability) and hard-assigned size. */
+void moe_fit_expert(const moe_fit *f, size_t i, double *coef, double *se, double *sigma,
+                    double *prior, size_t *size);
+
+/* Gate of expert I < K-1: coefficients and standard errors (nz+1 values each). */
+void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se);
+
+/* The model-selection table: one row per K fitted. */
+size_t moe_fit_nselection(const moe_fit *f);
+moe_fit_stats moe_fit_selection(const moe_fit *f, size_t j);
+
+/* Log-likelihood traces of every start of the chosen K: trace R has *LEN values. */
+size_t moe_fit_ntraces(const moe_fit *f);
+const double *moe_fit_trace(const moe_fit *f, size_t r, size_t *len);
+size_t moe_fit_best_trace(const moe_fit *f);
+
+/* Warnings met on the way (ridge fallbacks, dropped experts, restarts, separation). */
+size_t moe_fit_nwarnings(const moe_fit *f);
+const char *moe_fit_warning(const moe_fit *f, size_t i);
+
+/* Writes an R-style text summary, or the result as JSON, to FP. */
+int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err);
+int moe_fit_write_json(const moe_fit *f, FILE *fp, moe_error *err);
+
+void moe_fit_free(moe_fit *f);
+
+/* ---------------------------------------------------------------- prediction */
+
+typedef struct moe_prediction {
+    size_t n;            /* rows */
+    size_t k;            /* experts */
+    double *mean;        /* n: mixture mean sum_i g_i mu_i */
+    double *sd;          /* n: predictive standard deviation of the mixture */
+    double *gate;        /* n x k: gate probabilities */
+    size_t *expert;      /* n: most probable expert by the gate (0-based) */
+    double *posterior;   /* n x k: posterior responsibilities, or NULL without y */
+} moe_prediction;
+
+/* Predicts for the rows of D; POSTERIOR asks for responsibilities (D must have y). */
+int moe_predict(const moe_model *m, const moe_dataset *d, int posterior,
+                moe_prediction **out, moe_error *err);
+void moe_prediction_free(moe_prediction *p);
+
+/* ---------------------------------------------------------------- simulation */
+
+typedef struct moe_sim_options {
+    size_t k;            /* experts (default 3) */
+    size_t nx;           /* inputs (default 1) */
+    double separation;   /* distance between neighbouring regimes' lines, in noise SDs (4) */
+    double noise;        /* residual SD of every expert (default 1) */
+    unsigned long seed;  /* random seed (default 1) */
+} moe_sim_options;
+
+moe_sim_options moe_sim_options_default(void);
+
+/* Draws a random well-separated model with the shape given by OPT. */
+int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *err);
+
+/* Draws N rows from M: inputs uniform over the model's input ranges, regime from the gate,
+ * y from that expert. REGIME (n values, may be NULL) receives each row's true expert. */
+int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
+                 size_t *regime, moe_error *err);
+
+/* ---------------------------------------------------------------- plots */
+
+typedef enum moe_plot_format { MOE_PLOT_PNG = 0, MOE_PLOT_SVG, MOE_PLOT_PDF } moe_plot_format;
+
+typedef struct moe_plot_options {
+    const char *dir;          /* output folder, created if missing (required) */
+    moe_plot_format format;   /* picture format (default PNG, pngcairo) */
+    const char *along;        /* input column the curves are drawn along; NULL: the first */
+    const char *templates;    /* folder of the .gp templates; NULL: the installed plots/ */
+    const char *gnuplot;      /* gnuplot program; NULL: "gnuplot" on PATH */
+    unsigned width, height;   /* picture size in pixels (default 1280 x 800) */
+} moe_plot_options;
+
+moe_plot_options moe_plot_options_default(void);
+
+/* Draws the gating, regimes, responsibility (needs y in D) plots of M on D, and, when F is
+ * not NULL, the convergence and model-selection plots of that fit. Writes NAME.dat data
+ * files and NAME.gp programs beside each picture so a figure can be restyled by hand.
+ * MOE_EUNAVAIL when gnuplot cannot be run; gnuplot's own message when it fails. */
+int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
+                   const moe_plot_options *opt, moe_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOE_H */

@@ -1,0 +1,28 @@
+/* fit.h: the internal layout of moe_fit (the result of moe_fit_run), shared by the driver
+ * (src/train/fit.c) and the reports (src/infer/summary.c, src/infer/fit_json.c). */
+#ifndef MOE_TRAIN_FIT_H
+#define MOE_TRAIN_FIT_H
+
+#include "moe.h"
+
+struct moe_fit {
+    moe_model *model;          /* the chosen model (owned) */
+    moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
+    double *prior;             /* k: mean gate probability of each expert */
+    size_t *size;              /* k: rows whose largest responsibility is that expert's */
+    double *expert_se;         /* k x (nx+1): SEs on the data's scale, NaN if unavailable */
+    double *gate_se;           /* (k-1) x (nz+1): SEs on the data's scale, NaN if unavailable */
+    moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */
+    size_t nselection;
+    double **traces;           /* ntraces log-likelihood traces (data scale) of the chosen K */
+    size_t *trace_len;         /* length of each trace */
+    size_t ntraces;
+    size_t best_trace;         /* index of the start that was kept */
+    char **warnings;           /* nwarnings messages */
+    size_t nwarnings;
+};
+
+/* Appends a printf-style warning to F (silently dropped when out of memory). */
+void moe_fit_warn(moe_fit *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
