@@ -17,4 +17,19 @@
  * whatever the number of OpenMP threads. */
 double moe_estep(const moe_dataset *d, const moe_model *m, double *g, double *h);
 
+/* Fixed partition of N rows into at most MOE_NBLOCKS_MAX blocks of at least MOE_BLOCK_MIN rows
+ * (it depends on N only, never on the thread count): block B is rows [*R0, *R1). Reductions
+ * sum one partial per block, in block order. */
+#define MOE_NBLOCKS_MAX 64
+#define MOE_BLOCK_MIN 4096
+size_t moe_block_count(size_t n);
+void moe_block_range(size_t n, size_t nblocks, size_t b, size_t *r0, size_t *r1);
+
+/* The E-step on rows [R0, R1) only: returns their log-likelihood summed in row order and
+ * writes rows R0..R1-1 of G and H (full n x k arrays, either may be NULL). When ENTROPY is not
+ * NULL it receives sum_n sum_i -h log h over these rows (needs H); when GSUM is not NULL it
+ * receives the k column sums of the gate probabilities over these rows. */
+double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_t r1,
+                      double *g, double *h, double *entropy, double *gsum);
+
 #endif

@@ -1,0 +1,385 @@
+/* cmd_fit.c: `moefit fit`: reads a CSV file, fits K experts by EM (or a range of K, picked by
+ * a criterion) and prints the summary, optionally writing JSON, the model and plots.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+void cli_fit_help(FILE *fp)
+{
+    fputs(
+"Usage: moefit [fit] [OPTION]... DATA.csv\n"
+"Fit a mixture of Gaussian linear experts with a softmax gate by EM and print an R-style\n"
+"summary. DATA.csv may be '-' for standard input.\n"
+"\n"
+"Model:\n"
+"  -k, --experts=K|A:B    fit K experts, or each K from A to B and pick one (default 1:5)\n"
+"      --criterion=C      aic, bic or icl: picks K in a range (default bic)\n"
+"      --init=M           kmeans, random or mixed (first start k-means, then random;\n"
+"                         default mixed)\n"
+"      --restarts=R       starts per K; the best log-likelihood is kept (default 10)\n"
+"      --seed=S           random seed; the same seed gives the same fit (default 1)\n"
+"      --tol=T            stop when the relative log-likelihood change < T (default 1e-8)\n"
+"      --max-iter=N       EM iterations per start (default 1000)\n"
+"      --gate-ridge=L     L2 penalty on the gate's slopes, standardised scale (default 0)\n"
+"      --min-prior=P      drop experts whose prior share falls below P (default 0)\n"
+"      --var-floor=F      variance floor as a share of var(y) (default 1e-6)\n"
+"      --no-se            do not compute standard errors\n"
+"\n"
+"Data:\n"
+"  -y, --response=COL     response column, by name or 1-based index (default: the last)\n"
+"  -x, --inputs=COLS      expert inputs, comma-separated (default: all other columns;\n"
+"                         '' for none)\n"
+"  -z, --gate-inputs=COLS gate inputs (default: the same as --inputs)\n"
+"      --sep=C            field separator ',', ';' or 'tab' (default: detected)\n"
+"      --no-header        the first line is data; columns are named V1, V2, ...\n"
+"                         (default: header detected)\n"
+"      --na=fail|omit     a missing or non-numeric cell in a used column is an error\n"
+"                         (fail, the default) or drops its row (omit)\n"
+"\n"
+"Output:\n"
+"      --json=FILE        write the result as JSON to FILE ('-': standard output, and\n"
+"                         then no summary)\n"
+"  -o, --output=FILE      save the fitted model as JSON for predict and plot\n"
+"      --plot=DIR         draw the gating, regimes, responsibility, convergence and\n"
+"                         model-selection plots into DIR (needs gnuplot)\n"
+"      --format=F         png, svg or pdf for --plot (default png)\n"
+"      --along=COL        input the plots are drawn along (default: the first)\n"
+"  -q, --quiet            no progress and no notes on standard error (warnings stay)\n"
+"  -v, --verbose          progress on standard error even when it is not a terminal\n"
+"  -h, --help             show this help and exit\n"
+"\n"
+"Output files appear only when complete (written under a temporary name, then renamed).\n"
+"Example: moefit fit -k 2:4 --criterion icl -o model.json datasets/mcycle.csv\n",
+          fp);
+}
+
+/* ---------------------------------------------------------------- progress on stderr */
+
+typedef struct progress_state {
+    int tty;              /* stderr is a terminal: one line per start, updated in place */
+    int open;             /* a line has been started and not ended */
+    size_t k, restart;    /* the start the open line is about */
+    moe_progress last;    /* the latest report (for logs, printed when a start ends) */
+    int have_last;
+    struct timespec shown;
+} progress_state;
+
+static void progress_line(const moe_progress *p, FILE *fp)
+{
+    fprintf(fp, "K=%zu restart %zu/%zu: iteration %zu, logLik %.1f", p->k, p->restart + 1,
+            p->restarts, p->iteration, p->loglik);
+}
+
+static void progress_end(progress_state *s)
+{
+    if (s->tty) {
+        if (s->have_last) {   /* the start's final state, which throttling may have skipped */
+            fputc('\r', stderr);
+            progress_line(&s->last, stderr);
+            fputs("\033[K\n", stderr);
+        }
+    } else if (s->have_last) {
+        fputs("moefit: ", stderr);
+        progress_line(&s->last, stderr);
+        fputc('\n', stderr);
+    }
+    s->open = 0;
+    s->have_last = 0;
+    fflush(stderr);
+}
+
+static void progress(const moe_progress *p, void *data)
+{
+    progress_state *s = data;
+#ifdef _OPENMP
+#pragma omp critical(moefit_progress)
+#endif
+    {
+        int same = (s->open || s->have_last) && s->k == p->k && s->restart == p->restart;
+        if (!same)
+            progress_end(s);
+        s->k = p->k;
+        s->restart = p->restart;
+        s->last = *p;
+        s->have_last = 1;
+        if (s->tty) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double dt = (double)(now.tv_sec - s->shown.tv_sec)
+                        + 1e-9 * (double)(now.tv_nsec - s->shown.tv_nsec);
+            if (!same || dt >= 0.1 || p->iteration <= 1) {
+                fputc('\r', stderr);
+                progress_line(p, stderr);
+                fputs("\033[K", stderr);
+                fflush(stderr);
+                s->shown = now;
+                s->open = 1;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- options */
+
+enum {
+    OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
+    OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_SEP, OPT_NO_HEADER, OPT_NA,
+    OPT_JSON, OPT_PLOT, OPT_FORMAT, OPT_ALONG
+};
+
+static const struct option long_options[] = {
+    {"experts", required_argument, NULL, 'k'},
+    {"criterion", required_argument, NULL, OPT_CRITERION},
+    {"init", required_argument, NULL, OPT_INIT},
+    {"restarts", required_argument, NULL, OPT_RESTARTS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"tol", required_argument, NULL, OPT_TOL},
+    {"max-iter", required_argument, NULL, OPT_MAX_ITER},
+    {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
+    {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
+    {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
+    {"no-se", no_argument, NULL, OPT_NO_SE},
+    {"response", required_argument, NULL, 'y'},
+    {"inputs", required_argument, NULL, 'x'},
+    {"gate-inputs", required_argument, NULL, 'z'},
+    {"sep", required_argument, NULL, OPT_SEP},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"na", required_argument, NULL, OPT_NA},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"output", required_argument, NULL, 'o'},
+    {"plot", required_argument, NULL, OPT_PLOT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"along", required_argument, NULL, OPT_ALONG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+};
+
+/* Parses K or A:B (whole numbers) into *LO and *HI. */
+static int parse_k(const char *text, size_t *lo, size_t *hi)
+{
+    unsigned long long v[2] = {0, 0};
+    size_t nv = 0, digits = 0;
+    int ok = 1;
+    for (const char *p = text;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (v[nv] > (unsigned long long)SIZE_MAX / 10)
+                ok = 0;
+            else
+                v[nv] = 10 * v[nv] + (unsigned long long)(*p - '0');
+            digits++;
+        } else if ((*p == ':' || *p == '\0') && digits > 0) {
+            nv++;
+            digits = 0;
+            if (*p == '\0' || nv == 2)
+                break;
+        } else {
+            ok = 0;
+            break;
+        }
+    }
+    if (!ok || nv == 0 || strchr(text, ':') != strrchr(text, ':')) {
+        cli_usage_error("fit", "-k needs K or A:B (whole numbers), not '%s'", text);
+        return -1;
+    }
+    *lo = (size_t)v[0];
+    *hi = nv == 2 ? (size_t)v[1] : *lo;
+    if (*lo < 1) {
+        cli_usage_error("fit", "-k needs at least 1 expert, not '%s'", text);
+        return -1;
+    }
+    if (*lo > *hi) {
+        cli_usage_error("fit", "-k A:B needs A <= B, not '%s'", text);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_fit(int argc, char **argv)
+{
+    moe_fit_options fo = moe_fit_options_default();
+    moe_csv_options csv = moe_csv_options_default();
+    moe_selection sel = moe_selection_default();
+    moe_plot_options po = moe_plot_options_default();
+    const char *json_path = NULL, *model_path = NULL;
+    int verbosity = CLI_NORMAL, format_given = 0;
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":k:y:x:z:o:qvh", long_options, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'k': bad = parse_k(optarg, &fo.k_min, &fo.k_max); break;
+        case OPT_CRITERION:
+            if (strcmp(optarg, "bic") == 0)
+                fo.criterion = MOE_CRIT_BIC;
+            else if (strcmp(optarg, "aic") == 0)
+                fo.criterion = MOE_CRIT_AIC;
+            else if (strcmp(optarg, "icl") == 0)
+                fo.criterion = MOE_CRIT_ICL;
+            else
+                return cli_usage_error("fit", "--criterion must be aic, bic or icl, not '%s'",
+                                       optarg);
+            break;
+        case OPT_INIT:
+            if (strcmp(optarg, "kmeans") == 0)
+                fo.init = MOE_INIT_KMEANS;
+            else if (strcmp(optarg, "random") == 0)
+                fo.init = MOE_INIT_RANDOM;
+            else if (strcmp(optarg, "mixed") == 0)
+                fo.init = MOE_INIT_MIXED;
+            else
+                return cli_usage_error("fit", "--init must be kmeans, random or mixed, not '%s'",
+                                       optarg);
+            break;
+        case OPT_RESTARTS: bad = cli_parse_size("fit", "--restarts", optarg, &fo.restarts); break;
+        case OPT_SEED: bad = cli_parse_ulong("fit", "--seed", optarg, &fo.seed); break;
+        case OPT_TOL: bad = cli_parse_double("fit", "--tol", optarg, &fo.tol); break;
+        case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;
+        case OPT_GATE_RIDGE:
+            bad = cli_parse_double("fit", "--gate-ridge", optarg, &fo.gate_ridge);
+            break;
+        case OPT_MIN_PRIOR:
+            bad = cli_parse_double("fit", "--min-prior", optarg, &fo.min_prior);
+            break;
+        case OPT_VAR_FLOOR:
+            bad = cli_parse_double("fit", "--var-floor", optarg, &fo.var_floor);
+            break;
+        case OPT_NO_SE: fo.standard_errors = 0; break;
+        case 'y': sel.response = optarg; break;
+        case 'x': sel.inputs = optarg; break;
+        case 'z': sel.gate_inputs = optarg; break;
+        case OPT_SEP: bad = cli_parse_sep("fit", optarg, &csv.sep); break;
+        case OPT_NO_HEADER: csv.header = 0; break;
+        case OPT_NA: bad = cli_parse_na("fit", optarg, &sel.na); break;
+        case OPT_JSON: json_path = optarg; break;
+        case 'o': model_path = optarg; break;
+        case OPT_PLOT: po.dir = optarg; break;
+        case OPT_FORMAT:
+            bad = cli_parse_format("fit", optarg, &po.format);
+            format_given = 1;
+            break;
+        case OPT_ALONG: po.along = optarg; break;
+        case 'q': verbosity = CLI_QUIET; break;
+        case 'v': verbosity = CLI_VERBOSE; break;
+        case 'h': cli_fit_help(stdout); return CLI_OK;
+        default: return cli_getopt_error("fit", c, argv);
+        }
+        if (bad)
+            return CLI_USAGE;
+    }
+    if (optind >= argc)
+        return cli_usage_error("fit", "no data file given");
+    if (argc - optind > 1)
+        return cli_usage_error("fit", "one data file at a time ('%s' is one too many)",
+                               argv[optind + 1]);
+    const char *data_path = argv[optind];
+    if (json_path && model_path && strcmp(json_path, "-") == 0 && strcmp(model_path, "-") == 0)
+        return cli_usage_error("fit", "--json and --output cannot both be standard output");
+    if (json_path && model_path && strcmp(json_path, model_path) == 0)
+        return cli_usage_error("fit", "--json and --output name the same file '%s'", json_path);
+    if (!po.dir && (format_given || po.along))
+        return cli_usage_error("fit", "--format and --along need --plot DIR");
+    if (po.dir && po.dir[0] == '\0')
+        return cli_usage_error("fit", "--plot needs a folder name");
+    const char *why = moe_fit_options_check(&fo);
+    if (why)
+        return cli_usage_error("fit", "%s", why);
+    if (!po.templates) {
+        const char *env = getenv("MOE_PLOTDIR");
+        if (env && *env)
+            po.templates = env;
+    }
+
+    moe_table *table = NULL;
+    moe_dataset *data = NULL;
+    moe_fit *fit = NULL;
+    cli_output json_out = {0}, model_out = {0};
+    moe_error err = {0};
+    int rc = cli_read_table(data_path, &csv, &table);
+    if (rc)
+        goto done;
+    int s = moe_dataset_from_table(table, &sel, &data, &err);
+    if (s != MOE_SUCCESS) {
+        rc = cli_fail(s, &err);
+        goto done;
+    }
+    if (moe_dataset_omitted(data) > 0 && verbosity != CLI_QUIET)
+        cli_error("omitted %zu row%s with missing values", moe_dataset_omitted(data),
+                  moe_dataset_omitted(data) == 1 ? "" : "s");
+
+    /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
+    if (json_path && (rc = cli_output_open(&json_out, json_path)))
+        goto done;
+    if (model_path && (rc = cli_output_open(&model_out, model_path)))
+        goto done;
+
+    progress_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.tty = isatty(STDERR_FILENO);
+    if (verbosity == CLI_VERBOSE || (verbosity == CLI_NORMAL && ps.tty)) {
+        fo.progress = progress;
+        fo.progress_data = &ps;
+    }
+    s = moe_fit_run(data, &fo, &fit, &err);
+    if (fo.progress)
+        progress_end(&ps);
+    if (s != MOE_SUCCESS) {
+        rc = cli_fail(s, &err);
+        goto done;
+    }
+    for (size_t i = 0; i < moe_fit_nwarnings(fit); i++)
+        cli_warning("%s", moe_fit_warning(fit, i));
+
+    int stdout_taken = (json_path && strcmp(json_path, "-") == 0)
+                       || (model_path && strcmp(model_path, "-") == 0);
+    if (!stdout_taken) {
+        s = moe_fit_write_summary(fit, stdout, &err);
+        if (s != MOE_SUCCESS) {
+            rc = cli_fail(s, &err);
+            goto done;
+        }
+    }
+    if (json_path) {
+        s = moe_fit_write_json(fit, json_out.fp, &err);
+        if (s != MOE_SUCCESS) {
+            rc = cli_fail(s, &err);
+            goto done;
+        }
+    }
+    if (model_path) {
+        s = moe_model_write(moe_fit_model(fit), model_out.fp, &err);
+        if (s != MOE_SUCCESS) {
+            rc = cli_fail(s, &err);
+            goto done;
+        }
+    }
+    /* The JSON and the model are complete: they are kept even if plotting fails below. */
+    if ((rc = cli_output_commit(&json_out)) || (rc = cli_output_commit(&model_out)))
+        goto done;
+    if (po.dir) {
+        s = moe_plot_write(moe_fit_model(fit), fit, data, &po, &err);
+        if (s != MOE_SUCCESS) {
+            rc = cli_fail(s, &err);
+            goto done;
+        }
+    }
+
+done:
+    cli_output_abort(&json_out);
+    cli_output_abort(&model_out);
+    moe_fit_free(fit);
+    moe_dataset_free(data);
+    moe_table_free(table);
+    return rc;
+}

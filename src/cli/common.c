@@ -1,0 +1,344 @@
+/* common.c: what the moefit subcommands share: exit statuses from library statuses, error
+ * messages, option value parsers and output files that are renamed into place on success.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_exit_status(int status)
+{
+    switch (status) {
+    case MOE_SUCCESS: return CLI_OK;
+    case MOE_EINVAL:  /* options are checked before any work, so this is about the data */
+    case MOE_EFORMAT: return CLI_DATAERR;
+    case MOE_EOPEN: return CLI_NOINPUT;
+    case MOE_EWRITE: return CLI_CANTCREAT;
+    case MOE_EUNAVAIL: return CLI_UNAVAILABLE;
+    default: return CLI_SOFTWARE;   /* ENOMEM, EBADLEN, ESING, EMAXITER, ENUMERIC, ... */
+    }
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fputs("moefit: ", stderr);
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_fail(int status, const moe_error *err)
+{
+    if (err && err->message[0])
+        cli_error("%s", err->message);
+    else
+        cli_error("%s", moe_strerror(status));
+    return cli_exit_status(status);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("", fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "Try 'moefit %s --help' for more information.\n", cmd);
+    else
+        fputs("Try 'moefit --help' for more information.\n", stderr);
+    return CLI_USAGE;
+}
+
+/* ---------------------------------------------------------------- option values */
+
+int cli_getopt_error(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':') {
+        if (strncmp(arg, "--", 2) == 0)
+            return cli_usage_error(cmd, "option '%s' needs a value", arg);
+        return cli_usage_error(cmd, "option '-%c' needs a value", optopt);
+    }
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    size_t len = strcspn(arg, "=");
+    if (optopt)   /* a known long option that takes no value was given one */
+        return cli_usage_error(cmd, "option '%.*s' takes no value", (int)len, arg);
+    return cli_usage_error(cmd, "unknown or ambiguous option '%.*s'", (int)len, arg);
+}
+
+int cli_parse_ulong(const char *cmd, const char *option, const char *text, unsigned long *out)
+{
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (*p == '-' || *p == '+' || *p == '\0') {
+        cli_usage_error(cmd, "%s needs a non-negative integer, not '%s'", option, text);
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || *end != '\0') {
+        cli_usage_error(cmd, "%s needs a non-negative integer, not '%s'", option, text);
+        return -1;
+    }
+    if (errno == ERANGE || v > ULONG_MAX) {
+        cli_usage_error(cmd, "%s value '%s' is too large", option, text);
+        return -1;
+    }
+    *out = (unsigned long)v;
+    return 0;
+}
+
+int cli_parse_size(const char *cmd, const char *option, const char *text, size_t *out)
+{
+    unsigned long v;
+    if (cli_parse_ulong(cmd, option, text, &v) != 0)
+        return -1;
+    if ((unsigned long long)v > (unsigned long long)SIZE_MAX) {
+        cli_usage_error(cmd, "%s value '%s' is too large", option, text);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *option, const char *text, double *out)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !isfinite(v) || errno == ERANGE) {
+        cli_usage_error(cmd, "%s needs a finite number, not '%s'", option, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_sep(const char *cmd, const char *text, char *out)
+{
+    if (strcmp(text, ",") == 0 || strcmp(text, "comma") == 0)
+        *out = ',';
+    else if (strcmp(text, ";") == 0 || strcmp(text, "semicolon") == 0)
+        *out = ';';
+    else if (strcmp(text, "tab") == 0 || strcmp(text, "\\t") == 0 || strcmp(text, "\t") == 0)
+        *out = '\t';
+    else {
+        cli_usage_error(cmd, "--sep must be ',', ';' or 'tab', not '%s'", text);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_na(const char *cmd, const char *text, moe_na_policy *out)
+{
+    if (strcmp(text, "fail") == 0)
+        *out = MOE_NA_FAIL;
+    else if (strcmp(text, "omit") == 0)
+        *out = MOE_NA_OMIT;
+    else {
+        cli_usage_error(cmd, "--na must be 'fail' or 'omit', not '%s'", text);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_format(const char *cmd, const char *text, moe_plot_format *out)
+{
+    if (strcmp(text, "png") == 0)
+        *out = MOE_PLOT_PNG;
+    else if (strcmp(text, "svg") == 0)
+        *out = MOE_PLOT_SVG;
+    else if (strcmp(text, "pdf") == 0)
+        *out = MOE_PLOT_PDF;
+    else {
+        cli_usage_error(cmd, "--format must be 'png', 'svg' or 'pdf', not '%s'", text);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_read_table(const char *path, const moe_csv_options *csv, moe_table **out)
+{
+    moe_error err = {0};
+    int s = moe_table_read_csv(path, csv, out, &err);
+    if (s != MOE_SUCCESS)
+        return cli_fail(s, &err);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- output files */
+
+/* Temporary files that exist right now, removed if a signal ends the program. The array is
+ * only touched outside signal handlers by the main thread; a handler only reads it. */
+#define MAX_TEMPS 8
+static char *volatile temps[MAX_TEMPS];
+
+static void on_signal(int sig)
+{
+    for (size_t i = 0; i < MAX_TEMPS; i++)
+        if (temps[i])
+            unlink(temps[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void remember_temp(char *path)
+{
+    static int handlers;
+    if (!handlers) {
+        handlers = 1;
+        const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_signal;
+            sigemptyset(&sa.sa_mask);
+            struct sigaction old;
+            /* Leave a signal alone that the caller ignores (nohup, a pipeline's SIGPIPE). */
+            if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+                continue;
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+    for (size_t i = 0; i < MAX_TEMPS; i++)
+        if (!temps[i]) {
+            temps[i] = path;
+            return;
+        }
+}
+
+static void forget_temp(const char *path)
+{
+    for (size_t i = 0; i < MAX_TEMPS; i++)
+        if (temps[i] == path)
+            temps[i] = NULL;
+}
+
+int cli_output_open(cli_output *out, const char *path)
+{
+    out->path = path;
+    out->tmp = NULL;
+    out->fp = NULL;
+    if (strcmp(path, "-") == 0) {
+        out->fp = stdout;
+        return 0;
+    }
+    /* DIR/.BASE.XXXXXX: the same folder, so that rename() is atomic. */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dirlen;
+    if (*base == '\0') {
+        cli_error("%s: is a folder, not a file name", path);
+        return CLI_CANTCREAT;
+    }
+    size_t len = dirlen + 1 + strlen(base) + 8;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        cli_error("out of memory");
+        return CLI_SOFTWARE;
+    }
+    snprintf(tmp, len, "%.*s.%s.XXXXXX", (int)dirlen, path, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return CLI_CANTCREAT;
+    }
+    /* mkstemp makes the file 0600; give it the permissions a plain fopen would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    out->fp = fdopen(fd, "w");
+    if (!out->fp) {
+        cli_error("%s: cannot create: %s", path, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return CLI_CANTCREAT;
+    }
+    out->tmp = tmp;
+    remember_temp(tmp);
+    return 0;
+}
+
+int cli_output_commit(cli_output *out)
+{
+    if (!out->fp)
+        return 0;
+    if (!out->tmp) {   /* standard output */
+        int bad = fflush(out->fp) != 0 || ferror(out->fp);
+        out->fp = NULL;
+        if (bad) {
+            cli_error("standard output: write error: %s", strerror(errno));
+            return CLI_CANTCREAT;
+        }
+        return 0;
+    }
+    int bad = fflush(out->fp) != 0 || ferror(out->fp);
+    int e = errno;
+    if (fclose(out->fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    out->fp = NULL;
+    if (!bad && rename(out->tmp, out->path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        cli_error("%s: cannot write: %s", out->path, strerror(e));
+        unlink(out->tmp);
+    }
+    forget_temp(out->tmp);
+    free(out->tmp);
+    out->tmp = NULL;
+    return bad ? CLI_CANTCREAT : 0;
+}
+
+void cli_output_abort(cli_output *out)
+{
+    if (!out->fp)
+        return;
+    if (out->tmp) {
+        fclose(out->fp);
+        unlink(out->tmp);
+        forget_temp(out->tmp);
+        free(out->tmp);
+        out->tmp = NULL;
+    } else {
+        fflush(out->fp);
+    }
+    out->fp = NULL;
+}

@@ -1,0 +1,160 @@
+/* softmax.c: the softmax gate g_i(z) = exp(v_i'(1,z)) / sum_j exp(v_j'(1,z)), v_K = 0.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * The soft-target multinomial logit (DESIGN.md section 2): with P = nz + 1 and theta the rows
+ * v_0 .. v_{K-2} (K-1 blocks of P),
+ *     Q(V)       = sum_n sum_i h_ni log g_ni
+ *     dQ/dv_i    = sum_n (h_ni - g_ni) z~_n                            (i < K-1)
+ *     -d2Q/dv_i dv_j' = sum_n g_ni (delta_ij - g_nj) z~_n z~_n'          (the exact Hessian)
+ * (the h_ni sum to 1 in each row). stat_add keeps, for every pair i <= j < K-1, the packed
+ * P x P matrix sum_n g_ni (delta_ij - g_nj) z~ z~', so a row costs (K-1)K/2 * P(P+1)/2
+ * multiply-adds; derivatives() expands these blocks into the full (K-1)P x (K-1)P matrix.
+ * Stats layout: [Q, gradient ((K-1) P), pair blocks ((K-1)K/2 of P(P+1)/2)]. */
+#include <config.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "gates/gate.h"
+#include "train/estep.h"
+
+/* packed z z' kept per row up to P = 32 gate coefficients; larger P computes it inline */
+#define ZZ_MAX 528
+
+static size_t softmax_nparams(size_t k, size_t nz) { return (k - 1) * (nz + 1); }
+
+static size_t softmax_stat_size(size_t k, size_t nz)
+{
+    size_t p = nz + 1, q = p * (p + 1) / 2;
+    return 1 + (k - 1) * p + (k - 1) * k / 2 * q;
+}
+
+/* log g for one row into LOGG (k values) from coefficient rows V (k x p, last row may be
+ * absent: V has k-1 rows, the reference logit is 0). */
+static void row_log_prob(const double *z, const double *v, size_t k, size_t p, double *logg)
+{
+    double mx = 0;  /* the reference logit */
+    for (size_t i = 0; i + 1 < k; i++) {
+        double eta = 0;
+        for (size_t j = 0; j < p; j++)
+            eta += v[i * p + j] * z[j];
+        logg[i] = eta;
+        if (eta > mx)
+            mx = eta;
+    }
+    logg[k - 1] = 0;
+    double s = 0;
+    for (size_t i = 0; i < k; i++)
+        s += exp(logg[i] - mx);
+    double lse = mx + log(s);
+    for (size_t i = 0; i < k; i++)
+        logg[i] -= lse;
+}
+
+static void softmax_log_prob_rows(const moe_dataset *d, const moe_model *m, size_t r0,
+                                  size_t r1, double *logg)
+{
+    size_t k = m->k, p = m->nz + 1;
+    for (size_t r = r0; r < r1; r++)
+        row_log_prob(d->z + r * p, m->gate_coef, k, p, logg + (r - r0) * k);
+}
+
+static void softmax_log_prob(const moe_dataset *d, const moe_model *m, double *logg)
+{
+    softmax_log_prob_rows(d, m, 0, d->n, logg);
+}
+
+static void softmax_stat_add(const moe_dataset *d, const double *theta, const double *h,
+                             size_t k, size_t r0, size_t r1, int deriv, double *stats)
+{
+    size_t p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1;
+    double logg[MOE_K_MAX], g[MOE_K_MAX], zz[ZZ_MAX];
+    double *grad = stats + 1, *blk = stats + 1 + km * p;
+    int packed_ok = q <= ZZ_MAX;
+    for (size_t r = r0; r < r1; r++) {
+        const double *z = d->z + r * p, *hr = h + r * k;
+        row_log_prob(z, theta, k, p, logg);
+        double qr = 0;
+        for (size_t i = 0; i < k; i++)
+            if (hr[i] != 0)
+                qr += hr[i] * logg[i];
+        stats[0] += qr;
+        if (!deriv || km == 0)
+            continue;
+        for (size_t i = 0; i < k; i++)
+            g[i] = exp(logg[i]);
+        for (size_t i = 0; i < km; i++) {
+            double e = hr[i] - g[i];
+            for (size_t j = 0; j < p; j++)
+                grad[i * p + j] += e * z[j];
+        }
+        if (packed_ok) {
+            size_t t = 0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = a; b < p; b++)
+                    zz[t++] = z[a] * z[b];
+        }
+        double *bp = blk;
+        for (size_t i = 0; i < km; i++)
+            for (size_t j = i; j < km; j++, bp += q) {
+                double w = g[i] * ((i == j) - g[j]);
+                if (packed_ok) {
+                    for (size_t t = 0; t < q; t++)
+                        bp[t] += w * zz[t];
+                } else {
+                    size_t t = 0;
+                    for (size_t a = 0; a < p; a++) {
+                        double wa = w * z[a];
+                        for (size_t b = a; b < p; b++)
+                            bp[t++] += wa * z[b];
+                    }
+                }
+            }
+    }
+}
+
+static void softmax_derivatives(const double *stats, size_t k, size_t nz, double *grad,
+                                double *neg_hess)
+{
+    size_t p = nz + 1, q = p * (p + 1) / 2, km = k - 1, np = km * p;
+    if (grad)
+        memcpy(grad, stats + 1, np * sizeof *grad);
+    if (!neg_hess)
+        return;
+    const double *bp = stats + 1 + np;
+    for (size_t i = 0; i < km; i++)
+        for (size_t j = i; j < km; j++, bp += q) {
+            size_t t = 0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = a; b < p; b++, t++) {
+                    double v = bp[t];
+                    size_t ra = i * p + a, cb = j * p + b, rb = i * p + b, ca = j * p + a;
+                    /* block (i,j) is symmetric in (a,b): fill (a,b) and (b,a), and the
+                     * transposed block (j,i) */
+                    neg_hess[ra * np + cb] = v;
+                    neg_hess[rb * np + ca] = v;
+                    neg_hess[cb * np + ra] = v;
+                    neg_hess[ca * np + rb] = v;
+                }
+        }
+}
+
+static void softmax_get_params(const moe_model *m, double *theta)
+{
+    memcpy(theta, m->gate_coef, (m->k - 1) * (m->nz + 1) * sizeof *theta);
+}
+
+static void softmax_set_params(moe_model *m, const double *theta)
+{
+    size_t p = m->nz + 1;
+    memcpy(m->gate_coef, theta, (m->k - 1) * p * sizeof *theta);
+    memset(m->gate_coef + (m->k - 1) * p, 0, p * sizeof *theta);
+}
+
+static int softmax_is_slope(size_t j, size_t k, size_t nz) { return j % (nz + 1) != 0; }
+
+const moe_gate_type moe_gate_softmax = {
+    "softmax",           softmax_nparams,    softmax_log_prob,   softmax_log_prob_rows,
+    softmax_stat_size,   softmax_stat_add,   softmax_derivatives, softmax_get_params,
+    softmax_set_params,  softmax_is_slope,
+};

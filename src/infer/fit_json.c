@@ -1,0 +1,139 @@
+/* fit_json.c: a fit's result as JSON (moe_fit_write_json, `moefit --json`).
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
+ * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, prior, size}],
+ * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
+ * omitted), reference (1-based index of the reference expert), selection: [{k, loglik, df,
+ * aic, bic, icl}] when more than one K was fitted, warnings: [...]. Coefficient names are the
+ * column names with "(Intercept)" first. A number that is not available (NaN) is written as
+ * null; reals carry 17 significant digits. */
+#include <config.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "train/fit.h"
+
+/* A real, or null for NaN/Inf (never NULL unless out of memory). */
+static json_t *jreal(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* Sets KEY of OBJ to V (taking V's reference); -1 when V is NULL or the set fails. */
+static int set(json_t *obj, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+static json_t *named(const moe_model *m, int gate, const double *v, size_t p)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (size_t j = 0; j < p; j++) {
+        const char *nm = j == 0 ? "(Intercept)"
+                                : gate ? moe_model_gate_input(m, j - 1)
+                                       : moe_model_input(m, j - 1);
+        if (set(o, nm ? nm : "?", jreal(v[j]))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static int add_stats(json_t *o, const moe_fit_stats *s)
+{
+    return set(o, "k", json_integer((json_int_t)s->k)) ||
+           set(o, "loglik", jreal(s->loglik)) || set(o, "df", json_integer((json_int_t)s->df)) ||
+           set(o, "aic", jreal(s->aic)) || set(o, "bic", jreal(s->bic)) ||
+           set(o, "icl", jreal(s->icl));
+}
+
+static json_t *fit_to_json(const moe_fit *f)
+{
+    const moe_model *m = moe_fit_model(f);
+    moe_fit_stats st = moe_fit_get_stats(f);
+    size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, pz = moe_model_nz(m) + 1;
+    size_t pmax = px > pz ? px : pz;
+    double *coef = malloc(pmax * sizeof *coef), *se = malloc(pmax * sizeof *se);
+    json_t *root = json_object(), *experts = NULL, *gate = NULL, *warn = NULL;
+    if (!coef || !se || !root)
+        goto fail;
+    if (add_stats(root, &st) || set(root, "iterations", json_integer((json_int_t)st.iterations)) ||
+        set(root, "converged", json_boolean(st.converged)) ||
+        set(root, "n", json_integer((json_int_t)st.n)) ||
+        set(root, "separated", json_boolean(st.separated)) ||
+        set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")))
+        goto fail;
+    if (set(root, "experts", experts = json_array()))
+        goto fail;
+    for (size_t i = 0; i < k; i++) {
+        double sigma = NAN, prior = NAN;
+        size_t size = 0;
+        moe_fit_expert(f, i, coef, se, &sigma, &prior, &size);
+        json_t *e = json_object();
+        if (!e || json_array_append_new(experts, e) || set(e, "coef", named(m, 0, coef, px)) ||
+            set(e, "se", named(m, 0, se, px)) || set(e, "sigma", jreal(sigma)) ||
+            set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
+            goto fail;
+    }
+    if (set(root, "gate", gate = json_array()) ||
+        set(root, "reference", json_integer((json_int_t)k)))
+        goto fail;
+    for (size_t i = 0; i + 1 < k; i++) {
+        moe_fit_gate(f, i, coef, se);
+        json_t *g = json_object();
+        if (!g || json_array_append_new(gate, g) || set(g, "coef", named(m, 1, coef, pz)) ||
+            set(g, "se", named(m, 1, se, pz)))
+            goto fail;
+    }
+    size_t nsel = moe_fit_nselection(f);
+    if (nsel > 1) {
+        json_t *sel = json_array();
+        if (set(root, "selection", sel))
+            goto fail;
+        for (size_t j = 0; j < nsel; j++) {
+            moe_fit_stats s = moe_fit_selection(f, j);
+            json_t *o = json_object();
+            if (!o || json_array_append_new(sel, o) || add_stats(o, &s) ||
+                set(o, "chosen", json_boolean(s.k == st.k)))
+                goto fail;
+        }
+    }
+    if (set(root, "warnings", warn = json_array()))
+        goto fail;
+    for (size_t j = 0; j < moe_fit_nwarnings(f); j++)
+        if (json_array_append_new(warn, json_string(moe_fit_warning(f, j))))
+            goto fail;
+    free(coef);
+    free(se);
+    return root;
+fail:
+    free(coef);
+    free(se);
+    json_decref(root);
+    return NULL;
+}
+
+int moe_fit_write_json(const moe_fit *f, FILE *fp, moe_error *err)
+{
+    if (!f || !fp)
+        return moe_error_set(err, MOE_EINVAL, "json: no fit or no output");
+    json_t *root = fit_to_json(f);
+    if (!root)
+        return moe_error_set(err, MOE_ENOMEM, "json: out of memory building the result");
+    int bad = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17) |
+                                       JSON_PRESERVE_ORDER) != 0;
+    json_decref(root);
+    if (bad || fputc('\n', fp) == EOF || fflush(fp) || ferror(fp))
+        return moe_error_set(err, MOE_EWRITE, "json: cannot write the output");
+    return MOE_SUCCESS;
+}

@@ -1,0 +1,181 @@
+/* summary.c: the R summary()-style text report of a fit (moe_fit_write_summary).
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Layout follows R's summary.lm/summary.glm: a call-like header, one coefficient table per
+ * expert (Estimate, Std. Error, z value, Pr(>|z|), significance stars), the gate's tables
+ * against the reference expert, the fit statistics, the model-selection table and warnings.
+ * z values are Wald statistics with two-sided normal p-values (GSL gsl_cdf_ugaussian_Q).
+ * Anything not available (an SE that was not computed or is not identified) prints as "NA",
+ * as R does, never as "nan". */
+#include <config.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "train/fit.h"
+
+/* Writes X into BUF as "%.PREC g" (FMT 'g') or "%.PREC f" (FMT 'f'), or "NA" when it is
+ * not finite. */
+static const char *num(char *buf, size_t len, char fmt, int prec, double x)
+{
+    if (!isfinite(x))
+        snprintf(buf, len, "NA");
+    else if (fmt == 'f')
+        snprintf(buf, len, "%.*f", prec, x);
+    else
+        snprintf(buf, len, "%.*g", prec, x);
+    return buf;
+}
+
+/* Two-sided normal p-value in R's format.pval style ("<2e-16" below machine precision). */
+static const char *pval(char *buf, size_t len, double p)
+{
+    if (!isfinite(p))
+        snprintf(buf, len, "NA");
+    else if (p < 2.2e-16)
+        snprintf(buf, len, "<2e-16");
+    else
+        snprintf(buf, len, "%.3g", p);
+    return buf;
+}
+
+static const char *stars(double p)
+{
+    if (!isfinite(p))
+        return "";
+    return p < 0.001 ? "***" : p < 0.01 ? "**" : p < 0.05 ? "*" : p < 0.1 ? "." : "";
+}
+
+/* One coefficient table: names[0] is "(Intercept)", then NAMES(j) of the model. */
+static void coef_table(FILE *fp, const moe_model *m, int gate, const double *coef,
+                       const double *se, size_t p)
+{
+    size_t w = strlen("(Intercept)");
+    for (size_t j = 1; j < p; j++) {
+        const char *nm = gate ? moe_model_gate_input(m, j - 1) : moe_model_input(m, j - 1);
+        size_t l = nm ? strlen(nm) : 0;
+        if (l > w)
+            w = l;
+    }
+    fprintf(fp, "%-*s %12s %12s %8s %9s\n", (int)w, "", "Estimate", "Std. Error", "z value",
+            "Pr(>|z|)");
+    for (size_t j = 0; j < p; j++) {
+        const char *nm = j == 0 ? "(Intercept)"
+                                : gate ? moe_model_gate_input(m, j - 1)
+                                       : moe_model_input(m, j - 1);
+        double s = se ? se[j] : NAN;
+        double z = isfinite(s) && s > 0 ? coef[j] / s : NAN;
+        double pv = isfinite(z) ? 2 * gsl_cdf_ugaussian_Q(fabs(z)) : NAN;
+        char b1[32], b2[32], b3[32], b4[32];
+        fprintf(fp, "%-*s %12s %12s %8s %9s%s%s\n", (int)w, nm ? nm : "?",
+                num(b1, sizeof b1, 'g', 6, coef[j]), num(b2, sizeof b2, 'g', 4, s),
+                num(b3, sizeof b3, 'f', 3, z), pval(b4, sizeof b4, pv), *stars(pv) ? " " : "",
+                stars(pv));
+    }
+}
+
+/* "y ~ x1 + x2" style list of names into FP. */
+static void formula_side(FILE *fp, const moe_model *m, int gate)
+{
+    size_t n = gate ? moe_model_nz(m) : moe_model_nx(m);
+    if (n == 0) {
+        fprintf(fp, "1");
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const char *nm = gate ? moe_model_gate_input(m, j) : moe_model_input(m, j);
+        fprintf(fp, "%s%s", j ? " + " : "", nm ? nm : "?");
+    }
+}
+
+int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
+{
+    if (!f || !fp)
+        return moe_error_set(err, MOE_EINVAL, "summary: no fit or no output");
+    const moe_model *m = moe_fit_model(f);
+    moe_fit_stats st = moe_fit_get_stats(f);
+    size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, pz = moe_model_nz(m) + 1;
+    size_t nsel = moe_fit_nselection(f);
+    double *coef = malloc((px > pz ? px : pz) * sizeof *coef);
+    double *se = malloc((px > pz ? px : pz) * sizeof *se);
+    if (!coef || !se) {
+        free(coef);
+        free(se);
+        return moe_error_set(err, MOE_ENOMEM, "summary: out of memory");
+    }
+    char b1[32], b2[32], b3[32], b4[32];
+
+    fprintf(fp, "Call:\nmoefit(%s ~ ", moe_model_response(m) ? moe_model_response(m) : "y");
+    formula_side(fp, m, 0);
+    fprintf(fp, ", gate = ~ ");
+    formula_side(fp, m, 1);
+    if (nsel > 1)
+        fprintf(fp, ", k = %zu:%zu)\n\n", moe_fit_selection(f, 0).k,
+                moe_fit_selection(f, nsel - 1).k);
+    else
+        fprintf(fp, ", k = %zu)\n\n", k);
+    fprintf(fp, "Mixture of %zu Gaussian linear expert%s with a softmax gate, n = %zu\n", k,
+            k == 1 ? "" : "s", st.n);
+
+    for (size_t i = 0; i < k; i++) {
+        double sigma = NAN, prior = NAN;
+        size_t size = 0;
+        moe_fit_expert(f, i, coef, se, &sigma, &prior, &size);
+        fprintf(fp, "\nExpert %zu: prior %s, size %zu\n", i + 1,
+                num(b1, sizeof b1, 'f', 4, prior), size);
+        fprintf(fp, "Coefficients:\n");
+        coef_table(fp, m, 0, coef, se, px);
+        fprintf(fp, "Residual SD: %s (maximum-likelihood estimate, not flexmix's df-corrected "
+                "one)\n", num(b1, sizeof b1, 'g', 6, sigma));
+    }
+
+    if (k > 1) {
+        fprintf(fp, "\nGate (multinomial logit, reference: expert %zu):\n", k);
+        for (size_t i = 0; i + 1 < k; i++) {
+            moe_fit_gate(f, i, coef, se);
+            fprintf(fp, "Expert %zu vs %zu:\n", i + 1, k);
+            coef_table(fp, m, 1, coef, se, pz);
+        }
+        if (st.separated)
+            fprintf(fp, "Note: the gate separates the regimes; its coefficients are not "
+                    "identified, boundaries are\n(its likelihood keeps rising as they grow; "
+                    "try --gate-ridge for finite values).\n");
+    }
+    fprintf(fp, "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n\n");
+
+    fprintf(fp, "Log-likelihood: %s (df = %zu)\n", num(b1, sizeof b1, 'f', 6, st.loglik),
+            st.df);
+    fprintf(fp, "AIC: %s   BIC: %s   ICL: %s\n", num(b1, sizeof b1, 'f', 4, st.aic),
+            num(b2, sizeof b2, 'f', 4, st.bic), num(b3, sizeof b3, 'f', 4, st.icl));
+    fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
+            st.converged ? "converged" : "not converged");
+
+    if (nsel > 1) {
+        fprintf(fp, "\nModel selection:\n%4s %14s %5s %14s %14s %14s\n", "K", "logLik", "df",
+                "AIC", "BIC", "ICL");
+        for (size_t j = 0; j < nsel; j++) {
+            moe_fit_stats s = moe_fit_selection(f, j);
+            fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s\n", s.k,
+                    num(b1, sizeof b1, 'f', 4, s.loglik), s.df, num(b2, sizeof b2, 'f', 4, s.aic),
+                    num(b3, sizeof b3, 'f', 4, s.bic), num(b4, sizeof b4, 'f', 4, s.icl),
+                    s.k == st.k ? "  <- chosen" : "");
+        }
+    }
+    size_t nw = moe_fit_nwarnings(f);
+    if (nw) {
+        fprintf(fp, "\nWarnings:\n");
+        for (size_t j = 0; j < nw; j++)
+            fprintf(fp, "  %s\n", moe_fit_warning(f, j));
+    }
+    free(coef);
+    free(se);
+    if (fflush(fp) || ferror(fp))
+        return moe_error_set(err, MOE_EWRITE, "summary: cannot write the output");
+    return MOE_SUCCESS;
+}

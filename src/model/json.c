@@ -1,0 +1,661 @@
+/* json.c: saving and loading models as versioned JSON (moe_model_save/_write/_load).
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * The format, version 1.  One JSON object; keys may come in any order; every key below is
+ * required unless marked optional, and no other key is accepted (a misspelt key is an
+ * error, not silently ignored):
+ *
+ *   {
+ *     "format": "moefit-model",          fixed string
+ *     "version": 1,                      integer; this loader reads version 1 only
+ *     "description": "...",              optional free text, ignored
+ *     "expert": "gaussian",              expert family (src/experts, moe_expert_type_find)
+ *     "gate": "softmax",                 gate (src/gates, moe_gate_type_find)
+ *     "k": 2,                            experts, 1 <= k <= 64
+ *     "response": "y",                   response column name
+ *     "inputs": ["x1", ...],             expert input names (nx <= 1000, may be empty)
+ *     "gate_inputs": ["x1", ...],        gate input names (nz <= 1000, may be empty)
+ *     "scaling": {                       optional; absent means centre 0 and scale 1 for
+ *       "response": {"center": c, "scale": s},          every column, so that the
+ *       "inputs": {"center": [nx], "scale": [nx]},      parameters below are on the
+ *       "gate_inputs": {"center": [nz], "scale": [nz]}  data's own scale
+ *     },
+ *     "experts": [{"beta": [nx+1], "sigma": s}, ...],   k entries; beta[0] is the intercept
+ *     "gate_coef": [[nz+1], ...]         k-1 rows of gate coefficients, intercept first;
+ *   }                                    the last expert is the reference (its row is 0)
+ *
+ * The parameters are those of the standardised model (struct moe_model in model.h): a column
+ * u is used as (u - center) / scale, and the response is y = center + scale * y_std.  Names
+ * are non-empty, free of control characters and unique within their list.  Every number is
+ * finite; scales and sigmas are > 0.  Numbers are written with 17 significant digits, so a
+ * saved model reloads bit for bit.  Errors name the file and the field, e.g.
+ * "model.json: experts[1].sigma: must be a finite number > 0"; syntax errors carry jansson's
+ * line and column. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "model/model.h"
+#include "train/estep.h"
+
+#define MODEL_FORMAT "moefit-model"
+#define MODEL_VERSION 1
+#define MODEL_MAX_INPUTS 1000
+
+/* ---------------------------------------------------------------- writing */
+
+static json_t *real_array(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    for (size_t j = 0; j < n; j++) {
+        if (json_array_append_new(a, json_real(v[j])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static json_t *string_array(char *const *names, size_t n)
+{
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    for (size_t j = 0; j < n; j++) {
+        if (json_array_append_new(a, json_string(names[j])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Sets KEY of OBJ to V, taking V's reference; a NULL V (failed allocation) is an error. */
+static int set(json_t *obj, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+static json_t *scaling_pair(const double *center, const double *scale, size_t n)
+{
+    json_t *o = json_object();
+    if (!o || set(o, "center", real_array(center, n)) || set(o, "scale", real_array(scale, n))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int all_finite(const double *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!isfinite(v[j]))
+            return 0;
+    return 1;
+}
+
+/* Checks that M can be written: names present, numbers finite. */
+static int check_model(const moe_model *m, moe_error *err)
+{
+    if (!m || !m->expert || !m->gate || m->k == 0)
+        return moe_error_set(err, MOE_EINVAL, "model: no model to save");
+    if (!m->y_name || (m->nx && !m->x_names) || (m->nz && !m->z_names))
+        return moe_error_set(err, MOE_EINVAL, "model: column names missing");
+    for (size_t j = 0; j < m->nx; j++)
+        if (!m->x_names[j])
+            return moe_error_set(err, MOE_EINVAL, "model: input name %zu missing", j + 1);
+    for (size_t j = 0; j < m->nz; j++)
+        if (!m->z_names[j])
+            return moe_error_set(err, MOE_EINVAL, "model: gate input name %zu missing", j + 1);
+    size_t px = m->nx + 1, pz = m->nz + 1;
+    if (!isfinite(m->y_center) || !isfinite(m->y_scale) || !all_finite(m->x_center, m->nx) ||
+        !all_finite(m->x_scale, m->nx) || !all_finite(m->z_center, m->nz) ||
+        !all_finite(m->z_scale, m->nz) || !all_finite(m->beta, m->k * px) ||
+        !all_finite(m->sigma, m->k) || !all_finite(m->gate_coef, (m->k - 1) * pz))
+        return moe_error_set(err, MOE_EINVAL, "model: parameters are not all finite");
+    return MOE_SUCCESS;
+}
+
+static json_t *model_to_json(const moe_model *m)
+{
+    size_t px = m->nx + 1, pz = m->nz + 1;
+    json_t *root = json_object();
+    json_t *scaling = json_object(), *experts = json_array(), *gate = json_array();
+    if (!root || !scaling || !experts || !gate)
+        goto fail;
+    if (set(root, "format", json_string(MODEL_FORMAT)) ||
+        set(root, "version", json_integer(MODEL_VERSION)) ||
+        set(root, "expert", json_string(m->expert->name)) ||
+        set(root, "gate", json_string(m->gate->name)) ||
+        set(root, "k", json_integer((json_int_t)m->k)) ||
+        set(root, "response", json_string(m->y_name)) ||
+        set(root, "inputs", string_array(m->x_names, m->nx)) ||
+        set(root, "gate_inputs", string_array(m->z_names, m->nz)))
+        goto fail;
+    json_t *resp = json_object();  /* the response's centre and scale are scalars */
+    if (set(scaling, "response", resp) || set(resp, "center", json_real(m->y_center)) ||
+        set(resp, "scale", json_real(m->y_scale)) ||
+        set(scaling, "inputs", scaling_pair(m->x_center, m->x_scale, m->nx)) ||
+        set(scaling, "gate_inputs", scaling_pair(m->z_center, m->z_scale, m->nz)))
+        goto fail;
+    for (size_t i = 0; i < m->k; i++) {
+        json_t *e = json_object();
+        if (!e || json_array_append_new(experts, e) ||
+            set(e, "beta", real_array(m->beta + i * px, px)) ||
+            set(e, "sigma", json_real(m->sigma[i])))
+            goto fail;
+    }
+    for (size_t i = 0; i + 1 < m->k; i++)
+        if (json_array_append_new(gate, real_array(m->gate_coef + i * pz, pz)))
+            goto fail;
+    if (json_object_set_new(root, "scaling", scaling)) {
+        scaling = NULL;
+        goto fail;
+    }
+    scaling = NULL;
+    if (json_object_set_new(root, "experts", experts)) {
+        experts = NULL;
+        goto fail;
+    }
+    experts = NULL;
+    if (json_object_set_new(root, "gate_coef", gate)) {
+        gate = NULL;
+        goto fail;
+    }
+    return root;
+fail:
+    json_decref(scaling);
+    json_decref(experts);
+    json_decref(gate);
+    json_decref(root);
+    return NULL;
+}
+
+static const size_t dump_flags = JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER;
+
+int moe_model_write(const moe_model *m, FILE *fp, moe_error *err)
+{
+    int status = check_model(m, err);
+    if (status)
+        return status;
+    json_t *root = model_to_json(m);
+    if (!root)
+        return moe_error_set(err, MOE_ENOMEM, "model: out of memory building the JSON");
+    int bad = json_dumpf(root, fp, dump_flags) != 0 || fputc('\n', fp) == EOF || fflush(fp);
+    json_decref(root);
+    if (bad || ferror(fp))
+        return moe_error_set(err, MOE_EWRITE, "cannot write the model: %s", strerror(errno));
+    return MOE_SUCCESS;
+}
+
+/* Writes all of BUF to FD. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Makes the rename itself durable by syncing PATH's folder; failures are ignored (some file
+ * systems cannot sync a folder, and the file's own data is already synced). */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int moe_model_save(const moe_model *m, const char *path, moe_error *err)
+{
+    if (!path || !*path)
+        return moe_error_set(err, MOE_EINVAL, "model: no file name to save to");
+    int status = check_model(m, err);
+    if (status)
+        return status;
+    json_t *root = model_to_json(m);
+    if (!root)
+        return moe_error_set(err, MOE_ENOMEM, "model: out of memory building the JSON");
+    char *text = json_dumps(root, dump_flags);
+    json_decref(root);
+    if (!text)
+        return moe_error_set(err, MOE_ENOMEM, "model: out of memory building the JSON");
+
+    /* A temporary file beside the target (so that rename stays within one file system),
+     * created with O_EXCL and mode 0666 so that the umask applies as for any new file. */
+    size_t len = strlen(path) + 64;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        free(text);
+        return moe_error_set(err, MOE_ENOMEM, "model: out of memory");
+    }
+    static unsigned long counter = 0;
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        unsigned long c = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+        snprintf(tmp, len, "%s.tmp.%ld.%lu", path, (long)getpid(), c);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        free(text);
+        free(tmp);
+        return moe_error_at(err, MOE_EWRITE, path, 0, 0, "cannot create a file here: %s",
+                            strerror(e));
+    }
+    size_t tlen = strlen(text);
+    int bad = write_all(fd, text, tlen) || write_all(fd, "\n", 1) || fsync(fd);
+    int e = errno;
+    if (close(fd) && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path)) {
+        bad = 1;
+        e = errno;
+    }
+    free(text);
+    if (bad) {
+        unlink(tmp);
+        free(tmp);
+        return moe_error_at(err, MOE_EWRITE, path, 0, 0, "cannot write the model: %s",
+                            strerror(e));
+    }
+    free(tmp);
+    sync_parent_dir(path);
+    return MOE_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Validation context: the file name for messages and the error to fill. */
+typedef struct loader {
+    const char *path;
+    moe_error *err;
+} loader;
+
+static int bad_field(const loader *ld, const char *field, const char *what)
+{
+    return moe_error_at(ld->err, MOE_EFORMAT, ld->path, 0, 0, "%s: %s", field, what);
+}
+
+/* Gets a required member KEY of OBJ into *OUT (FIELD names it in messages). */
+static int member(const loader *ld, const json_t *obj, const char *key, const char *field,
+                  json_t **out)
+{
+    *out = json_object_get(obj, key);
+    if (!*out)
+        return moe_error_at(ld->err, MOE_EFORMAT, ld->path, 0, 0, "%s: missing", field);
+    return MOE_SUCCESS;
+}
+
+/* A finite number (integer or real) into *X. */
+static int get_number(const loader *ld, const json_t *v, const char *field, int positive,
+                      double *x)
+{
+    if (!json_is_number(v))
+        return bad_field(ld, field, "must be a number");
+    double d = json_number_value(v);
+    if (!isfinite(d))
+        return bad_field(ld, field, "must be a finite number");
+    if (positive && !(d > 0))
+        return bad_field(ld, field, "must be a finite number > 0");
+    *x = d;
+    return MOE_SUCCESS;
+}
+
+/* An array of exactly N finite numbers into X. */
+static int get_numbers(const loader *ld, const json_t *v, const char *field, size_t n,
+                       int positive, double *x)
+{
+    char sub[160];
+    if (!json_is_array(v))
+        return bad_field(ld, field, "must be an array of numbers");
+    if (json_array_size(v) != n) {
+        snprintf(sub, sizeof sub, "must have %zu numbers, not %zu", n, json_array_size(v));
+        return bad_field(ld, field, sub);
+    }
+    for (size_t j = 0; j < n; j++) {
+        snprintf(sub, sizeof sub, "%s[%zu]", field, j);
+        int status = get_number(ld, json_array_get(v, j), sub, positive, x + j);
+        if (status)
+            return status;
+    }
+    return MOE_SUCCESS;
+}
+
+/* A name: a non-empty string without control characters. */
+static int check_name(const loader *ld, const json_t *v, const char *field)
+{
+    if (!json_is_string(v))
+        return bad_field(ld, field, "must be a string");
+    const char *s = json_string_value(v);
+    if (json_string_length(v) == 0)
+        return bad_field(ld, field, "must not be empty");
+    if (strlen(s) != json_string_length(v))
+        return bad_field(ld, field, "must not contain NUL characters");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return bad_field(ld, field, "must not contain control characters");
+    return MOE_SUCCESS;
+}
+
+/* A list of unique names; its length into *N. */
+static int check_names(const loader *ld, const json_t *v, const char *field, size_t *n)
+{
+    char sub[160];
+    if (!json_is_array(v))
+        return bad_field(ld, field, "must be an array of names");
+    *n = json_array_size(v);
+    if (*n > MODEL_MAX_INPUTS) {
+        snprintf(sub, sizeof sub, "has %zu names, more than the %d allowed", *n,
+                 MODEL_MAX_INPUTS);
+        return bad_field(ld, field, sub);
+    }
+    for (size_t j = 0; j < *n; j++) {
+        snprintf(sub, sizeof sub, "%s[%zu]", field, j);
+        int status = check_name(ld, json_array_get(v, j), sub);
+        if (status)
+            return status;
+        const char *s = json_string_value(json_array_get(v, j));
+        for (size_t i = 0; i < j; i++)
+            if (strcmp(s, json_string_value(json_array_get(v, i))) == 0) {
+                char what[200];
+                snprintf(what, sizeof what, "duplicate name \"%.100s\" (also at [%zu])", s, i);
+                return bad_field(ld, sub, what);
+            }
+    }
+    return MOE_SUCCESS;
+}
+
+static int copy_names(moe_model *m, const json_t *xs, const json_t *zs, const json_t *resp)
+{
+    if (!m->x_names && m->nx && !(m->x_names = calloc(m->nx, sizeof *m->x_names)))
+        return MOE_ENOMEM;
+    if (!m->z_names && m->nz && !(m->z_names = calloc(m->nz, sizeof *m->z_names)))
+        return MOE_ENOMEM;
+    for (size_t j = 0; j < m->nx; j++) {
+        free(m->x_names[j]);
+        if (!(m->x_names[j] = strdup(json_string_value(json_array_get(xs, j)))))
+            return MOE_ENOMEM;
+    }
+    for (size_t j = 0; j < m->nz; j++) {
+        free(m->z_names[j]);
+        if (!(m->z_names[j] = strdup(json_string_value(json_array_get(zs, j)))))
+            return MOE_ENOMEM;
+    }
+    free(m->y_name);
+    if (!(m->y_name = strdup(json_string_value(resp))))
+        return MOE_ENOMEM;
+    return MOE_SUCCESS;
+}
+
+/* Reads the optional scaling object into M (which has unit scaling to start with). */
+static int read_scaling(const loader *ld, const json_t *s, moe_model *m)
+{
+    if (!json_is_object(s))
+        return bad_field(ld, "scaling", "must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)s, key, v) {
+        if (strcmp(key, "response") && strcmp(key, "inputs") && strcmp(key, "gate_inputs")) {
+            char what[200];
+            snprintf(what, sizeof what, "unknown field \"%.100s\"", key);
+            return bad_field(ld, "scaling", what);
+        }
+    }
+    json_t *r, *c, *sc;
+    int status;
+    if ((status = member(ld, s, "response", "scaling.response", &r)))
+        return status;
+    if (!json_is_object(r) || json_object_size(r) != 2)
+        return bad_field(ld, "scaling.response", "must be an object {\"center\", \"scale\"}");
+    if ((status = member(ld, r, "center", "scaling.response.center", &c)) ||
+        (status = get_number(ld, c, "scaling.response.center", 0, &m->y_center)) ||
+        (status = member(ld, r, "scale", "scaling.response.scale", &sc)) ||
+        (status = get_number(ld, sc, "scaling.response.scale", 1, &m->y_scale)))
+        return status;
+    static const char *const which[2] = {"inputs", "gate_inputs"};
+    for (int w = 0; w < 2; w++) {
+        char field[64], sub[80];
+        snprintf(field, sizeof field, "scaling.%s", which[w]);
+        size_t n = w == 0 ? m->nx : m->nz;
+        double *center = w == 0 ? m->x_center : m->z_center;
+        double *scale = w == 0 ? m->x_scale : m->z_scale;
+        if ((status = member(ld, s, which[w], field, &r)))
+            return status;
+        if (!json_is_object(r) || json_object_size(r) != 2)
+            return bad_field(ld, field, "must be an object {\"center\", \"scale\"}");
+        snprintf(sub, sizeof sub, "%s.center", field);
+        if ((status = member(ld, r, "center", sub, &c)) ||
+            (status = get_numbers(ld, c, sub, n, 0, center)))
+            return status;
+        snprintf(sub, sizeof sub, "%s.scale", field);
+        if ((status = member(ld, r, "scale", sub, &sc)) ||
+            (status = get_numbers(ld, sc, sub, n, 1, scale)))
+            return status;
+    }
+    return MOE_SUCCESS;
+}
+
+static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
+                                         "k", "response", "inputs", "gate_inputs", "scaling",
+                                         "experts", "gate_coef", NULL};
+
+/* Validates ROOT and builds the model; *OUT stays NULL on any error. */
+static int model_from_json(const loader *ld, const json_t *root, moe_model **out)
+{
+    int status;
+    json_t *v;
+    if (!json_is_object(root))
+        return bad_field(ld, "(top level)", "must be a JSON object");
+    const char *key;
+    json_object_foreach((json_t *)root, key, v) {
+        int known = 0;
+        for (const char *const *k = known_keys; *k; k++)
+            known |= strcmp(key, *k) == 0;
+        if (!known) {
+            char what[200];
+            snprintf(what, sizeof what, "unknown field \"%.100s\"", key);
+            return bad_field(ld, "(top level)", what);
+        }
+    }
+    if ((status = member(ld, root, "format", "format", &v)))
+        return status;
+    if (!json_is_string(v) || strcmp(json_string_value(v), MODEL_FORMAT) != 0)
+        return bad_field(ld, "format", "must be \"" MODEL_FORMAT "\" (not a moefit model file)");
+    if ((status = member(ld, root, "version", "version", &v)))
+        return status;
+    if (!json_is_integer(v))
+        return bad_field(ld, "version", "must be an integer");
+    if (json_integer_value(v) != MODEL_VERSION) {
+        char what[160];
+        snprintf(what, sizeof what, "%lld is not supported (this moefit reads version %d)",
+                 (long long)json_integer_value(v), MODEL_VERSION);
+        return bad_field(ld, "version", what);
+    }
+    if ((v = json_object_get(root, "description")) && !json_is_string(v))
+        return bad_field(ld, "description", "must be a string");
+
+    const moe_expert_type *etype;
+    const moe_gate_type *gtype;
+    if ((status = member(ld, root, "expert", "expert", &v)))
+        return status;
+    if (!json_is_string(v))
+        return bad_field(ld, "expert", "must be a string");
+    if (!(etype = moe_expert_type_find(json_string_value(v)))) {
+        char what[200];
+        snprintf(what, sizeof what, "unknown expert family \"%.100s\"", json_string_value(v));
+        return bad_field(ld, "expert", what);
+    }
+    if (strcmp(etype->name, "gaussian") != 0)
+        return bad_field(ld, "expert", "only the gaussian family has this layout in version 1");
+    if ((status = member(ld, root, "gate", "gate", &v)))
+        return status;
+    if (!json_is_string(v))
+        return bad_field(ld, "gate", "must be a string");
+    if (!(gtype = moe_gate_type_find(json_string_value(v)))) {
+        char what[200];
+        snprintf(what, sizeof what, "unknown gate \"%.100s\"", json_string_value(v));
+        return bad_field(ld, "gate", what);
+    }
+    if (strcmp(gtype->name, "softmax") != 0)
+        return bad_field(ld, "gate", "only the softmax gate has this layout in version 1");
+
+    if ((status = member(ld, root, "k", "k", &v)))
+        return status;
+    if (!json_is_integer(v))
+        return bad_field(ld, "k", "must be an integer");
+    if (json_integer_value(v) < 1 || json_integer_value(v) > MOE_K_MAX) {
+        char what[120];
+        snprintf(what, sizeof what, "must be between 1 and %d", MOE_K_MAX);
+        return bad_field(ld, "k", what);
+    }
+    size_t k = (size_t)json_integer_value(v), nx, nz;
+    json_t *resp, *xs, *zs, *experts, *gate;
+    if ((status = member(ld, root, "response", "response", &resp)) ||
+        (status = check_name(ld, resp, "response")) ||
+        (status = member(ld, root, "inputs", "inputs", &xs)) ||
+        (status = check_names(ld, xs, "inputs", &nx)) ||
+        (status = member(ld, root, "gate_inputs", "gate_inputs", &zs)) ||
+        (status = check_names(ld, zs, "gate_inputs", &nz)) ||
+        (status = member(ld, root, "experts", "experts", &experts)) ||
+        (status = member(ld, root, "gate_coef", "gate_coef", &gate)))
+        return status;
+    if (!json_is_array(experts))
+        return bad_field(ld, "experts", "must be an array of objects");
+    if (json_array_size(experts) != k) {
+        char what[120];
+        snprintf(what, sizeof what, "must have k = %zu entries, not %zu", k,
+                 json_array_size(experts));
+        return bad_field(ld, "experts", what);
+    }
+    if (!json_is_array(gate))
+        return bad_field(ld, "gate_coef", "must be an array of k-1 arrays of numbers");
+    if (json_array_size(gate) != k - 1) {
+        char what[120];
+        snprintf(what, sizeof what, "must have k-1 = %zu rows (the last expert is the "
+                 "reference), not %zu", k - 1, json_array_size(gate));
+        return bad_field(ld, "gate_coef", what);
+    }
+
+    moe_model *m = moe_model_alloc(k, nx, nz);
+    if (!m)
+        return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    m->expert = etype;
+    m->gate = gtype;
+    /* unit scaling unless the file gives one */
+    m->y_center = 0;
+    m->y_scale = 1;
+    for (size_t j = 0; j < nx; j++) {
+        m->x_center[j] = 0;
+        m->x_scale[j] = 1;
+    }
+    for (size_t j = 0; j < nz; j++) {
+        m->z_center[j] = 0;
+        m->z_scale[j] = 1;
+    }
+    size_t px = nx + 1, pz = nz + 1;
+    if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
+        goto fail;
+    for (size_t i = 0; i < k; i++) {
+        char field[64];
+        json_t *e = json_array_get(experts, i), *b, *sg;
+        snprintf(field, sizeof field, "experts[%zu]", i);
+        if (!json_is_object(e)) {
+            status = bad_field(ld, field, "must be an object {\"beta\", \"sigma\"}");
+            goto fail;
+        }
+        const char *ekey;
+        json_object_foreach(e, ekey, b) {
+            if (strcmp(ekey, "beta") && strcmp(ekey, "sigma")) {
+                char what[200];
+                snprintf(what, sizeof what, "unknown field \"%.100s\"", ekey);
+                status = bad_field(ld, field, what);
+                goto fail;
+            }
+        }
+        char bf[80], sf[80];
+        snprintf(bf, sizeof bf, "%s.beta", field);
+        snprintf(sf, sizeof sf, "%s.sigma", field);
+        if ((status = member(ld, e, "beta", bf, &b)) ||
+            (status = get_numbers(ld, b, bf, px, 0, m->beta + i * px)) ||
+            (status = member(ld, e, "sigma", sf, &sg)) ||
+            (status = get_number(ld, sg, sf, 1, m->sigma + i)))
+            goto fail;
+    }
+    for (size_t i = 0; i + 1 < k; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "gate_coef[%zu]", i);
+        if ((status = get_numbers(ld, json_array_get(gate, i), field, pz, 0,
+                                  m->gate_coef + i * pz)))
+            goto fail;
+    }
+    for (size_t j = 0; j < pz; j++)
+        m->gate_coef[(k - 1) * pz + j] = 0;
+    if (copy_names(m, xs, zs, resp)) {
+        status = moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+        goto fail;
+    }
+    *out = m;
+    return MOE_SUCCESS;
+fail:
+    moe_model_free(m);
+    return status;
+}
+
+int moe_model_load(const char *path, moe_model **out, moe_error *err)
+{
+    if (!out)
+        return moe_error_set(err, MOE_EINVAL, "moe_model_load: no place for the result");
+    *out = NULL;
+    if (!path || !*path)
+        return moe_error_set(err, MOE_EINVAL, "model: no file name to load");
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return moe_error_at(err, MOE_EOPEN, path, 0, 0, "cannot open: %s", strerror(errno));
+    json_error_t jerr;
+    json_t *root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+    int read_failed = ferror(fp);
+    fclose(fp);
+    if (!root) {
+        if (read_failed)
+            return moe_error_at(err, MOE_EOPEN, path, 0, 0, "cannot read: %s", jerr.text);
+        size_t line = jerr.line > 0 ? (size_t)jerr.line : 0;
+        size_t col = jerr.column > 0 ? (size_t)jerr.column : 0;
+        return moe_error_at(err, MOE_EFORMAT, path, line, line ? col : 0,
+                            "not a valid model file (JSON syntax: %s)", jerr.text);
+    }
+    loader ld = {path, err};
+    int status = model_from_json(&ld, root, out);
+    json_decref(root);
+    return status;
+}

@@ -1,0 +1,863 @@
+/* plot.c: the figures of a model and its fit (moe_plot_write): data, gnuplot programs, pictures.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * For every figure NAME the folder receives NAME.dat (the numbers, with a comment header
+ * naming the columns), NAME.gp (a short preamble of variables, plots/style.gp and
+ * plots/NAME.gp, exactly the program gnuplot ran) and the picture NAME.png|svg|pdf. The
+ * programs name their data files relatively, so `gnuplot NAME.gp` in that folder redraws a
+ * figure without re-fitting. Curves are drawn on a grid along one input with the other inputs
+ * held at their means over the data; nothing but the pictures' own files is written. */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "experts/expert.h"
+#include "model/model.h"
+#include "plot/gnuplot.h"
+#include "train/fit.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* Points of the grid the curves are drawn on. */
+#define PLOT_GRID 401
+
+moe_plot_options moe_plot_options_default(void)
+{
+    moe_plot_options o;
+    o.dir = NULL;
+    o.format = MOE_PLOT_PNG;
+    o.along = NULL;
+    o.templates = NULL;
+    o.gnuplot = NULL;
+    o.width = 1280;
+    o.height = 800;
+    return o;
+}
+
+/* Everything the figures share. */
+typedef struct plot_ctx {
+    const moe_model *m;
+    const moe_dataset *d;
+    const moe_plot_options *opt;
+    const char *gnuplot;
+    const char *ext;            /* picture extension */
+    char tpl[PATH_MAX];         /* templates folder */
+    const char *along;          /* the input the curves are drawn along */
+    long ax, az;                /* its column among x and z inputs, -1 when not there */
+    double lo, hi;              /* its range in the data */
+    double *xmean, *zmean;      /* nx and nz means over the data */
+    char title[512];            /* the model, for every title */
+    char held[512];             /* "other inputs held at their means: ..." or "" */
+} plot_ctx;
+
+/* ---------------------------------------------------------------- small writers */
+
+/* A file being written; BAD remembers a non-finite number (which is never written). */
+typedef struct out_file {
+    FILE *fp;
+    int bad;
+} out_file;
+
+/* Writes V with 12 significant digits. Subnormal numbers (|v| < 2.2e-308, e.g. a gate
+ * probability of 1e-317) are written as 0: some tools (mawk, spreadsheets) read them as text,
+ * and no picture can show the difference. */
+static void put_num(out_file *o, const char *sep, double v)
+{
+    if (!isfinite(v)) {
+        o->bad = 1;
+        v = 0.0;
+    }
+    if (fpclassify(v) == FP_SUBNORMAL)
+        v = 0.0;
+    fprintf(o->fp, "%s%.12g", sep, v);
+}
+
+static int join_path(char *buf, size_t size, const char *dir, const char *name, const char *ext,
+                     moe_error *err)
+{
+    int n = snprintf(buf, size, "%s/%s%s", dir, name, ext);
+    if (n < 0 || (size_t)n >= size)
+        return moe_error_set(err, MOE_EWRITE, "path too long: %s/%s%s", dir, name, ext);
+    return MOE_SUCCESS;
+}
+
+static int open_out(out_file *o, const plot_ctx *c, const char *name, const char *ext,
+                    moe_error *err)
+{
+    char path[PATH_MAX];
+    int s = join_path(path, sizeof path, c->opt->dir, name, ext, err);
+    if (s)
+        return s;
+    o->bad = 0;
+    o->fp = fopen(path, "w");
+    if (!o->fp)
+        return moe_error_set(err, MOE_EWRITE, "cannot create %s: %s", path, strerror(errno));
+    return MOE_SUCCESS;
+}
+
+static int close_out(out_file *o, const plot_ctx *c, const char *name, const char *ext,
+                     moe_error *err)
+{
+    int bad = ferror(o->fp);
+    if (fclose(o->fp) != 0)
+        bad = 1;
+    o->fp = NULL;
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, c->opt->dir, name, ext, NULL))
+        path[0] = '\0';
+    if (bad) {
+        remove(path);
+        return moe_error_set(err, MOE_EWRITE, "cannot write %s", path);
+    }
+    if (o->bad) {
+        remove(path);
+        return moe_error_set(err, MOE_ENUMERIC, "%s: a value to plot is not finite", path);
+    }
+    return MOE_SUCCESS;
+}
+
+/* Writes S as a gnuplot single-quoted string (where '' stands for one quote). */
+static void put_gp_string(FILE *fp, const char *s)
+{
+    fputc('\'', fp);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', fp);
+        if (*s == '\n' || *s == '\r')
+            fputc(' ', fp);
+        else
+            fputc(*s, fp);
+    }
+    fputc('\'', fp);
+}
+
+/* Appends printf-style text to BUF (SIZE bytes), truncating silently. */
+static void append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Copies the file DIR/NAME into FP. */
+static int copy_template(FILE *fp, const char *dir, const char *name, moe_error *err)
+{
+    char path[PATH_MAX];
+    int s = join_path(path, sizeof path, dir, name, ".gp", err);
+    if (s)
+        return s;
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return moe_error_set(err, MOE_EOPEN, "cannot open the plot template %s: %s", path,
+                             strerror(errno));
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, fp);
+    int bad = ferror(in);
+    fclose(in);
+    if (bad)
+        return moe_error_set(err, MOE_EOPEN, "cannot read the plot template %s", path);
+    return MOE_SUCCESS;
+}
+
+/* Writes NAME.gp: a preamble (terminal, output, data file, the variables in VARS, already
+ * gnuplot statements), then style.gp and the template NAME.gp; runs gnuplot on it. */
+static int draw(const plot_ctx *c, const char *name, const char *what, const char *vars,
+                moe_error *err)
+{
+    out_file o;
+    int s = open_out(&o, c, name, ".gp", err);
+    if (s)
+        return s;
+    FILE *fp = o.fp;
+    fprintf(fp, "# %s.gp: %s, written by moefit %s.\n", name, what, moe_version());
+    fprintf(fp, "# Edit it and redraw the picture in this folder with:  gnuplot %s.gp\n", name);
+    fprintf(fp, "# The numbers are in %s.dat; the style and the plot come from moefit's "
+                "templates (plots/).\n",
+            name);
+    unsigned w = c->opt->width, h = c->opt->height;
+    switch (c->opt->format) {
+    case MOE_PLOT_SVG:
+        fprintf(fp, "set terminal svg size %u,%u font 'Sans,16' linewidth 1.5 noenhanced "
+                    "background '#ffffff'\n",
+                w, h);
+        break;
+    case MOE_PLOT_PDF:
+        /* 160 pixels to the inch: 1280 x 800 becomes 8 x 5 inches. */
+        fprintf(fp, "set terminal pdfcairo size %.3fin,%.3fin font 'Sans,14' linewidth 1.5 "
+                    "noenhanced\n",
+                w / 160.0, h / 160.0);
+        break;
+    default:
+        fprintf(fp, "set terminal pngcairo size %u,%u font 'Sans,16' linewidth 1.5 "
+                    "noenhanced\n",
+                w, h);
+        break;
+    }
+    fprintf(fp, "set output '%s%s'\n", name, c->ext);
+    fprintf(fp, "datafile = '%s.dat'\n", name);
+    fputs(vars, fp);
+    fputc('\n', fp);
+    s = copy_template(fp, c->tpl, "style", err);
+    if (!s) {
+        fputc('\n', fp);
+        s = copy_template(fp, c->tpl, name, err);
+    }
+    if (s) {
+        fclose(fp);
+        return s;
+    }
+    s = close_out(&o, c, name, ".gp", err);
+    if (s)
+        return s;
+    char script[PATH_MAX];
+    snprintf(script, sizeof script, "%s.gp", name);
+    s = moe_plot_run_gnuplot(c->gnuplot, c->opt->dir, script, err);
+    if (s) {
+        /* No broken picture is left behind; the .gp and .dat stay for the user to see. */
+        char pic[PATH_MAX];
+        if (!join_path(pic, sizeof pic, c->opt->dir, name, c->ext, NULL))
+            remove(pic);
+    }
+    return s;
+}
+
+/* The variables every template uses: K, the model title, the note and the column names. */
+static void common_vars(const plot_ctx *c, FILE *fp, const char *note, int with_held)
+{
+    fprintf(fp, "K = %zu\n", moe_model_k(c->m));
+    fputs("xname = ", fp);
+    put_gp_string(fp, c->along);
+    fputs("\nyname = ", fp);
+    put_gp_string(fp, moe_model_response(c->m));
+    fputs("\nmodel_title = ", fp);
+    put_gp_string(fp, c->title);
+    fputs("\nnote = ", fp);
+    put_gp_string(fp, note);
+    /* a third title line, or '' when nothing is held (one input, or a figure of data rows) */
+    char held[600] = "";
+    if (with_held && c->held[0])
+        snprintf(held, sizeof held, "other inputs held at their means: %s", c->held);
+    fputs("\nheld = ", fp);
+    put_gp_string(fp, held);
+    fputc('\n', fp);
+}
+
+/* Builds VARS in a memory stream: the caller frees *BUF. */
+static FILE *vars_open(char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    return open_memstream(buf, len);
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static void list_names(char *buf, size_t size, size_t n, const char *(*get)(const moe_model *,
+                                                                             size_t),
+                       const moe_model *m)
+{
+    for (size_t j = 0; j < n; j++)
+        append(buf, size, "%s%s", j ? ", " : "", get(m, j));
+}
+
+static int same_names(const moe_model *m)
+{
+    if (moe_model_nx(m) != moe_model_nz(m))
+        return 0;
+    for (size_t j = 0; j < moe_model_nx(m); j++)
+        if (strcmp(moe_model_input(m, j), moe_model_gate_input(m, j)) != 0)
+            return 0;
+    return 1;
+}
+
+static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
+                    const moe_plot_options *opt, moe_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->d = d;
+    c->opt = opt;
+    c->ax = c->az = -1;
+    size_t nx = moe_model_nx(m), nz = moe_model_nz(m), k = moe_model_k(m);
+    if (d->nx != nx || d->nz != nz)
+        return moe_error_set(err, MOE_EBADLEN,
+                             "the data have %zu inputs and %zu gate inputs, the model %zu and %zu",
+                             d->nx, d->nz, nx, nz);
+    for (size_t j = 0; j < nx; j++)
+        if (!d->x_names || !d->x_names[j] || strcmp(d->x_names[j], moe_model_input(m, j)))
+            return moe_error_set(err, MOE_EINVAL, "the data's input %zu is not the model's %s",
+                                 j + 1, moe_model_input(m, j));
+    for (size_t j = 0; j < nz; j++)
+        if (!d->z_names || !d->z_names[j] || strcmp(d->z_names[j], moe_model_gate_input(m, j)))
+            return moe_error_set(err, MOE_EINVAL,
+                                 "the data's gate input %zu is not the model's %s", j + 1,
+                                 moe_model_gate_input(m, j));
+    if (d->n == 0)
+        return moe_error_set(err, MOE_EINVAL, "no rows to plot");
+    if (nx == 0 && nz == 0)
+        return moe_error_set(err, MOE_EINVAL,
+                             "the model has no inputs: there is nothing to draw the curves along");
+    if (opt->width < 200 || opt->height < 150 || opt->width > 20000 || opt->height > 20000)
+        return moe_error_set(err, MOE_EINVAL, "picture size %ux%u is out of range (200x150 to "
+                             "20000x20000)", opt->width, opt->height);
+    switch (opt->format) {
+    case MOE_PLOT_PNG: c->ext = ".png"; break;
+    case MOE_PLOT_SVG: c->ext = ".svg"; break;
+    case MOE_PLOT_PDF: c->ext = ".pdf"; break;
+    default: return moe_error_set(err, MOE_EINVAL, "unknown picture format %d", (int)opt->format);
+    }
+    /* The input to draw along: by name among expert inputs, then gate inputs. */
+    c->along = opt->along ? opt->along : (nx ? moe_model_input(m, 0) : moe_model_gate_input(m, 0));
+    for (size_t j = 0; j < nx; j++)
+        if (!strcmp(moe_model_input(m, j), c->along))
+            c->ax = (long)j;
+    for (size_t j = 0; j < nz; j++)
+        if (!strcmp(moe_model_gate_input(m, j), c->along))
+            c->az = (long)j;
+    if (c->ax < 0 && c->az < 0) {
+        char names[400] = "";
+        list_names(names, sizeof names, nx, moe_model_input, m);
+        if (!same_names(m)) {
+            for (size_t j = 0; j < nz; j++) {
+                int dup = 0;
+                for (size_t i = 0; i < nx; i++)
+                    dup |= !strcmp(moe_model_input(m, i), moe_model_gate_input(m, j));
+                if (!dup)
+                    append(names, sizeof names, "%s%s", names[0] ? ", " : "",
+                           moe_model_gate_input(m, j));
+            }
+        }
+        return moe_error_set(err, MOE_EINVAL, "--along %s: not an input of the model (%s)",
+                             c->along, names);
+    }
+    c->along = c->ax >= 0 ? moe_model_input(m, (size_t)c->ax)
+                          : moe_model_gate_input(m, (size_t)c->az);
+
+    /* Means of every input and the range of the one drawn along. */
+    c->xmean = calloc(nx + 1, sizeof *c->xmean);
+    c->zmean = calloc(nz + 1, sizeof *c->zmean);
+    if (!c->xmean || !c->zmean)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    size_t n = d->n;
+    for (size_t j = 0; j < nx; j++) {
+        double s = 0;
+        for (size_t r = 0; r < n; r++)
+            s += d->x[r * (nx + 1) + 1 + j];
+        c->xmean[j] = s / (double)n;
+    }
+    for (size_t j = 0; j < nz; j++) {
+        double s = 0;
+        for (size_t r = 0; r < n; r++)
+            s += d->z[r * (nz + 1) + 1 + j];
+        c->zmean[j] = s / (double)n;
+    }
+    c->lo = INFINITY;
+    c->hi = -INFINITY;
+    for (size_t r = 0; r < n; r++) {
+        double v = c->ax >= 0 ? d->x[r * (nx + 1) + 1 + (size_t)c->ax]
+                              : d->z[r * (nz + 1) + 1 + (size_t)c->az];
+        if (!isfinite(v))
+            return moe_error_set(err, MOE_EINVAL, "row %zu: %s is not a finite number", r + 1,
+                                 c->along);
+        c->lo = v < c->lo ? v : c->lo;
+        c->hi = v > c->hi ? v : c->hi;
+    }
+    if (!(c->hi > c->lo)) {
+        c->lo -= 0.5;
+        c->hi += 0.5;
+    }
+
+    /* Titles: "mixture of 3 Gaussian linear experts, softmax gate on times". */
+    const char *family = m->expert && m->expert->name ? m->expert->name : "gaussian";
+    char fam[64];
+    if (!strcmp(family, "gaussian"))
+        snprintf(fam, sizeof fam, "Gaussian linear expert%s", k == 1 ? "" : "s");
+    else
+        snprintf(fam, sizeof fam, "%s expert%s", family, k == 1 ? "" : "s");
+    snprintf(c->title, sizeof c->title, "%s of %zu %s", k == 1 ? "model" : "mixture", k, fam);
+    if (!same_names(m)) {
+        append(c->title, sizeof c->title, " on ");
+        if (nx)
+            list_names(c->title, sizeof c->title, nx, moe_model_input, m);
+        else
+            append(c->title, sizeof c->title, "no inputs");
+    }
+    if (k > 1) {
+        if (nz) {
+            append(c->title, sizeof c->title, ", softmax gate on ");
+            list_names(c->title, sizeof c->title, nz, moe_model_gate_input, m);
+        } else {
+            append(c->title, sizeof c->title, ", constant gate (no gate inputs)");
+        }
+    }
+    /* Which other inputs are held, and where. */
+    for (size_t j = 0; j < nx; j++)
+        if ((long)j != c->ax)
+            append(c->held, sizeof c->held, "%s%s = %.4g", c->held[0] ? ", " : "",
+                   moe_model_input(m, j), c->xmean[j]);
+    for (size_t j = 0; j < nz; j++) {
+        if ((long)j == c->az)
+            continue;
+        int dup = 0;
+        for (size_t i = 0; i < nx; i++)
+            dup |= !strcmp(moe_model_input(m, i), moe_model_gate_input(m, j));
+        if (!dup)
+            append(c->held, sizeof c->held, "%s%s = %.4g", c->held[0] ? ", " : "",
+                   moe_model_gate_input(m, j), c->zmean[j]);
+    }
+    return MOE_SUCCESS;
+}
+
+static void ctx_free(plot_ctx *c)
+{
+    free(c->xmean);
+    free(c->zmean);
+}
+
+/* mkdir -p DIR. */
+static int make_dir(const char *dir, moe_error *err)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path)
+        return moe_error_set(err, MOE_EINVAL, "no usable output folder");
+    memcpy(path, dir, len + 1);
+    for (char *p = path + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char keep = *p;
+            *p = '\0';
+            if (mkdir(path, 0777) != 0 && errno != EEXIST)
+                return moe_error_set(err, MOE_EWRITE, "cannot create the folder %s: %s", path,
+                                     strerror(errno));
+            *p = keep;
+            if (keep == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
+    if (access(dir, W_OK) != 0)
+        return moe_error_set(err, MOE_EWRITE, "cannot write in %s: %s", dir, strerror(errno));
+    return MOE_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- grid and order */
+
+/* The grid data set: the input drawn along from lo to hi, the others at their means. */
+static int make_grid(const plot_ctx *c, double *t, moe_dataset **out, moe_error *err)
+{
+    const moe_model *m = c->m;
+    size_t nx = moe_model_nx(m), nz = moe_model_nz(m);
+    moe_dataset *g = moe_dataset_alloc(PLOT_GRID, nx, nz, 0);
+    if (!g || moe_dataset_set_names(g, moe_model_response(m), (const char *const *)m->x_names,
+                                    (const char *const *)m->z_names)) {
+        moe_dataset_free(g);
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < PLOT_GRID; r++) {
+        /* the last point is the maximum itself, not lo + (hi - lo) rounded */
+        double v = r + 1 == PLOT_GRID ? c->hi
+                                      : c->lo + (c->hi - c->lo) * (double)r / (PLOT_GRID - 1);
+        t[r] = v;
+        for (size_t j = 0; j < nx; j++)
+            g->x[r * (nx + 1) + 1 + j] = (long)j == c->ax ? v : c->xmean[j];
+        for (size_t j = 0; j < nz; j++) {
+            /* the column drawn along may be an expert input and a gate input at once */
+            g->z[r * (nz + 1) + 1 + j] = (long)j == c->az ? v : c->zmean[j];
+        }
+    }
+    *out = g;
+    return MOE_SUCCESS;
+}
+
+typedef struct key_index {
+    double key;
+    size_t index;
+} key_index;
+
+static int by_key(const void *a, const void *b)
+{
+    const key_index *p = a, *q = b;
+    if (p->key < q->key)
+        return -1;
+    if (p->key > q->key)
+        return 1;
+    return p->index < q->index ? -1 : p->index > q->index;
+}
+
+static double along_value(const plot_ctx *c, size_t r)
+{
+    const moe_dataset *d = c->d;
+    return c->ax >= 0 ? d->x[r * (d->nx + 1) + 1 + (size_t)c->ax]
+                      : d->z[r * (d->nz + 1) + 1 + (size_t)c->az];
+}
+
+/* ---------------------------------------------------------------- the figures */
+
+static void header_row(FILE *fp, const plot_ctx *c, const char *prefix, size_t k)
+{
+    fprintf(fp, "# columns: %s", c->along);
+    if (prefix)
+        for (size_t i = 0; i < k; i++)
+            fprintf(fp, " %s_%zu", prefix, i + 1);
+}
+
+static int figure_gating(const plot_ctx *c, const double *t, const moe_prediction *pg,
+                         moe_error *err)
+{
+    size_t k = pg->k;
+    out_file o;
+    int s = open_out(&o, c, "gating", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# gating.dat: gate probabilities g_i along %s (%d points), written by "
+                  "moefit %s\n",
+            c->along, PLOT_GRID, moe_version());
+    fprintf(o.fp, "# other inputs held at their means: %s\n", c->held[0] ? c->held : "(none)");
+    header_row(o.fp, c, "gate", k);
+    fputc('\n', o.fp);
+    for (size_t r = 0; r < pg->n; r++) {
+        put_num(&o, "", t[r]);
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pg->gate[r * k + i]);
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, c, "gating", ".dat", err);
+    if (s)
+        return s;
+    char note[700];
+    snprintf(note, sizeof note, "gate probabilities along %s", c->along);
+    char *vars;
+    size_t len;
+    FILE *v = vars_open(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, 1);
+    fclose(v);
+    s = draw(c, "gating", "every expert's gate probability", vars, err);
+    free(vars);
+    return s;
+}
+
+static int figure_regimes(const plot_ctx *c, const double *t, const moe_prediction *pg,
+                          const moe_prediction *pd, const key_index *order, moe_error *err)
+{
+    const moe_model *m = c->m;
+    const moe_dataset *d = c->d;
+    size_t k = pg->k, nx = moe_model_nx(m);
+    double *coef = malloc((nx + 1) * sizeof *coef), sigma;
+    if (!coef)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    out_file o;
+    int s = open_out(&o, c, "regimes", ".dat", err);
+    if (s) {
+        free(coef);
+        return s;
+    }
+    fprintf(o.fp, "# regimes.dat: written by moefit %s\n", moe_version());
+    fprintf(o.fp, "# index 0: the model on a grid of %d values of %s; other inputs held at their "
+                  "means: %s\n",
+            PLOT_GRID, c->along, c->held[0] ? c->held : "(none)");
+    fprintf(o.fp, "# mean: mixture mean; sd: predictive SD; lower, upper: mean -+ 2 sd; mu_i: "
+                  "expert i's mean; gate_i: its gate probability\n");
+    header_row(o.fp, c, NULL, 0);
+    fputs(" mean sd lower upper", o.fp);
+    for (size_t i = 0; i < k; i++)
+        fprintf(o.fp, " mu_%zu", i + 1);
+    for (size_t i = 0; i < k; i++)
+        fprintf(o.fp, " gate_%zu", i + 1);
+    fputc('\n', o.fp);
+    /* Expert means on the data's scale at every grid row. */
+    for (size_t r = 0; r < pg->n; r++) {
+        put_num(&o, "", t[r]);
+        put_num(&o, " ", pg->mean[r]);
+        put_num(&o, " ", pg->sd[r]);
+        put_num(&o, " ", pg->mean[r] - 2 * pg->sd[r]);
+        put_num(&o, " ", pg->mean[r] + 2 * pg->sd[r]);
+        for (size_t i = 0; i < k; i++) {
+            moe_model_expert(m, i, coef, &sigma);
+            double mu = coef[0];
+            for (size_t j = 0; j < nx; j++)
+                mu += coef[1 + j] * ((long)j == c->ax ? t[r] : c->xmean[j]);
+            put_num(&o, " ", mu);
+        }
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pg->gate[r * k + i]);
+        fputc('\n', o.fp);
+    }
+    free(coef);
+    if (d->y) {
+        fprintf(o.fp, "\n\n# index 1: the data (%zu rows) sorted by %s; expert: the most probable "
+                      "expert by the posterior (1-based)\n",
+                d->n, c->along);
+        fprintf(o.fp, "# columns: %s %s expert\n", c->along, moe_model_response(m));
+        for (size_t q = 0; q < d->n; q++) {
+            size_t r = order[q].index, best = 0;
+            for (size_t i = 1; i < k; i++)
+                if (pd->posterior[r * k + i] > pd->posterior[r * k + best])
+                    best = i;
+            put_num(&o, "", order[q].key);
+            put_num(&o, " ", d->y[r]);
+            fprintf(o.fp, " %zu\n", best + 1);
+        }
+    }
+    s = close_out(&o, c, "regimes", ".dat", err);
+    if (s)
+        return s;
+    char note[700];
+    if (d->y)
+        snprintf(note, sizeof note, "%zu rows coloured by their most probable expert (posterior)",
+                 d->n);
+    else
+        snprintf(note, sizeof note, "expert lines and mixture mean along %s", c->along);
+    char *vars;
+    size_t len;
+    FILE *v = vars_open(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, 1);
+    fprintf(v, "has_y = %d\n", d->y != NULL);
+    fclose(v);
+    s = draw(c, "regimes", "the data by regime with the experts' lines and the mixture mean",
+             vars, err);
+    free(vars);
+    return s;
+}
+
+static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
+                                 const key_index *order, moe_error *err)
+{
+    size_t k = pd->k;
+    out_file o;
+    int s = open_out(&o, c, "responsibility", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# responsibility.dat: posterior responsibilities h_i of every row (sorted by "
+                  "%s), written by moefit %s\n",
+            c->along, moe_version());
+    header_row(o.fp, c, "post", k);
+    fputc('\n', o.fp);
+    for (size_t q = 0; q < pd->n; q++) {
+        size_t r = order[q].index;
+        put_num(&o, "", order[q].key);
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pd->posterior[r * k + i]);
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, c, "responsibility", ".dat", err);
+    if (s)
+        return s;
+    char note[700];
+    snprintf(note, sizeof note, "posterior responsibility of each expert for each of %zu rows; "
+                                "dashed: gate probabilities",
+             pd->n);
+    char *vars;
+    size_t len;
+    FILE *v = vars_open(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, 1);
+    fputs("gatefile = 'gating.dat'\n", v);
+    fclose(v);
+    s = draw(c, "responsibility", "posterior responsibilities along one input", vars, err);
+    free(vars);
+    return s;
+}
+
+static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *err)
+{
+    size_t nt = moe_fit_ntraces(f), best = moe_fit_best_trace(f), blocks = 0, best_block = 0;
+    int have_best = 0;
+    out_file o;
+    int s = open_out(&o, c, "convergence", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# convergence.dat: log-likelihood of every EM start of the chosen K, written "
+                  "by moefit %s\n",
+            moe_version());
+    fprintf(o.fp, "# one block (gnuplot index) per start that ran; columns: start iteration "
+                  "loglik\n");
+    for (size_t r = 0; r < nt; r++) {
+        size_t len = 0;
+        const double *tr = moe_fit_trace(f, r, &len);
+        size_t finite = 0;
+        for (size_t i = 0; tr && i < len; i++)
+            finite += isfinite(tr[i]) != 0;
+        if (finite == 0)
+            continue;
+        if (blocks)
+            fputs("\n\n", o.fp);
+        fprintf(o.fp, "# start %zu%s\n", r + 1, r == best ? " (kept)" : "");
+        for (size_t i = 0; i < len; i++) {
+            if (!isfinite(tr[i]))
+                continue;
+            fprintf(o.fp, "%zu %zu", r + 1, i + 1);
+            put_num(&o, " ", tr[i]);
+            fputc('\n', o.fp);
+        }
+        if (r == best) {
+            best_block = blocks;
+            have_best = 1;
+        }
+        blocks++;
+    }
+    s = close_out(&o, c, "convergence", ".dat", err);
+    if (s)
+        return s;
+    if (!blocks || !have_best) {
+        char path[PATH_MAX];
+        if (!join_path(path, sizeof path, c->opt->dir, "convergence", ".dat", NULL))
+            remove(path);
+        return MOE_SUCCESS;   /* nothing to draw: no traces were recorded */
+    }
+    moe_fit_stats st = moe_fit_get_stats(f);
+    char note[700];
+    snprintf(note, sizeof note, "%zu start%s; the kept one reached log-likelihood %.6g after %zu "
+                                "iterations (%s)",
+             blocks, blocks == 1 ? "" : "s", st.loglik, st.iterations,
+             st.converged ? "converged" : "not converged");
+    char *vars;
+    size_t len;
+    FILE *v = vars_open(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, 0);
+    fprintf(v, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
+    fclose(v);
+    s = draw(c, "convergence", "log-likelihood against EM iteration for every start", vars, err);
+    free(vars);
+    return s;
+}
+
+static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
+{
+    size_t ns = moe_fit_nselection(f);
+    out_file o;
+    int s = open_out(&o, c, "selection", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# selection.dat: the best fit of every K tried, written by moefit %s\n",
+            moe_version());
+    fprintf(o.fp, "# columns: k loglik df aic bic icl\n");
+    for (size_t j = 0; j < ns; j++) {
+        moe_fit_stats st = moe_fit_selection(f, j);
+        fprintf(o.fp, "%zu", st.k);
+        put_num(&o, " ", st.loglik);
+        fprintf(o.fp, " %zu", st.df);
+        put_num(&o, " ", st.aic);
+        put_num(&o, " ", st.bic);
+        put_num(&o, " ", st.icl);
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, c, "selection", ".dat", err);
+    if (s)
+        return s;
+    moe_fit_stats st = moe_fit_get_stats(f);
+    char note[700];
+    snprintf(note, sizeof note, "model selection over K = %zu..%zu; K = %zu was kept",
+             moe_fit_selection(f, 0).k, moe_fit_selection(f, ns - 1).k, st.k);
+    char *vars;
+    size_t len;
+    FILE *v = vars_open(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, 0);
+    fprintf(v, "chosen = %zu\n", st.k);
+    fclose(v);
+    s = draw(c, "selection", "AIC, BIC and ICL against the number of experts", vars, err);
+    free(vars);
+    return s;
+}
+
+/* ---------------------------------------------------------------- the entry point */
+
+int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
+                   const moe_plot_options *opt, moe_error *err)
+{
+    moe_error_clear(err);
+    if (!m || !d || !opt)
+        return moe_error_set(err, MOE_EINVAL, "moe_plot_write: no model, data or options");
+    if (!opt->dir || !*opt->dir)
+        return moe_error_set(err, MOE_EINVAL, "no output folder for the plots");
+    plot_ctx c;
+    int s = ctx_init(&c, m, d, opt, err);
+    if (s) {
+        ctx_free(&c);
+        return s;
+    }
+    s = moe_plot_find_templates(opt, c.tpl, sizeof c.tpl, err);
+    if (s) {
+        ctx_free(&c);
+        return s;
+    }
+    c.gnuplot = moe_plot_gnuplot_program(opt);
+    s = moe_plot_check_program(c.gnuplot, err);
+    if (!s)
+        s = make_dir(opt->dir, err);
+    if (s) {
+        ctx_free(&c);
+        return s;
+    }
+
+    double *t = malloc(PLOT_GRID * sizeof *t);
+    key_index *order = malloc(d->n * sizeof *order);
+    moe_dataset *grid = NULL;
+    moe_prediction *pg = NULL, *pd = NULL;
+    if (!t || !order) {
+        s = moe_error_set(err, MOE_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < d->n; r++) {
+        order[r].key = along_value(&c, r);
+        order[r].index = r;
+    }
+    qsort(order, d->n, sizeof *order, by_key);
+    s = make_grid(&c, t, &grid, err);
+    if (s)
+        goto done;
+    s = moe_predict(m, grid, 0, &pg, err);
+    if (s)
+        goto done;
+    s = moe_predict(m, d, d->y != NULL, &pd, err);
+    if (s)
+        goto done;
+    s = figure_gating(&c, t, pg, err);
+    if (!s)
+        s = figure_regimes(&c, t, pg, pd, order, err);
+    if (!s && d->y)
+        s = figure_responsibility(&c, pd, order, err);
+    if (!s && f && moe_fit_ntraces(f) > 0)
+        s = figure_convergence(&c, f, err);
+    if (!s && f && moe_fit_nselection(f) > 1)
+        s = figure_selection(&c, f, err);
+done:
+    moe_prediction_free(pg);
+    moe_prediction_free(pd);
+    moe_dataset_free(grid);
+    free(order);
+    free(t);
+    ctx_free(&c);
+    return s;
+}

@@ -1,0 +1,91 @@
+/* em.h: the EM trainer of the softmax-gated mixture of experts, as an init / iterate / test
+ * workspace (GSL multifit_nlinear style). Internal to libmoe; src/train/fit.c drives it.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
+#ifndef MOE_TRAIN_EM_H
+#define MOE_TRAIN_EM_H
+
+#include <gsl/gsl_rng.h>
+
+#include "data/dataset.h"
+#include "model/model.h"
+
+/* The largest absolute gate slope (standardised scale) above which a fit whose
+ * log-likelihood has stopped rising is declared separated (see moe_em_test). */
+#ifndef MOE_EM_SEPARATION_SLOPE
+#define MOE_EM_SEPARATION_SLOPE 25.0
+#endif
+/* Newton steps of the gate per EM iteration, at most. */
+#define MOE_EM_GATE_STEPS 20
+/* Iterations over which the separation rule measures the log-likelihood gain. */
+#define MOE_EM_SEPARATION_WINDOW 10
+
+typedef struct moe_em_params {
+    double tol;          /* relative log-likelihood change that stops the iterations */
+    size_t max_iter;     /* iterations before MOE_EMAXITER */
+    double gate_ridge;   /* L2 penalty (lambda/2) |slopes|^2 on the gate, standardised scale */
+    double var_floor;    /* smallest expert variance, standardised scale */
+    double min_prior;    /* experts whose prior falls below this are dropped (0: never) */
+} moe_em_params;
+
+typedef struct moe_em_work {
+    size_t n, k, kmax, px, pz;     /* rows, current and allocated experts, design widths */
+    const moe_dataset *d;          /* standardised data (not owned) */
+    moe_model *m;                  /* the current iterate (owned), standardised scale */
+    moe_em_params par;
+    double *h;                     /* n x k responsibilities of the current iterate */
+    size_t nb;                     /* row blocks (moe_block_count) */
+    size_t ess, gss, np;           /* expert and gate statistics sizes, gate parameters */
+    double *xpart, *xstat;         /* nb x kmax x ess block partials, kmax x ess sums */
+    double *gpart, *gstat;         /* nb x gss, gss: gate statistics */
+    double *gtrial;                /* gss: gate statistics at a trial step */
+    double *lpart;                 /* nb x (2 + kmax): loglik, entropy, sum of g per expert */
+    double *theta, *trial, *grad, *nhess, *step;   /* gate Newton temporaries */
+    double *ework;                 /* the expert family's M-step scratch */
+    double loglik;                 /* observed log-likelihood of the current iterate */
+    double objective;              /* loglik minus the gate penalty (what EM increases) */
+    double prev_objective;
+    double entropy;                /* sum -h log h of the current iterate */
+    double *prior;                 /* k: mean gate probability of each expert */
+    double *trace;                 /* max_iter + 1 log-likelihoods (standardised scale) */
+    size_t iter;                   /* M-steps done */
+    int converged, separated;
+    size_t ridge_experts;          /* expert M-steps that needed a ridge */
+    size_t ridge_gate;             /* gate Newton steps that needed a ridge */
+    size_t halvings_failed;        /* gate steps that found no ascent (kept the old V) */
+    size_t dropped;                /* experts dropped by min_prior */
+    char message[256];             /* what the last non-success return was about */
+} moe_em_work;
+
+/* Allocates a workspace for up to K experts on the standardised data set D (with y).
+ * NULL when out of memory or the shape is unusable. */
+moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *par);
+void moe_em_free(moe_em_work *w);
+
+/* Starts from responsibilities: k-means on the standardised (x, y) (KMEANS nonzero) or
+ * Dirichlet(1, ..., 1) rows, drawn from RNG; resets the model to K = kmax experts with the
+ * scaling of SCALE (may be NULL). Then runs the first M-step and E-step. Returns
+ * MOE_SUCCESS, MOE_ESING (a degenerate start: the caller draws another) or MOE_ENUMERIC. */
+int moe_em_init(moe_em_work *w, int kmeans, gsl_rng *rng);
+
+/* Starts from the responsibilities H (n x kmax) given by the caller. */
+int moe_em_init_h(moe_em_work *w, const double *h);
+
+/* One EM iteration: M-step from the current responsibilities, then the E-step. Returns
+ * MOE_SUCCESS; MOE_ESING when an expert degenerated (effective size below its number of
+ * coefficients, or a singular M-step even with a ridge); MOE_ENUMERIC when the objective
+ * decreased by more than rounding or turned non-finite. w->message says more. */
+int moe_em_iterate(moe_em_work *w);
+
+/* MOE_SUCCESS when converged (relative change < tol) or stopped by the separation rule,
+ * MOE_EMAXITER at max_iter, else MOE_CONTINUE. */
+int moe_em_test(moe_em_work *w);
+
+/* The gate M-step alone (exposed for the tests): damped Newton steps on the penalised
+ * soft-target objective with targets H from the current gate of M. *Q0 and *Q1
+ * receive the objective before and after (Q1 >= Q0). Uses W's statistics buffers. */
+int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1);
+
+/* The penalised soft-target objective of the gate of M with targets H (for the tests). */
+double moe_em_gate_objective(moe_em_work *w, const double *h);
+
+#endif

@@ -1,0 +1,100 @@
+/* estep.c: the E-step (posterior responsibilities) and the observed-data log-likelihood.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Everything is in the log domain: log p_n = logsumexp_i (log g_ni + log f_ni) and
+ * h_ni = exp(log g_ni + log f_ni - log p_n). Rows are cut into a fixed number of blocks that
+ * depends on n only; OpenMP threads take whole blocks, each block's sum is taken in row order
+ * and the block sums are added in block order, so the result is the same bit for bit for any
+ * number of threads. */
+#include <config.h>
+
+#include <math.h>
+
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "train/estep.h"
+
+/* Rows handled together inside a block (the per-row temporaries live on the stack). */
+#define CHUNK 32
+
+size_t moe_block_count(size_t n)
+{
+    size_t nb = (n + MOE_BLOCK_MIN - 1) / MOE_BLOCK_MIN;
+    if (nb > MOE_NBLOCKS_MAX)
+        nb = MOE_NBLOCKS_MAX;
+    return nb ? nb : 1;
+}
+
+void moe_block_range(size_t n, size_t nblocks, size_t b, size_t *r0, size_t *r1)
+{
+    /* n * b / nblocks without overflow for any realistic n */
+    *r0 = (size_t)((unsigned long long)n * b / nblocks);
+    *r1 = (size_t)((unsigned long long)n * (b + 1) / nblocks);
+}
+
+double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_t r1,
+                      double *g, double *h, double *entropy, double *gsum)
+{
+    size_t k = m->k;
+    double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX];
+    double ll = 0, ent = 0;
+    if (gsum)
+        for (size_t i = 0; i < k; i++)
+            gsum[i] = 0;
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1, nc = c1 - c0;
+        m->gate->log_prob_rows(d, m, c0, c1, logg);
+        if (g)
+            for (size_t t = 0; t < nc * k; t++)
+                g[c0 * k + t] = exp(logg[t]);
+        if (gsum)
+            for (size_t t = 0; t < nc; t++)
+                for (size_t i = 0; i < k; i++)
+                    gsum[i] += exp(logg[t * k + i]);
+        if (!d->y)
+            continue;
+        for (size_t i = 0; i < k; i++)
+            m->expert->log_density_rows(d, m, i, c0, c1, logf + i * CHUNK);
+        for (size_t t = 0; t < nc; t++) {
+            double a[MOE_K_MAX], mx = -INFINITY;
+            for (size_t i = 0; i < k; i++) {
+                a[i] = logg[t * k + i] + logf[i * CHUNK + t];
+                if (a[i] > mx)
+                    mx = a[i];
+            }
+            double s = 0;
+            for (size_t i = 0; i < k; i++)
+                s += exp(a[i] - mx);
+            double lp = mx + log(s);
+            ll += lp;
+            if (h) {
+                double *hr = h + (c0 + t) * k;
+                for (size_t i = 0; i < k; i++) {
+                    double la = a[i] - lp;
+                    hr[i] = exp(la);
+                    if (entropy && hr[i] > 0)
+                        ent -= hr[i] * la;
+                }
+            }
+        }
+    }
+    if (entropy)
+        *entropy = ent;
+    return ll;
+}
+
+double moe_estep(const moe_dataset *d, const moe_model *m, double *g, double *h)
+{
+    size_t n = d->n, nb = moe_block_count(n);
+    double partial[MOE_NBLOCKS_MAX];
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        partial[b] = moe_estep_rows(d, m, r0, r1, g, h, NULL, NULL);
+    }
+    double ll = 0;
+    for (size_t b = 0; b < nb; b++)
+        ll += partial[b];
+    return ll;
+}

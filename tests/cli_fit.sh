@@ -1,0 +1,130 @@
+#!/bin/sh
+# cli_fit.sh: `moefit fit` end to end: the summary, --json, -o with predict, the default
+# command, progress and warnings on stderr, and recovery of K from simulated data.
+# Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+. "$top_srcdir/tests/tap.sh"
+DATA="$top_srcdir/datasets/mcycle.csv"
+if command -v python3 >/dev/null 2>&1 && python3 -c 'import json' 2>/dev/null; then
+  PY=python3
+else
+  PY=
+fi
+# skip DESCRIPTION: a TAP skip line.
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+
+# ---- the summary
+run_status 0 "fit -k 2 --restarts 2 on mcycle" fit -k 2 --restarts 2 -q "$DATA"
+for section in "Call:" "Expert 1: prior" "Expert 2: prior" "Coefficients:" \
+               "Residual SD" "Gate (multinomial logit" "Log-likelihood:" \
+               "AIC:" "Iterations:"; do
+  check "summary has '$section'" grep -qF "$section" "$TMPD/out"
+done
+check "summary names the columns" grep -q "times" "$TMPD/out"
+check "summary has no NaN or Inf" sh -c "! grep -qiE '(^|[^a-z])(nan|inf)([^a-z]|$)' '$TMPD/out'"
+# (Lines of valgrind's, ==PID==, are left out: under tests/valgrind-moefit its verdict is the
+# exit status, and it reports libgomp's thread stacks as "possibly lost".)
+check "-q: nothing on stderr but warnings" \
+  sh -c "! grep -v -e '^moefit: warning: ' -e '^==[0-9]*==' '$TMPD/err' | grep -q ."
+cp "$TMPD/out" "$TMPD/summary2"
+
+# The default command is fit: the same options give the same summary, byte for byte.
+run_status 0 "moefit DATA.csv is moefit fit DATA.csv" -k 2 --restarts 2 -q "$DATA"
+check "same summary without 'fit'" cmp -s "$TMPD/out" "$TMPD/summary2"
+
+# ---- a range of K: the selection table
+run_status 0 "fit -k 1:3 --restarts 2" -k 1:3 --restarts 2 -q "$DATA"
+check "range: summary has the model-selection table" grep -q "^Model selection:" "$TMPD/out"
+
+# ---- JSON on stdout
+run_status 0 "fit --json - " -k 2 --restarts 2 -q --json - "$DATA"
+check "--json -: no summary on stdout" sh -c "! grep -q '^Call:' '$TMPD/out'"
+if [ -n "$PY" ]; then
+  check "--json - is valid JSON" $PY -m json.tool "$TMPD/out" /dev/null
+  check "--json has the required keys" $PY -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+for key in ("k", "loglik", "df", "aic", "bic", "icl", "iterations", "converged", "n",
+            "experts", "gate"):
+    assert key in r, key
+assert r["k"] == 2 and r["n"] == 133, (r["k"], r["n"])
+assert len(r["experts"]) == 2 and len(r["gate"]) == 1
+for e in r["experts"]:
+    for key in ("coef", "se", "sigma", "prior", "size"):
+        assert key in e, key
+    assert set(e["coef"]) == {"(Intercept)", "times"}, e["coef"]
+for g in r["gate"]:
+    assert "coef" in g and "se" in g
+' "$TMPD/out"
+else
+  skip "python3 not found: JSON not parsed"
+  skip "python3 not found: JSON keys not checked"
+fi
+run_status 0 "fit -k 1:3 --json FILE" -k 1:3 --restarts 2 -q --json "$TMPD/fit.json" "$DATA"
+check "--json FILE: the summary still goes to stdout" grep -q "^Call:" "$TMPD/out"
+if [ -n "$PY" ]; then
+  check "--json FILE has a selection table of 3 rows" $PY -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["selection"]
+assert [x["k"] for x in s] == [1, 2, 3], s
+for x in s:
+    for key in ("k", "loglik", "df", "aic", "bic", "icl"):
+        assert key in x, key
+' "$TMPD/fit.json"
+else
+  skip "python3 not found: selection not checked"
+fi
+
+# ---- -o MODEL.json, then predict with it
+run_status 0 "fit -o model.json" -k 2 --restarts 2 -q -o "$TMPD/model.json" "$DATA"
+check "the model file exists" test -s "$TMPD/model.json"
+if [ -n "$PY" ]; then
+  check "the model file is valid JSON" $PY -m json.tool "$TMPD/model.json" /dev/null
+else
+  skip "python3 not found: model not parsed"
+fi
+run_status 0 "predict with the saved model" predict "$TMPD/model.json" "$DATA"
+check "predict: header mean,sd,g1,g2,expert" \
+  test "$(head -n 1 "$TMPD/out")" = "mean,sd,g1,g2,expert"
+check "predict: one line per data row (133 + header)" test "$(wc -l < "$TMPD/out")" -eq 134
+check "predict: experts are 1 or 2" \
+  sh -c "! tail -n +2 '$TMPD/out' | cut -d, -f5 | grep -qvE '^[12]$'"
+
+# ---- stdout taken by -o -: no summary there
+run_status 0 "fit -o -" -k 1 --restarts 1 -q -o - "$DATA"
+check "-o -: the model, not the summary, on stdout" \
+  sh -c "! grep -q '^Call:' '$TMPD/out' && grep -q '{' '$TMPD/out'"
+
+# ---- progress with -v (stderr is not a terminal here), none without
+run_status 0 "fit -v shows progress" -k 2 --restarts 2 -v "$DATA"
+err_has "K=2 restart 2/2: iteration" "-v: one progress line per start"
+run_status 0 "fit without -v on a pipe" -k 2 --restarts 2 "$DATA"
+check "no progress when stderr is not a terminal" sh -c "! grep -q 'restart' '$TMPD/err'"
+
+# ---- --na omit reports what it dropped
+printf 'x,y\n1,2\n2,NA\n3,5\n4,7\n5,8\n6,11\n7,12\n8,15\n9,17\n10,18\n11,21\n12,22\n' \
+  > "$TMPD/na.csv"
+run_status 65 "a missing value is an error by default" -k 1 --restarts 1 -q "$TMPD/na.csv"
+err_has "na.csv:3:2" "the error says FILE:LINE:COLUMN"
+run_status 0 "--na omit drops the row" -k 1 --restarts 1 --na omit "$TMPD/na.csv"
+err_has "moefit: omitted 1 row with missing values" "--na omit says how many rows it dropped"
+
+# ---- too few rows for K is a data error
+printf 'x,y\n1,2\n2,3\n3,5\n' > "$TMPD/tiny.csv"
+run_status 65 "too few rows for K = 3" -k 3 --restarts 1 -q "$TMPD/tiny.csv"
+
+# ---- simulate, then fit recovers K by BIC on a well-separated 3-regime sample
+"$MOEFIT" simulate -k 3 -n 400 --seed 11 --separation 8 -o "$TMPD/sim3.csv" 2>"$TMPD/err"
+check "simulate wrote a 3-regime sample" test -s "$TMPD/sim3.csv"
+run_status 0 "fit -k 1:4 on the simulated sample" -k 1:4 --restarts 2 -q --json "$TMPD/sim3.json" \
+  "$TMPD/sim3.csv"
+check "BIC picks K = 3" grep -q "^Mixture of 3 Gaussian linear experts" "$TMPD/out"
+if [ -n "$PY" ]; then
+  check "--json says k = 3" $PY -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["k"] == 3' "$TMPD/sim3.json"
+else
+  skip "python3 not found: JSON k not checked"
+fi
+
+tap_done

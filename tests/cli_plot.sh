@@ -1,0 +1,212 @@
+#!/bin/sh
+# cli_plot.sh: `moefit fit --plot` and `moefit plot`: pictures, data files, programs, errors.
+# Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+#
+# Checks that every picture is a valid PNG/SVG/PDF of the asked size, that the data files
+# hold the numbers `moefit predict` gives for the same rows (the reference numbers all come
+# from moefit predict on the same model, so the plots and the predictions must agree), that
+# the written NAME.gp programs re-run by hand, that nothing but the expected files is left in
+# the folder, and that a missing or failing gnuplot is reported (exit 69 / 73 with gnuplot's
+# own words). Skipped when gnuplot is not installed.
+. "$top_srcdir/tests/tap.sh"
+
+if ! command -v gnuplot >/dev/null 2>&1; then
+  echo "1..0 # SKIP gnuplot is not installed"
+  exit 0
+fi
+D="$top_srcdir/datasets"
+HAVE_PY=0
+command -v python3 >/dev/null 2>&1 && HAVE_PY=1
+
+# png_ok FILE W H: PNG signature, an IHDR chunk first, and the stated width and height.
+png_ok() {
+  [ "$(od -An -tx1 -N16 "$1" | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] || return 1
+  [ "$(od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4,
+      $5*16777216+$6*65536+$7*256+$8}')" = "$2x$3" ]
+}
+
+# same_files DIR NAME...: DIR holds exactly the files NAME... (nothing temporary left).
+same_files() {
+  dir=$1; shift
+  printf '%s\n' "$@" | sort >"$TMPD/want.lst"
+  (cd "$dir" && ls -A) | sort >"$TMPD/got.lst"
+  if cmp -s "$TMPD/want.lst" "$TMPD/got.lst"; then return 0; fi
+  diff "$TMPD/want.lst" "$TMPD/got.lst" | sed 's/^/# /'
+  return 1
+}
+
+# data_rows FILE [INDEX]: the numeric rows of gnuplot block INDEX (default 0) of FILE.
+data_rows() {
+  awk -v want="${2:-0}" 'BEGIN {b = 0; blank = 0}
+    /^[ \t]*$/ {blank++; next}
+    {if (blank >= 2 && seen) b++; blank = 0}
+    /^#/ {next}
+    {seen = 1; if (b == want) print}' "$1"
+}
+
+# ---------------------------------------------------------------- fit --plot on mcycle
+P="$TMPD/p"
+run_status 0 "fit -k 1:3 --plot writes the plots" fit -q -y accel -x times -k 1:3 --restarts 3 \
+  --seed 1 -o "$TMPD/m.json" --plot "$P" "$D/mcycle.csv"
+for n in gating regimes responsibility convergence selection; do
+  check "$n.png is a 1280x800 PNG" png_ok "$P/$n.png" 1280 800
+done
+check "the folder holds the pictures, data and programs and nothing else" same_files "$P" \
+  gating.png gating.dat gating.gp regimes.png regimes.dat regimes.gp \
+  responsibility.png responsibility.dat responsibility.gp convergence.png convergence.dat \
+  convergence.gp selection.png selection.dat selection.gp
+check "nothing said about the plots on stderr" sh -c "! grep -qi 'gnuplot\\|plot' '$TMPD/err'"
+
+# gating.dat: 401 grid rows of times, g_1..g_K; every row sums to 1.
+K=$(sed -n 's/^K = //p' "$P/gating.gp")
+check "the gating program states K (K=$K)" test -n "$K"
+data_rows "$P/gating.dat" >"$TMPD/g.txt"
+check "gating.dat has 401 grid rows" test "$(wc -l <"$TMPD/g.txt")" -eq 401
+check "gate probabilities of every row sum to 1" awk -v k="$K" \
+  '{s = 0; for (i = 2; i <= k + 1; i++) {if ($i + 0 < 0 || $i + 0 > 1) exit 1; s += $i}
+    if (s < 1 - 1e-9 || s > 1 + 1e-9) exit 1; if (NF != k + 1) exit 1}' "$TMPD/g.txt"
+check "gating.dat spans the range of times (2.4 to 57.6)" awk \
+  'NR == 1 && $1 != 2.4 {exit 1} END {if ($1 != 57.6) exit 1}' "$TMPD/g.txt"
+
+# The same grid through `moefit predict`: gates, mixture mean and sd must agree.
+{ echo times; awk '{print $1}' "$TMPD/g.txt"; } >"$TMPD/grid.csv"
+run_status 0 "predict on the plot's grid" predict "$TMPD/m.json" "$TMPD/grid.csv"
+tail -n +2 "$TMPD/out" | tr ',' ' ' >"$TMPD/pg.txt"
+# predict columns: mean sd g1..gK expert
+check "gating.dat equals predict's gate probabilities (1e-9)" awk -v k="$K" \
+  'NR == FNR {for (i = 1; i <= k; i++) g[FNR, i] = $(i + 1); next}
+   {for (i = 1; i <= k; i++) {d = $(i + 2) - g[FNR, i]; if (d < -1e-9 || d > 1e-9) exit 1}}
+   END {if (FNR != 401) exit 1}' "$TMPD/g.txt" "$TMPD/pg.txt"
+data_rows "$P/regimes.dat" 0 >"$TMPD/r0.txt"
+check "regimes.dat mean and sd equal predict's (relative 1e-9)" awk \
+  'function bad(a, b) {return (a - b) * (a - b) > 1e-18 * (1 + b * b)}
+   NR == FNR {m[FNR] = $2; s[FNR] = $3; lo[FNR] = $4; hi[FNR] = $5; next}
+   {if (bad(m[FNR], $1) || bad(s[FNR], $2)) exit 1
+    if (bad(lo[FNR], $1 - 2 * $2) || bad(hi[FNR], $1 + 2 * $2)) exit 1}
+   END {if (FNR != 401) exit 1}' "$TMPD/r0.txt" "$TMPD/pg.txt"
+
+# Posterior responsibilities of the data rows, sorted by times (ties in row order).
+run_status 0 "predict --posterior on mcycle" predict --posterior "$TMPD/m.json" "$D/mcycle.csv"
+tail -n +2 "$D/mcycle.csv" | cut -d, -f1 >"$TMPD/t.txt"
+tail -n +2 "$TMPD/out" | tr ',' ' ' | paste -d' ' "$TMPD/t.txt" - | awk '{print NR, $0}' |
+  sort -k2,2g -k1,1n | cut -d' ' -f2- >"$TMPD/post.txt"
+data_rows "$P/responsibility.dat" >"$TMPD/h.txt"
+# post.txt columns: times mean sd g1..gK expert h1..hK
+check "responsibility.dat equals predict --posterior, sorted by times (1e-9)" awk -v k="$K" \
+  'NR == FNR {t[FNR] = $1; for (i = 1; i <= k; i++) h[FNR, i] = $(3 + k + 1 + i); next}
+   {if ($1 != t[FNR]) exit 1
+    s = 0; for (i = 1; i <= k; i++) {d = $(i + 1) - h[FNR, i]; s += $(i + 1)
+      if (d < -1e-9 || d > 1e-9) exit 1}
+    if (s < 1 - 1e-9 || s > 1 + 1e-9) exit 1}
+   END {if (FNR != 133) exit 1}' "$TMPD/post.txt" "$TMPD/h.txt"
+data_rows "$P/regimes.dat" 1 >"$TMPD/r1.txt"
+check "regimes.dat colours each row by its largest posterior" awk -v k="$K" \
+  'NR == FNR {b = 1; for (i = 2; i <= k; i++) if ($(i + 1) + 0 > $(b + 1) + 0) b = i
+     e[FNR] = b; next}
+   {if ($3 != e[FNR]) exit 1} END {if (FNR != 133) exit 1}' "$TMPD/h.txt" "$TMPD/r1.txt"
+check "regimes.dat holds the data's accel values" awk -F'[ ,]' \
+  'NR == FNR {if (FNR > 1) n[$2]++; next} {n[$2]--} END {for (v in n) if (n[v]) exit 1}' \
+  "$D/mcycle.csv" "$TMPD/r1.txt"
+
+# selection.dat: K = 1..3 with AIC = -2L + 2df and BIC = -2L + df log(133).
+check "selection.dat has K = 1, 2, 3 with consistent AIC and BIC" awk \
+  '/^#/ {next} {n++; if ($1 != n) exit 1
+    a = -2 * $2 + 2 * $3; b = -2 * $2 + $3 * log(133)
+    if ((a - $4) ^ 2 > 1e-12 * (1 + a * a) || (b - $5) ^ 2 > 1e-12 * (1 + b * b)) exit 1
+    if ($6 < $5 - 1e-9) exit 1}
+   END {if (n != 3) exit 1}' "$P/selection.dat"
+# convergence.dat: one block per start (3), EM never lowers the log-likelihood (to rounding).
+check "convergence.dat has 3 starts, each non-decreasing" awk \
+  'BEGIN {b = 0} /^[ \t]*$/ {blank++; next} /^#/ {next}
+   {if (blank >= 2 || !b) {b++; prev = ""} blank = 0
+    if (prev != "" && $3 < prev - 1e-7 * (1 + (prev < 0 ? -prev : prev))) exit 1; prev = $3}
+   END {if (b != 3) exit 1}' "$P/convergence.dat"
+check "the gating title states the model" grep -q \
+  "^model_title = 'mixture of $K Gaussian linear experts, softmax gate on times'" "$P/gating.gp"
+
+# The programs re-run by hand in the folder, silently, and redraw the same picture.
+cp "$P/regimes.png" "$TMPD/regimes.before.png"
+rm "$P/regimes.png"
+(cd "$P" && gnuplot regimes.gp) >"$TMPD/gp.out" 2>&1
+check "gnuplot regimes.gp re-runs in the folder without a message" test ! -s "$TMPD/gp.out"
+check "and redraws regimes.png" png_ok "$P/regimes.png" 1280 800
+check "the redrawn picture is the same" cmp -s "$P/regimes.png" "$TMPD/regimes.before.png"
+
+# ---------------------------------------------------------------- moefit plot, other formats
+S="$TMPD/s"
+run_status 0 "plot --format svg" plot --format svg -o "$S" "$TMPD/m.json" "$D/mcycle.csv"
+check "plot without a fit: gating, regimes, responsibility only" same_files "$S" \
+  gating.svg gating.dat gating.gp regimes.svg regimes.dat regimes.gp \
+  responsibility.svg responsibility.dat responsibility.gp
+for n in gating regimes responsibility; do
+  if [ "$HAVE_PY" -eq 1 ]; then
+    check "$n.svg parses as XML, an <svg> 1280 wide" python3 -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+sys.exit(0 if r.tag.endswith("svg") and r.get("width", "").startswith("1280") else 1)' "$S/$n.svg"
+  else
+    ok "$n.svg parses # SKIP python3 not installed"
+  fi
+done
+check "plot's gating.dat equals fit --plot's" cmp -s "$S/gating.dat" "$P/gating.dat"
+Q="$TMPD/q"
+run_status 0 "plot --format pdf" plot --format pdf -o "$Q" "$TMPD/m.json" "$D/mcycle.csv"
+check "gating.pdf is a PDF" test "$(head -c 5 "$Q/gating.pdf")" = "%PDF-"
+
+# No response in the data: no responsibility plot, the regimes plot without points.
+cut -d, -f1 "$D/mcycle.csv" >"$TMPD/x.csv"
+run_status 0 "plot on data without the response" plot -o "$TMPD/n" "$TMPD/m.json" "$TMPD/x.csv"
+check "without the response: gating and regimes only" same_files "$TMPD/n" \
+  gating.png gating.dat gating.gp regimes.png regimes.dat regimes.gp
+
+# ---------------------------------------------------------------- two inputs, --along
+run_status 0 "fit on two inputs" fit -q -y y -x x1,x2 -k 2 --restarts 2 -o "$TMPD/m2.json" \
+  "$D/sim_2inputs.csv"
+run_status 0 "plot --along x2" plot --along x2 -o "$TMPD/a" "$TMPD/m2.json" "$D/sim_2inputs.csv"
+check "the caption says x1 is held at its mean" grep -q "held at their means: x1 = " \
+  "$TMPD/a/gating.gp"
+M1=$(awk -F, 'NR > 1 {s += $1; n++} END {printf "%.17g", s / n}' "$D/sim_2inputs.csv")
+data_rows "$TMPD/a/gating.dat" | awk -v m="$M1" 'BEGIN {print "x1,x2"} {print m "," $1}' \
+  >"$TMPD/grid2.csv"
+run_status 0 "predict on the --along x2 grid" predict "$TMPD/m2.json" "$TMPD/grid2.csv"
+tail -n +2 "$TMPD/out" | tr ',' ' ' >"$TMPD/pg2.txt"
+data_rows "$TMPD/a/gating.dat" >"$TMPD/g2.txt"
+check "gating along x2 (x1 at its mean) equals predict (1e-8)" awk \
+  'NR == FNR {g1[FNR] = $2; g2[FNR] = $3; next}
+   {d1 = $3 - g1[FNR]; d2 = $4 - g2[FNR]; if (d1 * d1 > 1e-16 || d2 * d2 > 1e-16) exit 1}
+   END {if (FNR != 401) exit 1}' "$TMPD/g2.txt" "$TMPD/pg2.txt"
+run_status 65 "--along a column that is not an input" plot --along nosuch -o "$TMPD/b" \
+  "$TMPD/m2.json" "$D/sim_2inputs.csv"
+err_has "nosuch" "the message names the column"
+
+# ---------------------------------------------------------------- gnuplot missing or failing
+MOE_GNUPLOT=/nonexistent/gnuplot run_status 69 "gnuplot missing: exit 69" plot -o "$TMPD/c" \
+  "$TMPD/m.json" "$D/mcycle.csv"
+err_has "gnuplot" "the message says gnuplot is needed"
+check "gnuplot missing: nothing is written (no folder)" test ! -e "$TMPD/c"
+cat >"$TMPD/bad-gnuplot" <<'EOF'
+#!/bin/sh
+echo "\"$1\" line 42: undefined variable: frobnicate" >&2
+exit 1
+EOF
+cat >"$TMPD/warn-gnuplot" <<'EOF'
+#!/bin/sh
+echo "warning: Skipping data file with no valid points" >&2
+exit 0
+EOF
+chmod +x "$TMPD/bad-gnuplot" "$TMPD/warn-gnuplot"
+MOE_GNUPLOT="$TMPD/bad-gnuplot" run_status 73 "gnuplot error: exit 73" plot -o "$TMPD/e" \
+  "$TMPD/m.json" "$D/mcycle.csv"
+err_has "line 42: undefined variable: frobnicate" "gnuplot's own message is reported"
+check "no picture is left by a failed gnuplot" test ! -e "$TMPD/e/gating.png"
+MOE_GNUPLOT="$TMPD/warn-gnuplot" run_status 73 "a gnuplot warning is a failure" plot \
+  -o "$TMPD/w" "$TMPD/m.json" "$D/mcycle.csv"
+err_has "Skipping data file with no valid points" "the warning is reported"
+MOE_PLOTDIR="$TMPD/none" run_status 66 "templates missing: exit 66" plot -o "$TMPD/t" \
+  "$TMPD/m.json" "$D/mcycle.csv"
+err_has "template" "the message says the templates are missing"
+touch "$TMPD/file"
+run_status 73 "an output folder that is a file: exit 73" plot -o "$TMPD/file" "$TMPD/m.json" \
+  "$D/mcycle.csv"
+
+tap_done
