@@ -33,7 +33,7 @@ check "same summary without 'fit'" cmp -s "$TMPD/out" "$TMPD/summary2"
 
 # ---- a range of K: the selection table
 run_status 0 "fit -k 1:3 --restarts 2" -k 1:3 --restarts 2 -q "$DATA"
-check "range: summary has the model-selection table" grep -q "^Model selection:" "$TMPD/out"
+check "range: summary has the model-selection table" grep -q "^Model selection (K chosen by the lowest BIC):" "$TMPD/out"
 
 # ---- JSON on stdout
 run_status 0 "fit --json - " -k 2 --restarts 2 -q --json - "$DATA"

@@ -338,11 +338,13 @@ int cli_fit(int argc, char **argv)
         rc = cli_fail(s, &err);
         goto done;
     }
-    for (size_t i = 0; i < moe_fit_nwarnings(fit); i++)
-        cli_warning("%s", moe_fit_warning(fit, i));
-
     int stdout_taken = (json_path && strcmp(json_path, "-") == 0)
                        || (model_path && strcmp(model_path, "-") == 0);
+    /* The summary lists the warnings too: repeat them on standard error unless both streams
+     * are the same terminal, where the reader would see each one twice. */
+    if (stdout_taken || !isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO))
+        for (size_t i = 0; i < moe_fit_nwarnings(fit); i++)
+            cli_warning("%s", moe_fit_warning(fit, i));
     if (!stdout_taken) {
         s = moe_fit_write_summary(fit, stdout, &err);
         if (s != MOE_SUCCESS) {

@@ -248,8 +248,8 @@ int moe_infer_covariance(const moe_dataset *d, const moe_model *m, double *cov, 
             return moe_error_set(err, MOE_ENUMERIC,
                                  "standard errors: LAPACK argument error %d", (int)info);
         return moe_error_set(err, MOE_ESING,
-                             "the observed information is not positive definite: standard "
-                             "errors are not available (parameters not identified)");
+                             "the observed information is not positive definite (some "
+                             "parameters are not identified by these data)");
     }
     for (size_t i = 0; i < np; i++)
         for (size_t j = i + 1; j < np; j++)

@@ -157,7 +157,11 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             st.converged ? "converged" : "not converged");
 
     if (nsel > 1) {
-        fprintf(fp, "\nModel selection:\n%4s %14s %5s %14s %14s %14s\n", "K", "logLik", "df",
+        const char *crit = f->criterion == MOE_CRIT_AIC   ? "AIC"
+                           : f->criterion == MOE_CRIT_ICL ? "ICL"
+                                                          : "BIC";
+        fprintf(fp, "\nModel selection (K chosen by the lowest %s):\n"
+                "%4s %14s %5s %14s %14s %14s\n", crit, "K", "logLik", "df",
                 "AIC", "BIC", "ICL");
         for (size_t j = 0; j < nsel; j++) {
             moe_fit_stats s = moe_fit_selection(f, j);

@@ -156,11 +156,6 @@ static double criterion_value(const moe_fit_stats *s, moe_criterion c)
     return c == MOE_CRIT_AIC ? s->aic : c == MOE_CRIT_ICL ? s->icl : s->bic;
 }
 
-static const char *criterion_name(moe_criterion c)
-{
-    return c == MOE_CRIT_AIC ? "AIC" : c == MOE_CRIT_ICL ? "ICL" : "BIC";
-}
-
 static int all_finite(const double *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -490,9 +485,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         f->expert_se[t] = NAN;
     for (size_t t = 0; t < (k - 1) * pz; t++)
         f->gate_se[t] = NAN;
-    if (nk > 1)
-        moe_fit_warn(f, "K = %zu chosen by %s among K = %zu..%zu", k,
-                     criterion_name(opt->criterion), opt->k_min, opt->k_max);
+    f->criterion = opt->criterion;
     if (f->stats.separated)
         moe_fit_warn(f, "gate separates the regimes; coefficients are not identified, "
                      "boundaries are (EM stopped once the largest gate slope exceeded %g on the "

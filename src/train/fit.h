@@ -14,6 +14,7 @@ struct moe_fit {
     double *gate_se;           /* (k-1) x (nz+1): SEs on the data's scale, NaN if unavailable */
     moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */
     size_t nselection;
+    moe_criterion criterion;   /* what picked K among the selection rows */
     double **traces;           /* ntraces log-likelihood traces (data scale) of the chosen K */
     size_t *trace_len;         /* length of each trace */
     size_t ntraces;
