@@ -495,6 +495,118 @@ static void test_flexmix(void)
     }
 }
 
+/* R mixtools 2.0.0 (R 4.2.2), the best of 20 runs of
+ *     regmixEM(tuned, stretchratio, k = 2, epsilon = 1e-12, maxit = 10000)
+ * with set.seed(1..20) on datasets/tonedata.csv: a mixture of two regressions with constant
+ * mixing proportions, i.e. a mixture of experts whose gate has no inputs (gate = ~ 1).
+ * The script is in this comment's first line; the printed values were, for the component
+ * with the larger proportion first:
+ *     loglik 141.1984023
+ *     beta   (1.91638013391, 0.04254851502)   (-0.0192747381, 0.9922955026)
+ *     sigma  0.04619206903                    0.13283407311
+ *     lambda 0.697720289                      0.302279711
+ * moefit must find the same maximum: log-likelihood to 1e-6, parameters to 1e-5. */
+static void test_mixtools_constant_gate(void)
+{
+    const char *srcdir = getenv("srcdir");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/datasets/tonedata.csv", srcdir ? srcdir : ".");
+    FILE *fp = fopen(path, "r");
+    double x[200], y[200];
+    size_t n = 0;
+    char line[256];
+    if (fp && fgets(line, sizeof line, fp))
+        while (n < 200 && fscanf(fp, "%lf,%lf", &x[n], &y[n]) == 2)
+            n++;
+    if (fp)
+        fclose(fp);
+    tap_int((long)n, 150, "tonedata: 150 rows read from %s", path);
+    moe_dataset *d = NULL;
+    moe_error err;
+    memset(&err, 0, sizeof err);
+    int st = moe_dataset_from_arrays(n, 1, x, 0, x, y, &d, &err);
+    tap_int(st, MOE_SUCCESS, "tonedata: data set with no gate inputs (%s)", err.message);
+    if (st != MOE_SUCCESS)
+        return;
+    moe_fit_options o = opts(2, 20);
+    o.tol = 1e-13;
+    o.max_iter = 10000;
+    moe_fit *f = NULL;
+    st = moe_fit_run(d, &o, &f, &err);
+    tap_int(st, MOE_SUCCESS, "tonedata K = 2, gate ~ 1: fits (%s)", err.message);
+    if (f) {
+        moe_fit_stats s = moe_fit_get_stats(f);
+        tap_abs(s.loglik, 141.1984023, 1e-6, "tonedata: loglik equals mixtools'");
+        double c[2][2], sig[2], pri[2];
+        for (size_t i = 0; i < 2; i++)
+            moe_fit_expert(f, i, c[i], NULL, &sig[i], &pri[i], NULL);
+        size_t big = pri[0] > pri[1] ? 0 : 1, small = 1 - big;
+        const double ref_c[2][2] = {{1.91638013391, 0.04254851502},
+                                    {-0.0192747381, 0.9922955026}};
+        const double ref_sig[2] = {0.04619206903, 0.13283407311};
+        const double ref_pri[2] = {0.697720289, 0.302279711};
+        size_t idx[2] = {big, small};
+        for (size_t r = 0; r < 2; r++) {
+            size_t i = idx[r];
+            tap_abs(c[i][0], ref_c[r][0], 1e-5, "tonedata expert %zu: intercept", r + 1);
+            tap_abs(c[i][1], ref_c[r][1], 1e-5, "tonedata expert %zu: slope", r + 1);
+            tap_abs(sig[i], ref_sig[r], 1e-5, "tonedata expert %zu: sigma", r + 1);
+            tap_abs(pri[i], ref_pri[r], 1e-5, "tonedata expert %zu: proportion", r + 1);
+        }
+    }
+    moe_fit_free(f);
+    moe_dataset_free(d);
+}
+
+/* An expert that loses all its rows (zero responsibility everywhere) is reported as
+ * degenerate (MOE_ESING with a message naming it), which makes the driver redraw the start;
+ * it never yields NaN. Also an expert left with fewer rows than coefficients. */
+static void test_expert_loses_rows(void)
+{
+    double beta[] = {0, 1, 3, -1};
+    moe_dataset *d = sim_regimes(200, 1, 2, beta, 0.3, 5, NULL);
+    moe_em_params par = {1e-8, 200, 0, 1e-6, 0};
+    moe_em_work *w = moe_em_alloc(d, 3, &par);
+    tap_ok(w != NULL, "lost expert: workspace");
+    if (!w) {
+        moe_dataset_free(d);
+        return;
+    }
+    double *h = calloc(200 * 3, sizeof *h);
+    for (size_t r = 0; r < 200; r++)
+        h[r * 3 + (r % 2)] = 1;           /* expert 3 owns nothing */
+    int st = moe_em_init_h(w, h);
+    if (st == MOE_SUCCESS)
+        st = moe_em_iterate(w);
+    tap_int(st, MOE_ESING, "lost expert: an expert with no rows is degenerate (%s)", w->message);
+    tap_ok(strstr(w->message, "expert 3") != NULL, "lost expert: the message names expert 3");
+    for (size_t r = 0; r < 200; r++) {
+        h[r * 3 + 0] = r == 0 ? 0 : (double)(r % 2);
+        h[r * 3 + 1] = r == 0 ? 0 : (double)(1 - r % 2);
+        h[r * 3 + 2] = r == 0 ? 1 : 0;    /* expert 3 owns one row: below 2 coefficients */
+    }
+    st = moe_em_init_h(w, h);
+    if (st == MOE_SUCCESS)
+        st = moe_em_iterate(w);
+    tap_int(st, MOE_ESING, "lost expert: one row for two coefficients is degenerate (%s)",
+            w->message);
+    free(h);
+    moe_em_free(w);
+
+    /* The driver recovers: K = 3 on two regimes fits, finite, with any redraw reported. */
+    moe_fit_options o = opts(3, 10);
+    o.init = MOE_INIT_RANDOM;
+    moe_fit *f = NULL;
+    moe_error err;
+    memset(&err, 0, sizeof err);
+    st = moe_fit_run(d, &o, &f, &err);
+    tap_int(st, MOE_SUCCESS, "lost expert: K = 3 on two regimes fits (%s)", err.message);
+    if (f)
+        tap_ok(model_finite(f), "lost expert: the fitted model is finite");
+    moe_fit_free(f);
+    moe_dataset_free(d);
+}
+
 int main(void)
 {
     test_options();
@@ -503,7 +615,9 @@ int main(void)
     test_recovery();
     test_threads();
     test_degenerate();
+    test_expert_loses_rows();
     test_min_prior();
     test_flexmix();
+    test_mixtools_constant_gate();
     return tap_done();
 }
