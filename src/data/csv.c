@@ -94,6 +94,19 @@ static int fill(reader *r)
         if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r' && u[i] != '\f' &&
             u[i] != '\v' && u[i] != 0x1a)
             bad = u + i;
+    /* Classic Mac files end their lines with a lone CR: say so rather than read one long
+     * line (a CR before the first LF and not followed by one marks such a file). */
+    if (!bad && r->first_block) {
+        size_t lim = got < 65536 ? got : 65536;
+        for (size_t i = 0; i < lim && u[i] != '\n'; i++)
+            if (u[i] == '\r' && i + 1 < got && u[i + 1] != '\n') {
+                r->first_block = 0;
+                return moe_error_at(r->err, MOE_EFORMAT, r->name, 1, i + 1,
+                                    "lines end with a lone carriage return (classic Mac "
+                                    "text), which is not supported; convert it with "
+                                    "tr '\\r' '\\n'");
+            }
+    }
     r->first_block = 0;
     if (bad) {
         size_t line = r->line;
