@@ -5,8 +5,8 @@
 # A command is a line inside an .EX/.EE block that starts with "$ ". The commands run in order,
 # each in its own shell, in one scratch folder where datasets/ is the shipped folder and
 # `moefit` is the program under test ($MOEFIT); each must exit 0. Commands that draw (--plot,
-# moefit plot, gnuplot) are skipped when gnuplot is not installed. Also: the page renders
-# without groff warnings, and docs/tutorial.md is the page as pandoc renders it.
+# moefit plot, gnuplot) are skipped when gnuplot is not installed. Also: docs/tutorial.md is
+# the page as pandoc renders it. (tests/man_pages.sh checks that the page renders cleanly.)
 . "$top_srcdir/tests/tap.sh"
 
 PAGE="$top_srcdir/man/moefit-tutorial.7"
@@ -41,13 +41,6 @@ while IFS= read -r cmd; do
   fi
 done <"$TMPD/commands"
 
-if command -v groff >/dev/null 2>&1; then
-  groff -man -Tutf8 -ww -z "$PAGE" >"$TMPD/groff.err" 2>&1
-  check "the page renders without groff warnings" test ! -s "$TMPD/groff.err"
-  sed 's/^/# /' "$TMPD/groff.err"
-else
-  ok "groff check # SKIP groff not installed"
-fi
 if command -v pandoc >/dev/null 2>&1 && [ -f "$top_srcdir/docs/tutorial.md" ]; then
   sh "$top_srcdir/docs/make-tutorial-md.sh" "$PAGE" >"$TMPD/tutorial.md" 2>"$TMPD/err"
   check "docs/tutorial.md is up to date (run docs/make-tutorial-md.sh)" \
