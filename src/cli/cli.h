@@ -1,5 +1,5 @@
-/* cli.h: what the moefit subcommands share: exit statuses, messages, option parsing helpers
- * and output files that appear only on success.
+/* cli.h: what the moefit subcommands share: exit statuses, messages, option parsing helpers,
+ * reading models and data files, and output files that appear only on success.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * The command line is a thin layer over include/moe.h: nothing here reaches into the
@@ -48,13 +48,52 @@ int cli_getopt_error(const char *cmd, int c, char **argv);
 int cli_parse_size(const char *cmd, const char *option, const char *text, size_t *out);
 int cli_parse_ulong(const char *cmd, const char *option, const char *text, unsigned long *out);
 int cli_parse_double(const char *cmd, const char *option, const char *text, double *out);
-int cli_parse_sep(const char *cmd, const char *text, char *out);
-int cli_parse_na(const char *cmd, const char *text, moe_na_policy *out);
 int cli_parse_format(const char *cmd, const char *text, moe_plot_format *out);
 
-/* Reads the table at PATH with the CSV options; on failure prints the message and returns
- * the exit status, else 0. */
-int cli_read_table(const char *path, const moe_csv_options *csv, moe_table **out);
+/* The options that say how to read a data file, the same in fit, predict and plot: --sep,
+ * --no-header and --na. CLI_DATA_LONG_OPTIONS goes into a getopt_long table (getopt.h). */
+enum { CLI_OPT_SEP = 1024, CLI_OPT_NO_HEADER, CLI_OPT_NA };
+#define CLI_DATA_LONG_OPTIONS                                   \
+    {"sep", required_argument, NULL, CLI_OPT_SEP},              \
+    {"no-header", no_argument, NULL, CLI_OPT_NO_HEADER},        \
+    {"na", required_argument, NULL, CLI_OPT_NA}
+
+/* Takes the value ARG of the data option C (a CLI_OPT_ code) into CSV or NA; returns 0, or
+ * -1 after printing a usage error for CMD. */
+int cli_parse_data_option(const char *cmd, int c, const char *arg, moe_csv_options *csv,
+                          moe_na_policy *na);
+
+/* Takes the operands MODEL.json DATA.csv that follow the options (argv[optind] on) into
+ * *MODEL_PATH and *DATA_PATH; returns 0, or 64 after a usage error when there are not two. */
+int cli_model_data_args(const char *cmd, int argc, char **argv, const char **model_path,
+                        const char **data_path);
+
+/* Points PO at the plot templates in $MOE_PLOTDIR when it is set and not empty. */
+void cli_plot_templates_from_env(moe_plot_options *po);
+
+/* Each of these prints why it failed and returns the exit status, else returns 0. */
+
+/* Loads the model saved at PATH. */
+int cli_load_model(const char *path, moe_model **out);
+
+/* Reads the CSV file at PATH with the CSV options and takes the columns SEL names. */
+int cli_read_data(const char *path, const moe_csv_options *csv, const moe_selection *sel,
+                  moe_dataset **out);
+
+/* Whether the data read for a model hold its response column. */
+typedef enum cli_response {
+    CLI_WITHOUT_RESPONSE,     /* not read */
+    CLI_WITH_RESPONSE,        /* read; a file without it is an error */
+    CLI_RESPONSE_IF_PRESENT   /* read when the file has it */
+} cli_response;
+
+/* Reads the CSV file at PATH with the CSV options and takes the columns model M uses, by name;
+ * NA says what a bad cell in one of them does. */
+int cli_read_data_for_model(const char *path, const moe_csv_options *csv, const moe_model *m,
+                            cli_response response, moe_na_policy na, moe_dataset **out);
+
+/* Tells on stderr how many rows of D were dropped for missing values, if any. */
+void cli_note_omitted(const moe_dataset *d);
 
 /* An output file that appears only when everything went well: the data are written to a
  * temporary file in the same folder, which is renamed over PATH by cli_output_commit.

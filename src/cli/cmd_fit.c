@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,8 +131,8 @@ static void progress(const moe_progress *p, void *data)
 
 enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
-    OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_SEP, OPT_NO_HEADER, OPT_NA,
-    OPT_JSON, OPT_PLOT, OPT_FORMAT, OPT_ALONG
+    OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
+    OPT_ALONG
 };
 
 static const struct option long_options[] = {
@@ -151,9 +150,7 @@ static const struct option long_options[] = {
     {"response", required_argument, NULL, 'y'},
     {"inputs", required_argument, NULL, 'x'},
     {"gate-inputs", required_argument, NULL, 'z'},
-    {"sep", required_argument, NULL, OPT_SEP},
-    {"no-header", no_argument, NULL, OPT_NO_HEADER},
-    {"na", required_argument, NULL, OPT_NA},
+    CLI_DATA_LONG_OPTIONS,
     {"json", required_argument, NULL, OPT_JSON},
     {"output", required_argument, NULL, 'o'},
     {"plot", required_argument, NULL, OPT_PLOT},
@@ -259,9 +256,9 @@ int cli_fit(int argc, char **argv)
         case 'y': sel.response = optarg; break;
         case 'x': sel.inputs = optarg; break;
         case 'z': sel.gate_inputs = optarg; break;
-        case OPT_SEP: bad = cli_parse_sep("fit", optarg, &csv.sep); break;
-        case OPT_NO_HEADER: csv.header = 0; break;
-        case OPT_NA: bad = cli_parse_na("fit", optarg, &sel.na); break;
+        case CLI_OPT_SEP:
+        case CLI_OPT_NO_HEADER:
+        case CLI_OPT_NA: bad = cli_parse_data_option("fit", c, optarg, &csv, &sel.na); break;
         case OPT_JSON: json_path = optarg; break;
         case 'o': model_path = optarg; break;
         case OPT_PLOT: po.dir = optarg; break;
@@ -295,28 +292,17 @@ int cli_fit(int argc, char **argv)
     const char *why = moe_fit_options_check(&fo);
     if (why)
         return cli_usage_error("fit", "%s", why);
-    if (!po.templates) {
-        const char *env = getenv("MOE_PLOTDIR");
-        if (env && *env)
-            po.templates = env;
-    }
+    cli_plot_templates_from_env(&po);
 
-    moe_table *table = NULL;
     moe_dataset *data = NULL;
     moe_fit *fit = NULL;
     cli_output json_out = {0}, model_out = {0};
     moe_error err = {0};
-    int rc = cli_read_table(data_path, &csv, &table);
+    int rc = cli_read_data(data_path, &csv, &sel, &data);
     if (rc)
         goto done;
-    int s = moe_dataset_from_table(table, &sel, &data, &err);
-    if (s != MOE_SUCCESS) {
-        rc = cli_fail(s, &err);
-        goto done;
-    }
-    if (moe_dataset_omitted(data) > 0 && verbosity != CLI_QUIET)
-        cli_error("omitted %zu row%s with missing values", moe_dataset_omitted(data),
-                  moe_dataset_omitted(data) == 1 ? "" : "s");
+    if (verbosity != CLI_QUIET)
+        cli_note_omitted(data);
 
     /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
     if (json_path && (rc = cli_output_open(&json_out, json_path)))
@@ -331,7 +317,7 @@ int cli_fit(int argc, char **argv)
         fo.progress = progress;
         fo.progress_data = &ps;
     }
-    s = moe_fit_run(data, &fo, &fit, &err);
+    int s = moe_fit_run(data, &fo, &fit, &err);
     if (fo.progress)
         progress_end(&ps);
     if (s != MOE_SUCCESS) {
@@ -382,6 +368,5 @@ done:
     cli_output_abort(&model_out);
     moe_fit_free(fit);
     moe_dataset_free(data);
-    moe_table_free(table);
     return rc;
 }

@@ -5,7 +5,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -36,15 +35,13 @@ void cli_plot_help(FILE *fp)
           fp);
 }
 
-enum { OPT_FORMAT = 256, OPT_ALONG, OPT_SEP, OPT_NO_HEADER, OPT_NA };
+enum { OPT_FORMAT = 256, OPT_ALONG };
 
 static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"along", required_argument, NULL, OPT_ALONG},
-    {"sep", required_argument, NULL, OPT_SEP},
-    {"no-header", no_argument, NULL, OPT_NO_HEADER},
-    {"na", required_argument, NULL, OPT_NA},
+    CLI_DATA_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -63,58 +60,41 @@ int cli_plot(int argc, char **argv)
         case 'o': po.dir = optarg; break;
         case OPT_FORMAT: bad = cli_parse_format("plot", optarg, &po.format); break;
         case OPT_ALONG: po.along = optarg; break;
-        case OPT_SEP: bad = cli_parse_sep("plot", optarg, &csv.sep); break;
-        case OPT_NO_HEADER: csv.header = 0; break;
-        case OPT_NA: bad = cli_parse_na("plot", optarg, &na); break;
+        case CLI_OPT_SEP:
+        case CLI_OPT_NO_HEADER:
+        case CLI_OPT_NA: bad = cli_parse_data_option("plot", c, optarg, &csv, &na); break;
         case 'h': cli_plot_help(stdout); return CLI_OK;
         default: return cli_getopt_error("plot", c, argv);
         }
         if (bad)
             return CLI_USAGE;
     }
-    if (argc - optind < 2)
-        return cli_usage_error("plot", "needs a model file and a data file");
-    if (argc - optind > 2)
-        return cli_usage_error("plot", "too many arguments ('%s')", argv[optind + 2]);
+    const char *model_path, *data_path;
+    int rc = cli_model_data_args("plot", argc, argv, &model_path, &data_path);
+    if (rc)
+        return rc;
     if (!po.dir || !po.dir[0])
         return cli_usage_error("plot", "needs -o DIR, the folder for the pictures");
-    const char *model_path = argv[optind], *data_path = argv[optind + 1];
     if (strcmp(model_path, "-") == 0 && strcmp(data_path, "-") == 0)
         return cli_usage_error("plot", "the model and the data cannot both be standard input");
-    const char *env = getenv("MOE_PLOTDIR");
-    if (env && *env)
-        po.templates = env;
+    cli_plot_templates_from_env(&po);
 
     moe_model *model = NULL;
-    moe_table *table = NULL;
     moe_dataset *data = NULL;
     moe_error err = {0};
-    int rc = 0;
-    int s = moe_model_load(model_path, &model, &err);
-    if (s != MOE_SUCCESS) {
-        rc = cli_fail(s, &err);
-        goto done;
-    }
-    if ((rc = cli_read_table(data_path, &csv, &table)))
+    if ((rc = cli_load_model(model_path, &model)))
         goto done;
     /* The response is used when the data have it (regimes and responsibility plots). */
-    size_t ycol;
-    int have_y = moe_table_lookup(table, moe_model_response(model), &ycol, NULL) == MOE_SUCCESS;
-    s = moe_dataset_for_model(table, model, have_y, na, &data, &err);
-    if (s != MOE_SUCCESS) {
-        rc = cli_fail(s, &err);
+    rc = cli_read_data_for_model(data_path, &csv, model, CLI_RESPONSE_IF_PRESENT, na, &data);
+    if (rc)
         goto done;
-    }
-    if (moe_dataset_omitted(data) > 0)
-        cli_error("omitted %zu row%s with missing values", moe_dataset_omitted(data),
-                  moe_dataset_omitted(data) == 1 ? "" : "s");
-    s = moe_plot_write(model, NULL, data, &po, &err);
+    cli_note_omitted(data);
+    int s = moe_plot_write(model, NULL, data, &po, &err);
     if (s != MOE_SUCCESS)
         rc = cli_fail(s, &err);
 
 done:
     moe_dataset_free(data);
-    moe_table_free(table);
     moe_model_free(model);
     return rc;
 }

@@ -34,14 +34,12 @@ void cli_predict_help(FILE *fp)
           fp);
 }
 
-enum { OPT_POSTERIOR = 256, OPT_SEP, OPT_NO_HEADER, OPT_NA };
+enum { OPT_POSTERIOR = 256 };
 
 static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"posterior", no_argument, NULL, OPT_POSTERIOR},
-    {"sep", required_argument, NULL, OPT_SEP},
-    {"no-header", no_argument, NULL, OPT_NO_HEADER},
-    {"na", required_argument, NULL, OPT_NA},
+    CLI_DATA_LONG_OPTIONS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
@@ -83,9 +81,9 @@ int cli_predict(int argc, char **argv)
         switch (c) {
         case 'o': out_path = optarg; break;
         case OPT_POSTERIOR: posterior = 1; break;
-        case OPT_SEP: bad = cli_parse_sep("predict", optarg, &csv.sep); break;
-        case OPT_NO_HEADER: csv.header = 0; break;
-        case OPT_NA: bad = cli_parse_na("predict", optarg, &na); break;
+        case CLI_OPT_SEP:
+        case CLI_OPT_NO_HEADER:
+        case CLI_OPT_NA: bad = cli_parse_data_option("predict", c, optarg, &csv, &na); break;
         case 'q': quiet = 1; break;
         case 'h': cli_predict_help(stdout); return CLI_OK;
         default: return cli_getopt_error("predict", c, argv);
@@ -93,37 +91,27 @@ int cli_predict(int argc, char **argv)
         if (bad)
             return CLI_USAGE;
     }
-    if (argc - optind < 2)
-        return cli_usage_error("predict", "needs a model file and a data file");
-    if (argc - optind > 2)
-        return cli_usage_error("predict", "too many arguments ('%s')", argv[optind + 2]);
-    const char *model_path = argv[optind], *data_path = argv[optind + 1];
+    const char *model_path, *data_path;
+    int rc = cli_model_data_args("predict", argc, argv, &model_path, &data_path);
+    if (rc)
+        return rc;
     if (strcmp(model_path, "-") == 0 && strcmp(data_path, "-") == 0)
         return cli_usage_error("predict", "the model and the data cannot both be standard input");
 
     moe_model *model = NULL;
-    moe_table *table = NULL;
     moe_dataset *data = NULL;
     moe_prediction *pred = NULL;
     cli_output out = {0};
     moe_error err = {0};
-    int rc = 0;
-    int s = moe_model_load(model_path, &model, &err);
-    if (s != MOE_SUCCESS) {
-        rc = cli_fail(s, &err);
+    if ((rc = cli_load_model(model_path, &model)))
         goto done;
-    }
-    if ((rc = cli_read_table(data_path, &csv, &table)))
+    rc = cli_read_data_for_model(data_path, &csv, model,
+                                 posterior ? CLI_WITH_RESPONSE : CLI_WITHOUT_RESPONSE, na, &data);
+    if (rc)
         goto done;
-    s = moe_dataset_for_model(table, model, posterior, na, &data, &err);
-    if (s != MOE_SUCCESS) {
-        rc = cli_fail(s, &err);
-        goto done;
-    }
-    if (moe_dataset_omitted(data) > 0 && !quiet)
-        cli_error("omitted %zu row%s with missing values", moe_dataset_omitted(data),
-                  moe_dataset_omitted(data) == 1 ? "" : "s");
-    s = moe_predict(model, data, posterior, &pred, &err);
+    if (!quiet)
+        cli_note_omitted(data);
+    int s = moe_predict(model, data, posterior, &pred, &err);
     if (s != MOE_SUCCESS) {
         rc = cli_fail(s, &err);
         goto done;
@@ -137,7 +125,6 @@ done:
     cli_output_abort(&out);
     moe_prediction_free(pred);
     moe_dataset_free(data);
-    moe_table_free(table);
     moe_model_free(model);
     return rc;
 }

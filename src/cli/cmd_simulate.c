@@ -120,11 +120,8 @@ int cli_simulate(int argc, char **argv)
     moe_error err = {0};
     int rc = 0, s;
     if (model_path) {
-        s = moe_model_load(model_path, &model, &err);
-        if (s != MOE_SUCCESS) {
-            rc = cli_fail(s, &err);
+        if ((rc = cli_load_model(model_path, &model)))
             goto done;
-        }
     } else {
         s = moe_simulate_model(&so, &model, &err);
         if (s != MOE_SUCCESS) {

@@ -1,5 +1,6 @@
 /* common.c: what the moefit subcommands share: exit statuses from library statuses, error
- * messages, option value parsers and output files that are renamed into place on success.
+ * messages, option value parsers, reading models and data files, and output files that are
+ * renamed into place on success.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -146,7 +147,7 @@ int cli_parse_double(const char *cmd, const char *option, const char *text, doub
     return 0;
 }
 
-int cli_parse_sep(const char *cmd, const char *text, char *out)
+static int parse_sep(const char *cmd, const char *text, char *out)
 {
     if (strcmp(text, ",") == 0 || strcmp(text, "comma") == 0)
         *out = ',';
@@ -161,7 +162,7 @@ int cli_parse_sep(const char *cmd, const char *text, char *out)
     return 0;
 }
 
-int cli_parse_na(const char *cmd, const char *text, moe_na_policy *out)
+static int parse_na(const char *cmd, const char *text, moe_na_policy *out)
 {
     if (strcmp(text, "fail") == 0)
         *out = MOE_NA_FAIL;
@@ -189,13 +190,91 @@ int cli_parse_format(const char *cmd, const char *text, moe_plot_format *out)
     return 0;
 }
 
-int cli_read_table(const char *path, const moe_csv_options *csv, moe_table **out)
+int cli_parse_data_option(const char *cmd, int c, const char *arg, moe_csv_options *csv,
+                          moe_na_policy *na)
+{
+    switch (c) {
+    case CLI_OPT_SEP: return parse_sep(cmd, arg, &csv->sep);
+    case CLI_OPT_NO_HEADER: csv->header = 0; return 0;
+    case CLI_OPT_NA: return parse_na(cmd, arg, na);
+    default: return -1;   /* not a data option: a caller's mistake */
+    }
+}
+
+int cli_model_data_args(const char *cmd, int argc, char **argv, const char **model_path,
+                        const char **data_path)
+{
+    if (argc - optind < 2)
+        return cli_usage_error(cmd, "needs a model file and a data file");
+    if (argc - optind > 2)
+        return cli_usage_error(cmd, "too many arguments ('%s')", argv[optind + 2]);
+    *model_path = argv[optind];
+    *data_path = argv[optind + 1];
+    return 0;
+}
+
+void cli_plot_templates_from_env(moe_plot_options *po)
+{
+    const char *env = getenv("MOE_PLOTDIR");
+    if (env && *env)
+        po->templates = env;
+}
+
+/* ---------------------------------------------------------------- models and data */
+
+int cli_load_model(const char *path, moe_model **out)
+{
+    moe_error err = {0};
+    int s = moe_model_load(path, out, &err);
+    if (s != MOE_SUCCESS)
+        return cli_fail(s, &err);
+    return 0;
+}
+
+static int read_table(const char *path, const moe_csv_options *csv, moe_table **out)
 {
     moe_error err = {0};
     int s = moe_table_read_csv(path, csv, out, &err);
     if (s != MOE_SUCCESS)
         return cli_fail(s, &err);
     return 0;
+}
+
+int cli_read_data(const char *path, const moe_csv_options *csv, const moe_selection *sel,
+                  moe_dataset **out)
+{
+    moe_table *table = NULL;
+    int rc = read_table(path, csv, &table);
+    if (rc)
+        return rc;
+    moe_error err = {0};
+    int s = moe_dataset_from_table(table, sel, out, &err);
+    moe_table_free(table);
+    return s != MOE_SUCCESS ? cli_fail(s, &err) : 0;
+}
+
+int cli_read_data_for_model(const char *path, const moe_csv_options *csv, const moe_model *m,
+                            cli_response response, moe_na_policy na, moe_dataset **out)
+{
+    moe_table *table = NULL;
+    int rc = read_table(path, csv, &table);
+    if (rc)
+        return rc;
+    int with_y = response == CLI_WITH_RESPONSE;
+    size_t ycol;
+    if (response == CLI_RESPONSE_IF_PRESENT)
+        with_y = moe_table_lookup(table, moe_model_response(m), &ycol, NULL) == MOE_SUCCESS;
+    moe_error err = {0};
+    int s = moe_dataset_for_model(table, m, with_y, na, out, &err);
+    moe_table_free(table);
+    return s != MOE_SUCCESS ? cli_fail(s, &err) : 0;
+}
+
+void cli_note_omitted(const moe_dataset *d)
+{
+    size_t n = moe_dataset_omitted(d);
+    if (n > 0)
+        cli_error("omitted %zu row%s with missing values", n, n == 1 ? "" : "s");
 }
 
 /* ---------------------------------------------------------------- output files */

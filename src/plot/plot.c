@@ -69,6 +69,7 @@ typedef struct plot_ctx {
 typedef struct out_file {
     FILE *fp;
     int bad;
+    char path[PATH_MAX];
 } out_file;
 
 /* Writes V with 12 significant digits. Subnormal numbers (|v| < 2.2e-308, e.g. a gate
@@ -94,37 +95,34 @@ static int join_path(char *buf, size_t size, const char *dir, const char *name, 
     return MOE_SUCCESS;
 }
 
+/* Creates the file NAME EXT in the plot folder. */
 static int open_out(out_file *o, const plot_ctx *c, const char *name, const char *ext,
                     moe_error *err)
 {
-    char path[PATH_MAX];
-    int s = join_path(path, sizeof path, c->opt->dir, name, ext, err);
+    int s = join_path(o->path, sizeof o->path, c->opt->dir, name, ext, err);
     if (s)
         return s;
     o->bad = 0;
-    o->fp = fopen(path, "w");
+    o->fp = fopen(o->path, "w");
     if (!o->fp)
-        return moe_error_set(err, MOE_EWRITE, "cannot create %s: %s", path, strerror(errno));
+        return moe_error_set(err, MOE_EWRITE, "cannot create %s: %s", o->path, strerror(errno));
     return MOE_SUCCESS;
 }
 
-static int close_out(out_file *o, const plot_ctx *c, const char *name, const char *ext,
-                     moe_error *err)
+/* Closes O; a file that could not be written or holds a non-finite number is removed. */
+static int close_out(out_file *o, moe_error *err)
 {
     int bad = ferror(o->fp);
     if (fclose(o->fp) != 0)
         bad = 1;
     o->fp = NULL;
-    char path[PATH_MAX];
-    if (join_path(path, sizeof path, c->opt->dir, name, ext, NULL))
-        path[0] = '\0';
     if (bad) {
-        remove(path);
-        return moe_error_set(err, MOE_EWRITE, "cannot write %s", path);
+        remove(o->path);
+        return moe_error_set(err, MOE_EWRITE, "cannot write %s", o->path);
     }
     if (o->bad) {
-        remove(path);
-        return moe_error_set(err, MOE_ENUMERIC, "%s: a value to plot is not finite", path);
+        remove(o->path);
+        return moe_error_set(err, MOE_ENUMERIC, "%s: a value to plot is not finite", o->path);
     }
     return MOE_SUCCESS;
 }
@@ -227,7 +225,7 @@ static int draw(const plot_ctx *c, const char *name, const char *what, const cha
         fclose(fp);
         return s;
     }
-    s = close_out(&o, c, name, ".gp", err);
+    s = close_out(&o, err);
     if (s)
         return s;
     char script[PATH_MAX];
@@ -263,12 +261,22 @@ static void common_vars(const plot_ctx *c, FILE *fp, const char *note, int with_
     fputc('\n', fp);
 }
 
-/* Builds VARS in a memory stream: the caller frees *BUF. */
-static FILE *vars_open(char **buf, size_t *len)
+/* Draws the figure NAME from NAME.dat: the variables every template uses (with NOTE, and the
+ * held inputs when WITH_HELD), then EXTRA (gnuplot statements ending in newlines, or ""). */
+static int draw_figure(const plot_ctx *c, const char *name, const char *what, const char *note,
+                       int with_held, const char *extra, moe_error *err)
 {
-    *buf = NULL;
-    *len = 0;
-    return open_memstream(buf, len);
+    char *vars = NULL;
+    size_t len = 0;
+    FILE *v = open_memstream(&vars, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    common_vars(c, v, note, with_held);
+    fputs(extra, v);
+    fclose(v);
+    int s = draw(c, name, what, vars, err);
+    free(vars);
+    return s;
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -524,6 +532,15 @@ static void header_row(FILE *fp, const plot_ctx *c, const char *prefix, size_t k
             fprintf(fp, " %s_%zu", prefix, i + 1);
 }
 
+/* Writes the row under header_row's columns: KEY, then the K values of P. */
+static void put_row(out_file *o, double key, const double *p, size_t k)
+{
+    put_num(o, "", key);
+    for (size_t i = 0; i < k; i++)
+        put_num(o, " ", p[i]);
+    fputc('\n', o->fp);
+}
+
 static int figure_gating(const plot_ctx *c, const double *t, const moe_prediction *pg,
                          moe_error *err)
 {
@@ -538,27 +555,14 @@ static int figure_gating(const plot_ctx *c, const double *t, const moe_predictio
     fprintf(o.fp, "# other inputs held at their means: %s\n", c->held[0] ? c->held : "(none)");
     header_row(o.fp, c, "gate", k);
     fputc('\n', o.fp);
-    for (size_t r = 0; r < pg->n; r++) {
-        put_num(&o, "", t[r]);
-        for (size_t i = 0; i < k; i++)
-            put_num(&o, " ", pg->gate[r * k + i]);
-        fputc('\n', o.fp);
-    }
-    s = close_out(&o, c, "gating", ".dat", err);
+    for (size_t r = 0; r < pg->n; r++)
+        put_row(&o, t[r], pg->gate + r * k, k);
+    s = close_out(&o, err);
     if (s)
         return s;
     char note[700];
     snprintf(note, sizeof note, "gate probabilities along %s", c->along);
-    char *vars;
-    size_t len;
-    FILE *v = vars_open(&vars, &len);
-    if (!v)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, 1);
-    fclose(v);
-    s = draw(c, "gating", "every expert's gate probability", vars, err);
-    free(vars);
-    return s;
+    return draw_figure(c, "gating", "every expert's gate probability", note, 1, "", err);
 }
 
 static int figure_regimes(const plot_ctx *c, const double *t, const moe_prediction *pg,
@@ -623,7 +627,7 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
             fprintf(o.fp, " %zu\n", best + 1);
         }
     }
-    s = close_out(&o, c, "regimes", ".dat", err);
+    s = close_out(&o, err);
     if (s)
         return s;
     char note[700];
@@ -632,18 +636,9 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
                  d->n);
     else
         snprintf(note, sizeof note, "expert lines and mixture mean along %s", c->along);
-    char *vars;
-    size_t len;
-    FILE *v = vars_open(&vars, &len);
-    if (!v)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, 1);
-    fprintf(v, "has_y = %d\n", d->y != NULL);
-    fclose(v);
-    s = draw(c, "regimes", "the data by regime with the experts' lines and the mixture mean",
-             vars, err);
-    free(vars);
-    return s;
+    return draw_figure(c, "regimes",
+                       "the data by regime with the experts' lines and the mixture mean", note, 1,
+                       d->y ? "has_y = 1\n" : "has_y = 0\n", err);
 }
 
 static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
@@ -659,31 +654,17 @@ static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
             c->along, moe_version());
     header_row(o.fp, c, "post", k);
     fputc('\n', o.fp);
-    for (size_t q = 0; q < pd->n; q++) {
-        size_t r = order[q].index;
-        put_num(&o, "", order[q].key);
-        for (size_t i = 0; i < k; i++)
-            put_num(&o, " ", pd->posterior[r * k + i]);
-        fputc('\n', o.fp);
-    }
-    s = close_out(&o, c, "responsibility", ".dat", err);
+    for (size_t q = 0; q < pd->n; q++)
+        put_row(&o, order[q].key, pd->posterior + order[q].index * k, k);
+    s = close_out(&o, err);
     if (s)
         return s;
     char note[700];
     snprintf(note, sizeof note, "posterior responsibility of each expert for each of %zu rows; "
                                 "dashed: gate probabilities",
              pd->n);
-    char *vars;
-    size_t len;
-    FILE *v = vars_open(&vars, &len);
-    if (!v)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, 1);
-    fputs("gatefile = 'gating.dat'\n", v);
-    fclose(v);
-    s = draw(c, "responsibility", "posterior responsibilities along one input", vars, err);
-    free(vars);
-    return s;
+    return draw_figure(c, "responsibility", "posterior responsibilities along one input", note,
+                       1, "gatefile = 'gating.dat'\n", err);
 }
 
 static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *err)
@@ -723,13 +704,11 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
         }
         blocks++;
     }
-    s = close_out(&o, c, "convergence", ".dat", err);
+    s = close_out(&o, err);
     if (s)
         return s;
     if (!blocks || !have_best) {
-        char path[PATH_MAX];
-        if (!join_path(path, sizeof path, c->opt->dir, "convergence", ".dat", NULL))
-            remove(path);
+        remove(o.path);
         return MOE_SUCCESS;   /* nothing to draw: no traces were recorded */
     }
     moe_fit_stats st = moe_fit_get_stats(f);
@@ -738,17 +717,10 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
                                 "iterations (%s)",
              blocks, blocks == 1 ? "" : "s", st.loglik, st.iterations,
              st.converged ? "converged" : "not converged");
-    char *vars;
-    size_t len;
-    FILE *v = vars_open(&vars, &len);
-    if (!v)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, 0);
-    fprintf(v, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
-    fclose(v);
-    s = draw(c, "convergence", "log-likelihood against EM iteration for every start", vars, err);
-    free(vars);
-    return s;
+    char extra[100];
+    snprintf(extra, sizeof extra, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
+    return draw_figure(c, "convergence", "log-likelihood against EM iteration for every start",
+                       note, 0, extra, err);
 }
 
 static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
@@ -771,24 +743,17 @@ static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
         put_num(&o, " ", st.icl);
         fputc('\n', o.fp);
     }
-    s = close_out(&o, c, "selection", ".dat", err);
+    s = close_out(&o, err);
     if (s)
         return s;
     moe_fit_stats st = moe_fit_get_stats(f);
     char note[700];
     snprintf(note, sizeof note, "model selection over K = %zu..%zu; K = %zu was kept",
              moe_fit_selection(f, 0).k, moe_fit_selection(f, ns - 1).k, st.k);
-    char *vars;
-    size_t len;
-    FILE *v = vars_open(&vars, &len);
-    if (!v)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, 0);
-    fprintf(v, "chosen = %zu\n", st.k);
-    fclose(v);
-    s = draw(c, "selection", "AIC, BIC and ICL against the number of experts", vars, err);
-    free(vars);
-    return s;
+    char extra[40];
+    snprintf(extra, sizeof extra, "chosen = %zu\n", st.k);
+    return draw_figure(c, "selection", "AIC, BIC and ICL against the number of experts", note, 0,
+                       extra, err);
 }
 
 /* ---------------------------------------------------------------- the entry point */
