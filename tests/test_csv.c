@@ -18,27 +18,8 @@
 #include "moe.h"
 #include "data/numparse.h"
 #include "data/table.h"
+#include "fixture.h"
 #include "tap.h"
-
-static char tmpdir[512];
-static char path[600];
-
-/* Writes LEN bytes of TEXT to a fresh file; returns its path (static). */
-static const char *fixture(const char *text, size_t len)
-{
-    snprintf(path, sizeof path, "%s/fixture-XXXXXX", tmpdir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        perror("mkstemp");
-        exit(99);
-    }
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp || fwrite(text, 1, len, fp) != len || fclose(fp) != 0) {
-        perror("fixture");
-        exit(99);
-    }
-    return path;
-}
 
 /* Reads TEXT as CSV with the given separator and header mode. */
 static int read_text(const char *text, char sep, int header, moe_table **t, moe_error *err)
@@ -50,26 +31,6 @@ static int read_text(const char *text, char sep, int header, moe_table **t, moe_
     int s = moe_table_read_csv(p, &o, t, err);
     unlink(p);
     return s;
-}
-
-static int has(const char *hay, const char *needle)
-{
-    int ok = strstr(hay, needle) != NULL;
-    if (!ok)
-        printf("# '%s' lacks '%s'\n", hay, needle);
-    return ok;
-}
-
-/* The message of an error about the fixture, with the fixture's path replaced by "F". */
-static const char *msg(const moe_error *err)
-{
-    static char buf[1200];
-    size_t n = strlen(path);
-    if (strncmp(err->message, path, n) == 0)
-        snprintf(buf, sizeof buf, "F%s", err->message + n);
-    else
-        snprintf(buf, sizeof buf, "%s", err->message);
-    return buf;
 }
 
 /* Expects TEXT to fail with STATUS at LINE:COL and a message containing FRAG. */
@@ -582,12 +543,7 @@ static void test_numparse(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_csv-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 99;
-    }
+    make_tmpdir("test_csv");
     test_basic();
     test_header_modes();
     test_separators_and_encodings();

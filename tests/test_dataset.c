@@ -17,48 +17,21 @@
 #include "data/dataset.h"
 #include "data/table.h"
 #include "model/model.h"
+#include "fixture.h"
 #include "tap.h"
 
-static char tmpdir[512];
-static char path[600];
-
+/* A table read from TEXT through a fixture file; exits 99 when it cannot be read. */
 static moe_table *table_of(const char *text)
 {
-    snprintf(path, sizeof path, "%s/data-XXXXXX", tmpdir);
-    int fd = mkstemp(path);
-    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0) {
-        perror("fixture");
-        exit(99);
-    }
+    const char *p = fixture(text, strlen(text));
     moe_table *t = NULL;
     moe_error err;
-    if (moe_table_read_csv(path, NULL, &t, &err) != MOE_SUCCESS) {
+    if (moe_table_read_csv(p, NULL, &t, &err) != MOE_SUCCESS) {
         printf("# fixture: %s\n", err.message);
         exit(99);
     }
-    unlink(path);
+    unlink(p);
     return t;
-}
-
-static int has(const char *hay, const char *needle)
-{
-    int ok = strstr(hay, needle) != NULL;
-    if (!ok)
-        printf("# '%s' lacks '%s'\n", hay, needle);
-    return ok;
-}
-
-/* The message with the fixture's path replaced by "F". */
-static const char *msg(const moe_error *err)
-{
-    static char buf[1200];
-    size_t n = strlen(path);
-    if (n && strncmp(err->message, path, n) == 0)
-        snprintf(buf, sizeof buf, "F%s", err->message + n);
-    else
-        snprintf(buf, sizeof buf, "%s", err->message);
-    return buf;
 }
 
 static moe_selection sel_of(const char *y, const char *x, const char *z, moe_na_policy na)
@@ -372,12 +345,7 @@ static void test_arrays_and_write(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_dataset-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 99;
-    }
+    make_tmpdir("test_dataset");
     test_defaults();
     test_missing();
     test_for_model();

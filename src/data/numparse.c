@@ -157,6 +157,37 @@ static int parse_slow(const char *s, size_t len, double *out)
     return MOE_NUM_OK;
 }
 
+/* Appends the run of digits at *P (up to END) to the mantissa *M, which keeps at most 19
+ * significant digits (counted in *ND, so that *M < 10^19 < 2^64); a digit past those sets
+ * *TRUNCATED. Moves *P past the run and returns how many of its digits came before the cut,
+ * leading zeros included: in a fraction, the amount to lower the exponent by. Inline and on
+ * local copies, so that both uses compile to the same loop as when it was written out twice. */
+static inline long take_digits(const char **p, const char *end, uint64_t *m, int *nd,
+                               int *truncated)
+{
+    const char *q = *p;
+    uint64_t mm = *m;
+    int n = *nd;
+    long before_cut = 0;
+    while (q < end && (unsigned)(*q - '0') < 10) {
+        unsigned d = (unsigned)(*q - '0');
+        if (n < 19) {
+            if (mm || d) {
+                mm = mm * 10 + d;
+                n++;
+            }
+            before_cut++;
+        } else {
+            *truncated = 1;
+        }
+        q++;
+    }
+    *p = q;
+    *m = mm;
+    *nd = n;
+    return before_cut;
+}
+
 int moe_data_parse_double(const char *s, size_t len, double *out)
 {
     const char *p = s, *end = s + len;
@@ -174,36 +205,13 @@ int moe_data_parse_double(const char *s, size_t len, double *out)
     int nd = 0;          /* how many (at most 19, so m < 10^19 < 2^64) */
     int truncated = 0;   /* a digit did not fit in m */
     long e10 = 0;        /* decimal exponent of m's last digit */
-    int any = 0;         /* saw a digit in the mantissa */
-    while (p < end && (unsigned)(*p - '0') < 10) {
-        unsigned d = (unsigned)(*p - '0');
-        any = 1;
-        if (nd < 19) {
-            if (m || d) {
-                m = m * 10 + d;
-                nd++;
-            }
-        } else {
-            truncated = 1;
-        }
-        p++;
-    }
+    const char *digits = p;
+    take_digits(&p, end, &m, &nd, &truncated);
+    int any = p != digits; /* saw a digit in the mantissa */
     if (p < end && *p == '.') {
-        p++;
-        while (p < end && (unsigned)(*p - '0') < 10) {
-            unsigned d = (unsigned)(*p - '0');
-            any = 1;
-            if (nd < 19) {
-                if (m || d) {
-                    m = m * 10 + d;
-                    nd++;
-                }
-                e10--;
-            } else {
-                truncated = 1;
-            }
-            p++;
-        }
+        digits = ++p;
+        e10 -= take_digits(&p, end, &m, &nd, &truncated);
+        any |= p != digits;
     }
     if (!any) {
         *out = NAN;

@@ -68,6 +68,7 @@ void moe_infer_set_params(moe_model *m, const double *theta)
 /* Everything one gradient evaluation needs, allocated once. */
 typedef struct score_work {
     moe_model *m;     /* a copy of the model whose parameters are moved */
+    double *theta;    /* nparams: where the gradient is taken; the model's parameters at first */
     double *g, *h;    /* n x k gate probabilities and posteriors */
     double *partial;  /* nblocks x nparams: each block's share of the gradient */
     size_t nblocks;
@@ -80,6 +81,7 @@ typedef struct score_work {
 static void score_work_free(score_work *w)
 {
     moe_model_free(w->m);
+    free(w->theta);
     free(w->g);
     free(w->h);
     free(w->partial);
@@ -104,13 +106,15 @@ static int score_work_init(score_work *w, const moe_dataset *d, const moe_model 
     size_t nk = d->n * m->k > 0 ? d->n * m->k : 1;
     w->nblocks = (d->n + SCORE_BLOCK - 1) / SCORE_BLOCK;
     w->m = moe_model_copy(m);
+    w->theta = malloc(moe_infer_nparams(m) * sizeof *w->theta);
     w->g = malloc(nk * sizeof *w->g);
     w->h = malloc(nk * sizeof *w->h);
     w->partial = malloc((w->nblocks ? w->nblocks : 1) * moe_infer_nparams(m) * sizeof(double));
-    if (!w->m || !w->g || !w->h || !w->partial) {
+    if (!w->m || !w->theta || !w->g || !w->h || !w->partial) {
         score_work_free(w);
         return moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
     }
+    moe_infer_get_params(m, w->theta);
     return MOE_SUCCESS;
 }
 
@@ -171,15 +175,7 @@ int moe_infer_gradient(const moe_dataset *d, const moe_model *m, double *grad, m
     int status = score_work_init(&w, d, m, err);
     if (status)
         return status;
-    size_t np = moe_infer_nparams(m);
-    double *theta = malloc(np * sizeof *theta);
-    if (!theta) {
-        score_work_free(&w);
-        return moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
-    }
-    moe_infer_get_params(m, theta);
-    score(d, &w, theta, grad);
-    free(theta);
+    score(d, &w, w.theta, grad);
     score_work_free(&w);
     return MOE_SUCCESS;
 }
@@ -191,13 +187,12 @@ int moe_infer_hessian(const moe_dataset *d, const moe_model *m, double *hess, mo
     if (status)
         return status;
     size_t np = moe_infer_nparams(m);
-    double *theta = malloc(np * sizeof *theta);
+    double *theta = w.theta;
     double *gp = malloc(np * sizeof *gp), *gm = malloc(np * sizeof *gm);
-    if (!theta || !gp || !gm) {
+    if (!gp || !gm) {
         status = moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
         goto done;
     }
-    moe_infer_get_params(m, theta);
     for (size_t j = 0; j < np; j++) {
         double t0 = theta[j], step = 1e-5 * fmax(1.0, fabs(t0));
         /* an exactly representable step, so that (t0 + step) - (t0 - step) == 2 step */
@@ -217,7 +212,6 @@ int moe_infer_hessian(const moe_dataset *d, const moe_model *m, double *hess, mo
             hess[i * np + j] = hess[j * np + i] = a;
         }
 done:
-    free(theta);
     free(gp);
     free(gm);
     score_work_free(&w);

@@ -55,31 +55,30 @@
 
 /* ---------------------------------------------------------------- writing */
 
+/* Appends V to the array A, taking V's reference; when that fails (V is NULL if making it
+ * failed) frees A and returns NULL, else returns A. */
+static json_t *append_or_free(json_t *a, json_t *v)
+{
+    if (json_array_append_new(a, v) != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 static json_t *real_array(const double *v, size_t n)
 {
     json_t *a = json_array();
-    if (!a)
-        return NULL;
-    for (size_t j = 0; j < n; j++) {
-        if (json_array_append_new(a, json_real(v[j])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
+    for (size_t j = 0; a && j < n; j++)
+        a = append_or_free(a, json_real(v[j]));
     return a;
 }
 
 static json_t *string_array(char *const *names, size_t n)
 {
     json_t *a = json_array();
-    if (!a)
-        return NULL;
-    for (size_t j = 0; j < n; j++) {
-        if (json_array_append_new(a, json_string(names[j])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    }
+    for (size_t j = 0; a && j < n; j++)
+        a = append_or_free(a, json_string(names[j]));
     return a;
 }
 
@@ -184,16 +183,25 @@ fail:
     return NULL;
 }
 
-static const size_t dump_flags = JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER;
-
-int moe_model_write(const moe_model *m, FILE *fp, moe_error *err)
+/* Checks M (check_model) and builds its JSON document into *ROOT, a new reference. */
+static int checked_model_json(const moe_model *m, json_t **root, moe_error *err)
 {
     int status = check_model(m, err);
     if (status)
         return status;
-    json_t *root = model_to_json(m);
-    if (!root)
+    if (!(*root = model_to_json(m)))
         return moe_error_set(err, MOE_ENOMEM, "model: out of memory building the JSON");
+    return MOE_SUCCESS;
+}
+
+static const size_t dump_flags = JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER;
+
+int moe_model_write(const moe_model *m, FILE *fp, moe_error *err)
+{
+    json_t *root;
+    int status = checked_model_json(m, &root, err);
+    if (status)
+        return status;
     int bad = json_dumpf(root, fp, dump_flags) != 0 || fputc('\n', fp) == EOF || fflush(fp);
     json_decref(root);
     if (bad || ferror(fp))
@@ -236,12 +244,10 @@ int moe_model_save(const moe_model *m, const char *path, moe_error *err)
 {
     if (!path || !*path)
         return moe_error_set(err, MOE_EINVAL, "model: no file name to save to");
-    int status = check_model(m, err);
+    json_t *root;
+    int status = checked_model_json(m, &root, err);
     if (status)
         return status;
-    json_t *root = model_to_json(m);
-    if (!root)
-        return moe_error_set(err, MOE_ENOMEM, "model: out of memory building the JSON");
     char *text = json_dumps(root, dump_flags);
     json_decref(root);
     if (!text)
@@ -314,6 +320,26 @@ static int member(const loader *ld, const json_t *obj, const char *key, const ch
     *out = json_object_get(obj, key);
     if (!*out)
         return moe_error_at(ld->err, MOE_EFORMAT, ld->path, 0, 0, "%s: missing", field);
+    return MOE_SUCCESS;
+}
+
+/* An error for FIELD that quotes NAME, cut to 100 bytes: 'WHAT "NAME"'. */
+static int bad_name(const loader *ld, const char *field, const char *what, const char *name)
+{
+    return moe_error_at(ld->err, MOE_EFORMAT, ld->path, 0, 0, "%s: %s \"%.100s\"", field, what,
+                        name);
+}
+
+/* Gets a required member KEY of OBJ, of jansson type TYPE, into *OUT; KEY names it in
+ * messages, and MUST_BE says what it has to be ("must be a string"). */
+static int typed_member(const loader *ld, const json_t *obj, const char *key, json_type type,
+                        const char *must_be, json_t **out)
+{
+    int status = member(ld, obj, key, key, out);
+    if (status)
+        return status;
+    if (json_typeof(*out) != type)
+        return bad_field(ld, key, must_be);
     return MOE_SUCCESS;
 }
 
@@ -482,20 +508,15 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         int known = 0;
         for (const char *const *k = known_keys; *k; k++)
             known |= strcmp(key, *k) == 0;
-        if (!known) {
-            char what[200];
-            snprintf(what, sizeof what, "unknown field \"%.100s\"", key);
-            return bad_field(ld, "(top level)", what);
-        }
+        if (!known)
+            return bad_name(ld, "(top level)", "unknown field", key);
     }
     if ((status = member(ld, root, "format", "format", &v)))
         return status;
     if (!json_is_string(v) || strcmp(json_string_value(v), MODEL_FORMAT) != 0)
         return bad_field(ld, "format", "must be \"" MODEL_FORMAT "\" (not a moefit model file)");
-    if ((status = member(ld, root, "version", "version", &v)))
+    if ((status = typed_member(ld, root, "version", JSON_INTEGER, "must be an integer", &v)))
         return status;
-    if (!json_is_integer(v))
-        return bad_field(ld, "version", "must be an integer");
     if (json_integer_value(v) != MODEL_VERSION) {
         char what[160];
         snprintf(what, sizeof what, "%lld is not supported (this moefit reads version %d)",
@@ -507,33 +528,21 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
 
     const moe_expert_type *etype;
     const moe_gate_type *gtype;
-    if ((status = member(ld, root, "expert", "expert", &v)))
+    if ((status = typed_member(ld, root, "expert", JSON_STRING, "must be a string", &v)))
         return status;
-    if (!json_is_string(v))
-        return bad_field(ld, "expert", "must be a string");
-    if (!(etype = moe_expert_type_find(json_string_value(v)))) {
-        char what[200];
-        snprintf(what, sizeof what, "unknown expert family \"%.100s\"", json_string_value(v));
-        return bad_field(ld, "expert", what);
-    }
+    if (!(etype = moe_expert_type_find(json_string_value(v))))
+        return bad_name(ld, "expert", "unknown expert family", json_string_value(v));
     if (strcmp(etype->name, "gaussian") != 0)
         return bad_field(ld, "expert", "only the gaussian family has this layout in version 1");
-    if ((status = member(ld, root, "gate", "gate", &v)))
+    if ((status = typed_member(ld, root, "gate", JSON_STRING, "must be a string", &v)))
         return status;
-    if (!json_is_string(v))
-        return bad_field(ld, "gate", "must be a string");
-    if (!(gtype = moe_gate_type_find(json_string_value(v)))) {
-        char what[200];
-        snprintf(what, sizeof what, "unknown gate \"%.100s\"", json_string_value(v));
-        return bad_field(ld, "gate", what);
-    }
+    if (!(gtype = moe_gate_type_find(json_string_value(v))))
+        return bad_name(ld, "gate", "unknown gate", json_string_value(v));
     if (strcmp(gtype->name, "softmax") != 0)
         return bad_field(ld, "gate", "only the softmax gate has this layout in version 1");
 
-    if ((status = member(ld, root, "k", "k", &v)))
+    if ((status = typed_member(ld, root, "k", JSON_INTEGER, "must be an integer", &v)))
         return status;
-    if (!json_is_integer(v))
-        return bad_field(ld, "k", "must be an integer");
     if (json_integer_value(v) < 1 || json_integer_value(v) > MOE_K_MAX) {
         char what[120];
         snprintf(what, sizeof what, "must be between 1 and %d", MOE_K_MAX);
@@ -572,17 +581,7 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
     m->expert = etype;
     m->gate = gtype;
-    /* unit scaling unless the file gives one */
-    m->y_center = 0;
-    m->y_scale = 1;
-    for (size_t j = 0; j < nx; j++) {
-        m->x_center[j] = 0;
-        m->x_scale[j] = 1;
-    }
-    for (size_t j = 0; j < nz; j++) {
-        m->z_center[j] = 0;
-        m->z_scale[j] = 1;
-    }
+    /* moe_model_alloc's unit scaling stays unless the file gives one */
     size_t px = nx + 1, pz = nz + 1;
     if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
         goto fail;
@@ -597,9 +596,7 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         const char *ekey;
         json_object_foreach(e, ekey, b) {
             if (strcmp(ekey, "beta") && strcmp(ekey, "sigma")) {
-                char what[200];
-                snprintf(what, sizeof what, "unknown field \"%.100s\"", ekey);
-                status = bad_field(ld, field, what);
+                status = bad_name(ld, field, "unknown field", ekey);
                 goto fail;
             }
         }

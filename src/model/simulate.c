@@ -96,16 +96,7 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
     gsl_rng_set(rng, o.seed);
     m->expert = &moe_expert_gaussian;
     m->gate = &moe_gate_softmax;
-    m->y_center = 0;
-    m->y_scale = 1;
-    for (size_t j = 0; j < nx; j++) {
-        m->x_center[j] = 0;
-        m->x_scale[j] = 1;
-    }
-    for (size_t j = 0; j < nz; j++) {
-        m->z_center[j] = 0;
-        m->z_scale[j] = 1;
-    }
+    /* the scaling stays moe_model_alloc's: centre 0 and scale 1 */
     memset(m->beta, 0, k * px * sizeof *m->beta);
     memset(m->gate_coef, 0, k * pz * sizeof *m->gate_coef);
     double sep = o.separation * o.noise;
