@@ -320,6 +320,11 @@ moe_plot_options moe_plot_options_default(void);
 int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
                    const moe_plot_options *opt, moe_error *err);
 
+/* Checks, without writing anything, what moe_plot_write will need of OPT: that gnuplot can be
+ * run (MOE_EUNAVAIL) and that OPT->dir, when it exists, is a folder we may write in
+ * (MOE_EWRITE). Call it before a long fit so that a plotting mistake fails at once. */
+int moe_plot_check(const moe_plot_options *opt, moe_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -208,5 +208,14 @@ err_has "template" "the message says the templates are missing"
 touch "$TMPD/file"
 run_status 73 "an output folder that is a file: exit 73" plot -o "$TMPD/file" "$TMPD/m.json" \
   "$D/mcycle.csv"
+# fit --plot checks gnuplot and the folder before it fits: nothing else is written either
+MOE_GNUPLOT=/nonexistent/gnuplot run_status 69 "fit --plot without gnuplot: exit 69" fit -k 2 \
+  -o "$TMPD/f69.json" --plot "$TMPD/f69" "$D/mcycle.csv"
+check "fit --plot without gnuplot: no model and no folder written" \
+  test ! -e "$TMPD/f69.json" -a ! -e "$TMPD/f69"
+check "fit --plot without gnuplot: it failed before fitting (no summary)" test ! -s "$TMPD/out"
+run_status 73 "fit --plot into a file: exit 73" fit -k 2 --plot "$TMPD/file" "$D/mcycle.csv"
+err_has "is not a folder" "the message says the --plot target is not a folder"
+check "fit --plot into a file: it failed before fitting (no summary)" test ! -s "$TMPD/out"
 
 tap_done

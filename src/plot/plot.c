@@ -443,6 +443,19 @@ static void ctx_free(plot_ctx *c)
     free(c->zmean);
 }
 
+/* An existing DIR must be a folder we may write in; a missing one is created later. */
+static int check_dir(const char *dir, moe_error *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return MOE_SUCCESS;
+    if (!S_ISDIR(st.st_mode))
+        return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
+    if (access(dir, W_OK) != 0)
+        return moe_error_set(err, MOE_EWRITE, "cannot write in %s: %s", dir, strerror(errno));
+    return MOE_SUCCESS;
+}
+
 /* mkdir -p DIR. */
 static int make_dir(const char *dir, moe_error *err)
 {
@@ -464,11 +477,17 @@ static int make_dir(const char *dir, moe_error *err)
         }
     }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (stat(dir, &st) != 0)
         return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
-    if (access(dir, W_OK) != 0)
-        return moe_error_set(err, MOE_EWRITE, "cannot write in %s: %s", dir, strerror(errno));
-    return MOE_SUCCESS;
+    return check_dir(dir, err);
+}
+
+int moe_plot_check(const moe_plot_options *opt, moe_error *err)
+{
+    if (!opt || !opt->dir || !*opt->dir)
+        return moe_error_set(err, MOE_EINVAL, "plot: no output folder");
+    int s = moe_plot_check_program(moe_plot_gnuplot_program(opt), err);
+    return s ? s : check_dir(opt->dir, err);
 }
 
 /* ---------------------------------------------------------------- grid and order */
