@@ -239,6 +239,10 @@ const moe_model *moe_fit_model(const moe_fit *f);
 void moe_fit_expert(const moe_fit *f, size_t i, double *coef, double *se, double *sigma,
                     double *prior, size_t *size);
 
+/* The standard error of expert I's sigma (delta method from the observed information of
+ * log sigma); NaN when standard errors were not computed or are not identified. */
+double moe_fit_sigma_se(const moe_fit *f, size_t i);
+
 /* Gate of expert I < K-1: coefficients and standard errors (nz+1 values each). */
 void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se);
 

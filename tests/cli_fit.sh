@@ -49,7 +49,7 @@ for key in ("k", "loglik", "df", "aic", "bic", "icl", "iterations", "converged",
 assert r["k"] == 2 and r["n"] == 133, (r["k"], r["n"])
 assert len(r["experts"]) == 2 and len(r["gate"]) == 1
 for e in r["experts"]:
-    for key in ("coef", "se", "sigma", "prior", "size"):
+    for key in ("coef", "se", "sigma", "sigma_se", "prior", "size"):
         assert key in e, key
     assert set(e["coef"]) == {"(Intercept)", "times"}, e["coef"]
 for g in r["gate"]:

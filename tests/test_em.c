@@ -193,14 +193,30 @@ static void test_ols(void)
         rss += e * e;
     }
     double s2 = rss / (double)n, ll = -0.5 * (double)n * (log(2 * M_PI * s2) + 1);
+    /* closed-form standard errors at the ML estimate: the observed information of beta is
+     * X'X / s2, so SE(beta_j) = sqrt(s2 [(X'X)^-1]_jj); that of log s is 2n, so by the delta
+     * method SE(s) = s / sqrt(2n) */
+    double xtx[9] = {0};
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < px; i++)
+            for (size_t j = 0; j < px; j++)
+                xtx[i * px + j] += d->x[r * px + i] * d->x[r * px + j];
+    LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)px, xtx, (lapack_int)px);
+    LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', (lapack_int)px, xtx, (lapack_int)px);
     moe_fit_options o = opts(1, 1);
+    o.standard_errors = 1;
     moe_fit *f = NULL;
     int st = moe_fit_run(d, &o, &f, NULL);
     tap_int(st, MOE_SUCCESS, "K = 1 fits");
     if (st == MOE_SUCCESS) {
-        double c[3], sigma, prior;
+        double c[3], se[3], sigma, prior;
         size_t size;
-        moe_fit_expert(f, 0, c, NULL, &sigma, &prior, &size);
+        moe_fit_expert(f, 0, c, se, &sigma, &prior, &size);
+        for (size_t j = 0; j < px; j++)
+            tap_rel(se[j], sqrt(s2 * xtx[j * px + j]), 1e-6,
+                    "K = 1 SE of coefficient %zu is the closed form sqrt(s2 (X'X)^-1_jj)", j);
+        tap_rel(moe_fit_sigma_se(f, 0), sqrt(s2) / sqrt(2.0 * (double)n), 1e-6,
+                "K = 1 SE of sigma is the closed form s / sqrt(2n)");
         for (size_t j = 0; j < px; j++)
             tap_rel(c[j], b[j], 1e-10, "K = 1 coefficient %zu equals least squares", j);
         tap_rel(sigma, sqrt(s2), 1e-10, "K = 1 sigma is the ML residual SD");

@@ -132,7 +132,7 @@ static void hessian_check(void)
     tap_int(moe_infer_covariance(d, m, cov, &err), MOE_SUCCESS, "covariance");
     size_t px = m->nx + 1, pz = m->nz + 1;
     double *se = malloc(2 * px * sizeof *se), *gse = malloc(pz * sizeof *gse);
-    tap_int(moe_infer_standard_errors(d, m, se, gse, &err), MOE_SUCCESS, "standard errors");
+    tap_int(moe_infer_standard_errors(d, m, se, gse, NULL, &err), MOE_SUCCESS, "standard errors");
     /* invert -num by Gauss-Jordan (tiny, well conditioned) to get reference SEs */
     double *inv = calloc(np * np, sizeof *inv), *aug = malloc(np * np * sizeof *aug);
     for (size_t a = 0; a < np * np; a++)
@@ -200,7 +200,7 @@ static void hessian_check(void)
     }
     moe_dataset *sd = moe_model_standardise(s, d);
     double *se2 = malloc(2 * px * sizeof *se2), *gse2 = malloc(pz * sizeof *gse2);
-    tap_int(moe_infer_standard_errors(sd, s, se2, gse2, &err), MOE_SUCCESS,
+    tap_int(moe_infer_standard_errors(sd, s, se2, gse2, NULL, &err), MOE_SUCCESS,
             "standard errors of the rescaled model");
     double wmap = 0;
     for (size_t j = 0; j < 2 * px; j++)
@@ -213,7 +213,7 @@ static void hessian_check(void)
     moe_dataset *flat = moe_model_standardise(m, d);
     for (size_t r = 0; r < flat->n; r++)
         flat->z[r * pz + 1] = 1;
-    tap_int(moe_infer_standard_errors(flat, m, se2, gse2, &err), MOE_ESING,
+    tap_int(moe_infer_standard_errors(flat, m, se2, gse2, NULL, &err), MOE_ESING,
             "collinear gate inputs: MOE_ESING (%s)", err.message);
     tap_ok(isnan(se2[0]) && isnan(gse2[1]), "and the SEs are NaN");
     moe_dataset_free(flat);
@@ -253,11 +253,11 @@ static void thread_check(void)
     int before = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif
-    int s1 = moe_infer_standard_errors(d, m, se1, gse1, &err);
+    int s1 = moe_infer_standard_errors(d, m, se1, gse1, NULL, &err);
 #ifdef _OPENMP
     omp_set_num_threads(3);
 #endif
-    int s3 = moe_infer_standard_errors(d, m, se3, gse3, &err);
+    int s3 = moe_infer_standard_errors(d, m, se3, gse3, NULL, &err);
 #ifdef _OPENMP
     omp_set_num_threads(before);
 #endif
@@ -297,12 +297,14 @@ static void bootstrap_check(void)
         return;
     }
     const moe_model *fm = moe_fit_model(f);
-    double coef[2][2], se[2][2], gcoef[2], gse[2], sig, pr;
+    double coef[2][2], se[2][2], gcoef[2], gse[2], sig, pr, sig_se[2];
     size_t sz;
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < 2; i++) {
         moe_fit_expert(f, i, coef[i], se[i], &sig, &pr, &sz);
+        sig_se[i] = moe_fit_sigma_se(f, i);
+    }
     moe_fit_gate(f, 0, gcoef, gse);
-    double sum[6] = {0}, sum2[6] = {0};
+    double sum[8] = {0}, sum2[8] = {0};
     size_t ok = 0;
     fo.standard_errors = 0;
     fo.restarts = 2;
@@ -311,9 +313,9 @@ static void bootstrap_check(void)
         moe_fit *fb = NULL;
         if (moe_simulate(fm, N, 1000 + b, &db, NULL, &err) == MOE_SUCCESS &&
             moe_fit_run(db, &fo, &fb, &err) == MOE_SUCCESS) {
-            double c[2][2], g[2], tmp[2];
+            double c[2][2], g[2], tmp[2], s[2];
             for (size_t i = 0; i < 2; i++)
-                moe_fit_expert(fb, i, c[i], NULL, &sig, &pr, &sz);
+                moe_fit_expert(fb, i, c[i], NULL, &s[i], &pr, &sz);
             moe_fit_gate(fb, 0, g, tmp);
             /* undo label switching: match expert 1 to the nearer line */
             double d0 = hypot(c[0][0] - coef[0][0], c[0][1] - coef[0][1]);
@@ -325,9 +327,12 @@ static void bootstrap_check(void)
                     c[1][j] = t;
                     g[j] = -g[j];  /* the reference expert changed sides */
                 }
+                double t = s[0];
+                s[0] = s[1];
+                s[1] = t;
             }
-            double v[6] = {c[0][0], c[0][1], c[1][0], c[1][1], g[0], g[1]};
-            for (size_t j = 0; j < 6; j++) {
+            double v[8] = {c[0][0], c[0][1], c[1][0], c[1][1], g[0], g[1], s[0], s[1]};
+            for (size_t j = 0; j < 8; j++) {
                 sum[j] += v[j];
                 sum2[j] += v[j] * v[j];
             }
@@ -337,11 +342,13 @@ static void bootstrap_check(void)
         moe_dataset_free(db);
     }
     tap_int((long)ok, B, "all %d bootstrap refits succeeded", B);
-    const double want[6] = {se[0][0], se[0][1], se[1][0], se[1][1], gse[0], gse[1]};
-    static const char *const what[6] = {"expert 1 intercept", "expert 1 slope",
+    const double want[8] = {se[0][0], se[0][1], se[1][0], se[1][1], gse[0], gse[1],
+                            sig_se[0], sig_se[1]};
+    static const char *const what[8] = {"expert 1 intercept", "expert 1 slope",
                                         "expert 2 intercept", "expert 2 slope",
-                                        "gate intercept", "gate slope"};
-    for (size_t j = 0; j < 6 && ok > 1; j++) {
+                                        "gate intercept", "gate slope",
+                                        "expert 1 sigma", "expert 2 sigma"};
+    for (size_t j = 0; j < 8 && ok > 1; j++) {
         double mean = sum[j] / (double)ok;
         double sdv = sqrt((sum2[j] - (double)ok * mean * mean) / (double)(ok - 1));
         tap_rel(want[j], sdv, 0.25, "%s: SE %.4g vs bootstrap SD %.4g", what[j], want[j], sdv);

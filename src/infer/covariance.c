@@ -14,8 +14,8 @@
  * of the standardised data differs from the data's by a constant (n log of the response's
  * scale), so the curvature is the same; the covariance of the coefficients is mapped to the
  * data's scale with the linear maps of src/model/scaling.c: Cov_data = A Cov_std A'.
- * log s is used instead of s because its likelihood is closer to quadratic; the summaries do
- * not report an SE for s. */
+ * log s is used instead of s because its likelihood is closer to quadratic; the SE of s itself
+ * is s SE(log s) (delta method), the same on both scales since log s only shifts. */
 #include <config.h>
 
 #include <math.h>
@@ -265,8 +265,18 @@ static void mapped_se(const double *a, const double *cov, size_t np, size_t off,
     }
 }
 
+void moe_infer_sigma_se(const moe_model *m, const double *cov, size_t ld, double *sigma_se)
+{
+    size_t px = m->nx + 1;
+    for (size_t i = 0; i < m->k; i++) {
+        size_t t = i * (px + 1) + px;  /* log sigma_i */
+        double v = cov[t * ld + t];
+        sigma_se[i] = isfinite(v) && v > 0 ? m->sigma[i] * m->y_scale * sqrt(v) : NAN;
+    }
+}
+
 int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *expert_se,
-                              double *gate_se, moe_error *err)
+                              double *gate_se, double *sigma_se, moe_error *err)
 {
     if (!m)
         return moe_error_set(err, MOE_EINVAL, "standard errors: no model");
@@ -277,6 +287,9 @@ int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *
     if (gate_se)
         for (size_t i = 0; k > 0 && i < (k - 1) * pz; i++)
             gate_se[i] = NAN;
+    if (sigma_se)
+        for (size_t i = 0; i < k; i++)
+            sigma_se[i] = NAN;
     if (k == 0)
         return moe_error_set(err, MOE_EINVAL, "standard errors: empty model");
     size_t np = moe_infer_nparams(m);
@@ -297,6 +310,8 @@ int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *
             for (size_t i = 0; i < k; i++)
                 mapped_se(a, cov, np, i * (px + 1), px, expert_se + i * px);
         }
+        if (sigma_se)
+            moe_infer_sigma_se(m, cov, np, sigma_se);
         if (gate_se && k > 1) {
             moe_model_gate_map(m, a);
             for (size_t i = 0; i + 1 < k; i++)

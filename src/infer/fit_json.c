@@ -2,7 +2,7 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
- * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, prior, size}],
+ * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), selection: [{k, loglik, df,
  * aic, bic, icl}] when more than one K was fitted, warnings: [...]. Coefficient names are the
@@ -82,6 +82,7 @@ static json_t *fit_to_json(const moe_fit *f)
         json_t *e = json_object();
         if (!e || json_array_append_new(experts, e) || set(e, "coef", named(m, 0, coef, px)) ||
             set(e, "se", named(m, 0, se, px)) || set(e, "sigma", jreal(sigma)) ||
+            set(e, "sigma_se", jreal(moe_fit_sigma_se(f, i))) ||
             set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
             goto fail;
     }

@@ -131,8 +131,10 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                 num(b1, sizeof b1, 'f', 4, prior), size);
         fprintf(fp, "Coefficients:\n");
         coef_table(fp, m, 0, coef, se, px);
-        fprintf(fp, "Residual SD: %s (maximum-likelihood estimate, not flexmix's df-corrected "
-                "one)\n", num(b1, sizeof b1, 'g', 6, sigma));
+        double sse = moe_fit_sigma_se(f, i);
+        fprintf(fp, "Residual SD: %s, Std. Error %s (maximum-likelihood estimate, not "
+                "flexmix's df-corrected one)\n", num(b1, sizeof b1, 'g', 6, sigma),
+                num(b2, sizeof b2, 'g', 4, sse));
     }
 
     if (k > 1) {

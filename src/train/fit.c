@@ -120,6 +120,7 @@ void moe_fit_free(moe_fit *f)
     free(f->prior);
     free(f->size);
     free(f->expert_se);
+    free(f->sigma_se);
     free(f->gate_se);
     free(f->selection);
     free_traces(f->traces, f->ntraces);
@@ -346,7 +347,8 @@ static int expert_shares(const moe_dataset *ds, const moe_model *m, double *prio
  * coefficients are still identified given the gate: their SEs come from the expert block of
  * the observed information alone (the gate held at its fitted boundaries). EXPERT_SE gets
  * k x (nx+1) values on the data's scale; MOE_ESING (NaN left) when that block is singular. */
-static int expert_se_given_gate(const moe_dataset *ds, const moe_model *m, double *expert_se)
+static int expert_se_given_gate(const moe_dataset *ds, const moe_model *m, double *expert_se,
+                                double *sigma_se)
 {
     size_t k = m->k, px = m->nx + 1, np = moe_infer_nparams(m), ne = k * (px + 1);
     double *hess = malloc(np * np * sizeof *hess), *c = malloc(ne * ne * sizeof *c);
@@ -378,6 +380,7 @@ static int expert_se_given_gate(const moe_dataset *ds, const moe_model *m, doubl
             expert_se[i * px + r] = isfinite(v) && v > 0 ? sqrt(v) : NAN;
         }
     }
+    moe_infer_sigma_se(m, c, ne, sigma_se);
     status = MOE_SUCCESS;
 out:
     free(hess);
@@ -475,14 +478,18 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     f->prior = malloc(k * sizeof *f->prior);
     f->size = malloc(k * sizeof *f->size);
     f->expert_se = malloc(k * px * sizeof *f->expert_se);
+    f->sigma_se = malloc(k * sizeof *f->sigma_se);
     f->gate_se = malloc((k * pz + 1) * sizeof *f->gate_se);
-    if (moe_model_set_names(m, d) || !f->prior || !f->size || !f->expert_se || !f->gate_se ||
+    if (moe_model_set_names(m, d) || !f->prior || !f->size || !f->expert_se || !f->sigma_se ||
+        !f->gate_se ||
         expert_shares(ds, m, f->prior, f->size)) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
         goto fail;
     }
     for (size_t t = 0; t < k * px; t++)
         f->expert_se[t] = NAN;
+    for (size_t t = 0; t < k; t++)
+        f->sigma_se[t] = NAN;
     for (size_t t = 0; t < (k - 1) * pz; t++)
         f->gate_se[t] = NAN;
     f->criterion = opt->criterion;
@@ -498,13 +505,14 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     if (opt->standard_errors) {
         moe_error e2;
         memset(&e2, 0, sizeof e2);
-        int st = moe_infer_standard_errors(ds, m, f->expert_se, f->gate_se, &e2);
+        int st = moe_infer_standard_errors(ds, m, f->expert_se, f->gate_se, f->sigma_se,
+                                           &e2);
         if (st == MOE_ENOMEM) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
             goto fail;
         }
         if (st != MOE_SUCCESS && f->stats.separated) {
-            st = expert_se_given_gate(ds, m, f->expert_se);
+            st = expert_se_given_gate(ds, m, f->expert_se, f->sigma_se);
             if (st == MOE_ENOMEM) {
                 status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
                 goto fail;
@@ -565,6 +573,13 @@ void moe_fit_expert(const moe_fit *f, size_t i, double *coef, double *se, double
         *prior = f->prior[i];
     if (size)
         *size = f->size[i];
+}
+
+double moe_fit_sigma_se(const moe_fit *f, size_t i)
+{
+    if (!f || !f->model || i >= f->model->k)
+        return NAN;
+    return f->sigma_se[i];
 }
 
 void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se)

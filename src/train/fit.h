@@ -12,6 +12,7 @@ struct moe_fit {
     size_t *size;              /* k: rows whose largest responsibility is that expert's */
     double *expert_se;         /* k x (nx+1): SEs on the data's scale, NaN if unavailable */
     double *gate_se;           /* (k-1) x (nz+1): SEs on the data's scale, NaN if unavailable */
+    double *sigma_se;          /* k: SE of each sigma on the data's scale, NaN if unavailable */
     moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */
     size_t nselection;
     moe_criterion criterion;   /* what picked K among the selection rows */
