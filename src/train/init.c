@@ -1,5 +1,7 @@
 /* init.c: starting responsibilities for EM: k-means on the standardised (x, y) and random
- * Dirichlet rows, each drawn from the caller's random stream.
+ * Dirichlet rows, each drawn from the caller's random stream. k-means is threaded over rows;
+ * its sums run over the fixed row blocks of estep.h in block order, so the start (and the
+ * fit) is the same whatever the number of threads.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "train/em.h"
+#include "train/estep.h"
 
 /* Concentration of the Dirichlet rows of the random start. alpha = 1 (uniform on the simplex)
  * starts the experts too alike; 0.5 gives rows that lean clearly towards one expert, which
@@ -35,28 +38,80 @@ static double dist2(const moe_dataset *d, size_t r, const double *c, size_t dim)
     return s;
 }
 
+/* The sum of DMIN over rows, block by block in block order (NB blocks, partials in PART). */
+static double blocked_sum(const double *dmin, size_t n, size_t nb, double *part)
+{
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        double s = 0;
+        for (size_t r = r0; r < r1; r++)
+            s += dmin[r];
+        part[b] = s;
+    }
+    double tot = 0;
+    for (size_t b = 0; b < nb; b++)
+        tot += part[b];
+    return tot;
+}
+
+/* Lloyd's update: the centroids C (k x dim) become the means of their rows, summed per block
+ * into PART (nb x k x (dim + 1): the coordinates then the count) and then in block order. */
+static void update_centroids(const moe_dataset *d, const size_t *assign, size_t k, size_t nb,
+                             double *part, double *c)
+{
+    size_t n = d->n, dim = d->nx + 1, w = dim + 1;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        double *p = part + b * k * w;
+        memset(p, 0, k * w * sizeof *p);
+        for (size_t r = r0; r < r1; r++) {
+            double *q = p + assign[r] * w;
+            for (size_t j = 0; j < dim; j++)
+                q[j] += point(d, r, j);
+            q[dim] += 1;
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        double cnt = 0;
+        for (size_t j = 0; j < dim; j++)
+            c[i * dim + j] = 0;
+        for (size_t b = 0; b < nb; b++) {
+            const double *q = part + (b * k + i) * w;
+            for (size_t j = 0; j < dim; j++)
+                c[i * dim + j] += q[j];
+            cnt += q[dim];
+        }
+        for (size_t j = 0; j < dim; j++)
+            c[i * dim + j] = cnt > 0 ? c[i * dim + j] / cnt : 0;
+    }
+}
+
 /* k-means++ seeding then Lloyd's iterations; H receives 0/1 responsibilities. */
 static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
 {
-    size_t n = d->n, dim = d->nx + 1;
+    size_t n = d->n, dim = d->nx + 1, nb = moe_block_count(n);
     double *c = malloc(k * dim * sizeof *c), *dmin = malloc(n * sizeof *dmin);
-    size_t *assign = malloc(n * sizeof *assign), *cnt = malloc(k * sizeof *cnt);
-    if (!c || !dmin || !assign || !cnt) {
+    double *part = malloc(nb * k * (dim + 1) * sizeof *part);
+    size_t *assign = malloc(n * sizeof *assign);
+    if (!c || !dmin || !part || !assign) {
         free(c);
         free(dmin);
+        free(part);
         free(assign);
-        free(cnt);
         return MOE_ENOMEM;
     }
     size_t first = (size_t)gsl_rng_uniform_int(rng, n);
     for (size_t j = 0; j < dim; j++)
         c[j] = point(d, first, j);
+#pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t r = 0; r < n; r++)
         dmin[r] = dist2(d, r, c, dim);
     for (size_t i = 1; i < k; i++) {
-        double tot = 0;
-        for (size_t r = 0; r < n; r++)
-            tot += dmin[r];
+        double tot = blocked_sum(dmin, n, nb, part);
         size_t pick = 0;
         if (tot > 0) {
             double u = gsl_rng_uniform(rng) * tot, acc = 0;
@@ -70,6 +125,7 @@ static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
         }
         for (size_t j = 0; j < dim; j++)
             c[i * dim + j] = point(d, pick, j);
+#pragma omp parallel for schedule(static) if (nb > 1)
         for (size_t r = 0; r < n; r++) {
             double e = dist2(d, r, c + i * dim, dim);
             if (e < dmin[r])
@@ -80,6 +136,7 @@ static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
         assign[r] = k;  /* none yet */
     for (size_t it = 0; it < KMEANS_MAX_ITER; it++) {
         int changed = 0;
+#pragma omp parallel for schedule(static) reduction(| : changed) if (nb > 1)
         for (size_t r = 0; r < n; r++) {
             size_t best = 0;
             double bd = dist2(d, r, c, dim);
@@ -97,24 +154,15 @@ static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
         }
         if (!changed)
             break;
-        memset(c, 0, k * dim * sizeof *c);
-        memset(cnt, 0, k * sizeof *cnt);
-        for (size_t r = 0; r < n; r++) {
-            cnt[assign[r]]++;
-            for (size_t j = 0; j < dim; j++)
-                c[assign[r] * dim + j] += point(d, r, j);
-        }
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < dim; j++)
-                c[i * dim + j] = cnt[i] ? c[i * dim + j] / (double)cnt[i] : 0;
+        update_centroids(d, assign, k, nb, part, c);
     }
     for (size_t r = 0; r < n; r++)
         for (size_t i = 0; i < k; i++)
             h[r * k + i] = assign[r] == i;
     free(c);
     free(dmin);
+    free(part);
     free(assign);
-    free(cnt);
     return MOE_SUCCESS;
 }
 
