@@ -317,9 +317,11 @@ typedef struct moe_plot_options {
 
 moe_plot_options moe_plot_options_default(void);
 
-/* Draws the gating, regimes, responsibility (needs y in D) plots of M on D, and, when F is
- * not NULL, the convergence and model-selection plots of that fit. Writes NAME.dat data
- * files and NAME.gp programs beside each picture so a figure can be restyled by hand.
+/* Draws the gating, regimes, responsibility (needs y in D) plots of M on D, the gate map (the
+ * gate's most probable expert over two gate inputs; only when M has K >= 2 and two or more
+ * gate inputs) and, when F is not NULL, the convergence and model-selection plots of that fit.
+ * Writes NAME.dat data files and NAME.gp programs beside each picture so a figure can be
+ * restyled by hand.
  * MOE_EUNAVAIL when gnuplot cannot be run; gnuplot's own message when it fails. */
 int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
                    const moe_plot_options *opt, moe_error *err);

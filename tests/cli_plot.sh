@@ -56,6 +56,7 @@ check "the folder holds the pictures, data and programs and nothing else" same_f
   responsibility.png responsibility.dat responsibility.gp convergence.png convergence.dat \
   convergence.gp selection.png selection.dat selection.gp
 check "nothing said about the plots on stderr" sh -c "! grep -qi 'gnuplot\\|plot' '$TMPD/err'"
+check "no gate map for mcycle's one gate input" test ! -e "$P/gatemap.dat" -a ! -e "$P/gatemap.png"
 
 # gating.dat: 401 grid rows of times, g_1..g_K; every row sums to 1.
 K=$(sed -n 's/^K = //p' "$P/gating.gp")
@@ -160,11 +161,90 @@ check "without the response: gating and regimes only" same_files "$TMPD/n" \
   gating.png gating.dat gating.gp regimes.png regimes.dat regimes.gp
 
 # ---------------------------------------------------------------- two inputs, --along
-run_status 0 "fit on two inputs" fit -q -y y -x x1,x2 -k 2 --restarts 2 -o "$TMPD/m2.json" \
+G="$TMPD/gm"
+run_status 0 "fit --plot on two inputs" fit -q -y y -x x1,x2 -k 2 --restarts 2 \
+  -o "$TMPD/m2.json" --plot "$G" "$D/sim_2inputs.csv"
+check "gatemap.png is a 1280x800 PNG" png_ok "$G/gatemap.png" 1280 800
+check "two inputs: the gate map is drawn beside the other plots" same_files "$G" \
+  gating.png gating.dat gating.gp regimes.png regimes.dat regimes.gp \
+  responsibility.png responsibility.dat responsibility.gp convergence.png convergence.dat \
+  convergence.gp gatemap.png gatemap.dat gatemap.gp
+check "the gate map's title states the model and its axes the columns" sh -c \
+  "grep -q \"^model_title = 'mixture of 2 Gaussian linear experts, softmax gate on x1, x2'\" \
+   '$G/gatemap.gp' && grep -q \"^zname1 = 'x1'\" '$G/gatemap.gp' &&
+   grep -q \"^zname2 = 'x2'\" '$G/gatemap.gp'"
+# gatemap.dat index 0: a 201 x 201 grid of x1 and x2: x1 x2 expert g_1 g_2.
+data_rows "$G/gatemap.dat" 0 >"$TMPD/gm0.txt"
+check "gatemap.dat has a 201 x 201 grid" test "$(wc -l <"$TMPD/gm0.txt")" -eq 40401
+check "gate probabilities of every grid row sum to 1, expert is their argmax" awk -v k=2 \
+  '{if (NF != k + 3) exit 1; s = 0; b = 1
+    for (i = 1; i <= k; i++) {g = $(3 + i); if (g < 0 || g > 1) exit 1; s += g
+      if (g > $(3 + b)) b = i}
+    if (s < 1 - 1e-9 || s > 1 + 1e-9) exit 1; if ($3 != b) exit 1}' "$TMPD/gm0.txt"
+tail -n +2 "$D/sim_2inputs.csv" | cut -d, -f1,2 | tr ',' ' ' >"$TMPD/gmxy.txt"
+check "the grid spans the data's x1 and x2" awk \
+  'NR == FNR {if (FNR == 1 || $1 < a0) a0 = $1; if (FNR == 1 || $1 > a1) a1 = $1
+     if (FNR == 1 || $2 < b0) b0 = $2; if (FNR == 1 || $2 > b1) b1 = $2; next}
+   FNR == 1 {if ($1 != a0 || $2 != b0) exit 1} END {if ($1 != a1 || $2 != b1) exit 1}' \
+  "$TMPD/gmxy.txt" "$TMPD/gm0.txt"
+check "both experts own part of the map" sh -c "awk '{print \$3}' '$TMPD/gm0.txt' | sort -u |
+  tr -d '\n' | grep -qx 12"
+# A few grid points through `moefit predict`: the same gates and the same most probable expert.
+awk 'BEGIN {print "x1,x2"} NR == 1 || NR == 777 || NR == 12345 || NR == 20201 ||
+  NR == 33333 || NR == 40401 {print $1 "," $2}' "$TMPD/gm0.txt" >"$TMPD/gmpts.csv"
+awk 'NR == 1 || NR == 777 || NR == 12345 || NR == 20201 || NR == 33333 || NR == 40401' \
+  "$TMPD/gm0.txt" >"$TMPD/gmsel.txt"
+run_status 0 "predict at six points of the gate map's grid" predict "$TMPD/m2.json" \
+  "$TMPD/gmpts.csv"
+tail -n +2 "$TMPD/out" | tr ',' ' ' >"$TMPD/gmpred.txt"
+# predict columns: mean sd g1 g2 expert
+check "the gate map's expert and gates equal predict's at those points" awk \
+  'NR == FNR {e[FNR] = $3; g1[FNR] = $4; g2[FNR] = $5; next}
+   {if ($5 != e[FNR]) exit 1; d1 = $3 - g1[FNR]; d2 = $4 - g2[FNR]
+    if (d1 * d1 > 1e-18 || d2 * d2 > 1e-18) exit 1}
+   END {if (FNR != 6) exit 1}' "$TMPD/gmsel.txt" "$TMPD/gmpred.txt"
+# index 1: the data, coloured by their largest posterior.
+data_rows "$G/gatemap.dat" 1 >"$TMPD/gm1.txt"
+run_status 0 "predict --posterior on sim_2inputs" predict --posterior "$TMPD/m2.json" \
   "$D/sim_2inputs.csv"
+# predict --posterior columns: mean sd g1 g2 expert h1 h2
+tail -n +2 "$TMPD/out" | tr ',' ' ' | awk '{print ($7 > $6) ? 2 : 1}' >"$TMPD/gmpost.txt"
+check "gatemap.dat holds the data rows, each by its largest posterior" awk \
+  'NR == FNR {e[FNR] = $1; next} FILENAME == ARGV[2] {x[FNR] = $1; y[FNR] = $2; next}
+   {if ($1 != x[FNR] || $2 != y[FNR] || $3 != e[FNR]) exit 1} END {if (FNR != 400) exit 1}' \
+  "$TMPD/gmpost.txt" "$TMPD/gmxy.txt" "$TMPD/gm1.txt"
+cp "$G/gatemap.png" "$TMPD/gatemap.before.png"
+rm "$G/gatemap.png"
+(cd "$G" && gnuplot gatemap.gp) >"$TMPD/gp.out" 2>&1
+check "gnuplot gatemap.gp re-runs in the folder without a message" test ! -s "$TMPD/gp.out"
+check "and redraws the same gatemap.png" cmp -s "$G/gatemap.png" "$TMPD/gatemap.before.png"
+run_status 0 "plot --format svg on two inputs" plot --format svg -o "$TMPD/gs" "$TMPD/m2.json" \
+  "$D/sim_2inputs.csv"
+if [ "$HAVE_PY" -eq 1 ]; then
+  check "gatemap.svg parses as XML, an <svg> 1280 wide" python3 -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+sys.exit(0 if r.tag.endswith("svg") and r.get("width", "").startswith("1280") else 1)' \
+    "$TMPD/gs/gatemap.svg"
+else
+  check "gatemap.svg is written" test -s "$TMPD/gs/gatemap.svg"
+fi
+check "plot's gatemap.dat equals fit --plot's" cmp -s "$TMPD/gs/gatemap.dat" "$G/gatemap.dat"
+cut -d, -f1,2 "$D/sim_2inputs.csv" >"$TMPD/x12.csv"
+run_status 0 "plot on two inputs without the response" plot -o "$TMPD/gn" "$TMPD/m2.json" \
+  "$TMPD/x12.csv"
+check "without the response: the gate map's data rows have no expert column" sh -c \
+  "test -s '$TMPD/gn/gatemap.png' && grep -q '^has_y = 0' '$TMPD/gn/gatemap.gp'"
+data_rows "$TMPD/gn/gatemap.dat" 1 >"$TMPD/gn1.txt"
+check "and hold the 400 rows' x1 and x2" awk \
+  'NR == FNR {x[FNR] = $1; y[FNR] = $2; next}
+   {if (NF != 2 || $1 != x[FNR] || $2 != y[FNR]) exit 1} END {if (FNR != 400) exit 1}' \
+  "$TMPD/gmxy.txt" "$TMPD/gn1.txt"
 run_status 0 "plot --along x2" plot --along x2 -o "$TMPD/a" "$TMPD/m2.json" "$D/sim_2inputs.csv"
 check "the caption says x1 is held at its mean" grep -q "held at their means: x1 = " \
   "$TMPD/a/gating.gp"
+check "--along x2: the gate map is drawn over x2 and x1" sh -c \
+  "grep -q \"^zname1 = 'x2'\" '$TMPD/a/gatemap.gp' && grep -q \"^zname2 = 'x1'\" '$TMPD/a/gatemap.gp'"
 M1=$(awk -F, 'NR > 1 {s += $1; n++} END {printf "%.17g", s / n}' "$D/sim_2inputs.csv")
 data_rows "$TMPD/a/gating.dat" | awk -v m="$M1" 'BEGIN {print "x1,x2"} {print m "," $1}' \
   >"$TMPD/grid2.csv"

@@ -37,10 +37,10 @@ static int exists(const char *dir, const char *name)
 static void remove_dir(const char *dir)
 {
     static const char *const names[] = {"gating", "regimes", "responsibility", "convergence",
-                                        "selection"};
+                                        "selection", "gatemap"};
     static const char *const exts[] = {".png", ".svg", ".pdf", ".dat", ".gp"};
-    for (size_t i = 0; i < 5; i++)
-        for (size_t j = 0; j < 5; j++) {
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        for (size_t j = 0; j < sizeof exts / sizeof *exts; j++) {
             char path[1200];
             snprintf(path, sizeof path, "%s/%s%s", dir, names[i], exts[j]);
             remove(path);

@@ -1,5 +1,5 @@
-/* cmd_plot.c: `moefit plot`: draws the gating, regimes and responsibility plots of a saved
- * model on a data set with gnuplot.
+/* cmd_plot.c: `moefit plot`: draws the gating, regimes, responsibility and gate-map plots of a
+ * saved model on a data set with gnuplot.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -16,9 +16,11 @@ void cli_plot_help(FILE *fp)
 "Draw the plots of a model saved by 'moefit fit -o MODEL.json' on DATA.csv into DIR\n"
 "(created if missing): the gating plot (gate probabilities along an input), the regimes\n"
 "plot (data coloured by expert, the experts' lines, the mixture mean +- 2 sd) and, when\n"
-"DATA.csv holds the response, the responsibility plot. Beside each picture NAME.dat holds\n"
-"its data and NAME.gp the gnuplot program, so a figure can be restyled by hand. The\n"
-"convergence and model-selection plots need a fit: use 'moefit fit --plot DIR'.\n"
+"DATA.csv holds the response, the responsibility plot; with two or more gate inputs also\n"
+"the gate map (the gate's most probable expert over two gate inputs, the --along one or the\n"
+"first, and the next). Beside each picture NAME.dat holds its data and NAME.gp the gnuplot\n"
+"program, so a figure can be restyled by hand. The convergence and model-selection plots\n"
+"need a fit: use 'moefit fit --plot DIR'.\n"
 "\n"
 "  -o, --output=DIR     folder for the pictures (required)\n"
 "      --format=F       png, svg or pdf (default png)\n"

@@ -6,7 +6,8 @@
  * plots/NAME.gp, exactly the program gnuplot ran) and the picture NAME.png|svg|pdf. The
  * programs name their data files relatively, so `gnuplot NAME.gp` in that folder redraws a
  * figure without re-fitting. Curves are drawn on a grid along one input with the other inputs
- * held at their means over the data; nothing but the pictures' own files is written. */
+ * held at their means over the data; the gate map, on a grid over two gate inputs with the
+ * other gate inputs held at their means; nothing but the pictures' own files is written. */
 #include <config.h>
 
 #include <errno.h>
@@ -33,6 +34,10 @@
 
 /* Points of the grid the curves are drawn on. */
 #define PLOT_GRID 401
+
+/* Points along each side of the gate map's square grid (201 x 201 rows in gatemap.dat: fine
+ * enough for a 1280-pixel picture, small enough to re-read by hand in a second). */
+#define PLOT_MAP_GRID 201
 
 moe_plot_options moe_plot_options_default(void)
 {
@@ -241,7 +246,7 @@ static int draw(const plot_ctx *c, const char *name, const char *what, const cha
 }
 
 /* The variables every template uses: K, the model title, the note and the column names. */
-static void common_vars(const plot_ctx *c, FILE *fp, const char *note, int with_held)
+static void common_vars(const plot_ctx *c, FILE *fp, const char *note, const char *held_list)
 {
     fprintf(fp, "K = %zu\n", moe_model_k(c->m));
     fputs("xname = ", fp);
@@ -254,24 +259,25 @@ static void common_vars(const plot_ctx *c, FILE *fp, const char *note, int with_
     put_gp_string(fp, note);
     /* a third title line, or '' when nothing is held (one input, or a figure of data rows) */
     char held[600] = "";
-    if (with_held && c->held[0])
-        snprintf(held, sizeof held, "other inputs held at their means: %s", c->held);
+    if (held_list && held_list[0])
+        snprintf(held, sizeof held, "other inputs held at their means: %s", held_list);
     fputs("\nheld = ", fp);
     put_gp_string(fp, held);
     fputc('\n', fp);
 }
 
-/* Draws the figure NAME from NAME.dat: the variables every template uses (with NOTE, and the
- * held inputs when WITH_HELD), then EXTRA (gnuplot statements ending in newlines, or ""). */
+/* Draws the figure NAME from NAME.dat: the variables every template uses (with NOTE, and
+ * HELD_LIST, "a = 1, b = 2", the inputs held at their means, or NULL), then EXTRA (gnuplot
+ * statements ending in newlines, or ""). */
 static int draw_figure(const plot_ctx *c, const char *name, const char *what, const char *note,
-                       int with_held, const char *extra, moe_error *err)
+                       const char *held_list, const char *extra, moe_error *err)
 {
     char *vars = NULL;
     size_t len = 0;
     FILE *v = open_memstream(&vars, &len);
     if (!v)
         return moe_error_set(err, MOE_ENOMEM, "out of memory");
-    common_vars(c, v, note, with_held);
+    common_vars(c, v, note, held_list);
     fputs(extra, v);
     fclose(v);
     int s = draw(c, name, what, vars, err);
@@ -581,7 +587,8 @@ static int figure_gating(const plot_ctx *c, const double *t, const moe_predictio
         return s;
     char note[700];
     snprintf(note, sizeof note, "gate probabilities along %s", c->along);
-    return draw_figure(c, "gating", "every expert's gate probability", note, 1, "", err);
+    return draw_figure(c, "gating", "every expert's gate probability", note, c->held, "",
+                       err);
 }
 
 static int figure_regimes(const plot_ctx *c, const double *t, const moe_prediction *pg,
@@ -656,8 +663,8 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
     else
         snprintf(note, sizeof note, "expert lines and mixture mean along %s", c->along);
     return draw_figure(c, "regimes",
-                       "the data by regime with the experts' lines and the mixture mean", note, 1,
-                       d->y ? "has_y = 1\n" : "has_y = 0\n", err);
+                       "the data by regime with the experts' lines and the mixture mean", note,
+                       c->held, d->y ? "has_y = 1\n" : "has_y = 0\n", err);
 }
 
 static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
@@ -683,7 +690,7 @@ static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
                                 "dashed: gate probabilities",
              pd->n);
     return draw_figure(c, "responsibility", "posterior responsibilities along one input", note,
-                       1, "gatefile = 'gating.dat'\n", err);
+                       c->held, "gatefile = 'gating.dat'\n", err);
 }
 
 static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *err)
@@ -739,7 +746,7 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
     char extra[100];
     snprintf(extra, sizeof extra, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
     return draw_figure(c, "convergence", "log-likelihood against EM iteration for every start",
-                       note, 0, extra, err);
+                       note, NULL, extra, err);
 }
 
 static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
@@ -771,8 +778,149 @@ static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
              moe_fit_selection(f, 0).k, moe_fit_selection(f, ns - 1).k, st.k);
     char extra[40];
     snprintf(extra, sizeof extra, "chosen = %zu\n", st.k);
-    return draw_figure(c, "selection", "AIC, BIC and ICL against the number of experts", note, 0,
-                       extra, err);
+    return draw_figure(c, "selection", "AIC, BIC and ICL against the number of experts", note,
+                       NULL, extra, err);
+}
+
+/* The gate map: the gate's most probable expert over a square grid of two gate inputs, the
+ * first two or the --along one and the next (the others at their means), and the data on it.
+ * Drawn only for K >= 2 and two or more gate inputs: with one gate input the gating plot
+ * already shows the whole partition. PD: the predictions of the data rows (posterior with y). */
+static int figure_gatemap(const plot_ctx *c, const moe_prediction *pd, moe_error *err)
+{
+    const moe_model *m = c->m;
+    const moe_dataset *d = c->d;
+    size_t nx = moe_model_nx(m), nz = moe_model_nz(m), k = moe_model_k(m), pz = nz + 1;
+    /* The two gate inputs: --along when it is one, and the next (wrapping round). */
+    size_t a = c->az >= 0 ? (size_t)c->az : 0, b = (a + 1) % nz;
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    const size_t col[2] = {a, b};
+    for (size_t r = 0; r < d->n; r++)
+        for (size_t q = 0; q < 2; q++) {
+            double v = d->z[r * pz + 1 + col[q]];
+            if (!isfinite(v))
+                return moe_error_set(err, MOE_EINVAL, "row %zu: %s is not a finite number",
+                                     r + 1, moe_model_gate_input(m, col[q]));
+            lo[q] = v < lo[q] ? v : lo[q];
+            hi[q] = v > hi[q] ? v : hi[q];
+        }
+    for (size_t q = 0; q < 2; q++)
+        if (!(hi[q] > lo[q])) {
+            lo[q] -= 0.5;
+            hi[q] += 0.5;
+        }
+
+    /* The grid: z_a in the outer loop (one gnuplot scan per value), z_b inner. */
+    const size_t g = PLOT_MAP_GRID, rows = g * g;
+    moe_dataset *grid = moe_dataset_alloc(rows, nx, nz, 0);
+    if (!grid || moe_dataset_set_names(grid, moe_model_response(m),
+                                       (const char *const *)m->x_names,
+                                       (const char *const *)m->z_names)) {
+        moe_dataset_free(grid);
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    }
+    double t[2][PLOT_MAP_GRID];
+    for (size_t q = 0; q < 2; q++)
+        for (size_t r = 0; r < g; r++)
+            /* the last point is the maximum itself, not lo + (hi - lo) rounded */
+            t[q][r] = r + 1 == g ? hi[q] : lo[q] + (hi[q] - lo[q]) * (double)r / (double)(g - 1);
+    for (size_t i = 0; i < g; i++)
+        for (size_t j = 0; j < g; j++) {
+            size_t r = i * g + j;
+            /* expert inputs do not move the gate: they stay at their means */
+            for (size_t v = 0; v < nx; v++)
+                grid->x[r * (nx + 1) + 1 + v] = c->xmean[v];
+            for (size_t v = 0; v < nz; v++)
+                grid->z[r * pz + 1 + v] = v == a ? t[0][i] : v == b ? t[1][j] : c->zmean[v];
+        }
+    moe_prediction *pg = NULL;
+    int s = moe_predict(m, grid, 0, &pg, err);
+    moe_dataset_free(grid);
+    if (s)
+        return s;
+
+    /* Which other gate inputs are held, and where. */
+    char held[512] = "";
+    for (size_t v = 0; v < nz; v++)
+        if (v != a && v != b)
+            append(held, sizeof held, "%s%s = %.4g", held[0] ? ", " : "",
+                   moe_model_gate_input(m, v), c->zmean[v]);
+    const char *za = moe_model_gate_input(m, a), *zb = moe_model_gate_input(m, b);
+
+    out_file o;
+    s = open_out(&o, c, "gatemap", ".dat", err);
+    if (s) {
+        moe_prediction_free(pg);
+        return s;
+    }
+    fprintf(o.fp, "# gatemap.dat: the gate's most probable expert over %s and %s, written by "
+                  "moefit %s\n",
+            za, zb, moe_version());
+    fprintf(o.fp, "# index 0: a %zu x %zu grid, one block per value of %s; other inputs held at "
+                  "their means: %s\n",
+            g, g, za, held[0] ? held : "(none)");
+    fprintf(o.fp, "# expert: the most probable expert by the gate (1-based); gate_i: expert i's "
+                  "gate probability\n");
+    fprintf(o.fp, "# columns: %s %s expert", za, zb);
+    for (size_t i = 0; i < k; i++)
+        fprintf(o.fp, " gate_%zu", i + 1);
+    fputc('\n', o.fp);
+    for (size_t i = 0; i < g; i++) {
+        if (i)
+            fputc('\n', o.fp);
+        for (size_t j = 0; j < g; j++) {
+            size_t r = i * g + j;
+            put_num(&o, "", t[0][i]);
+            put_num(&o, " ", t[1][j]);
+            fprintf(o.fp, " %zu", pg->expert[r] + 1);
+            for (size_t q = 0; q < k; q++)
+                put_num(&o, " ", pg->gate[r * k + q]);
+            fputc('\n', o.fp);
+        }
+    }
+    moe_prediction_free(pg);
+    fprintf(o.fp, "\n\n# index 1: the data (%zu rows)%s\n", d->n,
+            d->y ? "; expert: the most probable expert by the posterior (1-based)" : "");
+    fprintf(o.fp, "# columns: %s %s%s\n", za, zb, d->y ? " expert" : "");
+    for (size_t r = 0; r < d->n; r++) {
+        put_num(&o, "", d->z[r * pz + 1 + a]);
+        put_num(&o, " ", d->z[r * pz + 1 + b]);
+        if (d->y) {
+            size_t best = 0;
+            for (size_t i = 1; i < k; i++)
+                if (pd->posterior[r * k + i] > pd->posterior[r * k + best])
+                    best = i;
+            fprintf(o.fp, " %zu", best + 1);
+        }
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, err);
+    if (s)
+        return s;
+
+    char note[700];
+    if (d->y)
+        snprintf(note, sizeof note, "shading: the gate's most probable expert; points: %zu rows "
+                                    "by their posterior",
+                 d->n);
+    else
+        snprintf(note, sizeof note, "shading: the gate's most probable expert; points: the %zu "
+                                    "rows", d->n);
+    char *extra = NULL;
+    size_t len = 0;
+    FILE *v = open_memstream(&extra, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    fputs("zname1 = ", v);
+    put_gp_string(v, za);
+    fputs("\nzname2 = ", v);
+    put_gp_string(v, zb);
+    fprintf(v, "\nhas_y = %d\n", d->y != NULL);
+    fclose(v);
+    s = draw_figure(c, "gatemap", "the gate's most probable expert over two gate inputs", note,
+                    held, extra, err);
+    free(extra);
+    return s;
 }
 
 /* ---------------------------------------------------------------- the entry point */
@@ -832,6 +980,8 @@ int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
         s = figure_regimes(&c, t, pg, pd, order, err);
     if (!s && d->y)
         s = figure_responsibility(&c, pd, order, err);
+    if (!s && moe_model_k(m) >= 2 && moe_model_nz(m) >= 2)
+        s = figure_gatemap(&c, pd, err);
     if (!s && f && moe_fit_ntraces(f) > 0)
         s = figure_convergence(&c, f, err);
     if (!s && f && moe_fit_nselection(f) > 1)
