@@ -449,12 +449,16 @@ static void ctx_free(plot_ctx *c)
     free(c->zmean);
 }
 
-/* An existing DIR must be a folder we may write in; a missing one is created later. */
-static int check_dir(const char *dir, moe_error *err)
+/* DIR must be a folder we may write in; with MAY_BE_MISSING a missing one passes too (it is
+ * created later). */
+static int check_dir(const char *dir, int may_be_missing, moe_error *err)
 {
     struct stat st;
-    if (stat(dir, &st) != 0)
-        return MOE_SUCCESS;
+    if (stat(dir, &st) != 0) {
+        if (may_be_missing)
+            return MOE_SUCCESS;
+        return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
+    }
     if (!S_ISDIR(st.st_mode))
         return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
     if (access(dir, W_OK) != 0)
@@ -482,10 +486,7 @@ static int make_dir(const char *dir, moe_error *err)
                 break;
         }
     }
-    struct stat st;
-    if (stat(dir, &st) != 0)
-        return moe_error_set(err, MOE_EWRITE, "%s is not a folder", dir);
-    return check_dir(dir, err);
+    return check_dir(dir, 0, err);
 }
 
 int moe_plot_check(const moe_plot_options *opt, moe_error *err)
@@ -493,7 +494,7 @@ int moe_plot_check(const moe_plot_options *opt, moe_error *err)
     if (!opt || !opt->dir || !*opt->dir)
         return moe_error_set(err, MOE_EINVAL, "plot: no output folder");
     int s = moe_plot_check_program(moe_plot_gnuplot_program(opt), err);
-    return s ? s : check_dir(opt->dir, err);
+    return s ? s : check_dir(opt->dir, 1, err);
 }
 
 /* ---------------------------------------------------------------- grid and order */
