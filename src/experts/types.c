@@ -6,7 +6,8 @@
 
 #include "experts/expert.h"
 
-const moe_expert_type *const moe_expert_types[] = {&moe_expert_gaussian, NULL};
+const moe_expert_type *const moe_expert_types[] = {&moe_expert_gaussian, &moe_expert_poisson,
+                                                   NULL};
 
 const moe_expert_type *moe_expert_type_find(const char *name)
 {
@@ -16,4 +17,18 @@ const moe_expert_type *moe_expert_type_find(const char *name)
         if (strcmp(moe_expert_types[i]->name, name) == 0)
             return moe_expert_types[i];
     return NULL;
+}
+
+const char *moe_family_name(size_t j)
+{
+    for (size_t i = 0; moe_expert_types[i]; i++)
+        if (i == j)
+            return moe_expert_types[i]->name;
+    return NULL;
+}
+
+const char *moe_family_description(const char *name)
+{
+    const moe_expert_type *t = moe_expert_type_find(name);
+    return t ? t->description : NULL;
 }
