@@ -7,7 +7,7 @@
 #include "experts/expert.h"
 
 const moe_expert_type *const moe_expert_types[] = {&moe_expert_gaussian, &moe_expert_poisson,
-                                                   NULL};
+                                                   &moe_expert_logistic, NULL};
 
 const moe_expert_type *moe_expert_type_find(const char *name)
 {
