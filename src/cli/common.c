@@ -137,7 +137,7 @@ void cli_getopt_toplevel(const char *arg, const struct option *options)
 }
 
 /* The edit distance between A and B (lengths LA, LB) with adjacent transpositions counted as
- * one edit (optimal string alignment); stops counting at LIMIT + 1. */
+ * one edit (optimal string alignment); any distance above LIMIT is returned as LIMIT + 1. */
 static size_t distance(const char *a, size_t la, const char *b, size_t lb, size_t limit)
 {
     enum { MAXLEN = 64 };
