@@ -214,7 +214,7 @@ int cli_fit(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":k:y:x:z:o:qvh", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":k:y:x:z:o:qvh", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'k': bad = parse_k(optarg, &fo.k_min, &fo.k_max); break;

@@ -64,7 +64,7 @@ int cli_simulate(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":k:n:d:m:o:h", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":k:n:d:m:o:h", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'k': bad = cli_parse_size("simulate", "-k", optarg, &so.k); shape_given = 1; break;
