@@ -72,6 +72,10 @@ enum { CLI_OPT_SEP = 1024, CLI_OPT_NO_HEADER, CLI_OPT_NA };
     {"no-header", no_argument, NULL, CLI_OPT_NO_HEADER},        \
     {"na", required_argument, NULL, CLI_OPT_NA}
 
+/* Takes the expert family ARG (gaussian, poisson, logistic) into *FAMILY; returns 0, or -1
+ * after printing a usage error for CMD that lists the families. */
+int cli_parse_family(const char *cmd, const char *arg, const char **family);
+
 /* Takes the value ARG of the data option C (a CLI_OPT_ code) into CSV or NA; returns 0, or
  * -1 after printing a usage error for CMD. */
 int cli_parse_data_option(const char *cmd, int c, const char *arg, moe_csv_options *csv,

@@ -573,3 +573,18 @@ void cli_output_abort(cli_output *out)
     }
     out->fp = NULL;
 }
+
+int cli_parse_family(const char *cmd, const char *arg, const char **family)
+{
+    char list[256] = "";
+    for (size_t j = 0; moe_family_name(j); j++) {
+        if (strcmp(arg, moe_family_name(j)) == 0) {
+            *family = moe_family_name(j);
+            return 0;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                 moe_family_name(j));
+    }
+    cli_usage_error(cmd, "--family must be one of %s, not '%s'", list, arg);
+    return -1;
+}
