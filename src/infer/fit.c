@@ -220,6 +220,7 @@ static int check_responses(const moe_dataset *d, const moe_expert_type *et, moe_
 int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
                 moe_error *err)
 {
+    moe_core_init();
     if (out)
         *out = NULL;
     if (!out)

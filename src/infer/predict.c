@@ -57,6 +57,7 @@ static moe_prediction *prediction_alloc(size_t n, size_t k, int posterior)
 int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_prediction **out,
                 moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_predict: no place for the result");
     *out = NULL;

@@ -72,6 +72,7 @@ static int set_sim_names(moe_model *m)
 
 int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_simulate_model: no place for the result");
     *out = NULL;
@@ -161,6 +162,7 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
 int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
                  size_t *regime, moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_simulate: no place for the result");
     *out = NULL;
