@@ -158,6 +158,10 @@ const char *moe_model_family(const moe_model *m);
 const char *moe_family_name(size_t j);
 const char *moe_family_description(const char *name);
 
+/* NULL when family NAME (NULL: the default) can use an offset column (OFFSET nonzero) and a
+ * trials column (TRIALS nonzero) as asked, else a message saying which it cannot take. */
+const char *moe_family_check_columns(const char *name, int offset, int trials);
+
 /* Family-neutral access to the parameters. A model has k + 1 parameter blocks: block
  * i < k is expert i, block k the gate. Each block has moe_model_ncoef coefficients on the
  * data's own scale: for an expert the regression coefficients first (intercept, then one per

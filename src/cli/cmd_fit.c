@@ -306,11 +306,11 @@ int cli_fit(int argc, char **argv)
         return cli_usage_error("fit", "--format and --along need --plot DIR");
     if (po.dir && po.dir[0] == '\0')
         return cli_usage_error("fit", "--plot needs a folder name");
-    const char *fam = fo.family ? fo.family : moe_family_name(0);
-    if (sel.offset && strcmp(fam, "poisson") != 0)
-        return cli_usage_error("fit", "--offset is for --family poisson (the log exposure)");
-    if (sel.trials && strcmp(fam, "logistic") != 0)
-        return cli_usage_error("fit", "--trials is for --family logistic");
+    const char *colmsg = moe_family_check_columns(fo.family, sel.offset != NULL,
+                                                  sel.trials != NULL);
+    if (colmsg)
+        return cli_usage_error("fit", "%s %s: %s", sel.offset ? "--offset" : "--trials",
+                               sel.offset ? sel.offset : sel.trials, colmsg);
     const char *why = moe_fit_options_check(&fo);
     if (why)
         return cli_usage_error("fit", "%s", why);

@@ -32,3 +32,15 @@ const char *moe_family_description(const char *name)
     const moe_expert_type *t = moe_expert_type_find(name);
     return t ? t->description : NULL;
 }
+
+const char *moe_family_check_columns(const char *name, int offset, int trials)
+{
+    const moe_expert_type *t = name ? moe_expert_type_find(name) : moe_expert_types[0];
+    if (!t)
+        return "unknown expert family";
+    if (offset && !t->needs_offset)
+        return "this expert family takes no offset column (poisson does)";
+    if (trials && !t->needs_trials)
+        return "this expert family takes no trials column (logistic does)";
+    return NULL;
+}
