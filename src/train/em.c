@@ -305,8 +305,10 @@ static int expert_newton_mstep(moe_em_work *w, size_t i)
     double *blk = moe_model_expert_block(m, i);
     et->get_theta(m->nx, blk, w->etheta);
     w->newton_expert = i;
-    moe_newton_problem p = {et->nparams(m->nx), expert_eval, w, (double)w->n,
-                            MOE_EM_GATE_STEPS};
+    /* rows 0: steps go on until the predicted gain is negligible (Newton converges
+     * quadratically, so this costs a few passes), so that a GLM expert's M-step is exact
+     * and EM's stopping rule is not left to make up for it */
+    moe_newton_problem p = {et->nparams(m->nx), expert_eval, w, 0, MOE_EM_GATE_STEPS};
     moe_newton_report rep;
     int st = moe_newton_maximise(&p, w->etheta, 0, 0, w->newton, &rep);
     if (st)

@@ -105,8 +105,22 @@ int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_der
             pred += w->grad[j] * w->step[j];
         pred *= 0.5;
         int tiny = !(pred > 1e-13 * (fabs(q) + 1));
-        if (tiny && it > 0)
+        /* without a row scale (an expert's M-step) one last full step is still taken when it
+         * does not lower the objective: near the optimum a Newton step halves the digits
+         * still wrong, and the coefficients then reach full precision */
+        if (tiny && it > 0 && p->rows > 0)
             break;
+        if (tiny && it > 0) {
+            for (size_t j = 0; j < np; j++)
+                w->trial[j] = theta[j] + w->step[j];
+            double q1 = p->eval(p->ctx, w->trial, 0, w->tgrad, w->tnhess);
+            if (isfinite(q1) && q1 >= q) {
+                memcpy(theta, w->trial, np * sizeof *theta);
+                q = q1;
+                rep->steps++;
+            }
+            break;
+        }
         double alpha = 1, qprev = q;
         int accepted = 0;
         for (int t = 0; t <= MAX_HALVINGS; t++, alpha *= 0.5) {
@@ -140,7 +154,7 @@ int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_der
         /* stop after a halved step (no derivatives there), and once a step gains less than
          * 1e-10 per row: with separable regimes a gate's Q creeps towards 0 forever and the
          * trainer's separation rule, not this loop, has to end it */
-        if (accepted > 1 || q - qprev < 1e-10 * p->rows)
+        if (accepted > 1 || (p->rows > 0 && q - qprev < 1e-10 * p->rows))
             break;
     }
     rep->q1 = q;

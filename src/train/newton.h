@@ -13,7 +13,8 @@ typedef struct moe_newton_problem {
     size_t np;
     double (*eval)(void *ctx, const double *theta, int deriv, double *grad, double *neg_hess);
     void *ctx;
-    double rows;       /* the problem's size: a step gaining < 1e-10 * rows ends the steps */
+    double rows;       /* the problem's size: a step gaining < 1e-10 * rows ends the steps
+                          (0: only a negligible predicted gain or max_steps end them) */
     size_t max_steps;  /* Newton steps at most */
 } moe_newton_problem;
 
