@@ -4,7 +4,8 @@
  * (K - 1)(nz + 1), AIC = -2L + 2 df, BIC = -2L + df log n, ICL = BIC + 2 sum_n sum_i -h log h
  * (DESIGN.md section 3), compared with moe_fit_get_stats and every row of the selection table;
  * the chosen K minimises the criterion asked for; the EM workspace's entropy and
- * log-likelihood equal the same sums over its own posteriors.
+ * log-likelihood equal the same sums over its own posteriors; a fit stopped by max_iter reports
+ * exactly max_iter iterations.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -250,6 +251,26 @@ static void check_em_work(const rows *r)
     moe_model_free(scale);
 }
 
+/* A fit stopped by the iteration limit reports exactly max_iter iterations, not converged. */
+static void check_max_iter(const rows *r)
+{
+    moe_fit_options o = moe_fit_options_default();
+    o.k_min = o.k_max = 3;
+    o.restarts = 1;
+    o.max_iter = 4;
+    o.tol = 1e-15;
+    o.standard_errors = 0;
+    moe_fit *f = NULL;
+    tap_int(moe_fit_run(r->d, &o, &f, NULL), MOE_SUCCESS, "max_iter 4: fit returns");
+    moe_fit_stats s = moe_fit_get_stats(f);
+    size_t len = 0;
+    moe_fit_trace(f, moe_fit_best_trace(f), &len);
+    tap_int((long)s.iterations, 4, "max_iter 4: 4 iterations reported");
+    tap_int((long)len, 4, "max_iter 4: a trace of 4 log-likelihoods");
+    tap_int(s.converged, 0, "max_iter 4: not converged");
+    moe_fit_free(f);
+}
+
 int main(void)
 {
     rows mc;
@@ -276,6 +297,7 @@ int main(void)
         moe_fit_free(f);
     }
     check_em_work(&mc);
+    check_max_iter(&mc);
     rows_free(&mc);
 
     rows sh;
