@@ -244,6 +244,17 @@ static void check_em_work(const rows *r)
     tap_rel(w->entropy, ent, 1e-10, "EM workspace: entropy = sum -h log h of its posteriors");
     tap_rel(w->loglik, ll, 1e-12, "EM workspace: log-likelihood = moe_estep's");
     tap_abs(worst, 0, 1e-12, "EM workspace: posteriors = moe_estep's");
+    /* the priors min_prior compares with: mean gate probabilities */
+    double *g = malloc(n * k * sizeof *g), pw = 0;
+    moe_estep(ds, w->m, g, NULL);
+    for (size_t i = 0; i < k; i++) {
+        double mean = 0;
+        for (size_t t = 0; t < n; t++)
+            mean += g[t * k + i] / (double)n;
+        pw = fmax(pw, fabs(w->prior[i] - mean));
+    }
+    tap_abs(pw, 0, 1e-12, "EM workspace: priors = mean gate probabilities");
+    free(g);
     free(h);
     gsl_rng_free(rng);
     moe_em_free(w);

@@ -8,7 +8,8 @@
  *     data-scale coefficients;
  *   - standard errors: on mcycle K = 4 every sigma SE is finite and positive; for a fit whose
  *     gate separates the regimes, the expert and sigma SEs equal sqrt(diag) of the inverse of
- *     the expert block of the numerical Hessian, inverted and mapped to the data's scale here.
+ *     the expert block of the numerical Hessian, inverted and mapped to the data's scale here;
+ *   - simulated models and rows with a noise other than 1 keep their documented shape.
  * Model parameters are set only through moe_infer_set_params (flat theta, src/infer/infer.h).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
@@ -413,10 +414,80 @@ static void test_standard_errors(void)
     moe_dataset_free(d);
 }
 
+/* Simulated models keep their documented shape on the data's scale with a noise other than 1:
+ * neighbouring regimes' lines are separation x noise apart where their gate probabilities tie,
+ * every sigma is the noise, and rows drawn from the model have that residual SD under their
+ * true regime. Read through the public accessors only. */
+static void test_simulated_shape(void)
+{
+    moe_sim_options o = moe_sim_options_default();
+    o.k = 3;
+    o.noise = 2.5;
+    o.separation = 3;
+    o.seed = 4;
+    moe_model *m = NULL;
+    if (!tap_int(moe_simulate_model(&o, &m, NULL), MOE_SUCCESS, "simulated model, noise 2.5"))
+        return;
+    size_t k = moe_model_k(m);
+    double c[MOE_K_MAX][2], b[MOE_K_MAX][2], sig[MOE_K_MAX], worst_sep = 0, worst_tie = 0;
+    int sig_ok = 1;
+    for (size_t i = 0; i < k; i++) {
+        moe_model_expert(m, i, b[i], &sig[i]);
+        sig_ok &= fabs(sig[i] - o.noise) <= 1e-12 * o.noise;
+        if (i + 1 < k)
+            moe_model_gate(m, i, c[i]);
+        else
+            c[i][0] = c[i][1] = 0;
+    }
+    for (size_t i = 0; i + 1 < k; i++) {
+        /* where the logits of i and i+1 meet */
+        double xb = (c[i + 1][0] - c[i][0]) / (c[i][1] - c[i + 1][1]);
+        double gap = fabs((b[i + 1][0] + b[i + 1][1] * xb) - (b[i][0] + b[i][1] * xb));
+        worst_sep = fmax(worst_sep, fabs(gap - o.separation * o.noise));
+        /* there the two are the most probable experts (a true boundary of the partition) */
+        double eta[MOE_K_MAX], mx = -INFINITY;
+        for (size_t j = 0; j < k; j++)
+            eta[j] = c[j][0] + c[j][1] * xb;
+        for (size_t j = 0; j < k; j++)
+            if (j != i && j != i + 1)
+                mx = fmax(mx, eta[j]);
+        if (!(eta[i] > mx))
+            worst_tie = INFINITY;
+    }
+    tap_ok(sig_ok, "simulated model: every sigma is the noise 2.5");
+    tap_abs(worst_sep, 0, 1e-9, "simulated model: neighbouring lines are separation x noise = "
+            "7.5 apart where their gate probabilities tie");
+    tap_ok(worst_tie == 0, "simulated model: those ties are boundaries of the gate's partition");
+    size_t n = 4000, *reg = malloc(n * sizeof *reg);
+    moe_dataset *d = NULL;
+    tap_int(moe_simulate(m, n, 9, &d, reg, NULL), MOE_SUCCESS, "simulated %zu rows", n);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    moe_dataset_write_csv(d, fp, NULL);
+    fclose(fp);
+    const char *p = strchr(buf, '\n') + 1;
+    double ss = 0;
+    for (size_t r = 0; r < n; r++) {
+        char *e;
+        double x = strtod(p, &e), y = strtod(e + 1, &e);
+        p = e + 1;
+        double res = y - (b[reg[r]][0] + b[reg[r]][1] * x);
+        ss += res * res;
+    }
+    tap_rel(sqrt(ss / (double)n), o.noise, 0.04, "simulated rows: residual SD under the true "
+            "regime is the noise 2.5");
+    free(buf);
+    free(reg);
+    moe_dataset_free(d);
+    moe_model_free(m);
+}
+
 int main(void)
 {
     test_far_rows();
     test_gate_ridge();
     test_standard_errors();
+    test_simulated_shape();
     return tap_done();
 }
