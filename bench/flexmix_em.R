@@ -4,7 +4,7 @@
 # Usage:
 #   Rscript bench/flexmix_em.R ref [top_srcdir]
 #       best logLik of flexmix with K = 2, 3 on mcycle (accel ~ times) and faithful
-#       (eruptions ~ waiting)
+#       (eruptions ~ waiting); tests/R/flexmix_gaussian.R prints the same with 10 digits
 #   Rscript bench/flexmix_em.R bench FILE.csv K      seconds per EM iteration of flexmix on FILE.csv
 #                                                    (last column y, the others x1..xD, gate ~ x)
 # Model: flexmix(y ~ x, k = K, concomitant = FLXPmultinom(~ x)), i.e. softmax-gated Gaussian linear

@@ -15,3 +15,23 @@ out(tonedata[, c("stretchratio", "tuned")], "tonedata.csv")
 library(lattice)
 out(lattice::ethanol[, c("C", "E", "NOx")], "ethanol.csv")
 out(datasets::faithful[, c("eruptions", "waiting")], "faithful.csv")
+
+# GLM data (count and binary responses) from flexmix; the response is not always the last column
+# here (npreg.csv has three responses, betablocker.csv and seizure.csv extra columns for trials
+# and exposure): name it with -y. Factors become 0/1 columns, logicals 0/1.
+suppressMessages(library(flexmix))
+data(patent, package = "flexmix")
+out(patent[, c("RDS", "lgRD", "Patents")], "patent.csv")
+data(betablocker, package = "flexmix")
+out(data.frame(Center = betablocker$Center,
+               Treatment = as.integer(betablocker$Treatment == "Treated"),
+               Total = betablocker$Total, Deaths = betablocker$Deaths), "betablocker.csv")
+data(trypanosome, package = "flexmix")
+out(data.frame(Dose = trypanosome$Dose, Dead = as.integer(trypanosome$Dead)), "trypanosome.csv")
+data(seizure, package = "flexmix")
+tr <- as.integer(seizure$Treatment == "Yes")
+out(data.frame(Day = seizure$Day, logDay = log(seizure$Day), Treatment = tr,
+               TreatmentlogDay = tr * log(seizure$Day), Hours = seizure$Hours,
+               logHours = log(seizure$Hours), Seizures = seizure$Seizures), "seizure.csv")
+data(NPreg, package = "flexmix")
+out(NPreg[, c("x", "yn", "yp", "yb", "class")], "npreg.csv")

@@ -23,7 +23,15 @@ check "ethanol.csv: 88 rows of C,E,NOx" shape ethanol.csv 88 "C,E,NOx"
 check "faithful.csv: 272 rows of eruptions,waiting" shape faithful.csv 272 "eruptions,waiting"
 check "sim_piecewise.csv: 300 rows of x,y" shape sim_piecewise.csv 300 "x,y"
 check "sim_2inputs.csv: 400 rows of x1,x2,y" shape sim_2inputs.csv 400 "x1,x2,y"
-for f in mcycle tonedata ethanol faithful sim_piecewise sim_2inputs; do
+check "patent.csv: 70 rows of RDS,lgRD,Patents" shape patent.csv 70 "RDS,lgRD,Patents"
+check "npreg.csv: 200 rows of x,yn,yp,yb,class" shape npreg.csv 200 "x,yn,yp,yb,class"
+check "trypanosome.csv: 426 rows of Dose,Dead" shape trypanosome.csv 426 "Dose,Dead"
+check "betablocker.csv: 44 rows of Center,Treatment,Total,Deaths" shape betablocker.csv 44 \
+  "Center,Treatment,Total,Deaths"
+check "seizure.csv: 140 rows of Day,...,Seizures" shape seizure.csv 140 \
+  "Day,logDay,Treatment,TreatmentlogDay,Hours,logHours,Seizures"
+for f in mcycle tonedata ethanol faithful sim_piecewise sim_2inputs patent npreg trypanosome \
+  betablocker seizure; do
   check "$f.csv is documented in README.md" grep -q "^## $f.csv: " "$D/README.md"
 done
 run_status 0 "fit -k 1:5 on sim_piecewise.csv" fit -y y -x x -k 1:5 --restarts 4 --json - \
