@@ -2,13 +2,15 @@
  * file (tests/golden/), field by field, and names every field that differs.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Usage: golden_compare GOLDEN.json FIT.json
+ * Usage: golden_compare [-r REL] GOLDEN.json FIT.json
+ * (-r sets the relative tolerance, default 1e-6; the shell tests use it on other JSON outputs,
+ * such as a model file, that are pure functions of their inputs and so can be held tighter.)
  * Exit status: 0 when they agree, 1 when they differ (one line per difference on stdout, each
  * starting with the field's path, e.g. "experts[1].se.times"), 99 when a file cannot be read or
  * parsed (a NaN or Inf literal is not JSON, so a non-finite number fails here).
  *
  * The rule, the same in both directions:
- *   - numbers (integers and reals alike): |a - b| <= 1e-6 max(|a|, |b|); only where one of the
+ *   - numbers (integers and reals alike): |a - b| <= REL max(|a|, |b|), REL = 1e-6; only where one of the
  *     two is exactly 0 may they differ by the absolute floor 1e-12 (so a 0 golden value is not
  *     a test that nothing can pass). Both must be finite.
  *   - strings and booleans: equal.
@@ -22,6 +24,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -32,6 +35,7 @@
 static int n_diff;    /* differences found */
 static int n_numbers; /* numbers compared */
 static int separated; /* the golden fit says "separated": true */
+static double rel = GOLDEN_REL; /* the relative tolerance */
 
 /* diff PATH FORMAT...: counts a difference and prints "PATH: message". */
 static void diff(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,7 +86,7 @@ static void compare_numbers(double a, double b, const char *path)
         return;
     }
     double d = fabs(a - b), m = fmax(fabs(a), fabs(b));
-    int same = (a == 0 || b == 0) ? d <= GOLDEN_ZERO_FLOOR : d <= GOLDEN_REL * m;
+    int same = (a == 0 || b == 0) ? d <= GOLDEN_ZERO_FLOOR : d <= rel * m;
     if (!same) {
         diff(path, "fit %s, golden %s (relative difference %.3g)", sa, sb, m > 0 ? d / m : 0.0);
     }
@@ -171,8 +175,18 @@ static json_t *load(const char *file)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "-r") == 0) {
+        char *end;
+        rel = strtod(argv[2], &end);
+        if (*end || !(rel >= 0 && rel < 1)) {
+            fprintf(stderr, "golden_compare: -r needs a number in [0, 1), not '%s'\n", argv[2]);
+            return 99;
+        }
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: golden_compare GOLDEN.json FIT.json\n");
+        fprintf(stderr, "usage: golden_compare [-r REL] GOLDEN.json FIT.json\n");
         return 99;
     }
     json_t *g = load(argv[1]), *f = load(argv[2]);

@@ -1,0 +1,32 @@
+#!/bin/sh
+# regen.sh: remakes the stored outputs of tests/expected/ that the shell tests compare with, on
+# purpose (never run by make check: a changed expected file is a reviewed change).
+# Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+# Run it from the top of a built tree, then review `git diff tests/expected/`:
+#   tests/expected/regen.sh          # or: MOEFIT=/path/to/moefit tests/expected/regen.sh
+# Every file and the command behind it is listed in tests/expected/README.md; the commands here
+# must stay those of the tests that read the files.
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+top=$(dirname "$(dirname "$here")")
+MOEFIT=$(cd "$(dirname "${MOEFIT:-./moefit}")" && pwd)/$(basename "${MOEFIT:-./moefit}")
+[ -x "$MOEFIT" ] || { echo "regen.sh: $MOEFIT not found: build first" >&2; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/moefit-expected.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+export OMP_NUM_THREADS=2
+D="$top/datasets"
+m() { "$MOEFIT" "$@" 2>"$tmp/err" || { echo "regen.sh: moefit $* failed:" >&2; cat "$tmp/err" >&2
+  exit 1; }; }
+# put NAME: moves $tmp/NAME into tests/expected/, saying whether it changed.
+put() {
+  if [ ! -f "$here/$1" ]; then echo "$1: new"
+  elif cmp -s "$tmp/$1" "$here/$1"; then echo "$1: unchanged"
+  else echo "$1: CHANGED"; diff "$here/$1" "$tmp/$1" | head -10 | sed 's/^/  /'; fi
+  cp "$tmp/$1" "$here/$1"
+}
+
+# tests/cli_simulate.sh
+m simulate -k 3 -n 50 --seed 5 --truth "$tmp/simulate_k3_n50_seed5.truth.json" \
+  --regimes "$tmp/simulate_k3_n50_seed5.regimes.csv" >"$tmp/simulate_k3_n50_seed5.csv"
+put simulate_k3_n50_seed5.csv
+put simulate_k3_n50_seed5.regimes.csv
+put simulate_k3_n50_seed5.truth.json
