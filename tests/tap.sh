@@ -73,3 +73,33 @@ same_json() {
   sed 's/^/# /' "$TMPD/json.diff" | head -20
   return 1
 }
+
+# jget FILE PATH...: values of the JSON file FILE, one line per PATH (tests/golden/json_get.c:
+# e.g. experts[0].coef.(Intercept); "null" or "missing" when it is not a number).
+jget() { "$top_builddir/tests/golden/json_get" "$@"; }
+
+# near GOT WANT REL [ABS]: passes when |GOT - WANT| <= REL |WANT| + ABS (ABS default 0), both
+# finite numbers; says what it got otherwise.
+near() {
+  awk -v g="$1" -v w="$2" -v r="$3" -v a="${4:-0}" 'BEGIN {
+    if (g !~ /^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$/) { print "# got " g; exit 1 }
+    d = g - w; if (d < 0) d = -d; t = w < 0 ? -w : w
+    if (d <= r * t + a) exit 0; print "# got " g ", want " w; exit 1 }'
+}
+
+# ols FILE.csv: the least-squares line of the second column on the first (header skipped),
+# worked out here: "b0 b1 sigma loglik se_b0 se_b1 sigma_se n" with the maximum-likelihood
+# sigma = sqrt(RSS / n), loglik = -n/2 (log(2 pi sigma^2) + 1), and the standard errors of the
+# observed information at the maximum: se_b1 = sigma / sqrt(Sxx), se_b0 = sigma sqrt(1/n +
+# mean(x)^2 / Sxx), se_sigma = sigma / sqrt(2n). A one-expert fit must give these numbers.
+ols() {
+  awk -F, 'NR > 1 {n++; x[n] = $1; y[n] = $2; sx += $1; sy += $2}
+    END {mx = sx / n; my = sy / n
+      for (i = 1; i <= n; i++) {sxx += (x[i] - mx) ^ 2; sxy += (x[i] - mx) * (y[i] - my)}
+      b1 = sxy / sxx; b0 = my - b1 * mx
+      for (i = 1; i <= n; i++) rss += (y[i] - b0 - b1 * x[i]) ^ 2
+      s2 = rss / n
+      printf "%.17g %.17g %.17g %.17g %.17g %.17g %.17g %d\n", b0, b1, sqrt(s2),
+        -n / 2 * (log(2 * 3.14159265358979324 * s2) + 1), sqrt(s2 * (1 / n + mx * mx / sxx)),
+        sqrt(s2 / sxx), sqrt(s2 / (2 * n)), n}' "$1"
+}

@@ -30,3 +30,12 @@ m simulate -k 3 -n 50 --seed 5 --truth "$tmp/simulate_k3_n50_seed5.truth.json" \
 put simulate_k3_n50_seed5.csv
 put simulate_k3_n50_seed5.regimes.csv
 put simulate_k3_n50_seed5.truth.json
+
+# tests/cli_fit.sh
+m fit -k 2 --restarts 2 --tol 1e-12 -q "$D/mcycle.csv" >"$tmp/fit_mcycle_k2.txt"
+put fit_mcycle_k2.txt
+m fit -k 2 --restarts 2 --tol 1e-12 -q --json - "$D/mcycle.csv" >"$tmp/fit_mcycle_k2.json"
+put fit_mcycle_k2.json
+m fit -k 1:3 --restarts 2 --tol 1e-12 -q --json "$tmp/fit_mcycle_k1-3.json" "$D/mcycle.csv" \
+  >/dev/null
+put fit_mcycle_k1-3.json
