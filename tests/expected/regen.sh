@@ -39,3 +39,13 @@ put fit_mcycle_k2.json
 m fit -k 1:3 --restarts 2 --tol 1e-12 -q --json "$tmp/fit_mcycle_k1-3.json" "$D/mcycle.csv" \
   >/dev/null
 put fit_mcycle_k1-3.json
+
+# tests/man_example.sh: the C example of moe(3), built against the library of this tree
+awk '/^\.SH EXAMPLES/ {ex = 1} ex && /^\.EX/ {on = 1; next} on && /^\.EE/ {exit} on {print}' \
+  "$top/man/moe.3" | sed -e 's/\\e/\\/g' -e 's/\\-/-/g' -e 's/\\&//g' >"$tmp/example.c"
+b=$(dirname "$MOEFIT")
+(cd "$tmp" && "$b/libtool" --mode=link --quiet "${CC:-cc}" -std=c11 -I"$top/include" \
+  -o example example.c "$b/libmoe.la") || { echo "regen.sh: the example does not build" >&2
+  exit 1; }
+"$b/libtool" --mode=execute "$tmp/example" "$D/mcycle.csv" >"$tmp/man_example.txt" 2>/dev/null
+put man_example.txt
