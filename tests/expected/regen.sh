@@ -49,3 +49,8 @@ b=$(dirname "$MOEFIT")
   exit 1; }
 "$b/libtool" --mode=execute "$tmp/example" "$D/mcycle.csv" >"$tmp/man_example.txt" 2>/dev/null
 put man_example.txt
+
+# tests/tutorial.sh: the tutorial's first fit (run where datasets/ is the shipped folder)
+mkdir "$tmp/w" && ln -s "$D" "$tmp/w/datasets"
+(cd "$tmp/w" && m fit -y accel -x times -k 3 datasets/mcycle.csv) >"$tmp/tutorial_mcycle_k3.txt"
+put tutorial_mcycle_k3.txt
