@@ -54,3 +54,39 @@ put man_example.txt
 mkdir "$tmp/w" && ln -s "$D" "$tmp/w/datasets"
 (cd "$tmp/w" && m fit -y accel -x times -k 3 datasets/mcycle.csv) >"$tmp/tutorial_mcycle_k3.txt"
 put tutorial_mcycle_k3.txt
+
+# tests/cli_plot.sh (needs gnuplot): moefit plot on two stored models, and the selection of a fit
+# unversion: the moefit version in the files' comments, left out (a release is not a change).
+unversion() { sed 's/moefit [0-9][0-9.]*[0-9]/moefit VERSION/' "$@"; }
+# gp_headers DIR NAME...: the lines moefit writes at the top of each NAME.gp (up to the first
+# blank line; the rest is the templates of plots/).
+gp_headers() { d=$1; shift; for n in "$@"; do awk '/^$/ {exit} {print}' "$d/$n.gp"; done |
+  unversion; }
+# gatemap_sample FILE: every 50th line of gatemap.dat (its grid has 40401 rows).
+gatemap_sample() { unversion "$1" | awk 'NR % 50 == 1'; }
+if command -v gnuplot >/dev/null 2>&1; then
+  m fit -q -y accel -x times -k 3 --restarts 1 --tol 1e-12 -o "$tmp/plot_mcycle_k3.model.json" \
+    "$D/mcycle.csv" >/dev/null
+  put plot_mcycle_k3.model.json
+  m plot -o "$tmp/p3" "$here/plot_mcycle_k3.model.json" "$D/mcycle.csv"
+  for n in gating regimes responsibility; do
+    unversion "$tmp/p3/$n.dat" >"$tmp/plot_mcycle_k3.$n.dat"
+    put "plot_mcycle_k3.$n.dat"
+  done
+  gp_headers "$tmp/p3" gating regimes responsibility >"$tmp/plot_mcycle_k3.gp-headers"
+  put plot_mcycle_k3.gp-headers
+  m fit -q -y y -x x1,x2 -k 2 --restarts 2 --tol 1e-12 -o "$tmp/plot_sim2.model.json" \
+    "$D/sim_2inputs.csv" >/dev/null
+  put plot_sim2.model.json
+  m plot -o "$tmp/p2" "$here/plot_sim2.model.json" "$D/sim_2inputs.csv"
+  gatemap_sample "$tmp/p2/gatemap.dat" >"$tmp/plot_sim2.gatemap.dat"
+  put plot_sim2.gatemap.dat
+  gp_headers "$tmp/p2" gating regimes responsibility gatemap >"$tmp/plot_sim2.gp-headers"
+  put plot_sim2.gp-headers
+  m fit -q -y accel -x times -k 1:3 --restarts 3 --seed 1 --plot "$tmp/p13" "$D/mcycle.csv" \
+    >/dev/null
+  unversion "$tmp/p13/selection.dat" >"$tmp/plot_fit_mcycle_k1-3.selection.dat"
+  put plot_fit_mcycle_k1-3.selection.dat
+else
+  echo "gnuplot not found: the plot files (plot_*) were not remade" >&2
+fi
