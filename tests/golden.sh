@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/tap.sh"
 G="$top_srcdir/tests/golden"
 CMP="$top_builddir/tests/golden/golden_compare"
-[ -x "$CMP" ] || { echo "1..0 # SKIP $CMP is not built (make check builds it)"; exit 77; }
+[ -x "$CMP" ] || { echo "1..0 # SKIP $CMP is not built (make check builds it)"; exit 0; }
 
 n=0
 while IFS='|' read -r name data args; do

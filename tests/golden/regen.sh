@@ -3,7 +3,7 @@
 # Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
 #
 # Never run by make check: a changed golden file is a reviewed change. Run it from the top of a
-# built tree (after make check-programs or make check), read the summary it prints of what
+# built tree (after make check, which builds golden_compare), read the summary it prints of what
 # changed, then review `git diff tests/golden/` before committing:
 #   tests/golden/regen.sh            # or: MOEFIT=/path/to/moefit tests/golden/regen.sh
 # Environment: MOEFIT (default ./moefit), GOLDEN_COMPARE (default
