@@ -104,16 +104,23 @@ typedef enum moe_na_policy {
 
 typedef struct moe_selection {
     const char *response;     /* the response column; NULL: the last column */
-    const char *inputs;       /* expert inputs, comma-separated names or indices;
-                                 NULL: every column but the response; "" : none */
+    const char *inputs;       /* expert inputs, comma-separated names or indices; NULL: every
+                                 column but the response, weights, offset and trials; "": none */
     const char *gate_inputs;  /* gate inputs in the same form; NULL: the same as inputs */
     moe_na_policy na;         /* what to do with missing or non-numeric cells */
+    const char *weights;      /* observation (frequency) weights >= 0, a name or index; NULL: 1 */
+    const char *offset;       /* offset of the experts' linear predictor (log exposure); NULL: 0 */
+    const char *trials;       /* binomial trials, positive integers (logistic); NULL: 1 each */
 } moe_selection;
 
 /* Defaults: last column is the response, the others are inputs for experts and gate. */
 moe_selection moe_selection_default(void);
 
-/* Builds a data set from the selected columns of T. */
+/* Builds a data set from the selected columns of T. A column plays one role only (response,
+ * weights, offset, trials, input; an input may also be a gate input): MOE_EINVAL otherwise.
+ * MOE_EFORMAT with FILE:LINE:COLUMN for a bad cell in a used column (under MOE_NA_FAIL), a
+ * negative weight, or trials that are not a positive integer; MOE_EFORMAT naming the file and
+ * column when every weight is 0. */
 int moe_dataset_from_table(const moe_table *t, const moe_selection *sel, moe_dataset **out,
                            moe_error *err);
 
@@ -143,8 +150,32 @@ const char *moe_model_response(const moe_model *m);          /* response column 
 const char *moe_model_input(const moe_model *m, size_t j);   /* expert input names */
 const char *moe_model_gate_input(const moe_model *m, size_t j);
 
-/* Expert I's coefficients on the data's own scale: COEF[0] intercept, COEF[1..nx] slopes,
- * and its residual standard deviation. */
+/* The expert family ("gaussian", "poisson", "logistic") of M. */
+const char *moe_model_family(const moe_model *m);
+
+/* The expert families this library has: moe_family_name(j) for j = 0, 1, ... until NULL;
+ * moe_family_description(name) says what one is (NULL for an unknown name). */
+const char *moe_family_name(size_t j);
+const char *moe_family_description(const char *name);
+
+/* NULL when family NAME (NULL: the default) can use an offset column (OFFSET nonzero) and a
+ * trials column (TRIALS nonzero) as asked, else a message saying which it cannot take. */
+const char *moe_family_check_columns(const char *name, int offset, int trials);
+
+/* Family-neutral access to the parameters. A model has k + 1 parameter blocks: block
+ * i < k is expert i, block k the gate. Each block has moe_model_ncoef coefficients on the
+ * data's own scale: for an expert the regression coefficients first (intercept, then one per
+ * input), then the family's extras (the Gaussian's "sigma"); for the softmax gate the rows
+ * of experts 1..k-1 (intercept, then one per gate input; the last expert is the reference).
+ * moe_model_coef_name writes a coefficient's name ("(Intercept)", an input name, "sigma",
+ * "expert 1: (Intercept)") into BUF (MOE_EINVAL for a bad index). */
+size_t moe_model_ncoef(const moe_model *m, size_t block);
+int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, size_t len);
+void moe_model_coefs(const moe_model *m, size_t block, double *coef);
+
+/* A convenience for linear experts: expert I's regression coefficients on the data's own
+ * scale (COEF[0] intercept, COEF[1..nx] slopes) and its residual standard deviation (NaN for
+ * a family without one). */
 void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma);
 
 /* Gate coefficients of expert I < K-1 on the data's own scale (nz+1 values). */
@@ -201,6 +232,7 @@ typedef struct moe_fit_options {
     int standard_errors;       /* compute standard errors (default 1) */
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
+    const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -232,6 +264,10 @@ typedef struct moe_fit_stats {
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);
 const moe_model *moe_fit_model(const moe_fit *f);
+
+/* Block B's coefficients (moe_model_coefs) and their standard errors (moe_model_ncoef
+ * values each; either may be NULL; SEs are NaN when not computed or not identified). */
+void moe_fit_coefs(const moe_fit *f, size_t block, double *coef, double *se);
 
 /* Expert I: coefficients and their standard errors (each nx+1 values; SE may be NULL; SEs
  * are NaN when not computed or not identified), sigma (maximum-likelihood residual SD),
@@ -271,6 +307,7 @@ typedef struct moe_prediction {
     size_t n;            /* rows */
     size_t k;            /* experts */
     double *mean;        /* n: mixture mean sum_i g_i mu_i */
+    double *expert_mean; /* n x k: each expert's mean of y, mu_i */
     double *sd;          /* n: predictive standard deviation of the mixture */
     double *gate;        /* n x k: gate probabilities */
     size_t *expert;      /* n: most probable expert by the gate (0-based) */
@@ -290,6 +327,8 @@ typedef struct moe_sim_options {
     double separation;   /* distance between neighbouring regimes' lines, in noise SDs (4) */
     double noise;        /* residual SD of every expert (default 1) */
     unsigned long seed;  /* random seed (default 1) */
+    const char *family;  /* expert family (NULL: gaussian); for poisson and logistic the lines
+                            are linear predictors (log rate, logit) and noise is ignored */
 } moe_sim_options;
 
 moe_sim_options moe_sim_options_default(void);

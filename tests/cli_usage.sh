@@ -34,9 +34,9 @@ usage() {
 }
 usage "no data file given"
 usage "unknown command 'frobnicate'" frobnicate
-usage "unknown or ambiguous option '--frobnicate'" --frobnicate "$DATA"
+usage "unknown option '--frobnicate'" --frobnicate "$DATA"
 usage "unknown option '-Q'" -Q "$DATA"
-usage "unknown or ambiguous option '--bogus'" predict --bogus m.json d.csv
+usage "unknown option '--bogus'" predict --bogus m.json d.csv
 usage "option '-k' needs a value" "$DATA" -k
 usage "option '--seed' needs a value" "$DATA" --seed
 usage "option '--no-se' takes no value" --no-se=3 "$DATA"
@@ -75,6 +75,47 @@ usage "-n needs at least 1 row" simulate -n 0
 usage "--noise must be > 0" simulate --noise 0
 usage "--model cannot be combined" simulate --model m.json -k 3
 usage "two outputs go to the same place" simulate -o "$TMPD/a.csv" --truth "$TMPD/a.csv"
+
+# ---- long options are spelled in full (cli_getopt): an abbreviation, a typo or an unknown
+# name is a usage error that names it and the options that come close, in every command.
+# getopt_long alone would take --expert for --experts, and --expert logistic would fail on K.
+usage "unknown option '--expert'; did you mean --experts?" --expert 2 "$DATA"
+usage "unknown option '--expert'; did you mean --experts?" --expert logistic "$DATA"
+usage "unknown option '--expert'; did you mean --experts?" "$DATA" --expert=2
+usage "unknown option '--exp'; did you mean --experts?" "$DATA" --exp
+usage "unknown option '--critrion'; did you mean --criterion?" --critrion aic "$DATA"
+usage "unknown option '--seeds'; did you mean --seed?" --seeds 3 "$DATA"
+usage "unknown option '--gateridge'; did you mean --gate-ridge?" --gateridge 1 "$DATA"
+usage "unknown option '--se'; did you mean --seed or --sep?" --se 3 "$DATA"
+usage "unknown option '--no-s'; did you mean --no-se?" --no-s=3 "$DATA"
+usage "unknown option '--hel'; did you mean --help?" fit --hel
+usage "unknown option '--versoin'; did you mean --version?" --versoin
+usage "unknown option '--post'; did you mean --posterior?" predict --post m.json d.csv
+usage "unknown option '--row'; did you mean --rows?" simulate --row 5
+usage "unknown option '--mod'; did you mean --model?" simulate --mod m.json
+usage "unknown option '--form'; did you mean --format?" plot --form svg m.json d.csv -o "$TMPD/p"
+usage "unknown option '--frobnicate'" predict --frobnicate m.json d.csv
+check "nothing close to --frobnicate: no suggestion" \
+  sh -c '! grep -q "did you mean" "$1"' sh "$TMPD/err"
+# fit has no --version (only the tool's first argument): no suggestion of it there.
+usage "unknown option '--versoin'" fit --versoin
+check "fit --versoin: no suggestion" sh -c '! grep -q "did you mean" "$1"' sh "$TMPD/err"
+# A short option's error in a cluster is not blamed on the long option before it.
+usage "unknown option '-Q'" --no-se -Qk 2 "$DATA"
+# Options in full still work in each command, in both forms, after the operands too, and a
+# value that looks like an option is a value; '--' still ends the options.
+run_status 0 "fit: --experts=1 --restarts 1 after the data file" \
+  "$DATA" --experts=1 --restarts 1 --quiet --output="$TMPD/m1.json"
+run_status 0 "predict: --posterior --output=FILE" \
+  predict --posterior --output="$TMPD/p1.csv" "$TMPD/m1.json" "$DATA"
+run_status 0 "simulate: --rows 5 --seed=3" simulate --rows 5 --seed=3 --output "$TMPD/s1.csv"
+(cd "$TMPD" && "$MOEFIT" simulate --rows 5 --output --expert) >/dev/null 2>&1
+check "simulate --output --expert writes the file '--expert'" test -s "$TMPD/--expert"
+run_status 66 "plot: --format=svg --along x reach the missing model" \
+  plot --format=svg --along x "$TMPD/no-such.json" "$DATA" -o "$TMPD/p"
+run_status 0 "fit: '--' ends the options" -k 1 --restarts 1 -q -- "$DATA"
+run_status 64 "simulate: '--' ends the options" simulate -n 3 -- --expert
+err_has "takes no file arguments ('--expert')" "simulate: after '--', --expert is an operand"
 
 # ---- inputs that cannot be opened: 66, the file named
 run_status 66 "fit: missing data file" -k 2 "$TMPD/no-such.csv"

@@ -19,10 +19,33 @@
 #include "infer/infer.h"
 #include "model/model.h"
 #include "moe.h"
+#include "gauss_layout.h"
 #include "tap.h"
-#include "train/estep.h"
+#include "model/estep.h"
 
 /* log-likelihood of D at theta (M's parameters replaced in a scratch copy) */
+/* moe_infer_standard_errors in the old layout: the experts' regression SEs into SE (k x
+ * (nx+1)), the gate's into GSE ((k-1) x (nz+1)), the sigmas' into SSE (k, may be NULL). */
+static int std_errors(const moe_dataset *d, const moe_model *m, double *se, double *gse,
+                      double *sse, moe_error *err)
+{
+    size_t k = m->k, px = m->nx + 1, pz = m->nz + 1;
+    double **b = calloc(k + 1, sizeof *b);
+    for (size_t i = 0; i <= k; i++)
+        b[i] = malloc((moe_model_ncoef(m, i) + 1) * sizeof **b);
+    int st = moe_infer_standard_errors(d, m, b, err);
+    for (size_t i = 0; i < k; i++) {
+        memcpy(se + i * px, b[i], px * sizeof *se);
+        if (sse)
+            sse[i] = b[i][px];
+    }
+    memcpy(gse, b[k], (k - 1) * pz * sizeof *gse);
+    for (size_t i = 0; i <= k; i++)
+        free(b[i]);
+    free(b);
+    return st;
+}
+
 static double loglik_at(const moe_dataset *d, moe_model *w, const double *theta)
 {
     moe_infer_set_params(w, theta);
@@ -132,7 +155,7 @@ static void hessian_check(void)
     tap_int(moe_infer_covariance(d, m, cov, &err), MOE_SUCCESS, "covariance");
     size_t px = m->nx + 1, pz = m->nz + 1;
     double *se = malloc(2 * px * sizeof *se), *gse = malloc(pz * sizeof *gse);
-    tap_int(moe_infer_standard_errors(d, m, se, gse, NULL, &err), MOE_SUCCESS, "standard errors");
+    tap_int(std_errors(d, m, se, gse, NULL, &err), MOE_SUCCESS, "standard errors");
     /* invert -num by Gauss-Jordan (tiny, well conditioned) to get reference SEs */
     double *inv = calloc(np * np, sizeof *inv), *aug = malloc(np * np * sizeof *aug);
     for (size_t a = 0; a < np * np; a++)
@@ -190,17 +213,17 @@ static void hessian_check(void)
     s->y_center = yc;
     s->y_scale = ys;
     for (size_t i = 0; i < 2; i++) {
-        double b0 = m->beta[i * px], b1 = m->beta[i * px + 1];
-        s->beta[i * px + 1] = b1 * sc / ys;
-        s->beta[i * px] = (b0 + b1 * c - yc) / ys;
-        s->sigma[i] = m->sigma[i] / ys;
-        double v0 = m->gate_coef[i * pz], v1 = m->gate_coef[i * pz + 1];
-        s->gate_coef[i * pz + 1] = v1 * sc;
-        s->gate_coef[i * pz] = v0 + v1 * c;
+        double b0 = BETA(m, i * px), b1 = BETA(m, i * px + 1);
+        BETA(s, i * px + 1) = b1 * sc / ys;
+        BETA(s, i * px) = (b0 + b1 * c - yc) / ys;
+        SIGMA(s, i) = SIGMA(m, i) / ys;
+        double v0 = GATE(m, i * pz), v1 = GATE(m, i * pz + 1);
+        GATE(s, i * pz + 1) = v1 * sc;
+        GATE(s, i * pz) = v0 + v1 * c;
     }
     moe_dataset *sd = moe_model_standardise(s, d);
     double *se2 = malloc(2 * px * sizeof *se2), *gse2 = malloc(pz * sizeof *gse2);
-    tap_int(moe_infer_standard_errors(sd, s, se2, gse2, NULL, &err), MOE_SUCCESS,
+    tap_int(std_errors(sd, s, se2, gse2, NULL, &err), MOE_SUCCESS,
             "standard errors of the rescaled model");
     double wmap = 0;
     for (size_t j = 0; j < 2 * px; j++)
@@ -213,7 +236,7 @@ static void hessian_check(void)
     moe_dataset *flat = moe_model_standardise(m, d);
     for (size_t r = 0; r < flat->n; r++)
         flat->z[r * pz + 1] = 1;
-    tap_int(moe_infer_standard_errors(flat, m, se2, gse2, NULL, &err), MOE_ESING,
+    tap_int(std_errors(flat, m, se2, gse2, NULL, &err), MOE_ESING,
             "collinear gate inputs: MOE_ESING (%s)", err.message);
     tap_ok(isnan(se2[0]) && isnan(gse2[1]), "and the SEs are NaN");
     moe_dataset_free(flat);
@@ -253,11 +276,11 @@ static void thread_check(void)
     int before = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif
-    int s1 = moe_infer_standard_errors(d, m, se1, gse1, NULL, &err);
+    int s1 = std_errors(d, m, se1, gse1, NULL, &err);
 #ifdef _OPENMP
     omp_set_num_threads(3);
 #endif
-    int s3 = moe_infer_standard_errors(d, m, se3, gse3, NULL, &err);
+    int s3 = std_errors(d, m, se3, gse3, NULL, &err);
 #ifdef _OPENMP
     omp_set_num_threads(before);
 #endif

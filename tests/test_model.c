@@ -15,7 +15,35 @@
 #include "gates/gate.h"
 #include "model/model.h"
 #include "moe.h"
+#include "gauss_layout.h"
 #include "tap.h"
+
+/* The linear maps from standardised to data-scale coefficients, written out here as the
+ * matrices of src/model/scaling.c's comment (coef_data = A b + offset), as an independent
+ * check of moe_model_expert and moe_model_gate. */
+static void expert_map(const moe_model *m, double *a, double *offset)
+{
+    size_t px = m->nx + 1;
+    memset(a, 0, px * px * sizeof *a);
+    a[0] = m->y_scale;
+    for (size_t j = 0; j < m->nx; j++) {
+        a[j + 1] = -m->y_scale * m->x_center[j] / m->x_scale[j];
+        a[(j + 1) * px + j + 1] = m->y_scale / m->x_scale[j];
+    }
+    memset(offset, 0, px * sizeof *offset);
+    offset[0] = m->y_center;
+}
+
+static void gate_map(const moe_model *m, double *a)
+{
+    size_t pz = m->nz + 1;
+    memset(a, 0, pz * pz * sizeof *a);
+    a[0] = 1;
+    for (size_t j = 0; j < m->nz; j++) {
+        a[j + 1] = -m->z_center[j] / m->z_scale[j];
+        a[(j + 1) * pz + j + 1] = 1 / m->z_scale[j];
+    }
+}
 
 int main(void)
 {
@@ -64,20 +92,20 @@ int main(void)
 
     /* random standardised parameters */
     for (size_t t = 0; t < k * px; t++)
-        m->beta[t] = gsl_ran_gaussian(rng, 1);
+        BETA(m, t) = gsl_ran_gaussian(rng, 1);
     for (size_t i = 0; i < k; i++)
-        m->sigma[i] = 0.1 + gsl_ran_flat(rng, 0, 1);
+        SIGMA(m, i) = 0.1 + gsl_ran_flat(rng, 0, 1);
     for (size_t t = 0; t < (k - 1) * pz; t++)
-        m->gate_coef[t] = gsl_ran_gaussian(rng, 1);
+        GATE(m, t) = gsl_ran_gaussian(rng, 1);
 
     /* experts: data-scale coefficients applied to raw x equal the standardised prediction
      * mapped back, y_center + y_scale * mu_std */
     double *mu = malloc(n * sizeof *mu), *var = malloc(n * sizeof *var);
     double worst = 0, worst_sd = 0, worst_gate = 0, worst_map = 0;
     double a[16], off[4], coef[4], sd;
-    moe_model_expert_map(m, a, off);
+    expert_map(m, a, off);
     for (size_t i = 0; i < k; i++) {
-        m->expert->moments(s, m, i, mu, var);
+        m->expert->moments_rows(s, moe_model_expert_block(m, i), 0, n, mu, var);
         moe_model_expert(m, i, coef, &sd);
         for (size_t r = 0; r < n; r++) {
             double raw = coef[0];
@@ -90,7 +118,7 @@ int main(void)
         for (size_t r = 0; r < px; r++) {
             double v = off[r];
             for (size_t c = 0; c < px; c++)
-                v += a[r * px + c] * m->beta[i * px + c];
+                v += a[r * px + c] * BETA(m, i * px + c);
             worst_map = fmax(worst_map, fabs(v - coef[r]) / (fabs(coef[r]) + 1));
         }
     }
@@ -99,8 +127,8 @@ int main(void)
     tap_ok(worst_map < 1e-13, "expert_map A b + offset equals moe_model_expert");
     /* gate: logits on both scales agree */
     double *logg = malloc(n * k * sizeof *logg), gmap[9], gc[3];
-    m->gate->log_prob(s, m, logg);
-    moe_model_gate_map(m, gmap);
+    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, logg);
+    gate_map(m, gmap);
     for (size_t r = 0; r < n; r++) {
         double eta[8], mx = 0, sum = 0;
         for (size_t i = 0; i + 1 < k; i++) {
@@ -124,7 +152,7 @@ int main(void)
         for (size_t r = 0; r < pz; r++) {
             double v = 0;
             for (size_t c = 0; c < pz; c++)
-                v += gmap[r * pz + c] * m->gate_coef[i * pz + c];
+                v += gmap[r * pz + c] * GATE(m, i * pz + c);
             gm = fmax(gm, fabs(v - gc[r]) / (fabs(gc[r]) + 1));
         }
     }
@@ -148,9 +176,8 @@ int main(void)
                strcmp(moe_model_input(c, 2), "c") == 0 &&
                strcmp(moe_model_gate_input(c, 1), "g2") == 0,
            "copy keeps the names");
-    tap_ok(c && memcmp(c->beta, m->beta, k * px * sizeof *c->beta) == 0 &&
-               memcmp(c->gate_coef, m->gate_coef, k * pz * sizeof *c->gate_coef) == 0 &&
-               memcmp(c->sigma, m->sigma, k * sizeof *c->sigma) == 0 &&
+    tap_ok(c && memcmp(c->expert_par, m->expert_par, k * m->ep * sizeof(double)) == 0 &&
+               memcmp(c->gate_par, m->gate_par, m->gp * sizeof(double)) == 0 &&
                memcmp(c->x_scale, m->x_scale, nx * sizeof *c->x_scale) == 0 &&
                c->y_center == m->y_center && c->y_scale == m->y_scale,
            "copy is exact");

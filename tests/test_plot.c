@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "moe.h"
+#include "gauss_layout.h"
 #include "tap.h"
 
 #define N 200
@@ -95,11 +96,11 @@ static moe_model *true_model(void)
     if (!m)
         return NULL;
     for (size_t i = 0; i < 3; i++) {
-        m->beta[i * 2] = b0[i];
-        m->beta[i * 2 + 1] = b1[i];
-        m->sigma[i] = 0.5;
-        m->gate_coef[i * 2] = v0[i];
-        m->gate_coef[i * 2 + 1] = v1[i];
+        BETA(m, i * 2) = b0[i];
+        BETA(m, i * 2 + 1) = b1[i];
+        SIGMA(m, i) = 0.5;
+        GATE(m, i * 2) = v0[i];
+        GATE(m, i * 2 + 1) = v1[i];
     }
     return m;
 }
@@ -128,7 +129,7 @@ int main(void)
     for (size_t r = 0; r < N; r++) {
         x[r] = 10.0 * ((double)r + 0.5) / N;
         int reg = x[r] < 3.5 ? 0 : x[r] < 6.5 ? 1 : 2;
-        y[r] = m->beta[reg * 2] + m->beta[reg * 2 + 1] * x[r] + 0.3 * sin(7.0 * (double)r);
+        y[r] = BETA(m, reg * 2) + BETA(m, reg * 2 + 1) * x[r] + 0.3 * sin(7.0 * (double)r);
     }
     moe_dataset *d = NULL, *dnoy = NULL;
     moe_error err = {0};

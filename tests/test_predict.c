@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "moe.h"
+#include "gauss_layout.h"
 #include "tap.h"
 
 /* A 2-expert, 1-input model on the data's own scale (unit scaling):
@@ -25,10 +26,12 @@ static moe_model *unit_model(void)
     m->x_center[0] = m->z_center[0] = 0;
     m->x_scale[0] = m->z_scale[0] = 1;
     double beta[4] = {2, 3, -1, -1}, gate[4] = {0.5, -2, 0, 0};
-    memcpy(m->beta, beta, sizeof beta);
-    memcpy(m->gate_coef, gate, sizeof gate);
-    m->sigma[0] = 0.5;
-    m->sigma[1] = 2;
+    for (size_t t = 0; t < 4; t++) {
+        BETA(m, t) = beta[t];
+        GATE(m, t) = gate[t];
+    }
+    SIGMA(m, 0) = 0.5;
+    SIGMA(m, 1) = 2;
     return m;
 }
 
@@ -47,13 +50,13 @@ static moe_model *scaled_model(double c, double s, double yc, double ys)
     m->y_center = yc;
     m->y_scale = ys;
     for (size_t i = 0; i < 2; i++) {
-        double b0 = u->beta[2 * i], b1 = u->beta[2 * i + 1];
-        m->beta[2 * i + 1] = b1 * s / ys;
-        m->beta[2 * i] = (b0 + b1 * c - yc) / ys;
-        m->sigma[i] = u->sigma[i] / ys;
-        double v0 = u->gate_coef[2 * i], v1 = u->gate_coef[2 * i + 1];
-        m->gate_coef[2 * i + 1] = v1 * s;
-        m->gate_coef[2 * i] = v0 + v1 * c;
+        double b0 = BETA(u, 2 * i), b1 = BETA(u, 2 * i + 1);
+        BETA(m, 2 * i + 1) = b1 * s / ys;
+        BETA(m, 2 * i) = (b0 + b1 * c - yc) / ys;
+        SIGMA(m, i) = SIGMA(u, i) / ys;
+        double v0 = GATE(u, 2 * i), v1 = GATE(u, 2 * i + 1);
+        GATE(m, 2 * i + 1) = v1 * s;
+        GATE(m, 2 * i) = v0 + v1 * c;
     }
     moe_model_free(u);
     return m;
@@ -118,7 +121,7 @@ int main(void)
             err.message);
     moe_dataset_free(nd);
     /* coefficients that overflow: an error, never Inf in the output */
-    u->beta[1] = 1e308;
+    BETA(u, 1) = 1e308;
     tap_int(moe_predict(u, d, 0, &p, &err), MOE_ENUMERIC, "overflowing mean refused: %s",
             err.message);
     tap_ok(p == NULL, "and nothing returned");

@@ -10,14 +10,15 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "moe.h"
+#include "gauss_layout.h"
 #include "tap.h"
-#include "train/estep.h"
+#include "model/estep.h"
 
 /* Line of expert I of M (nx >= 1, unit scaling) at x1 = X, other inputs 0. */
 static double line_at(const moe_model *m, size_t i, double x)
 {
     size_t px = m->nx + 1;
-    return m->beta[i * px] + m->beta[i * px + 1] * x;
+    return BETA(m, i * px) + BETA(m, i * px + 1) * x;
 }
 
 static void model_shape(void)
@@ -40,15 +41,15 @@ static void model_shape(void)
         tap_rel(fabs(line_at(m, i, b) - line_at(m, i - 1, b)), 4, 1e-12,
                 "lines %zu and %zu are 4 SDs apart at the boundary", i, i + 1);
         /* gate: experts i-1 and i tie at the boundary */
-        double e0 = m->gate_coef[(i - 1) * 2] + m->gate_coef[(i - 1) * 2 + 1] * b;
-        double e1 = m->gate_coef[i * 2] + m->gate_coef[i * 2 + 1] * b;
+        double e0 = GATE(m, (i - 1) * 2) + GATE(m, (i - 1) * 2 + 1) * b;
+        double e1 = GATE(m, i * 2) + GATE(m, i * 2 + 1) * b;
         tap_abs(e1 - e0, 0, 1e-12, "gate logits of %zu and %zu tie at the boundary", i, i + 1);
     }
-    tap_ok(m->sigma[0] == 1 && m->sigma[2] == 1, "noise SD 1");
+    tap_ok(SIGMA(m, 0) == 1 && SIGMA(m, 2) == 1, "noise SD 1");
     moe_model *m2 = NULL;
     moe_simulate_model(&o, &m2, &err);
-    tap_ok(m2 && memcmp(m->beta, m2->beta, 6 * sizeof(double)) == 0 &&
-               memcmp(m->gate_coef, m2->gate_coef, 6 * sizeof(double)) == 0,
+    tap_ok(m2 && memcmp(m->expert_par, m2->expert_par, m->k * m->ep * sizeof(double)) == 0 &&
+               memcmp(m->gate_par, m2->gate_par, m->gp * sizeof(double)) == 0,
            "same seed, same model");
     moe_model_free(m2);
     moe_model_free(m);

@@ -39,9 +39,23 @@ int cli_fail(int status, const moe_error *err);
 /* Prints a usage error, a hint to run `moefit CMD --help` (CMD may be NULL) and returns 64. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reports what getopt_long found wrong (C is '?' or ':', the optstring starts with ':') and
- * returns 64. */
+/* getopt_long (getopt.h) with long options that must be spelled in full: a name that is not
+ * exactly one of LONGOPTS (an abbreviation such as --expert for --experts, too) makes it
+ * return '?' like an unknown option. SHORTOPTS starts with ':'. Everything else is
+ * getopt_long's: --opt=value and --opt value, options after operands, '--' ends options. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/* Reports what the latest cli_getopt found wrong (C is '?' or ':') and returns 64. An unknown
+ * long option is named with the options of its table that come close, if any: "unknown option
+ * '--expert'; did you mean --experts?" (a name it starts, one it runs on from, or one a typo
+ * or two away). */
 int cli_getopt_error(const char *cmd, int c, char **argv);
+
+/* For the default command, whose first argument may also be one of moefit's own OPTIONS
+ * (--help, --version): when ARG, that argument, turns out an unknown option, the names of
+ * OPTIONS are suggested as well as the command's. */
+void cli_getopt_toplevel(const char *arg, const struct option *options);
 
 /* Option value parsers: each returns 0 on success, -1 (after printing a usage error that
  * names OPTION) when TEXT is not a valid value. */
@@ -57,6 +71,10 @@ enum { CLI_OPT_SEP = 1024, CLI_OPT_NO_HEADER, CLI_OPT_NA };
     {"sep", required_argument, NULL, CLI_OPT_SEP},              \
     {"no-header", no_argument, NULL, CLI_OPT_NO_HEADER},        \
     {"na", required_argument, NULL, CLI_OPT_NA}
+
+/* Takes the expert family ARG (gaussian, poisson, logistic) into *FAMILY; returns 0, or -1
+ * after printing a usage error for CMD that lists the families. */
+int cli_parse_family(const char *cmd, const char *arg, const char **family);
 
 /* Takes the value ARG of the data option C (a CLI_OPT_ code) into CSV or NA; returns 0, or
  * -1 after printing a usage error for CMD. */

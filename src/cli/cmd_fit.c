@@ -16,11 +16,14 @@ void cli_fit_help(FILE *fp)
 {
     fputs(
 "Usage: moefit [fit] [OPTION]... DATA.csv\n"
-"Fit a mixture of Gaussian linear experts with a softmax gate by EM and print an R-style\n"
-"summary. DATA.csv may be '-' for standard input.\n"
+"Fit a mixture of experts (Gaussian linear, Poisson or logistic regressions) with a softmax\n"
+"gate by EM and print an R-style summary. DATA.csv may be '-' for standard input.\n"
 "\n"
 "Model:\n"
 "  -k, --experts=K|A:B    fit K experts, or each K from A to B and pick one (default 1:5)\n"
+"      --family=F         expert family: gaussian (linear regression, the default),\n"
+"                         poisson (counts, log link) or logistic (0/1 or successes out of\n"
+"                         --trials, logit link)\n"
 "      --criterion=C      aic, bic or icl: picks K in a range (default bic)\n"
 "      --init=M           kmeans, random or mixed (first start k-means, then random;\n"
 "                         default mixed)\n"
@@ -38,6 +41,11 @@ void cli_fit_help(FILE *fp)
 "  -x, --inputs=COLS      expert inputs, comma-separated (default: all other columns;\n"
 "                         '' for none)\n"
 "  -z, --gate-inputs=COLS gate inputs (default: the same as --inputs)\n"
+"      --weights=COL      observation (frequency) weights, >= 0 (default: every row 1)\n"
+"      --offset=COL       poisson: the log exposure added to every expert's linear\n"
+"                         predictor (default none)\n"
+"      --trials=COL       logistic: the number of trials of each row, y successes out\n"
+"                         of it (default 1: y is 0 or 1)\n"
 "      --sep=C            field separator ',', ';' or 'tab' (default: detected)\n"
 "      --no-header        the first line is data; columns are named V1, V2, ...\n"
 "                         (default: header detected)\n"
@@ -133,7 +141,7 @@ static void progress(const moe_progress *p, void *data)
 enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
-    OPT_ALONG
+    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS
 };
 
 static const struct option long_options[] = {
@@ -148,6 +156,10 @@ static const struct option long_options[] = {
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
     {"no-se", no_argument, NULL, OPT_NO_SE},
+    {"family", required_argument, NULL, OPT_FAMILY},
+    {"weights", required_argument, NULL, OPT_WEIGHTS},
+    {"offset", required_argument, NULL, OPT_OFFSET},
+    {"trials", required_argument, NULL, OPT_TRIALS},
     {"response", required_argument, NULL, 'y'},
     {"inputs", required_argument, NULL, 'x'},
     {"gate-inputs", required_argument, NULL, 'z'},
@@ -214,7 +226,7 @@ int cli_fit(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":k:y:x:z:o:qvh", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":k:y:x:z:o:qvh", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'k': bad = parse_k(optarg, &fo.k_min, &fo.k_max); break;
@@ -254,6 +266,10 @@ int cli_fit(int argc, char **argv)
             bad = cli_parse_double("fit", "--var-floor", optarg, &fo.var_floor);
             break;
         case OPT_NO_SE: fo.standard_errors = 0; break;
+        case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
+        case OPT_WEIGHTS: sel.weights = optarg; break;
+        case OPT_OFFSET: sel.offset = optarg; break;
+        case OPT_TRIALS: sel.trials = optarg; break;
         case 'y': sel.response = optarg; break;
         case 'x': sel.inputs = optarg; break;
         case 'z': sel.gate_inputs = optarg; break;
@@ -290,6 +306,11 @@ int cli_fit(int argc, char **argv)
         return cli_usage_error("fit", "--format and --along need --plot DIR");
     if (po.dir && po.dir[0] == '\0')
         return cli_usage_error("fit", "--plot needs a folder name");
+    const char *colmsg = moe_family_check_columns(fo.family, sel.offset != NULL,
+                                                  sel.trials != NULL);
+    if (colmsg)
+        return cli_usage_error("fit", "%s %s: %s", sel.offset ? "--offset" : "--trials",
+                               sel.offset ? sel.offset : sel.trials, colmsg);
     const char *why = moe_fit_options_check(&fo);
     if (why)
         return cli_usage_error("fit", "%s", why);

@@ -56,7 +56,7 @@ int cli_plot(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":o:h", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'o': po.dir = optarg; break;

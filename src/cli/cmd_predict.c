@@ -76,7 +76,7 @@ int cli_predict(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:qh", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":o:qh", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'o': out_path = optarg; break;

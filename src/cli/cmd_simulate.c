@@ -26,6 +26,8 @@ void cli_simulate_help(FILE *fp)
 "      --noise=SD         residual standard deviation of every expert (default 1)\n"
 "      --separation=S     distance between neighbouring regimes' lines at their\n"
 "                         boundary, in noise SDs (default 4)\n"
+"      --family=F         gaussian (default), poisson or logistic: the lines are then\n"
+"                         each expert's log rate or logit (try --separation 1)\n"
 "  -m, --model=FILE       draw from this saved (or hand-written) model instead; not\n"
 "                         with -k, --inputs, --noise or --separation\n"
 "  -o, --output=FILE      write the data to FILE (default '-': standard output)\n"
@@ -38,7 +40,7 @@ void cli_simulate_help(FILE *fp)
           fp);
 }
 
-enum { OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES };
+enum { OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES, OPT_FAMILY };
 
 static const struct option long_options[] = {
     {"experts", required_argument, NULL, 'k'},
@@ -51,6 +53,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"truth", required_argument, NULL, OPT_TRUTH},
     {"regimes", required_argument, NULL, OPT_REGIMES},
+    {"family", required_argument, NULL, OPT_FAMILY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
 };
@@ -64,7 +67,7 @@ int cli_simulate(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":k:n:d:m:o:h", long_options, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":k:n:d:m:o:h", long_options)) != -1) {
         int bad = 0;
         switch (c) {
         case 'k': bad = cli_parse_size("simulate", "-k", optarg, &so.k); shape_given = 1; break;
@@ -86,6 +89,10 @@ int cli_simulate(int argc, char **argv)
         case 'o': out_path = optarg; break;
         case OPT_TRUTH: truth_path = optarg; break;
         case OPT_REGIMES: regimes_path = optarg; break;
+        case OPT_FAMILY:
+            bad = cli_parse_family("simulate", optarg, &so.family);
+            shape_given = 1;
+            break;
         case 'h': cli_simulate_help(stdout); return CLI_OK;
         default: return cli_getopt_error("simulate", c, argv);
         }
@@ -97,7 +104,7 @@ int cli_simulate(int argc, char **argv)
                                argv[optind]);
     if (model_path && shape_given)
         return cli_usage_error("simulate", "--model cannot be combined with -k, --inputs, "
-                                           "--noise or --separation");
+                                           "--noise, --separation or --family");
     if (so.k < 1)
         return cli_usage_error("simulate", "-k needs at least 1 expert");
     if (n < 1)

@@ -81,20 +81,172 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- option values */
 
+/* Long options must be spelled in full: getopt_long would take `--expert` for `--experts`,
+ * and the option a user meant may be another one (or one a later version adds). cli_getopt
+ * lets getopt_long do the work, then looks at the argument it read and turns every name
+ * that is not exactly an option of the table into an error; cli_getopt_error reports it with
+ * the nearest names of the same table, so that new options need no list of their own. */
+
+static const struct option *getopt_table;  /* the long options of the latest cli_getopt */
+static const char *getopt_abbrev;          /* the argument of an abbreviated long option */
+static const char *toplevel_arg;           /* see cli_getopt_toplevel */
+static const struct option *toplevel_table;
+
+/* The length of the option name in ARG ("--NAME" or "--NAME=VALUE"), past the dashes. */
+static size_t name_length(const char *arg)
+{
+    return strcspn(arg + 2, "=");
+}
+
+/* The entry of TABLE named exactly NAME (LEN bytes), or NULL. */
+static const struct option *find_long(const struct option *table, const char *name, size_t len)
+{
+    for (const struct option *o = table; o && o->name; o++)
+        if (strlen(o->name) == len && memcmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    getopt_table = longopts;
+    getopt_abbrev = NULL;
+    opterr = 0;
+    optarg = NULL;
+    int index = -1;
+    int c = getopt_long(argc, argv, shortopts, longopts, &index);
+    if (index < 0)
+        return c;
+    /* A long option: its value, when given apart, is the argument just read, and the option
+     * the one before it. getopt_long has not moved either yet (it permutes on its next call). */
+    const char *arg = argv[optind - 1];
+    if (optarg == arg && optind >= 2)
+        arg = argv[optind - 2];
+    if (find_long(longopts, arg + 2, name_length(arg)) != &longopts[index]) {
+        getopt_abbrev = arg;
+        optopt = 0;
+        return '?';
+    }
+    return c;
+}
+
+void cli_getopt_toplevel(const char *arg, const struct option *options)
+{
+    toplevel_arg = arg;
+    toplevel_table = options;
+}
+
+/* The edit distance between A and B (lengths LA, LB) with adjacent transpositions counted as
+ * one edit (optimal string alignment); any distance above LIMIT is returned as LIMIT + 1. */
+static size_t distance(const char *a, size_t la, const char *b, size_t lb, size_t limit)
+{
+    enum { MAXLEN = 64 };
+    if (la > MAXLEN || lb > MAXLEN)
+        return limit + 1;
+    if ((la > lb ? la - lb : lb - la) > limit)
+        return limit + 1;
+    size_t d[MAXLEN + 1][MAXLEN + 1];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] < limit + 1 ? d[la][lb] : limit + 1;
+}
+
+/* How well option name O matches what the user wrote (NAME, LEN bytes): 0 when NAME is the
+ * start of O (an abbreviation), 1 when O is the start of NAME (NAME runs on), 2 + the edit
+ * distance when that is small for NAME's length, else SIZE_MAX (not close). */
+static size_t closeness(const char *o, const char *name, size_t len)
+{
+    size_t lo = strlen(o);
+    if (len > 0 && len < lo && memcmp(o, name, len) == 0)
+        return 0;
+    if (lo < len && memcmp(o, name, lo) == 0 && lo >= 3)
+        return 1;
+    size_t limit = len < 4 ? 1 : 2;
+    size_t d = distance(name, len, o, lo, limit);
+    return d <= limit ? 2 + d : SIZE_MAX;
+}
+
+/* Appends to BUF the option names that match NAME (LEN bytes) best, from TABLE and then TOP:
+ * "; did you mean --a?", "; did you mean --a or --b?", ... or nothing when none is close. */
+static void suggest(char *buf, size_t size, const char *name, size_t len,
+                    const struct option *table, const struct option *top)
+{
+    enum { MAXNAMES = 64 };
+    const char *names[MAXNAMES];
+    size_t n = 0, best = SIZE_MAX;
+    const struct option *tables[2] = {table, top};
+    for (size_t t = 0; t < 2; t++)
+        for (const struct option *o = tables[t]; o && o->name && n < MAXNAMES; o++) {
+            size_t c = closeness(o->name, name, len);
+            if (c > best || c == SIZE_MAX || (t == 1 && find_long(table, o->name,
+                                                                  strlen(o->name))))
+                continue;
+            if (c < best) {
+                best = c;
+                n = 0;
+            }
+            names[n++] = o->name;
+        }
+    buf[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s--%s%s",
+                                 i == 0 ? "; did you mean " : i + 1 == n ? " or " : ", ",
+                                 names[i], i + 1 == n ? "?" : "");
+}
+
+/* Reports the long option ARG, whose name is not in the table. */
+static int unknown_long(const char *cmd, const char *arg)
+{
+    size_t len = name_length(arg);
+    char hint[1024];
+    suggest(hint, sizeof hint, arg + 2, len, getopt_table,
+            arg == toplevel_arg ? toplevel_table : NULL);
+    if (len == 0)   /* "--=VALUE": no name to show but the whole argument */
+        len = strlen(arg + 2);
+    return cli_usage_error(cmd, "unknown option '--%.*s'%s", (int)len, arg + 2, hint);
+}
+
 int cli_getopt_error(const char *cmd, int c, char **argv)
 {
+    if (getopt_abbrev)
+        return unknown_long(cmd, getopt_abbrev);
     const char *arg = argv[optind - 1];
-    if (c == ':') {
-        if (strncmp(arg, "--", 2) == 0)
-            return cli_usage_error(cmd, "option '%s' needs a value", arg);
-        return cli_usage_error(cmd, "option '-%c' needs a value", optopt);
+    /* Which argument failed: a long option's error ends its argument, so ARG is that option
+     * when no option was found (OPTOPT 0) or when it names, in full or not, the one that
+     * failed; a short option's error may leave ARG an earlier argument (-Qk). */
+    int is_long = 0;
+    if (strncmp(arg, "--", 2) == 0 && arg[2] != '\0') {
+        size_t len = name_length(arg);
+        is_long = optopt == 0;
+        for (const struct option *o = getopt_table; o && o->name && !is_long; o++)
+            is_long = o->val == optopt && strncmp(o->name, arg + 2, len) == 0;
     }
-    if (optopt && strncmp(arg, "--", 2) != 0)
+    if (!is_long) {
+        if (c == ':')
+            return cli_usage_error(cmd, "option '-%c' needs a value", optopt);
         return cli_usage_error(cmd, "unknown option '-%c'", optopt);
-    size_t len = strcspn(arg, "=");
-    if (optopt)   /* a known long option that takes no value was given one */
-        return cli_usage_error(cmd, "option '%.*s' takes no value", (int)len, arg);
-    return cli_usage_error(cmd, "unknown or ambiguous option '%.*s'", (int)len, arg);
+    }
+    const struct option *o = find_long(getopt_table, arg + 2, name_length(arg));
+    if (!o)   /* unknown, ambiguous, or an abbreviation lacking a value or given one */
+        return unknown_long(cmd, arg);
+    if (c == ':')
+        return cli_usage_error(cmd, "option '--%s' needs a value", o->name);
+    return cli_usage_error(cmd, "option '--%s' takes no value", o->name);
 }
 
 int cli_parse_ulong(const char *cmd, const char *option, const char *text, unsigned long *out)
@@ -420,4 +572,19 @@ void cli_output_abort(cli_output *out)
         fflush(out->fp);
     }
     out->fp = NULL;
+}
+
+int cli_parse_family(const char *cmd, const char *arg, const char **family)
+{
+    char list[256] = "";
+    for (size_t j = 0; moe_family_name(j); j++) {
+        if (strcmp(arg, moe_family_name(j)) == 0) {
+            *family = moe_family_name(j);
+            return 0;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                 moe_family_name(j));
+    }
+    cli_usage_error(cmd, "--family must be one of %s, not '%s'", list, arg);
+    return -1;
 }

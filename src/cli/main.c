@@ -2,6 +2,7 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,5 +113,12 @@ int main(int argc, char **argv)
      * no file is most likely a mistyped command. */
     if (first[0] != '-' && !strchr(first, '.') && !strchr(first, '/') && access(first, F_OK) != 0)
         return cli_usage_error(NULL, "unknown command '%s' (and no file of that name)", first);
+    /* A mistyped --version in first place is fit's unknown option: name the tool's too. */
+    static const struct option own_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}
+    };
+    cli_getopt_toplevel(first, own_options);
     return finish(cli_fit(argc, argv));
 }

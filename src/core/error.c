@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+#include <pthread.h>
+
 #include "core/error.h"
 
 const char *moe_strerror(int status)
@@ -77,3 +80,9 @@ int moe_error_at(moe_error *err, int status, const char *file, size_t line, size
     va_end(ap);
     return status;
 }
+
+static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
+
+static void gsl_handler_off(void) { gsl_set_error_handler_off(); }
+
+void moe_core_init(void) { (void)pthread_once(&gsl_once, gsl_handler_off); }

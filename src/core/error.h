@@ -17,4 +17,8 @@ int moe_error_at(moe_error *err, int status, const char *file, size_t line, size
 /* Clears ERR to MOE_SUCCESS. */
 void moe_error_clear(moe_error *err);
 
+/* Turns GSL's default error handler (which prints and aborts) off, once per process; every
+ * library entry point that reaches GSL calls it first, and every GSL return is checked. */
+void moe_core_init(void);
+
 #endif

@@ -10,7 +10,9 @@
  *
  * Columns are stored column-major and grown by x1.5, then shrunk to fit, so a table takes
  * the memory of its numbers plus the buffer. Bad cells are NaN; each column keeps only its
- * first bad cell and a count (table.h). Line numbers are physical lines, 1-based. */
+ * first bad cell and a count (table.h). Line numbers are physical lines, 1-based; each row
+ * keeps the line where its record starts (blank lines and quoted newlines make it differ
+ * from the row's index), so that later checks of its values can name the position. */
 #include <config.h>
 
 #include <errno.h>
@@ -413,14 +415,20 @@ static int grow_columns(reader *r, moe_table *t, size_t *cap)
                                  r->name, t->nrows);
         t->cols[j] = c;
     }
+    size_t *l = realloc(t->lines, ncap * sizeof *l);
+    if (!l)
+        return moe_error_set(r->err, MOE_ENOMEM, "out of memory reading %s (%zu rows)", r->name,
+                             t->nrows);
+    t->lines = l;
     *cap = ncap;
     return MOE_SUCCESS;
 }
 
-/* Parses the fields of r->f into row t->nrows. */
+/* Parses the fields of r->f into row t->nrows, and records the line where it starts. */
 static void store_row(reader *r, moe_table *t)
 {
     size_t row = t->nrows;
+    t->lines[row] = r->rec_line;
     for (size_t j = 0; j < t->ncols; j++) {
         double v;
         int kind = moe_data_parse_double(r->f[j].s, r->f[j].len, &v);
@@ -505,6 +513,9 @@ static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
         if (c)
             t->cols[j] = c;
     }
+    size_t *l = realloc(t->lines, t->nrows * sizeof *l);
+    if (l)
+        t->lines = l;
     return MOE_SUCCESS;
 }
 

@@ -1,8 +1,10 @@
-/* dataset.c: data sets (response, expert and gate design matrices) built from tables or arrays.
+/* dataset.c: data sets (response, expert and gate design matrices, and the optional weights,
+ * offset and trials) built from tables or arrays, and written as CSV.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,6 @@
 #include "data/dataset.h"
 #include "data/numparse.h"
 #include "data/table.h"
-#include "model/model.h"
 
 static char *dup_str(const char *s)
 {
@@ -40,9 +41,17 @@ void moe_dataset_free(moe_dataset *d)
     free(d->x_names);
     free(d->z_names);
     free(d->y_name);
+    free(d->w_name);
+    free(d->offset_name);
+    free(d->trials_name);
+    free(d->source);
     free(d->x);
     free(d->z);
     free(d->y);
+    free(d->w);
+    free(d->offset);
+    free(d->trials);
+    free(d->line);
     free(d);
 }
 
@@ -122,6 +131,9 @@ moe_selection moe_selection_default(void)
     s.inputs = NULL;
     s.gate_inputs = NULL;
     s.na = MOE_NA_FAIL;
+    s.weights = NULL;
+    s.offset = NULL;
+    s.trials = NULL;
     return s;
 }
 
@@ -135,6 +147,21 @@ size_t moe_dataset_omitted(const moe_dataset *d)
     return d ? d->omitted : 0;
 }
 
+int moe_dataset_row_error(moe_error *err, const moe_dataset *d, size_t row, size_t column,
+                          const char *fmt, ...)
+{
+    if (!err)
+        return MOE_EFORMAT;
+    char text[sizeof err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (d && d->source && d->line && row < d->n)
+        return moe_error_at(err, MOE_EFORMAT, d->source, d->line[row], column, "%s", text);
+    return moe_error_set(err, MOE_EFORMAT, "row %zu: %s", row + 1, text);
+}
+
 /* ---------------------------------------------------------------- building from a table */
 
 /* The column indices a data set takes from a table. */
@@ -142,7 +169,12 @@ typedef struct colsel {
     size_t y;        /* response column, or SIZE_MAX for none */
     size_t *x, nx;   /* expert inputs */
     size_t *z, nz;   /* gate inputs */
+    size_t w;        /* weights column, or SIZE_MAX for none */
+    size_t off;      /* offset column, or SIZE_MAX for none */
+    size_t tr;       /* trials column, or SIZE_MAX for none */
 } colsel;
+
+#define COLSEL_NONE {.y = SIZE_MAX, .w = SIZE_MAX, .off = SIZE_MAX, .tr = SIZE_MAX}
 
 static void colsel_free(colsel *c)
 {
@@ -208,6 +240,38 @@ static int parse_list(const moe_table *t, const char *spec, const char *what, si
     return s;
 }
 
+/* A column plays one role only: the response, the weights, the offset, the trials or an
+ * input (an input may also be a gate input, and is one by default). The single roles are
+ * checked in this order, each against the later ones and then the inputs, so that the
+ * message names the earlier role first. */
+static int check_roles(const moe_table *t, const colsel *c, moe_error *err)
+{
+    const size_t one[4] = {c->y, c->w, c->off, c->tr};
+    static const char *const role[4] = {"the response", "the weights", "the offset",
+                                        "the trials"};
+    for (size_t a = 0; a < 4; a++) {
+        if (one[a] == SIZE_MAX)
+            continue;
+        const char *name = t->names[one[a]];
+        for (size_t b = a + 1; b < 4; b++)
+            if (one[b] == one[a])
+                return moe_error_at(err, MOE_EINVAL, t->name, 0, 0,
+                                    "column '%s' is %s and cannot also be %s", name, role[a],
+                                    role[b]);
+        for (size_t j = 0; j < c->nx; j++)
+            if (c->x[j] == one[a])
+                return moe_error_at(err, MOE_EINVAL, t->name, 0, 0,
+                                    "column '%s' is %s and cannot also be an input", name,
+                                    role[a]);
+        for (size_t j = 0; j < c->nz; j++)
+            if (c->z[j] == one[a])
+                return moe_error_at(err, MOE_EINVAL, t->name, 0, 0,
+                                    "column '%s' is %s and cannot also be a gate input", name,
+                                    role[a]);
+    }
+    return MOE_SUCCESS;
+}
+
 static int select_columns(const moe_table *t, const moe_selection *sel, colsel *c,
                           moe_error *err)
 {
@@ -218,6 +282,12 @@ static int select_columns(const moe_table *t, const moe_selection *sel, colsel *
     } else {
         c->y = t->ncols - 1;
     }
+    if (sel->weights && (s = moe_table_lookup(t, sel->weights, &c->w, err)))
+        return s;
+    if (sel->offset && (s = moe_table_lookup(t, sel->offset, &c->off, err)))
+        return s;
+    if (sel->trials && (s = moe_table_lookup(t, sel->trials, &c->tr, err)))
+        return s;
     if (sel->inputs) {
         if ((s = parse_list(t, sel->inputs, "inputs", &c->x, &c->nx, err)))
             return s;
@@ -226,7 +296,7 @@ static int select_columns(const moe_table *t, const moe_selection *sel, colsel *
         if (!c->x)
             return moe_error_set(err, MOE_ENOMEM, "out of memory");
         for (size_t j = 0; j < t->ncols; j++)
-            if (j != c->y)
+            if (j != c->y && j != c->w && j != c->off && j != c->tr)
                 c->x[c->nx++] = j;
     }
     if (sel->gate_inputs) {
@@ -239,23 +309,13 @@ static int select_columns(const moe_table *t, const moe_selection *sel, colsel *
         memcpy(c->z, c->x, c->nx * sizeof *c->z);
         c->nz = c->nx;
     }
-    for (size_t j = 0; j < c->nx; j++)
-        if (c->x[j] == c->y)
-            return moe_error_at(err, MOE_EINVAL, t->name, 0, 0,
-                                "column '%s' is the response and cannot also be an input",
-                                t->names[c->y]);
-    for (size_t j = 0; j < c->nz; j++)
-        if (c->z[j] == c->y)
-            return moe_error_at(err, MOE_EINVAL, t->name, 0, 0,
-                                "column '%s' is the response and cannot also be a gate input",
-                                t->names[c->y]);
-    return MOE_SUCCESS;
+    return check_roles(t, c, err);
 }
 
 /* Whether column J is used by C. */
 static int used(const colsel *c, size_t j)
 {
-    if (j == c->y)
+    if (j == c->y || j == c->w || j == c->off || j == c->tr)
         return 1;
     for (size_t k = 0; k < c->nx; k++)
         if (c->x[k] == j)
@@ -264,6 +324,79 @@ static int used(const colsel *c, size_t j)
         if (c->z[k] == j)
             return 1;
     return 0;
+}
+
+/* The KEPT values of V (NROWS of them) whose rows are not dropped; NULL when out of memory. */
+static double *kept_values(const double *v, const unsigned char *drop, size_t nrows, size_t kept)
+{
+    double *out = malloc((kept ? kept : 1) * sizeof *out);
+    if (out)
+        for (size_t i = 0, r = 0; i < nrows; i++)
+            if (!drop || !drop[i])
+                out[r++] = v[i];
+    return out;
+}
+
+/* Writes V with the fewest significant digits that read back as V, for messages. */
+static void shortest(double v, char *buf, size_t size)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, size, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* Whether a weight or trials value is bad (NaN is a bad cell, left to the NA policy). */
+static int bad_weight(double v)
+{
+    return v < 0;
+}
+
+static int bad_trials(double v)
+{
+    return !isnan(v) && !(v >= 1 && v == floor(v));
+}
+
+/* The first row, among those not dropped (DROP NULL: all), whose weight is negative or whose
+ * trials count is not a positive integer, in file order (by row, then by column), with its
+ * column in *COL; SIZE_MAX when there is none. */
+static size_t first_bad_value(const moe_table *t, const colsel *c, const unsigned char *drop,
+                              size_t *col)
+{
+    const double *w = c->w != SIZE_MAX ? t->cols[c->w] : NULL;
+    const double *n = c->tr != SIZE_MAX ? t->cols[c->tr] : NULL;
+    if (!w && !n)
+        return SIZE_MAX;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (drop && drop[i])
+            continue;
+        int bw = w && bad_weight(w[i]), bn = n && bad_trials(n[i]);
+        if (bw && (!bn || c->w < c->tr)) {
+            *col = c->w;
+            return i;
+        }
+        if (bn) {
+            *col = c->tr;
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* The error for the bad value in row I, column COL of T (first_bad_value). */
+static int value_error(const moe_table *t, const colsel *c, size_t i, size_t col,
+                       moe_error *err)
+{
+    char num[40];
+    shortest(t->cols[col][i], num, sizeof num);
+    size_t line = t->lines ? t->lines[i] : 0;
+    if (col == c->w)
+        return moe_error_at(err, MOE_EFORMAT, t->name, line, col + 1,
+                            "weight must be >= 0 (%s) in column '%s'", num, t->names[col]);
+    return moe_error_at(err, MOE_EFORMAT, t->name, line, col + 1,
+                        "trials must be a positive integer (%s) in column '%s'", num,
+                        t->names[col]);
 }
 
 static int build(const moe_table *t, const colsel *c, moe_na_policy na, moe_dataset **out,
@@ -278,8 +411,16 @@ static int build(const moe_table *t, const colsel *c, moe_na_policy na, moe_data
         if (bad_col == SIZE_MAX || t->bad[j].line < t->bad[bad_col].line)
             bad_col = j;
     }
+    /* Under MOE_NA_FAIL, the first error in the file: a bad cell or a bad weight or trials
+     * value (those are errors under MOE_NA_OMIT too, in the rows kept). */
+    size_t vcol = SIZE_MAX, vrow = SIZE_MAX;
+    if (na == MOE_NA_FAIL)
+        vrow = first_bad_value(t, c, NULL, &vcol);
     if (bad_col != SIZE_MAX && na == MOE_NA_FAIL) {
         const moe_table_bad *b = &t->bad[bad_col];
+        if (vrow != SIZE_MAX && t->lines &&
+            (t->lines[vrow] < b->line || (t->lines[vrow] == b->line && vcol < bad_col)))
+            return value_error(t, c, vrow, vcol, err);
         char more[96] = "";
         if (b->count > 1)
             snprintf(more, sizeof more, "; %zu such cells in this column", b->count);
@@ -287,10 +428,12 @@ static int build(const moe_table *t, const colsel *c, moe_na_policy na, moe_data
                             "%s (%s) in column '%s'%s", moe_data_kind_message(b->kind),
                             b->text[0] ? b->text : "empty cell", t->names[bad_col], more);
     }
+    if (na == MOE_NA_FAIL && vrow != SIZE_MAX)
+        return value_error(t, c, vrow, vcol, err);
     /* Rows kept: with MOE_NA_OMIT, those without NaN in a used column (a good cell is
      * never NaN, so NaN marks exactly the bad cells). */
     size_t nused = 0;
-    size_t *cols = malloc((c->nx + c->nz + 1) * sizeof *cols);
+    size_t *cols = malloc((c->nx + c->nz + 4) * sizeof *cols);
     if (!cols)
         return moe_error_set(err, MOE_ENOMEM, "out of memory");
     for (size_t j = 0; j < t->ncols; j++)
@@ -321,6 +464,10 @@ static int build(const moe_table *t, const colsel *c, moe_na_policy na, moe_data
                             "a used column",
                             t->nrows);
     }
+    if (na == MOE_NA_OMIT && (vrow = first_bad_value(t, c, drop, &vcol)) != SIZE_MAX) {
+        free(drop);
+        return value_error(t, c, vrow, vcol, err);
+    }
     int with_y = c->y != SIZE_MAX;
     moe_dataset *d = moe_dataset_alloc(kept, c->nx, c->nz, with_y);
     if (!d) {
@@ -347,22 +494,57 @@ static int build(const moe_table *t, const colsel *c, moe_na_policy na, moe_data
             if (!drop || !drop[i])
                 d->y[r++] = v[i];
     }
+    /* The optional columns, and where each kept row comes from. */
+    int s = MOE_SUCCESS;
+    if (c->w != SIZE_MAX && !(d->w = kept_values(t->cols[c->w], drop, t->nrows, kept)))
+        s = MOE_ENOMEM;
+    if (c->off != SIZE_MAX && !(d->offset = kept_values(t->cols[c->off], drop, t->nrows, kept)))
+        s = MOE_ENOMEM;
+    if (c->tr != SIZE_MAX && !(d->trials = kept_values(t->cols[c->tr], drop, t->nrows, kept)))
+        s = MOE_ENOMEM;
+    if (!(d->source = dup_str(t->name)))
+        s = MOE_ENOMEM;
+    if (t->lines) {
+        d->line = malloc(kept * sizeof *d->line);
+        if (!d->line)
+            s = MOE_ENOMEM;
+        for (size_t i = 0, r = 0; d->line && i < t->nrows; i++)
+            if (!drop || !drop[i])
+                d->line[r++] = t->lines[i];
+    }
     free(drop);
+    d->y_column = with_y ? c->y + 1 : 0;
+    d->trials_column = c->tr != SIZE_MAX ? c->tr + 1 : 0;
     const char **xn = malloc((c->nx + 1) * sizeof *xn);
     const char **zn = malloc((c->nz + 1) * sizeof *zn);
-    int s = MOE_ENOMEM;
-    if (xn && zn) {
+    if (!xn || !zn)
+        s = MOE_ENOMEM;
+    if (!s) {
         for (size_t j = 0; j < c->nx; j++)
             xn[j] = t->names[c->x[j]];
         for (size_t j = 0; j < c->nz; j++)
             zn[j] = t->names[c->z[j]];
         s = moe_dataset_set_names(d, with_y ? t->names[c->y] : NULL, xn, zn);
     }
+    if (!s && c->w != SIZE_MAX && !(d->w_name = dup_str(t->names[c->w])))
+        s = MOE_ENOMEM;
+    if (!s && c->off != SIZE_MAX && !(d->offset_name = dup_str(t->names[c->off])))
+        s = MOE_ENOMEM;
+    if (!s && c->tr != SIZE_MAX && !(d->trials_name = dup_str(t->names[c->tr])))
+        s = MOE_ENOMEM;
     free(xn);
     free(zn);
     if (s) {
         moe_dataset_free(d);
         return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    }
+    size_t r = 0;
+    while (d->w && r < d->n && d->w[r] == 0)
+        r++;
+    if (d->w && r == d->n) {
+        moe_dataset_free(d);
+        return moe_error_at(err, MOE_EFORMAT, t->name, 0, 0, "every weight is 0 in column '%s'%s",
+                            t->names[c->w], kept < t->nrows ? " (in the rows kept)" : "");
     }
     *out = d;
     return MOE_SUCCESS;
@@ -380,7 +562,7 @@ int moe_dataset_from_table(const moe_table *t, const moe_selection *sel, moe_dat
         sel = &def;
     if (sel->na != MOE_NA_FAIL && sel->na != MOE_NA_OMIT)
         return moe_error_set(err, MOE_EINVAL, "unknown missing-value policy %d", (int)sel->na);
-    colsel c = {0};
+    colsel c = COLSEL_NONE;
     int s = select_columns(t, sel, &c, err);
     if (!s)
         s = build(t, &c, sel->na, out, err);
@@ -390,10 +572,12 @@ int moe_dataset_from_table(const moe_table *t, const moe_selection *sel, moe_dat
     return s;
 }
 
-/* Looks a model's column up by name; the message says the model needs it. */
+/* Looks a column up by its exact name; the message says the model needs it (WHAT: "input"). */
 static int model_column(const moe_table *t, const char *name, const char *what, size_t *col,
                         moe_error *err)
 {
+    if (!name)
+        return moe_error_set(err, MOE_EINVAL, "moe_dataset_from_names: NULL %s name", what);
     int s = moe_table_lookup_name(t, name, col, err);
     if (s && err) {
         char names[640], q[MOE_TABLE_TEXT];
@@ -405,41 +589,35 @@ static int model_column(const moe_table *t, const char *name, const char *what, 
     return s;
 }
 
-int moe_dataset_for_model(const moe_table *t, const moe_model *m, int need_response,
-                          moe_na_policy na, moe_dataset **out, moe_error *err)
+int moe_dataset_from_names(const moe_table *t, const char *response, const char *const *x_names,
+                           size_t nx, const char *const *z_names, size_t nz, const char *offset,
+                           const char *trials, moe_na_policy na, moe_dataset **out,
+                           moe_error *err)
 {
     if (out)
         *out = NULL;
-    if (!t || !m || !out)
-        return moe_error_set(err, MOE_EINVAL, "moe_dataset_for_model: NULL argument");
+    if (!t || !out || (nx && !x_names) || (nz && !z_names))
+        return moe_error_set(err, MOE_EINVAL, "moe_dataset_from_names: NULL argument");
     if (na != MOE_NA_FAIL && na != MOE_NA_OMIT)
         return moe_error_set(err, MOE_EINVAL, "unknown missing-value policy %d", (int)na);
-    colsel c = {0};
-    c.y = SIZE_MAX;
-    c.x = malloc((m->nx ? m->nx : 1) * sizeof *c.x);
-    c.z = malloc((m->nz ? m->nz : 1) * sizeof *c.z);
+    colsel c = COLSEL_NONE;
+    c.x = malloc((nx ? nx : 1) * sizeof *c.x);
+    c.z = malloc((nz ? nz : 1) * sizeof *c.z);
     int s = MOE_SUCCESS;
     if (!c.x || !c.z)
         s = moe_error_set(err, MOE_ENOMEM, "out of memory");
-    if (!s && need_response)
-        s = model_column(t, m->y_name, "response", &c.y, err);
-    for (size_t j = 0; !s && j < m->nx; j++)
-        s = model_column(t, m->x_names[j], "input", &c.x[c.nx++], err);
-    for (size_t j = 0; !s && j < m->nz; j++)
-        s = model_column(t, m->z_names[j], "gate input", &c.z[c.nz++], err);
+    if (!s && response)
+        s = model_column(t, response, "response", &c.y, err);
+    for (size_t j = 0; !s && j < nx; j++)
+        s = model_column(t, x_names[j], "input", &c.x[c.nx++], err);
+    for (size_t j = 0; !s && j < nz; j++)
+        s = model_column(t, z_names[j], "gate input", &c.z[c.nz++], err);
+    if (!s && offset)
+        s = model_column(t, offset, "offset", &c.off, err);
+    if (!s && trials)
+        s = model_column(t, trials, "trials", &c.tr, err);
     if (!s)
         s = build(t, &c, na, out, err);
-    if (!s) {
-        /* The names are the model's own, so that predictions line up with it. */
-        moe_dataset *d = *out;
-        if (moe_dataset_set_names(d, need_response ? m->y_name : NULL,
-                                  (const char *const *)m->x_names,
-                                  (const char *const *)m->z_names)) {
-            moe_dataset_free(d);
-            *out = NULL;
-            s = moe_error_set(err, MOE_ENOMEM, "out of memory");
-        }
-    }
     colsel_free(&c);
     if (!s)
         moe_error_clear(err);
@@ -523,24 +701,40 @@ static void put_name(FILE *fp, const char *name)
     fputc('"', fp);
 }
 
+/* Whether NAME is already a column of the CSV that write_csv writes before the optional
+ * columns: an input, or one of the ZEXTRA gate inputs. */
+static int written(const moe_dataset *d, const size_t *zextra, size_t nze, const char *name)
+{
+    for (size_t k = 0; k < d->nx; k++)
+        if (strcmp(name, d->x_names[k]) == 0)
+            return 1;
+    for (size_t k = 0; k < nze; k++)
+        if (strcmp(name, d->z_names[zextra[k]]) == 0)
+            return 1;
+    return 0;
+}
+
 int moe_dataset_write_csv(const moe_dataset *d, FILE *fp, moe_error *err)
 {
     if (!d || !fp)
         return moe_error_set(err, MOE_EINVAL, "moe_dataset_write_csv: NULL argument");
-    /* Columns: x in order, then the z columns whose names are not among x. */
+    /* Columns: x in order, then the z columns whose names are not among x, then the weights,
+     * offset and trials when present (unless one of those names is an input already: the data
+     * set was built from names, and it is the same column), and the response last. */
     size_t *zextra = malloc((d->nz ? d->nz : 1) * sizeof *zextra);
     if (!zextra)
         return moe_error_set(err, MOE_ENOMEM, "out of memory");
     size_t nze = 0;
-    for (size_t j = 0; j < d->nz; j++) {
-        int seen = 0;
-        for (size_t k = 0; k < d->nx && !seen; k++)
-            seen = strcmp(d->z_names[j], d->x_names[k]) == 0;
-        for (size_t k = 0; k < nze && !seen; k++)
-            seen = strcmp(d->z_names[j], d->z_names[zextra[k]]) == 0;
-        if (!seen)
+    for (size_t j = 0; j < d->nz; j++)
+        if (!written(d, zextra, nze, d->z_names[j]))
             zextra[nze++] = j;
-    }
+    const double *opt[3] = {d->w, d->offset, d->trials};
+    const char *opt_name[3] = {d->w_name ? d->w_name : "weights",
+                               d->offset_name ? d->offset_name : "offset",
+                               d->trials_name ? d->trials_name : "trials"};
+    for (size_t k = 0; k < 3; k++)
+        if (opt[k] && written(d, zextra, nze, opt_name[k]))
+            opt[k] = NULL;
     int first = 1;
     for (size_t j = 0; j < d->nx; j++, first = 0) {
         if (!first)
@@ -552,6 +746,13 @@ int moe_dataset_write_csv(const moe_dataset *d, FILE *fp, moe_error *err)
             fputc(',', fp);
         put_name(fp, d->z_names[zextra[k]]);
     }
+    for (size_t k = 0; k < 3; k++)
+        if (opt[k]) {
+            if (!first)
+                fputc(',', fp);
+            put_name(fp, opt_name[k]);
+            first = 0;
+        }
     if (d->y) {
         if (!first)
             fputc(',', fp);
@@ -565,6 +766,11 @@ int moe_dataset_write_csv(const moe_dataset *d, FILE *fp, moe_error *err)
             fprintf(fp, first ? "%.17g" : ",%.17g", d->x[i * px + 1 + j]);
         for (size_t k = 0; k < nze; k++, first = 0)
             fprintf(fp, first ? "%.17g" : ",%.17g", d->z[i * pz + 1 + zextra[k]]);
+        for (size_t k = 0; k < 3; k++)
+            if (opt[k]) {
+                fprintf(fp, first ? "%.17g" : ",%.17g", opt[k][i]);
+                first = 0;
+            }
         if (d->y)
             fprintf(fp, first ? "%.17g\n" : ",%.17g\n", d->y[i]);
         else

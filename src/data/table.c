@@ -41,6 +41,7 @@ void moe_table_free(moe_table *t)
     }
     free(t->names);
     free(t->cols);
+    free(t->lines);
     free(t->bad);
     free(t->name);
     free(t);

@@ -25,6 +25,7 @@ struct moe_table {
     size_t ncols;         /* columns */
     char **names;         /* ncols column names, unique */
     double **cols;        /* ncols columns of nrows values each (column-major) */
+    size_t *lines;        /* nrows physical lines (1-based) where each data row starts */
     moe_table_bad *bad;   /* ncols records of bad cells */
 };
 

@@ -1,46 +1,110 @@
 /* expert.h: the interface every expert family implements (a type table, as GSL's rng types).
  * A new family is one new file and one entry in moe_expert_types[] (src/experts/types.c).
  *
- * All functions work on the standardised scale (standardised data set D, model M). The
- * trainers call the row-range entries on fixed blocks of rows; the M-step works from the
- * block-summed sufficient statistics, so a fit is the same whatever the thread count. */
+ * A family owns its parameters: the model keeps, per expert, a block of block_size(nx)
+ * doubles whose layout only the family's file knows. Everything else reaches the block
+ * through this table: the free-parameter vector theta (get/set, for standard errors and
+ * optimisers), log-densities, means and variances of y, draws, the named coefficients on the
+ * data's scale, the fields of the model file, and the M-step.
+ *
+ * Conventions. Everything works on the standardised scale of src/model/model.h: the design
+ * rows of D are standardised (column 0 the intercept); y is standardised only when the family
+ * says scales_response (a Gaussian response), otherwise it is the data's own y (a count, a
+ * 0/1 outcome). D's optional offset and trials columns are used as the family defines them.
+ * Responsibilities H are n x K row-major and already carry the observation weights
+ * (h_ni * w_n), so no family needs to know about weights. Row-range entries are called on
+ * fixed row blocks in increasing row order, so fits do not depend on the thread count.
+ *
+ * The M-step comes in one of two forms, and a family fills exactly one:
+ *  - closed form: stat_add accumulates sufficient statistics in the trainer's fused pass and
+ *    mstep solves for the new block (Gaussian: weighted least squares);
+ *  - Newton: newton_add gives the weighted objective sum_n h_ni log f_i(y_n; theta), its
+ *    gradient and its negative Hessian over a row range, and the trainer's shared
+ *    weighted-Newton driver (src/train/newton.c) maximises it (GLMs: IRLS). */
 #ifndef MOE_EXPERTS_EXPERT_H
 #define MOE_EXPERTS_EXPERT_H
+
+#include <gsl/gsl_rng.h>
 
 #include "data/dataset.h"
 #include "model/model.h"
 
 typedef struct moe_expert_type {
-    const char *name;                        /* as in model files and --expert */
-    size_t (*nparams)(size_t nx);            /* free parameters of one expert */
-    /* log f_i(y_n | x_n) for every row of standardised D into LOGF (n values). */
-    void (*log_density)(const moe_dataset *d, const moe_model *m, size_t i, double *logf);
-    /* Expert I's mean and variance at every row of D (MEAN, VAR: n values each). */
-    void (*moments)(const moe_dataset *d, const moe_model *m, size_t i, double *mean,
-                    double *var);
-    /* log f_i for rows [R0, R1) of D into LOGF (R1 - R0 values). */
-    void (*log_density_rows)(const moe_dataset *d, const moe_model *m, size_t i, size_t r0,
-                             size_t r1, double *logf);
-    /* Doubles of sufficient statistics of one expert (the M-step's input). */
+    const char *name;          /* as in model files and --family */
+    const char *description;   /* one line for --help */
+    const char *label;         /* for titles: "Mixture of 3 <label> experts" */
+    int scales_response;       /* 1: y is standardised like the inputs; 0: used as is */
+    int needs_offset;          /* 1: D's offset column enters the linear predictor */
+    int needs_trials;          /* 1: D's trials column is the binomial size */
+
+    /* Doubles in one expert's block, and free parameters (its share of the df). */
+    size_t (*block_size)(size_t nx);
+    size_t (*nparams)(size_t nx);
+    /* A neutral block (all coefficients 0, scale 1) into PAR. */
+    void (*init)(size_t nx, double *par);
+    /* A block whose linear predictor is BETA (nx+1 values) with noise level NOISE (ignored
+     * by families without a dispersion parameter): what simulations start from. */
+    void (*from_linear)(size_t nx, const double *beta, double noise, double *par);
+    /* The free parameters theta (nparams values; e.g. beta and log sigma) of PAR, and back. */
+    void (*get_theta)(size_t nx, const double *par, double *theta);
+    void (*set_theta)(size_t nx, const double *theta, double *par);
+
+    /* Checks response value Y (and TRIALS, when needs_trials) of one row on the data's scale:
+     * NULL when valid, else what is wrong ("must be a non-negative integer count"). */
+    const char *(*check_response)(double y, double trials);
+
+    /* log f(y_n | x_n) for rows [R0, R1) of D into LOGF (R1 - R0 values). */
+    void (*log_density_rows)(const moe_dataset *d, const double *par, size_t r0, size_t r1,
+                             double *logf);
+    /* Mean and variance of y for rows [R0, R1) (either output may be NULL), on the scale of
+     * D's response (standardised when scales_response). */
+    void (*moments_rows)(const moe_dataset *d, const double *par, size_t r0, size_t r1,
+                         double *mean, double *var);
+    /* Draws y for row R of D (design rows standardised; offset and trials from D). */
+    double (*draw)(const moe_dataset *d, const double *par, size_t r, gsl_rng *rng);
+
+    /* Adds to GRAD (nparams values) the gradient of sum_{n in [R0,R1)} h_ni log f(y_n; theta)
+     * with respect to theta at PAR, with H n x K and I the expert's column. */
+    void (*score_rows)(const moe_dataset *d, const double *par, const double *h, size_t k,
+                       size_t i, size_t r0, size_t r1, double *grad);
+
+    /* Reported coefficients on the data's scale: ncoef values, the first nx+1 the
+     * regression coefficients (intercept, then one per input), then the family's extras
+     * named by extra_names (NULL-terminated; e.g. "sigma"). M gives the scaling. */
+    size_t (*ncoef)(size_t nx);
+    const char *const *extra_names;
+    void (*report)(const moe_model *m, const double *theta, double *coef);
+
+    /* The fields of the block in the model file (at most MOE_PARAM_FIELDS_MAX) into F;
+     * returns how many. */
+    size_t (*fields)(size_t nx, moe_param_field *f);
+
+    /* Closed-form M-step (NULL for Newton families). stat_size doubles of statistics per
+     * expert; stat_add adds rows [R0,R1) of every expert to STATS (K blocks); stat_weight is
+     * the effective size sum_n h_ni in one block; mstep writes expert I's new block into PAR
+     * from its summed STATS, with the variance floored at VAR_FLOOR; *RIDGE gets 0 or the
+     * ridge a singular system needed; MOE_ESING when even a ridge fails. */
     size_t (*stat_size)(size_t nx);
-    /* Adds rows [R0, R1) of D, weighted by the responsibilities H (n x K, row-major), to
-     * STATS (K blocks of stat_size doubles, one per expert). Rows in increasing order. */
     void (*stat_add)(const moe_dataset *d, const double *h, size_t k, size_t r0, size_t r1,
                      double *stats);
-    /* The effective size sum_n h_ni held in one expert's STATS. */
     double (*stat_weight)(const double *stats);
-    /* Doubles of scratch space mstep needs. */
     size_t (*work_size)(size_t nx);
-    /* Weighted M-step: expert I's new parameters in M from its summed STATS, with the
-     * variance floored at VAR_FLOOR (standardised scale). *RIDGE receives 0, or the ridge
-     * that had to be added to a singular system. MOE_ESING when even a ridge fails. */
-    int (*mstep)(const double *stats, size_t i, double var_floor, moe_model *m, double *work,
+    int (*mstep)(const double *stats, size_t nx, double var_floor, double *par, double *work,
                  double *ridge);
+
+    /* Newton M-step (NULL for closed-form families): adds rows [R0,R1) at THETA to STATS
+     * (newton_size(nx) doubles: [0] the objective sum h_ni log f, then when DERIV the
+     * gradient (nparams) and the negative Hessian packed by rows, upper triangle). */
+    size_t (*newton_size)(size_t nx);
+    void (*newton_add)(const moe_dataset *d, const double *theta, const double *h, size_t k,
+                       size_t i, size_t r0, size_t r1, int deriv, double *stats);
 } moe_expert_type;
 
 extern const moe_expert_type moe_expert_gaussian;
+extern const moe_expert_type moe_expert_poisson;
+extern const moe_expert_type moe_expert_logistic;
 
-/* NULL-terminated list of every family; moe_expert_type_find("gaussian"). */
+/* NULL-terminated list of every family, the default first; moe_expert_type_find("gaussian"). */
 extern const moe_expert_type *const moe_expert_types[];
 const moe_expert_type *moe_expert_type_find(const char *name);
 

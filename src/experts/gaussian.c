@@ -1,7 +1,11 @@
 /* gaussian.c: the Gaussian linear expert f_i(y | x) = N(y; b_i'(1, x), s_i^2).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Sufficient statistics of one expert (stat_size = 2 + p + p(p+1)/2 doubles, p = nx + 1):
+ * Block (p + 1 doubles, p = nx + 1): beta (p), then sigma (standardised scale). Free
+ * parameters theta = (beta, log sigma): log sigma because its likelihood is closer to
+ * quadratic (standard errors) and it needs no bound (optimisers).
+ *
+ * Sufficient statistics of one expert (stat_size = 2 + p + p(p+1)/2 doubles):
  *     [0] sum h,  [1] sum h y^2,  [2 .. 2+p) X'Hy,  then X'HX packed by rows (upper triangle).
  * The M-step solves (X'HX) b = X'Hy by Cholesky (LAPACKE_dposv); when the matrix is not
  * positive definite it retries with a ridge 1e-10 * (trace/p + 1) growing tenfold (at most 8
@@ -10,6 +14,7 @@
  * the cancellation costs at most a few digits), floored at var_floor. */
 #include <config.h>
 
+#include <gsl/gsl_randist.h>
 #include <lapacke.h>
 #include <math.h>
 #include <string.h>
@@ -18,7 +23,108 @@
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
+static size_t gauss_block_size(size_t nx) { return nx + 2; }
 static size_t gauss_nparams(size_t nx) { return nx + 2; }
+static size_t gauss_ncoef(size_t nx) { return nx + 2; }
+
+static void gauss_init(size_t nx, double *par)
+{
+    memset(par, 0, (nx + 1) * sizeof *par);
+    par[nx + 1] = 1;
+}
+
+static void gauss_from_linear(size_t nx, const double *beta, double noise, double *par)
+{
+    memcpy(par, beta, (nx + 1) * sizeof *par);
+    par[nx + 1] = noise;
+}
+
+static void gauss_get_theta(size_t nx, const double *par, double *theta)
+{
+    memcpy(theta, par, (nx + 1) * sizeof *theta);
+    theta[nx + 1] = log(par[nx + 1]);
+}
+
+static void gauss_set_theta(size_t nx, const double *theta, double *par)
+{
+    memcpy(par, theta, (nx + 1) * sizeof *par);
+    par[nx + 1] = exp(theta[nx + 1]);
+}
+
+static const char *gauss_check_response(double y, double trials)
+{
+    (void)trials;
+    return isfinite(y) ? NULL : "must be a finite number";
+}
+
+static double linear(const double *x, const double *b, size_t px)
+{
+    double mu = 0;
+    for (size_t j = 0; j < px; j++)
+        mu += x[j] * b[j];
+    return mu;
+}
+
+static void gauss_log_density_rows(const moe_dataset *d, const double *par, size_t r0,
+                                   size_t r1, double *logf)
+{
+    size_t px = d->nx + 1;
+    double s = par[px], inv = 1 / s, c = -LOG_SQRT_2PI - log(s);
+    for (size_t r = r0; r < r1; r++) {
+        double e = (d->y[r] - linear(d->x + r * px, par, px)) * inv;
+        logf[r - r0] = c - 0.5 * e * e;
+    }
+}
+
+static void gauss_moments_rows(const moe_dataset *d, const double *par, size_t r0, size_t r1,
+                               double *mean, double *var)
+{
+    size_t px = d->nx + 1;
+    double v = par[px] * par[px];
+    for (size_t r = r0; r < r1; r++) {
+        if (mean)
+            mean[r - r0] = linear(d->x + r * px, par, px);
+        if (var)
+            var[r - r0] = v;
+    }
+}
+
+static double gauss_draw(const moe_dataset *d, const double *par, size_t r, gsl_rng *rng)
+{
+    size_t px = d->nx + 1;
+    /* the ziggurat draw of a standard normal, scaled: the stream moefit simulate has always used */
+    return linear(d->x + r * px, par, px) + par[px] * gsl_ran_gaussian_ziggurat(rng, 1.0);
+}
+
+/* dL/dbeta = sum h r x / s^2, dL/dlog s = sum h (r^2 / s^2 - 1) (r: residual). */
+static void gauss_score_rows(const moe_dataset *d, const double *par, const double *h, size_t k,
+                             size_t i, size_t r0, size_t r1, double *grad)
+{
+    size_t px = d->nx + 1;
+    double inv_s2 = 1 / (par[px] * par[px]);
+    for (size_t r = r0; r < r1; r++) {
+        const double *x = d->x + r * px;
+        double hr = h[r * k + i], res = d->y[r] - linear(x, par, px), c = hr * res * inv_s2;
+        for (size_t j = 0; j < px; j++)
+            grad[j] += c * x[j];
+        grad[px] += hr * (res * res * inv_s2 - 1);
+    }
+}
+
+static const char *const gauss_extras[] = {"sigma", NULL};
+
+static void gauss_report(const moe_model *m, const double *theta, double *coef)
+{
+    moe_model_unscale_expert(m, theta, 1, coef);
+    coef[m->nx + 1] = m->y_scale * exp(theta[m->nx + 1]);
+}
+
+static size_t gauss_fields(size_t nx, moe_param_field *f)
+{
+    f[0] = (moe_param_field){"beta", 0, 0, nx + 1, 0, 0};
+    f[1] = (moe_param_field){"sigma", nx + 1, 0, 1, 1, 1};
+    return 2;
+}
 
 static size_t gauss_stat_size(size_t nx)
 {
@@ -30,45 +136,6 @@ static size_t gauss_work_size(size_t nx)
 {
     size_t p = nx + 1;
     return p * p + p;
-}
-
-static void gauss_log_density_rows(const moe_dataset *d, const moe_model *m, size_t i,
-                                   size_t r0, size_t r1, double *logf)
-{
-    size_t px = m->nx + 1;
-    const double *b = m->beta + i * px;
-    double s = m->sigma[i], inv = 1 / s, c = -LOG_SQRT_2PI - log(s);
-    for (size_t r = r0; r < r1; r++) {
-        const double *x = d->x + r * px;
-        double mu = 0;
-        for (size_t j = 0; j < px; j++)
-            mu += x[j] * b[j];
-        double e = (d->y[r] - mu) * inv;
-        logf[r - r0] = c - 0.5 * e * e;
-    }
-}
-
-static void gauss_log_density(const moe_dataset *d, const moe_model *m, size_t i, double *logf)
-{
-    gauss_log_density_rows(d, m, i, 0, d->n, logf);
-}
-
-static void gauss_moments(const moe_dataset *d, const moe_model *m, size_t i, double *mean,
-                          double *var)
-{
-    size_t px = m->nx + 1;
-    const double *b = m->beta + i * px;
-    double v = m->sigma[i] * m->sigma[i];
-    for (size_t r = 0; r < d->n; r++) {
-        const double *x = d->x + r * px;
-        double mu = 0;
-        for (size_t j = 0; j < px; j++)
-            mu += x[j] * b[j];
-        if (mean)
-            mean[r] = mu;
-        if (var)
-            var[r] = v;
-    }
 }
 
 static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size_t r0,
@@ -98,17 +165,17 @@ static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size
 
 static double gauss_stat_weight(const double *stats) { return stats[0]; }
 
-static int gauss_mstep(const double *stats, size_t i, double var_floor, moe_model *m,
+static int gauss_mstep(const double *stats, size_t nx, double var_floor, double *par,
                        double *work, double *ridge)
 {
-    size_t px = m->nx + 1;
+    size_t px = nx + 1;
     const double sw = stats[0], syy = stats[1], *xy = stats + 2, *xxp = stats + 2 + px;
     double *a = work, *b = work + px * px;
     double tr = 0;
     for (size_t j = 0; j < px; j++)
         tr += xxp[j * px - j * (j - 1) / 2];  /* diagonal of the packed rows */
     double lambda = 0;
-    int info = 1;
+    lapack_int info = 1;
     for (int attempt = 0; attempt <= 8 && info != 0; attempt++) {
         if (attempt > 0)
             lambda = lambda == 0 ? 1e-10 * (tr / (double)px + 1) : lambda * 10;
@@ -122,6 +189,8 @@ static int gauss_mstep(const double *stats, size_t i, double var_floor, moe_mode
             b[r] = xy[r];
         }
         info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)px, 1, a, (lapack_int)px, b, 1);
+        if (info < 0)
+            return MOE_EINVAL;  /* a programming error: an argument LAPACK rejects */
         for (size_t r = 0; info == 0 && r < px; r++)
             if (!isfinite(b[r]))
                 info = 1;
@@ -141,13 +210,34 @@ static int gauss_mstep(const double *stats, size_t i, double var_floor, moe_mode
     double s2 = sw > 0 ? (syy - 2 * bxy + bxxb) / sw : var_floor;
     if (!(s2 > var_floor) || !isfinite(s2))
         s2 = var_floor;
-    memcpy(m->beta + i * px, b, px * sizeof *b);
-    m->sigma[i] = sqrt(s2);
+    memcpy(par, b, px * sizeof *b);
+    par[px] = sqrt(s2);
     return MOE_SUCCESS;
 }
 
 const moe_expert_type moe_expert_gaussian = {
-    "gaussian",          gauss_nparams,   gauss_log_density, gauss_moments,
-    gauss_log_density_rows, gauss_stat_size, gauss_stat_add,  gauss_stat_weight,
-    gauss_work_size,     gauss_mstep,
+    .name = "gaussian",
+    .description = "Gaussian linear regression, y ~ N(b'(1,x), sigma^2)",
+    .label = "Gaussian linear",
+    .scales_response = 1,
+    .block_size = gauss_block_size,
+    .nparams = gauss_nparams,
+    .init = gauss_init,
+    .from_linear = gauss_from_linear,
+    .get_theta = gauss_get_theta,
+    .set_theta = gauss_set_theta,
+    .check_response = gauss_check_response,
+    .log_density_rows = gauss_log_density_rows,
+    .moments_rows = gauss_moments_rows,
+    .draw = gauss_draw,
+    .score_rows = gauss_score_rows,
+    .ncoef = gauss_ncoef,
+    .extra_names = gauss_extras,
+    .report = gauss_report,
+    .fields = gauss_fields,
+    .stat_size = gauss_stat_size,
+    .stat_add = gauss_stat_add,
+    .stat_weight = gauss_stat_weight,
+    .work_size = gauss_work_size,
+    .mstep = gauss_mstep,
 };

@@ -1,11 +1,13 @@
 /* gate.h: the interface every gate implements (a type table). The softmax gate is the first;
  * hierarchical and noisy top-k gates will be further entries in moe_gate_types[].
  *
- * All functions work on the standardised scale. The gate's M-step maximises the soft-target
- * objective Q(V) = sum_n sum_i h_ni log g_i(z_n; V) over the free coefficients theta (nparams
- * values; for the softmax gate the rows v_0 .. v_{K-2} of M->gate_coef, the last row being the
- * reference fixed at 0). The trainer (src/train/gatefit.c) drives the Newton iterations from
- * the block sums of stat_add; the gate only supplies the row kernels. */
+ * A gate owns its parameters: the model keeps one block of block_size(k, nz) doubles whose
+ * layout only the gate's file knows. All functions work on the standardised scale. The
+ * gate's M-step maximises the soft-target objective Q(theta) = sum_n sum_i h_ni log g_i(z_n)
+ * over the free coefficients theta (nparams values). The targets H carry the observation
+ * weights, so a row's targets sum to its weight w_n (1 without weights), not to 1. The
+ * trainer's shared weighted-Newton driver (src/train/newton.c) runs the iterations from the
+ * block sums of stat_add; the gate only supplies the row kernels. */
 #ifndef MOE_GATES_GATE_H
 #define MOE_GATES_GATE_H
 
@@ -14,28 +16,35 @@
 
 typedef struct moe_gate_type {
     const char *name;                        /* as in model files */
+    size_t (*block_size)(size_t k, size_t nz);
     size_t (*nparams)(size_t k, size_t nz);  /* free parameters of the gate */
-    /* log g_i(z_n) for every row of standardised D into LOGG (n x k, row-major). */
-    void (*log_prob)(const moe_dataset *d, const moe_model *m, double *logg);
-    /* The same for rows [R0, R1) into LOGG ((R1 - R0) x k). */
-    void (*log_prob_rows)(const moe_dataset *d, const moe_model *m, size_t r0, size_t r1,
-                          double *logg);
+    /* log g_i(z_n) for rows [R0, R1) of D at block PAR into LOGG ((R1 - R0) x k). */
+    void (*log_prob_rows)(const moe_dataset *d, const double *par, size_t k, size_t r0,
+                          size_t r1, double *logg);
     /* Doubles of the statistics stat_add accumulates for K experts and NZ gate inputs. */
     size_t (*stat_size)(size_t k, size_t nz);
     /* Adds rows [R0, R1) to STATS at the gate coefficients THETA (nparams values): stats[0]
-     * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. H are
-     * the targets (n x k, row-major). */
+     * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. */
     void (*stat_add)(const moe_dataset *d, const double *theta, const double *h, size_t k,
                      size_t r0, size_t r1, int deriv, double *stats);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
-     * (NEG_HESS, nparams x nparams row-major, full and symmetric). */
+     * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, size_t k, size_t nz, double *grad,
                         double *neg_hess);
-    /* Copies M's free gate coefficients into THETA, or THETA into M. */
-    void (*get_params)(const moe_model *m, double *theta);
-    void (*set_params)(moe_model *m, const double *theta);
-    /* 1 when coefficient J of THETA is a slope (penalised by gate_ridge), 0 for intercepts. */
+    /* theta from block PAR, and back (set_theta leaves the block's fixed parts as they must
+     * be, e.g. the reference row 0). */
+    void (*get_theta)(size_t k, size_t nz, const double *par, double *theta);
+    void (*set_theta)(size_t k, size_t nz, const double *theta, double *par);
+    /* 1 when coefficient J of theta is a slope (penalised by gate_ridge), 0 for intercepts. */
     int (*is_slope)(size_t j, size_t k, size_t nz);
+    /* Removes expert I from the K-expert block PAR (in place), leaving a K-1 block that
+     * gives the remaining experts the same probabilities up to renormalisation. */
+    void (*drop_expert)(double *par, size_t k, size_t nz, size_t i);
+    /* The coefficients on the data's scale (nparams values, in rows of nz+1: row r belongs
+     * to expert r, intercept first) from theta, with M's scaling. */
+    void (*report)(const moe_model *m, const double *theta, double *coef);
+    /* Fields of the block at the top level of the model file, as for experts. */
+    size_t (*fields)(size_t k, size_t nz, moe_param_field *f);
 } moe_gate_type;
 
 extern const moe_gate_type moe_gate_softmax;

@@ -6,21 +6,24 @@
  *     Q(V)       = sum_n sum_i h_ni log g_ni
  *     dQ/dv_i    = sum_n (h_ni - g_ni) z~_n                            (i < K-1)
  *     -d2Q/dv_i dv_j' = sum_n g_ni (delta_ij - g_nj) z~_n z~_n'          (the exact Hessian)
- * (the h_ni sum to 1 in each row). stat_add keeps, for every pair i <= j < K-1, the packed
+ * (the h_ni sum to the row's weight w_n, 1 without weights, so with weights the gradient is
+ * sum_n (h_ni - w_n g_ni) z~_n and the Hessian pieces carry w_n). stat_add keeps, for every pair i <= j < K-1, the packed
  * P x P matrix sum_n g_ni (delta_ij - g_nj) z~ z~', so a row costs (K-1)K/2 * P(P+1)/2
  * multiply-adds; derivatives() expands these blocks into the full (K-1)P x (K-1)P matrix.
- * Stats layout: [Q, gradient ((K-1) P), pair blocks ((K-1)K/2 of P(P+1)/2)]. */
+ * Stats layout: [Q, gradient ((K-1) P), pair blocks ((K-1)K/2 of P(P+1)/2)].
+ * Block: K rows of P coefficients, the last (the reference) always 0; theta is the first
+ * K-1 rows. */
 #include <config.h>
 
 #include <math.h>
 #include <string.h>
 
 #include "gates/gate.h"
-#include "train/estep.h"
 
 /* packed z z' kept per row up to P = 32 gate coefficients; larger P computes it inline */
 #define ZZ_MAX 528
 
+static size_t softmax_block_size(size_t k, size_t nz) { return k * (nz + 1); }
 static size_t softmax_nparams(size_t k, size_t nz) { return (k - 1) * (nz + 1); }
 
 static size_t softmax_stat_size(size_t k, size_t nz)
@@ -51,17 +54,12 @@ static void row_log_prob(const double *z, const double *v, size_t k, size_t p, d
         logg[i] -= lse;
 }
 
-static void softmax_log_prob_rows(const moe_dataset *d, const moe_model *m, size_t r0,
+static void softmax_log_prob_rows(const moe_dataset *d, const double *par, size_t k, size_t r0,
                                   size_t r1, double *logg)
 {
-    size_t k = m->k, p = m->nz + 1;
+    size_t p = d->nz + 1;
     for (size_t r = r0; r < r1; r++)
-        row_log_prob(d->z + r * p, m->gate_coef, k, p, logg + (r - r0) * k);
-}
-
-static void softmax_log_prob(const moe_dataset *d, const moe_model *m, double *logg)
-{
-    softmax_log_prob_rows(d, m, 0, d->n, logg);
+        row_log_prob(d->z + r * p, par, k, p, logg + (r - r0) * k);
 }
 
 static void softmax_stat_add(const moe_dataset *d, const double *theta, const double *h,
@@ -81,10 +79,11 @@ static void softmax_stat_add(const moe_dataset *d, const double *theta, const do
         stats[0] += qr;
         if (!deriv || km == 0)
             continue;
+        double wr = d->w ? d->w[r] : 1;
         for (size_t i = 0; i < k; i++)
             g[i] = exp(logg[i]);
         for (size_t i = 0; i < km; i++) {
-            double e = hr[i] - g[i];
+            double e = hr[i] - wr * g[i];
             for (size_t j = 0; j < p; j++)
                 grad[i * p + j] += e * z[j];
         }
@@ -98,6 +97,8 @@ static void softmax_stat_add(const moe_dataset *d, const double *theta, const do
         for (size_t i = 0; i < km; i++)
             for (size_t j = i; j < km; j++, bp += q) {
                 double w = g[i] * ((i == j) - g[j]);
+                if (d->w)
+                    w *= wr;
                 if (packed_ok) {
                     for (size_t t = 0; t < q; t++)
                         bp[t] += w * zz[t];
@@ -139,22 +140,62 @@ static void softmax_derivatives(const double *stats, size_t k, size_t nz, double
         }
 }
 
-static void softmax_get_params(const moe_model *m, double *theta)
+static void softmax_get_theta(size_t k, size_t nz, const double *par, double *theta)
 {
-    memcpy(theta, m->gate_coef, (m->k - 1) * (m->nz + 1) * sizeof *theta);
+    memcpy(theta, par, (k - 1) * (nz + 1) * sizeof *theta);
 }
 
-static void softmax_set_params(moe_model *m, const double *theta)
+static void softmax_set_theta(size_t k, size_t nz, const double *theta, double *par)
+{
+    size_t p = nz + 1;
+    memcpy(par, theta, (k - 1) * p * sizeof *theta);
+    memset(par + (k - 1) * p, 0, p * sizeof *par);
+}
+
+static int softmax_is_slope(size_t j, size_t k, size_t nz)
+{
+    (void)k;
+    return j % (nz + 1) != 0;
+}
+
+/* Removes row I; then the last row is the reference again: subtracting it from every logit
+ * leaves the probabilities unchanged. */
+static void softmax_drop_expert(double *par, size_t k, size_t nz, size_t i)
+{
+    size_t p = nz + 1;
+    memmove(par + i * p, par + (i + 1) * p, (k - 1 - i) * p * sizeof *par);
+    double *ref = par + (k - 2) * p;
+    for (size_t t = 0; t + 1 < k - 1; t++)
+        for (size_t j = 0; j < p; j++)
+            par[t * p + j] -= ref[j];
+    memset(ref, 0, p * sizeof *ref);
+}
+
+static void softmax_report(const moe_model *m, const double *theta, double *coef)
 {
     size_t p = m->nz + 1;
-    memcpy(m->gate_coef, theta, (m->k - 1) * p * sizeof *theta);
-    memset(m->gate_coef + (m->k - 1) * p, 0, p * sizeof *theta);
+    for (size_t i = 0; i + 1 < m->k; i++)
+        moe_model_unscale_gate(m, theta + i * p, coef + i * p);
 }
 
-static int softmax_is_slope(size_t j, size_t k, size_t nz) { return j % (nz + 1) != 0; }
+static size_t softmax_fields(size_t k, size_t nz, moe_param_field *f)
+{
+    f[0] = (moe_param_field){"gate_coef", 0, k - 1, nz + 1, 0, 0};
+    return 1;
+}
 
 const moe_gate_type moe_gate_softmax = {
-    "softmax",           softmax_nparams,    softmax_log_prob,   softmax_log_prob_rows,
-    softmax_stat_size,   softmax_stat_add,   softmax_derivatives, softmax_get_params,
-    softmax_set_params,  softmax_is_slope,
+    .name = "softmax",
+    .block_size = softmax_block_size,
+    .nparams = softmax_nparams,
+    .log_prob_rows = softmax_log_prob_rows,
+    .stat_size = softmax_stat_size,
+    .stat_add = softmax_stat_add,
+    .derivatives = softmax_derivatives,
+    .get_theta = softmax_get_theta,
+    .set_theta = softmax_set_theta,
+    .is_slope = softmax_is_slope,
+    .drop_expert = softmax_drop_expert,
+    .report = softmax_report,
+    .fields = softmax_fields,
 };

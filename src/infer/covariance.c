@@ -1,21 +1,22 @@
 /* covariance.c: standard errors from the observed information of the incomplete-data
- * log-likelihood (moe_infer_standard_errors and its building blocks).
+ * log-likelihood (moe_infer_standard_errors and its building blocks), for any expert family
+ * and gate through their type tables.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * With theta = (beta_1, log s_1, ..., beta_K, log s_K, v_1, ..., v_{K-1}) on the standardised
- * scale, posteriors h_ni, gate probabilities g_ni and residuals r_ni = y_n - beta_i' x~_n, the
- * scores (Louis 1982: the observed-data score is the expected complete-data score) are
- *     dL/dbeta_i  = sum_n h_ni r_ni x~_n / s_i^2
- *     dL/dlog s_i = sum_n h_ni (r_ni^2 / s_i^2 - 1)
- *     dL/dv_i     = sum_n (h_ni - g_ni) z~_n.
+ * theta is the model's flat free-parameter vector (moe_model_get_theta: every expert's theta
+ * in the family's parametrisation, e.g. beta then log sigma, then the gate's). With
+ * posteriors h_ni (times the observation weight w_n), the observed-data score is the
+ * expected complete-data score (Louis 1982):
+ *     dL/dtheta_i = sum_n h_ni d log f_i(y_n) / dtheta_i      (the family's score_rows)
+ *     dL/dv       = dQ/dv at targets h                           (the gate's gradient)
  * The Hessian comes from central differences of this analytic gradient (step 1e-5 max(1,
  * |theta_j|), error O(step^2) relative to the curvature's third derivative), symmetrised;
- * the negative Hessian is inverted by Cholesky (LAPACKE dpotrf/dpotri). The log-likelihood
- * of the standardised data differs from the data's by a constant (n log of the response's
- * scale), so the curvature is the same; the covariance of the coefficients is mapped to the
- * data's scale with the linear maps of src/model/scaling.c: Cov_data = A Cov_std A'.
- * log s is used instead of s because its likelihood is closer to quadratic; the SE of s itself
- * is s SE(log s) (delta method), the same on both scales since log s only shifts. */
+ * the negative Hessian is inverted by Cholesky (LAPACKE dpotrf/dpotri). The standardised
+ * data's log-likelihood differs from the data's by a constant, so the curvature is the same.
+ * Standard errors of the reported coefficients (the families' and the gate's report, on the
+ * data's scale) come by the delta method: Cov_report = J Cov_theta J', with the Jacobian J
+ * of report taken by central differences (exact up to rounding for the linear maps of
+ * scaling.c; for sigma = s_y exp(log sigma) it is the usual sigma SE(log sigma)). */
 #include <config.h>
 
 #include <math.h>
@@ -29,60 +30,26 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "infer/infer.h"
+#include "model/estep.h"
 #include "model/model.h"
-#include "train/estep.h"
 
-size_t moe_infer_nparams(const moe_model *m)
-{
-    return m->k * (m->nx + 2) + (m->k - 1) * (m->nz + 1);
-}
-
-void moe_infer_get_params(const moe_model *m, double *theta)
-{
-    size_t px = m->nx + 1, pz = m->nz + 1, t = 0;
-    for (size_t i = 0; i < m->k; i++) {
-        for (size_t j = 0; j < px; j++)
-            theta[t++] = m->beta[i * px + j];
-        theta[t++] = log(m->sigma[i]);
-    }
-    for (size_t i = 0; i + 1 < m->k; i++)
-        for (size_t j = 0; j < pz; j++)
-            theta[t++] = m->gate_coef[i * pz + j];
-}
-
-void moe_infer_set_params(moe_model *m, const double *theta)
-{
-    size_t px = m->nx + 1, pz = m->nz + 1, t = 0;
-    for (size_t i = 0; i < m->k; i++) {
-        for (size_t j = 0; j < px; j++)
-            m->beta[i * px + j] = theta[t++];
-        m->sigma[i] = exp(theta[t++]);
-    }
-    for (size_t i = 0; i + 1 < m->k; i++)
-        for (size_t j = 0; j < pz; j++)
-            m->gate_coef[i * pz + j] = theta[t++];
-    for (size_t j = 0; j < pz; j++)
-        m->gate_coef[(m->k - 1) * pz + j] = 0;
-}
+size_t moe_infer_nparams(const moe_model *m) { return moe_model_nparams(m); }
+void moe_infer_get_params(const moe_model *m, double *theta) { moe_model_get_theta(m, theta); }
+void moe_infer_set_params(moe_model *m, const double *theta) { moe_model_set_theta(m, theta); }
 
 /* Everything one gradient evaluation needs, allocated once. */
 typedef struct score_work {
     moe_model *m;     /* a copy of the model whose parameters are moved */
     double *theta;    /* nparams: where the gradient is taken; the model's parameters at first */
-    double *g, *h;    /* n x k gate probabilities and posteriors */
-    double *partial;  /* nblocks x nparams: each block's share of the gradient */
-    size_t nblocks;
+    double *h;        /* n x k posteriors times the weights */
+    double *partial;  /* nblocks x (nparams + gate statistics): each block's share */
+    size_t nblocks, gss;
 } score_work;
-
-/* Rows per block of the gradient's sum: the blocks are summed in a fixed order, so the
- * result is the same bit for bit whatever the number of threads. */
-#define SCORE_BLOCK 4096
 
 static void score_work_free(score_work *w)
 {
     moe_model_free(w->m);
     free(w->theta);
-    free(w->g);
     free(w->h);
     free(w->partial);
 }
@@ -93,59 +60,42 @@ static int score_work_init(score_work *w, const moe_dataset *d, const moe_model 
     memset(w, 0, sizeof *w);
     if (!m || !d)
         return moe_error_set(err, MOE_EINVAL, "standard errors: no model or no data");
-    if (!m->expert || strcmp(m->expert->name, "gaussian") != 0 || !m->gate ||
-        strcmp(m->gate->name, "softmax") != 0)
-        return moe_error_set(err, MOE_EINVAL,
-                             "standard errors: only gaussian experts with a softmax gate");
     if (!d->y)
         return moe_error_set(err, MOE_EINVAL, "standard errors: the data have no response");
     if (d->nx != m->nx || d->nz != m->nz)
         return moe_error_set(err, MOE_EBADLEN, "standard errors: data and model shapes differ");
     if (m->k == 0 || m->k > MOE_K_MAX)
         return moe_error_set(err, MOE_EINVAL, "standard errors: k must be 1..%d", MOE_K_MAX);
-    size_t nk = d->n * m->k > 0 ? d->n * m->k : 1;
-    w->nblocks = (d->n + SCORE_BLOCK - 1) / SCORE_BLOCK;
+    size_t nk = d->n * m->k > 0 ? d->n * m->k : 1, np = moe_model_nparams(m);
+    w->nblocks = moe_block_count(d->n);
+    w->gss = m->gate->stat_size(m->k, m->nz);
     w->m = moe_model_copy(m);
-    w->theta = malloc(moe_infer_nparams(m) * sizeof *w->theta);
-    w->g = malloc(nk * sizeof *w->g);
+    w->theta = malloc((np + 1) * sizeof *w->theta);
     w->h = malloc(nk * sizeof *w->h);
-    w->partial = malloc((w->nblocks ? w->nblocks : 1) * moe_infer_nparams(m) * sizeof(double));
-    if (!w->m || !w->theta || !w->g || !w->h || !w->partial) {
+    w->partial = malloc(w->nblocks * (np + w->gss) * sizeof(double));
+    if (!w->m || !w->theta || !w->h || !w->partial) {
         score_work_free(w);
         return moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
     }
-    moe_infer_get_params(m, w->theta);
+    moe_model_get_theta(m, w->theta);
     return MOE_SUCCESS;
 }
 
-/* Block B's share of the gradient into OUT (nparams values). */
-static void score_block(const moe_dataset *d, const score_work *w, const double *inv_s2,
-                        size_t b, double *out)
+/* Rows [R0, R1)'s share of the gradient into OUT (nparams values, then the gate's
+ * statistics as scratch). */
+static void score_block(const moe_dataset *d, const score_work *w, size_t r0, size_t r1,
+                        double *out)
 {
     const moe_model *m = w->m;
-    size_t k = m->k, px = m->nx + 1, pz = m->nz + 1, np = moe_infer_nparams(m);
-    size_t gate0 = k * (px + 1), lo = b * SCORE_BLOCK;
-    size_t hi = lo + SCORE_BLOCK < d->n ? lo + SCORE_BLOCK : d->n;
-    memset(out, 0, np * sizeof *out);
-    for (size_t n = lo; n < hi; n++) {
-        const double *x = d->x + n * px, *z = d->z + n * pz;
-        const double *h = w->h + n * k, *g = w->g + n * k;
-        for (size_t i = 0; i < k; i++) {
-            const double *beta = m->beta + i * px;
-            double mu = 0;
-            for (size_t j = 0; j < px; j++)
-                mu += beta[j] * x[j];
-            double r = d->y[n] - mu, c = h[i] * r * inv_s2[i];
-            double *gb = out + i * (px + 1);
-            for (size_t j = 0; j < px; j++)
-                gb[j] += c * x[j];
-            gb[px] += h[i] * (r * r * inv_s2[i] - 1);
-            if (i + 1 < k) {
-                double *gv = out + gate0 + i * pz, e = h[i] - g[i];
-                for (size_t j = 0; j < pz; j++)
-                    gv[j] += e * z[j];
-            }
-        }
+    size_t k = m->k, ne = moe_model_expert_nparams(m), np = moe_model_nparams(m);
+    memset(out, 0, (np + w->gss) * sizeof *out);
+    for (size_t i = 0; i < k; i++)
+        m->expert->score_rows(d, moe_model_expert_block_const(m, i), w->h, k, i, r0, r1,
+                              out + i * ne);
+    if (k > 1) {
+        double *gs = out + np;
+        m->gate->stat_add(d, w->theta + k * ne, w->h, k, r0, r1, 1, gs);
+        m->gate->derivatives(gs, k, m->nz, out + k * ne, NULL);
     }
 }
 
@@ -153,20 +103,25 @@ static void score_block(const moe_dataset *d, const score_work *w, const double 
 static void score(const moe_dataset *d, score_work *w, const double *theta, double *grad)
 {
     moe_model *m = w->m;
-    size_t k = m->k, np = moe_infer_nparams(m);
-    moe_infer_set_params(m, theta);
-    moe_estep(d, m, w->g, w->h);
-    double inv_s2[MOE_K_MAX];
-    for (size_t i = 0; i < k; i++)
-        inv_s2[i] = 1 / (m->sigma[i] * m->sigma[i]);
-    long nb = (long)w->nblocks;
+    size_t k = m->k, np = moe_model_nparams(m), n = d->n, nb = w->nblocks;
+    if (theta != w->theta)
+        memcpy(w->theta, theta, np * sizeof *w->theta);
+    moe_model_set_theta(m, w->theta);
+    moe_estep(d, m, NULL, w->h);
+    if (d->w)
+        for (size_t r = 0; r < n; r++)
+            for (size_t i = 0; i < k; i++)
+                w->h[r * k + i] *= d->w[r];
 #pragma omp parallel for schedule(static) if (nb > 1)
-    for (long b = 0; b < nb; b++)
-        score_block(d, w, inv_s2, (size_t)b, w->partial + (size_t)b * np);
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        score_block(d, w, r0, r1, w->partial + b * (np + w->gss));
+    }
     memset(grad, 0, np * sizeof *grad);
-    for (size_t b = 0; b < w->nblocks; b++)
+    for (size_t b = 0; b < nb; b++)
         for (size_t j = 0; j < np; j++)
-            grad[j] += w->partial[b * np + j];
+            grad[j] += w->partial[b * (np + w->gss) + j];
 }
 
 int moe_infer_gradient(const moe_dataset *d, const moe_model *m, double *grad, moe_error *err)
@@ -186,13 +141,14 @@ int moe_infer_hessian(const moe_dataset *d, const moe_model *m, double *hess, mo
     int status = score_work_init(&w, d, m, err);
     if (status)
         return status;
-    size_t np = moe_infer_nparams(m);
-    double *theta = w.theta;
-    double *gp = malloc(np * sizeof *gp), *gm = malloc(np * sizeof *gm);
-    if (!gp || !gm) {
+    size_t np = moe_model_nparams(m);
+    double *theta = malloc((np + 1) * sizeof *theta);
+    double *gp = malloc((np + 1) * sizeof *gp), *gm = malloc((np + 1) * sizeof *gm);
+    if (!theta || !gp || !gm) {
         status = moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
         goto done;
     }
+    memcpy(theta, w.theta, np * sizeof *theta);
     for (size_t j = 0; j < np; j++) {
         double t0 = theta[j], step = 1e-5 * fmax(1.0, fabs(t0));
         /* an exactly representable step, so that (t0 + step) - (t0 - step) == 2 step */
@@ -212,10 +168,38 @@ int moe_infer_hessian(const moe_dataset *d, const moe_model *m, double *hess, mo
             hess[i * np + j] = hess[j * np + i] = a;
         }
 done:
+    free(theta);
     free(gp);
     free(gm);
     score_work_free(&w);
     return status;
+}
+
+int moe_infer_invert_information(double *a, size_t np, moe_error *err)
+{
+    int finite = 1;
+    for (size_t i = 0; i < np * np; i++)
+        finite &= isfinite(a[i]) != 0;
+    lapack_int info = -1;
+    if (finite) {
+        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
+        if (info == 0)
+            info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
+    }
+    if (info != 0) {
+        for (size_t i = 0; i < np * np; i++)
+            a[i] = NAN;
+        if (info < 0 && finite)
+            return moe_error_set(err, MOE_ENUMERIC,
+                                 "internal error: LAPACK rejected argument %d", (int)-info);
+        return moe_error_set(err, MOE_ESING,
+                             "the observed information is not positive definite (some "
+                             "parameters are not identified by these data)");
+    }
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = i + 1; j < np; j++)
+            a[i * np + j] = a[j * np + i];
+    return MOE_SUCCESS;
 }
 
 int moe_infer_covariance(const moe_dataset *d, const moe_model *m, double *cov, moe_error *err)
@@ -223,103 +207,83 @@ int moe_infer_covariance(const moe_dataset *d, const moe_model *m, double *cov, 
     int status = moe_infer_hessian(d, m, cov, err);
     if (status)
         return status;
-    size_t np = moe_infer_nparams(m);
-    int finite = 1;
-    for (size_t i = 0; i < np * np; i++) {
+    size_t np = moe_model_nparams(m);
+    for (size_t i = 0; i < np * np; i++)
         cov[i] = -cov[i];
-        finite &= isfinite(cov[i]) != 0;
+    return moe_infer_invert_information(cov, np, err);
+}
+
+/* The reported coefficients of BLOCK (an expert, or the gate when BLOCK == k) at the block's
+ * theta T into OUT. */
+static void report(const moe_model *m, size_t block, const double *t, double *out)
+{
+    if (block < m->k)
+        m->expert->report(m, t, out);
+    else
+        m->gate->report(m, t, out);
+}
+
+int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size_t ld,
+                       size_t off, double *se)
+{
+    size_t nt = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(m->k, m->nz);
+    size_t nc = moe_model_ncoef(m, block);
+    double *t = malloc((nt + 1) * sizeof *t), *jac = malloc((nt * nc + 1) * sizeof *jac);
+    double *cp = malloc((nc + 1) * sizeof *cp), *cm = malloc((nc + 1) * sizeof *cm);
+    if (!t || !jac || !cp || !cm) {
+        free(t);
+        free(jac);
+        free(cp);
+        free(cm);
+        return MOE_ENOMEM;
     }
-    lapack_int info = -1;
-    if (finite) {
-        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, cov, (lapack_int)np);
-        if (info == 0)
-            info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, cov, (lapack_int)np);
+    if (block < m->k)
+        m->expert->get_theta(m->nx, moe_model_expert_block_const(m, block), t);
+    else
+        m->gate->get_theta(m->k, m->nz, m->gate_par, t);
+    for (size_t j = 0; j < nt; j++) {  /* column j of the Jacobian d report / d theta_j */
+        double t0 = t[j], step = 1e-5 * fmax(1.0, fabs(t0));
+        volatile double tp = t0 + step, tm = t0 - step;
+        double span = tp - tm;
+        t[j] = tp;
+        report(m, block, t, cp);
+        t[j] = tm;
+        report(m, block, t, cm);
+        t[j] = t0;
+        for (size_t c = 0; c < nc; c++)
+            jac[c * nt + j] = (cp[c] - cm[c]) / span;
     }
-    if (info != 0) {
-        for (size_t i = 0; i < np * np; i++)
-            cov[i] = NAN;
-        if (info < 0 && finite)
-            return moe_error_set(err, MOE_ENUMERIC,
-                                 "standard errors: LAPACK argument error %d", (int)info);
-        return moe_error_set(err, MOE_ESING,
-                             "the observed information is not positive definite (some "
-                             "parameters are not identified by these data)");
+    for (size_t c = 0; c < nc; c++) {
+        double v = 0;
+        for (size_t s = 0; s < nt; s++)
+            for (size_t u = 0; u < nt; u++)
+                v += jac[c * nt + s] * cov[(off + s) * ld + off + u] * jac[c * nt + u];
+        se[c] = isfinite(v) && v > 0 ? sqrt(v) : NAN;
     }
-    for (size_t i = 0; i < np; i++)
-        for (size_t j = i + 1; j < np; j++)
-            cov[i * np + j] = cov[j * np + i];
+    free(t);
+    free(jac);
+    free(cp);
+    free(cm);
     return MOE_SUCCESS;
 }
 
-/* sqrt of the diagonal of A C A' for the P x P block C of the NP x NP matrix COV starting at
- * OFF (A is P x P, row-major); NaN where the variance is not positive and finite. */
-static void mapped_se(const double *a, const double *cov, size_t np, size_t off, size_t p,
-                      double *se)
-{
-    for (size_t r = 0; r < p; r++) {
-        double v = 0;
-        for (size_t s = 0; s < p; s++)
-            for (size_t t = 0; t < p; t++)
-                v += a[r * p + s] * cov[(off + s) * np + off + t] * a[r * p + t];
-        se[r] = isfinite(v) && v > 0 ? sqrt(v) : NAN;
-    }
-}
-
-void moe_infer_sigma_se(const moe_model *m, const double *cov, size_t ld, double *sigma_se)
-{
-    size_t px = m->nx + 1;
-    for (size_t i = 0; i < m->k; i++) {
-        size_t t = i * (px + 1) + px;  /* log sigma_i */
-        double v = cov[t * ld + t];
-        sigma_se[i] = isfinite(v) && v > 0 ? m->sigma[i] * m->y_scale * sqrt(v) : NAN;
-    }
-}
-
-int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *expert_se,
-                              double *gate_se, double *sigma_se, moe_error *err)
+int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *const *block_se,
+                              moe_error *err)
 {
     if (!m)
         return moe_error_set(err, MOE_EINVAL, "standard errors: no model");
-    size_t k = m->k, px = m->nx + 1, pz = m->nz + 1;
-    if (expert_se)
-        for (size_t i = 0; i < k * px; i++)
-            expert_se[i] = NAN;
-    if (gate_se)
-        for (size_t i = 0; k > 0 && i < (k - 1) * pz; i++)
-            gate_se[i] = NAN;
-    if (sigma_se)
-        for (size_t i = 0; i < k; i++)
-            sigma_se[i] = NAN;
-    if (k == 0)
-        return moe_error_set(err, MOE_EINVAL, "standard errors: empty model");
-    size_t np = moe_infer_nparams(m);
-    size_t pmax = px > pz ? px : pz;
-    double *cov = malloc(np * np * sizeof *cov);
-    double *a = malloc(pmax * pmax * sizeof *a), *offset = malloc(pmax * sizeof *offset);
-    if (!cov || !a || !offset) {
-        free(cov);
-        free(a);
-        free(offset);
+    for (size_t b = 0; b <= m->k; b++)
+        for (size_t c = 0; c < moe_model_ncoef(m, b); c++)
+            block_se[b][c] = NAN;
+    size_t np = moe_model_nparams(m), ne = moe_model_expert_nparams(m);
+    double *cov = malloc((np * np + 1) * sizeof *cov);
+    if (!cov)
         return moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory (%zu parameters)",
                              np);
-    }
     int status = moe_infer_covariance(d, m, cov, err);
-    if (status == MOE_SUCCESS) {
-        if (expert_se) {
-            moe_model_expert_map(m, a, offset);
-            for (size_t i = 0; i < k; i++)
-                mapped_se(a, cov, np, i * (px + 1), px, expert_se + i * px);
-        }
-        if (sigma_se)
-            moe_infer_sigma_se(m, cov, np, sigma_se);
-        if (gate_se && k > 1) {
-            moe_model_gate_map(m, a);
-            for (size_t i = 0; i + 1 < k; i++)
-                mapped_se(a, cov, np, k * (px + 1) + i * pz, pz, gate_se + i * pz);
-        }
-    }
+    for (size_t b = 0; status == MOE_SUCCESS && b <= m->k; b++)
+        if (moe_model_ncoef(m, b) && moe_infer_block_se(m, b, cov, np, b * ne, block_se[b]))
+            status = moe_error_set(err, MOE_ENOMEM, "standard errors: out of memory");
     free(cov);
-    free(a);
-    free(offset);
     return status;
 }

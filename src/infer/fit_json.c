@@ -18,7 +18,8 @@
 
 #include "core/error.h"
 #include "model/model.h"
-#include "train/fit.h"
+#include "experts/expert.h"
+#include "infer/fit.h"
 
 /* A real, or null for NaN/Inf (never NULL unless out of memory). */
 static json_t *jreal(double x)
@@ -62,7 +63,7 @@ static json_t *fit_to_json(const moe_fit *f)
     const moe_model *m = moe_fit_model(f);
     moe_fit_stats st = moe_fit_get_stats(f);
     size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, pz = moe_model_nz(m) + 1;
-    size_t pmax = px > pz ? px : pz;
+    size_t nc = moe_model_ncoef(m, 0), pmax = nc > pz ? nc : pz;
     double *coef = malloc(pmax * sizeof *coef), *se = malloc(pmax * sizeof *se);
     json_t *root = json_object(), *experts = NULL, *gate = NULL, *warn = NULL;
     if (!coef || !se || !root)
@@ -71,19 +72,28 @@ static json_t *fit_to_json(const moe_fit *f)
         set(root, "converged", json_boolean(st.converged)) ||
         set(root, "n", json_integer((json_int_t)st.n)) ||
         set(root, "separated", json_boolean(st.separated)) ||
+        set(root, "family", json_string(moe_model_family(m))) ||
         set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")))
         goto fail;
     if (set(root, "experts", experts = json_array()))
         goto fail;
     for (size_t i = 0; i < k; i++) {
-        double sigma = NAN, prior = NAN;
+        double prior = NAN;
         size_t size = 0;
-        moe_fit_expert(f, i, coef, se, &sigma, &prior, &size);
+        moe_fit_expert(f, i, NULL, NULL, NULL, &prior, &size);
+        moe_fit_coefs(f, i, coef, se);
         json_t *e = json_object();
         if (!e || json_array_append_new(experts, e) || set(e, "coef", named(m, 0, coef, px)) ||
-            set(e, "se", named(m, 0, se, px)) || set(e, "sigma", jreal(sigma)) ||
-            set(e, "sigma_se", jreal(moe_fit_sigma_se(f, i))) ||
-            set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
+            set(e, "se", named(m, 0, se, px)))
+            goto fail;
+        for (size_t j = px; j < nc; j++) {  /* the family's extras: NAME and NAME_se */
+            char key[80];
+            const char *nm = m->expert->extra_names[j - px];
+            snprintf(key, sizeof key, "%s_se", nm);
+            if (set(e, nm, jreal(coef[j])) || set(e, key, jreal(se[j])))
+                goto fail;
+        }
+        if (set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
             goto fail;
     }
     if (set(root, "gate", gate = json_array()) ||

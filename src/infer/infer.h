@@ -1,34 +1,41 @@
-/* infer.h: inference on a fitted model, internal entry points (src/infer/covariance.c). */
+/* infer.h: inference on a fitted model, internal entry points (src/infer/covariance.c).
+ * Every function works for any expert family and gate through their type tables. */
 #ifndef MOE_INFER_INFER_H
 #define MOE_INFER_INFER_H
 
 #include "data/dataset.h"
 #include "model/model.h"
 
-/* Standard errors of M's parameters from the observed information of the incomplete-data
- * log-likelihood of the standardised data set D (M on the standardised scale), converted to
- * the data's own scale. EXPERT_SE receives k x (nx+1) values (the coefficients' SEs),
- * GATE_SE (k-1) x (nz+1), SIGMA_SE k values (the SE of each sigma_i on the data's scale, by the
- * delta method from that of log sigma_i; may be NULL). Where the information is singular (for instance a gate that
- * separates the regimes) the SEs are NaN and MOE_ESING is returned: a normal outcome that
- * the caller reports as a warning, with ERR saying why. */
-int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *expert_se,
-                              double *gate_se, double *sigma_se, moe_error *err);
+/* Standard errors of M's reported coefficients (moe_model_coefs: each block's coefficients
+ * on the data's scale) from the observed information of the incomplete-data log-likelihood
+ * of the standardised data set D (M on the standardised scale). BLOCK_SE[b] receives
+ * moe_model_ncoef(m, b) values for each block b = 0..k (the experts, then the gate). Where
+ * the information is singular (for instance a gate that separates the regimes) the SEs are
+ * NaN and MOE_ESING is returned: a normal outcome that the caller reports as a warning, with
+ * ERR saying why. */
+int moe_infer_standard_errors(const moe_dataset *d, const moe_model *m, double *const *block_se,
+                              moe_error *err);
 
-/* SIGMA_SE[i] = sigma_i SE(log sigma_i) on the data's scale, from COV, the covariance of
- * theta (leading dimension LD) or of its expert block alone (the experts come first). */
-void moe_infer_sigma_se(const moe_model *m, const double *cov, size_t ld, double *sigma_se);
+/* SE[c] for the coefficients of BLOCK from COV (leading dimension LD), the covariance of
+ * theta or of a part of it, the block's theta starting at row OFF: the delta method with a
+ * numerical Jacobian of the block's report. MOE_ENOMEM. */
+int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size_t ld,
+                       size_t off, double *se);
 
-/* The parameter vector theta of the standardised model M, in this order: for each expert i,
- * beta_i (nx+1 values) then log sigma_i; then for each gate row i < k-1, v_i (nz+1 values).
- * moe_infer_nparams gives its length; _get copies M's parameters into THETA, _set the other
- * way (the reference gate row stays 0). */
+/* Inverts the NP x NP information matrix A (symmetric) in place by Cholesky; MOE_ESING with
+ * NaN entries when it is not positive definite or not finite, MOE_ENUMERIC on a LAPACK
+ * argument error (a programming error). */
+int moe_infer_invert_information(double *a, size_t np, moe_error *err);
+
+/* The model's flat parameter vector theta (moe_model_get_theta), kept under these names for
+ * the tests: for the Gaussian family each expert's beta (nx+1 values) then log sigma, then
+ * for each gate row i < k-1, v_i (nz+1 values). */
 size_t moe_infer_nparams(const moe_model *m);
 void moe_infer_get_params(const moe_model *m, double *theta);
 void moe_infer_set_params(moe_model *m, const double *theta);
 
 /* The analytic gradient of the observed-data log-likelihood of standardised D at M with
- * respect to theta (nparams values). Gaussian experts and the softmax gate only. */
+ * respect to theta (nparams values). */
 int moe_infer_gradient(const moe_dataset *d, const moe_model *m, double *grad, moe_error *err);
 
 /* The Hessian (nparams x nparams, row-major, symmetrised) by central differences of the

@@ -17,13 +17,14 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "model/model.h"
-#include "train/estep.h"
+#include "model/estep.h"
 
 void moe_prediction_free(moe_prediction *p)
 {
     if (!p)
         return;
     free(p->mean);
+    free(p->expert_mean);
     free(p->sd);
     free(p->gate);
     free(p->expert);
@@ -40,12 +41,13 @@ static moe_prediction *prediction_alloc(size_t n, size_t k, int posterior)
     p->k = k;
     size_t nn = n ? n : 1, nk = n * k > 0 ? n * k : 1;
     p->mean = malloc(nn * sizeof *p->mean);
+    p->expert_mean = malloc(nk * sizeof *p->expert_mean);
     p->sd = malloc(nn * sizeof *p->sd);
     p->gate = malloc(nk * sizeof *p->gate);
     p->expert = malloc(nn * sizeof *p->expert);
     if (posterior)
         p->posterior = malloc(nk * sizeof *p->posterior);
-    if (!p->mean || !p->sd || !p->gate || !p->expert || (posterior && !p->posterior)) {
+    if (!p->mean || !p->expert_mean || !p->sd || !p->gate || !p->expert || (posterior && !p->posterior)) {
         moe_prediction_free(p);
         return NULL;
     }
@@ -55,6 +57,7 @@ static moe_prediction *prediction_alloc(size_t n, size_t k, int posterior)
 int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_prediction **out,
                 moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_predict: no place for the result");
     *out = NULL;
@@ -86,14 +89,15 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_pre
         goto done;
 
     /* gate probabilities: log_prob gives log g (already normalised by log-sum-exp) */
-    m->gate->log_prob(s, m, p->gate);
+    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, p->gate);
     for (size_t r = 0; r < n * k; r++)
         p->gate[r] = exp(p->gate[r]);
     for (size_t i = 0; i < k; i++) {
-        m->expert->moments(s, m, i, tmu, tvar);
+        m->expert->moments_rows(s, moe_model_expert_block_const(m, i), 0, n, tmu, tvar);
         for (size_t r = 0; r < n; r++) {
             mu[r * k + i] = tmu[r];
             var[r * k + i] = tvar[r];
+            p->expert_mean[r * k + i] = m->y_center + m->y_scale * tmu[r];
         }
     }
     for (size_t r = 0; r < n; r++) {

@@ -17,8 +17,9 @@
 #include <gsl/gsl_cdf.h>
 
 #include "core/error.h"
+#include "experts/expert.h"
+#include "infer/fit.h"
 #include "model/model.h"
-#include "train/fit.h"
 
 /* Writes X into BUF as "%.PREC g" (FMT 'g') or "%.PREC f" (FMT 'f'), or "NA" when it is
  * not finite. */
@@ -101,9 +102,10 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
     const moe_model *m = moe_fit_model(f);
     moe_fit_stats st = moe_fit_get_stats(f);
     size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, pz = moe_model_nz(m) + 1;
-    size_t nsel = moe_fit_nselection(f);
-    double *coef = malloc((px > pz ? px : pz) * sizeof *coef);
-    double *se = malloc((px > pz ? px : pz) * sizeof *se);
+    size_t nsel = moe_fit_nselection(f), nc = moe_model_ncoef(m, 0);
+    size_t pmax = nc > pz ? nc : pz;
+    double *coef = malloc(pmax * sizeof *coef);
+    double *se = malloc(pmax * sizeof *se);
     if (!coef || !se) {
         free(coef);
         free(se);
@@ -120,21 +122,28 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                 moe_fit_selection(f, nsel - 1).k);
     else
         fprintf(fp, ", k = %zu)\n\n", k);
-    fprintf(fp, "Mixture of %zu Gaussian linear expert%s with a softmax gate, n = %zu\n", k,
-            k == 1 ? "" : "s", st.n);
+    fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu\n", k,
+            m->expert->label, k == 1 ? "" : "s", st.n);
 
     for (size_t i = 0; i < k; i++) {
-        double sigma = NAN, prior = NAN;
+        double prior = NAN;
         size_t size = 0;
-        moe_fit_expert(f, i, coef, se, &sigma, &prior, &size);
+        moe_fit_expert(f, i, NULL, NULL, NULL, &prior, &size);
+        moe_fit_coefs(f, i, coef, se);
         fprintf(fp, "\nExpert %zu: prior %s, size %zu\n", i + 1,
                 num(b1, sizeof b1, 'f', 4, prior), size);
         fprintf(fp, "Coefficients:\n");
         coef_table(fp, m, 0, coef, se, px);
-        double sse = moe_fit_sigma_se(f, i);
-        fprintf(fp, "Residual SD: %s, Std. Error %s (maximum-likelihood estimate, not "
-                "flexmix's df-corrected one)\n", num(b1, sizeof b1, 'g', 6, sigma),
-                num(b2, sizeof b2, 'g', 4, sse));
+        for (size_t j = px; j < nc; j++) {  /* the family's extras */
+            const char *nm = m->expert->extra_names[j - px];
+            if (strcmp(nm, "sigma") == 0)
+                fprintf(fp, "Residual SD: %s, Std. Error %s (maximum-likelihood estimate, not "
+                        "flexmix's df-corrected one)\n", num(b1, sizeof b1, 'g', 6, coef[j]),
+                        num(b2, sizeof b2, 'g', 4, se[j]));
+            else
+                fprintf(fp, "%s: %s, Std. Error %s\n", nm, num(b1, sizeof b1, 'g', 6, coef[j]),
+                        num(b2, sizeof b2, 'g', 4, se[j]));
+        }
     }
 
     if (k > 1) {

@@ -20,9 +20,15 @@
  *       "inputs": {"center": [nx], "scale": [nx]},      parameters below are on the
  *       "gate_inputs": {"center": [nz], "scale": [nz]}  data's own scale
  *     },
- *     "experts": [{"beta": [nx+1], "sigma": s}, ...],   k entries; beta[0] is the intercept
- *     "gate_coef": [[nz+1], ...]         k-1 rows of gate coefficients, intercept first;
- *   }                                    the last expert is the reference (its row is 0)
+ *     "offset": "name",                  optional: the column of the experts' offset
+ *     "trials": "name",                  optional: the column of the binomial trials
+ *     "experts": [{...}, ...],           k entries, each the family's block: its fields
+ *                                        (moe_param_field), e.g. gaussian
+ *                                        {"beta": [nx+1], "sigma": s}, poisson and logistic
+ *                                        {"beta": [nx+1]}; beta[0] is the intercept
+ *     "gate_coef": [[nz+1], ...]         the gate's fields at the top level: for softmax
+ *   }                                    k-1 rows of gate coefficients, intercept first;
+ *                                        the last expert is the reference (its row is 0)
  *
  * The parameters are those of the standardised model (struct moe_model in model.h): a column
  * u is used as (u - center) / scale, and the response is y = center + scale * y_std.  Names
@@ -47,7 +53,6 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "model/model.h"
-#include "train/estep.h"
 
 #define MODEL_FORMAT "moefit-model"
 #define MODEL_VERSION 1
@@ -119,18 +124,38 @@ static int check_model(const moe_model *m, moe_error *err)
     for (size_t j = 0; j < m->nz; j++)
         if (!m->z_names[j])
             return moe_error_set(err, MOE_EINVAL, "model: gate input name %zu missing", j + 1);
-    size_t px = m->nx + 1, pz = m->nz + 1;
     if (!isfinite(m->y_center) || !isfinite(m->y_scale) || !all_finite(m->x_center, m->nx) ||
         !all_finite(m->x_scale, m->nx) || !all_finite(m->z_center, m->nz) ||
-        !all_finite(m->z_scale, m->nz) || !all_finite(m->beta, m->k * px) ||
-        !all_finite(m->sigma, m->k) || !all_finite(m->gate_coef, (m->k - 1) * pz))
+        !all_finite(m->z_scale, m->nz) || !all_finite(m->expert_par, m->k * m->ep) ||
+        !all_finite(m->gate_par, m->gp))
         return moe_error_set(err, MOE_EINVAL, "model: parameters are not all finite");
     return MOE_SUCCESS;
 }
 
+/* Sets the fields F (NF of them) of block PAR as members of OBJ. */
+static int set_fields(json_t *obj, const moe_param_field *f, size_t nf, const double *par)
+{
+    for (size_t t = 0; t < nf; t++) {
+        json_t *v;
+        if (f[t].scalar) {
+            v = json_real(par[f[t].offset]);
+        } else if (f[t].rows == 0) {
+            v = real_array(par + f[t].offset, f[t].len);
+        } else {
+            v = json_array();
+            for (size_t r = 0; v && r < f[t].rows; r++)
+                v = append_or_free(v, real_array(par + f[t].offset + r * f[t].len, f[t].len));
+        }
+        if (set(obj, f[t].name, v))
+            return -1;
+    }
+    return 0;
+}
+
 static json_t *model_to_json(const moe_model *m)
 {
-    size_t px = m->nx + 1, pz = m->nz + 1;
+    moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
+    size_t nef = m->expert->fields(m->nx, ef), ngf = m->gate->fields(m->k, m->nz, gf);
     json_t *root = json_object();
     json_t *scaling = json_object(), *experts = json_array(), *gate = json_array();
     if (!root || !scaling || !experts || !gate)
@@ -142,7 +167,9 @@ static json_t *model_to_json(const moe_model *m)
         set(root, "k", json_integer((json_int_t)m->k)) ||
         set(root, "response", json_string(m->y_name)) ||
         set(root, "inputs", string_array(m->x_names, m->nx)) ||
-        set(root, "gate_inputs", string_array(m->z_names, m->nz)))
+        set(root, "gate_inputs", string_array(m->z_names, m->nz)) ||
+        (m->offset_name && set(root, "offset", json_string(m->offset_name))) ||
+        (m->trials_name && set(root, "trials", json_string(m->trials_name))))
         goto fail;
     json_t *resp = json_object();  /* the response's centre and scale are scalars */
     if (set(scaling, "response", resp) || set(resp, "center", json_real(m->y_center)) ||
@@ -153,13 +180,11 @@ static json_t *model_to_json(const moe_model *m)
     for (size_t i = 0; i < m->k; i++) {
         json_t *e = json_object();
         if (!e || json_array_append_new(experts, e) ||
-            set(e, "beta", real_array(m->beta + i * px, px)) ||
-            set(e, "sigma", json_real(m->sigma[i])))
+            set_fields(e, ef, nef, m->expert_par + i * m->ep))
             goto fail;
     }
-    for (size_t i = 0; i + 1 < m->k; i++)
-        if (json_array_append_new(gate, real_array(m->gate_coef + i * pz, pz)))
-            goto fail;
+    json_decref(gate);
+    gate = NULL;
     if (json_object_set_new(root, "scaling", scaling)) {
         scaling = NULL;
         goto fail;
@@ -170,10 +195,8 @@ static json_t *model_to_json(const moe_model *m)
         goto fail;
     }
     experts = NULL;
-    if (json_object_set_new(root, "gate_coef", gate)) {
-        gate = NULL;
+    if (set_fields(root, gf, ngf, m->gate_par))
         goto fail;
-    }
     return root;
 fail:
     json_decref(scaling);
@@ -494,7 +517,59 @@ static int read_scaling(const loader *ld, const json_t *s, moe_model *m)
 
 static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
                                          "k", "response", "inputs", "gate_inputs", "scaling",
-                                         "experts", "gate_coef", NULL};
+                                         "offset", "trials", "experts", NULL};
+
+/* Reads the fields F (NF of them) of a block from OBJ (FIELD names it in messages) into PAR.
+ * Every field is required; UNKNOWN_OK: OBJ may have other members (the top level). */
+static int read_fields(const loader *ld, const json_t *obj, const char *field,
+                       const moe_param_field *f, size_t nf, int unknown_ok, double *par)
+{
+    char sub[160];
+    if (!unknown_ok) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)obj, key, v) {
+            int known = 0;
+            for (size_t t = 0; t < nf; t++)
+                known |= strcmp(key, f[t].name) == 0;
+            if (!known)
+                return bad_name(ld, field, "unknown field", key);
+        }
+    }
+    for (size_t t = 0; t < nf; t++) {
+        json_t *v;
+        int status;
+        if (*field)
+            snprintf(sub, sizeof sub, "%s.%s", field, f[t].name);
+        else
+            snprintf(sub, sizeof sub, "%s", f[t].name);
+        if ((status = member(ld, obj, f[t].name, sub, &v)))
+            return status;
+        if (f[t].scalar) {
+            status = get_number(ld, v, sub, f[t].positive, par + f[t].offset);
+        } else if (f[t].rows == 0) {
+            status = get_numbers(ld, v, sub, f[t].len, f[t].positive, par + f[t].offset);
+        } else {
+            if (!json_is_array(v))
+                return bad_field(ld, sub, "must be an array of arrays of numbers");
+            if (json_array_size(v) != f[t].rows) {
+                char what[120];
+                snprintf(what, sizeof what, "must have %zu row%s, not %zu", f[t].rows,
+                         f[t].rows == 1 ? "" : "s", json_array_size(v));
+                return bad_field(ld, sub, what);
+            }
+            for (size_t r = 0; !status && r < f[t].rows; r++) {
+                char rf[200];
+                snprintf(rf, sizeof rf, "%s[%zu]", sub, r);
+                status = get_numbers(ld, json_array_get(v, r), rf, f[t].len, f[t].positive,
+                                     par + f[t].offset + r * f[t].len);
+            }
+        }
+        if (status)
+            return status;
+    }
+    return MOE_SUCCESS;
+}
 
 /* Validates ROOT and builds the model; *OUT stays NULL on any error. */
 static int model_from_json(const loader *ld, const json_t *root, moe_model **out)
@@ -508,7 +583,8 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         int known = 0;
         for (const char *const *k = known_keys; *k; k++)
             known |= strcmp(key, *k) == 0;
-        if (!known)
+        /* the gate's own fields are checked once the gate is known */
+        if (!known && !(json_is_array(v) && strncmp(key, "gate", 4) == 0))
             return bad_name(ld, "(top level)", "unknown field", key);
     }
     if ((status = member(ld, root, "format", "format", &v)))
@@ -532,14 +608,10 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         return status;
     if (!(etype = moe_expert_type_find(json_string_value(v))))
         return bad_name(ld, "expert", "unknown expert family", json_string_value(v));
-    if (strcmp(etype->name, "gaussian") != 0)
-        return bad_field(ld, "expert", "only the gaussian family has this layout in version 1");
     if ((status = typed_member(ld, root, "gate", JSON_STRING, "must be a string", &v)))
         return status;
     if (!(gtype = moe_gate_type_find(json_string_value(v))))
         return bad_name(ld, "gate", "unknown gate", json_string_value(v));
-    if (strcmp(gtype->name, "softmax") != 0)
-        return bad_field(ld, "gate", "only the softmax gate has this layout in version 1");
 
     if ((status = typed_member(ld, root, "k", JSON_INTEGER, "must be an integer", &v)))
         return status;
@@ -549,15 +621,18 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         return bad_field(ld, "k", what);
     }
     size_t k = (size_t)json_integer_value(v), nx, nz;
-    json_t *resp, *xs, *zs, *experts, *gate;
+    json_t *resp, *xs, *zs, *experts, *offset, *trials;
     if ((status = member(ld, root, "response", "response", &resp)) ||
         (status = check_name(ld, resp, "response")) ||
         (status = member(ld, root, "inputs", "inputs", &xs)) ||
         (status = check_names(ld, xs, "inputs", &nx)) ||
         (status = member(ld, root, "gate_inputs", "gate_inputs", &zs)) ||
         (status = check_names(ld, zs, "gate_inputs", &nz)) ||
-        (status = member(ld, root, "experts", "experts", &experts)) ||
-        (status = member(ld, root, "gate_coef", "gate_coef", &gate)))
+        (status = member(ld, root, "experts", "experts", &experts)))
+        return status;
+    if ((offset = json_object_get(root, "offset")) && (status = check_name(ld, offset, "offset")))
+        return status;
+    if ((trials = json_object_get(root, "trials")) && (status = check_name(ld, trials, "trials")))
         return status;
     if (!json_is_array(experts))
         return bad_field(ld, "experts", "must be an array of objects");
@@ -567,57 +642,42 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
                  json_array_size(experts));
         return bad_field(ld, "experts", what);
     }
-    if (!json_is_array(gate))
-        return bad_field(ld, "gate_coef", "must be an array of k-1 arrays of numbers");
-    if (json_array_size(gate) != k - 1) {
-        char what[120];
-        snprintf(what, sizeof what, "must have k-1 = %zu rows (the last expert is the "
-                 "reference), not %zu", k - 1, json_array_size(gate));
-        return bad_field(ld, "gate_coef", what);
+    moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
+    size_t nef = etype->fields(nx, ef), ngf = gtype->fields(k, nz, gf);
+    json_object_foreach((json_t *)root, key, v) {  /* top-level keys the gate does not own */
+        int known = 0;
+        for (const char *const *kk = known_keys; *kk; kk++)
+            known |= strcmp(key, *kk) == 0;
+        for (size_t t = 0; t < ngf; t++)
+            known |= strcmp(key, gf[t].name) == 0;
+        if (!known)
+            return bad_name(ld, "(top level)", "unknown field", key);
     }
 
-    moe_model *m = moe_model_alloc(k, nx, nz);
+    moe_model *m = moe_model_alloc_typed(etype, gtype, k, nx, nz);
     if (!m)
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
-    m->expert = etype;
-    m->gate = gtype;
     /* moe_model_alloc's unit scaling stays unless the file gives one */
-    size_t px = nx + 1, pz = nz + 1;
     if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
         goto fail;
     for (size_t i = 0; i < k; i++) {
         char field[64];
-        json_t *e = json_array_get(experts, i), *b, *sg;
+        json_t *e = json_array_get(experts, i);
         snprintf(field, sizeof field, "experts[%zu]", i);
         if (!json_is_object(e)) {
-            status = bad_field(ld, field, "must be an object {\"beta\", \"sigma\"}");
+            status = bad_field(ld, field, "must be an object of the family's fields");
             goto fail;
         }
-        const char *ekey;
-        json_object_foreach(e, ekey, b) {
-            if (strcmp(ekey, "beta") && strcmp(ekey, "sigma")) {
-                status = bad_name(ld, field, "unknown field", ekey);
-                goto fail;
-            }
-        }
-        char bf[80], sf[80];
-        snprintf(bf, sizeof bf, "%s.beta", field);
-        snprintf(sf, sizeof sf, "%s.sigma", field);
-        if ((status = member(ld, e, "beta", bf, &b)) ||
-            (status = get_numbers(ld, b, bf, px, 0, m->beta + i * px)) ||
-            (status = member(ld, e, "sigma", sf, &sg)) ||
-            (status = get_number(ld, sg, sf, 1, m->sigma + i)))
+        if ((status = read_fields(ld, e, field, ef, nef, 0, m->expert_par + i * m->ep)))
             goto fail;
     }
-    for (size_t i = 0; i + 1 < k; i++) {
-        char field[64];
-        snprintf(field, sizeof field, "gate_coef[%zu]", i);
-        if ((status = get_numbers(ld, json_array_get(gate, i), field, pz, 0,
-                                  m->gate_coef + i * pz)))
-            goto fail;
+    if ((status = read_fields(ld, root, "", gf, ngf, 1, m->gate_par)))
+        goto fail;
+    if ((offset && !(m->offset_name = strdup(json_string_value(offset)))) ||
+        (trials && !(m->trials_name = strdup(json_string_value(trials))))) {
+        status = moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+        goto fail;
     }
-    for (size_t j = 0; j < pz; j++)
-        m->gate_coef[(k - 1) * pz + j] = 0;
     if (copy_names(m, xs, zs, resp)) {
         status = moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
         goto fail;

@@ -1,8 +1,10 @@
-/* model.c: the moe_model object: allocation, copies, names, accessors and standardisation.
+/* model.c: the moe_model object: allocation, copies, names, parameter blocks, the flat
+ * free-parameter vector, reported coefficients and standardisation.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,20 +33,23 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
+moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type *gt, size_t k,
+                                 size_t nx, size_t nz)
 {
     if (k == 0)
         return NULL;
     moe_model *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->expert = &moe_expert_gaussian;
-    m->gate = &moe_gate_softmax;
+    m->expert = et ? et : moe_expert_types[0];
+    m->gate = gt ? gt : moe_gate_types[0];
     m->k = k;
     m->nx = nx;
     m->nz = nz;
     m->y_center = 0;
     m->y_scale = 1;
+    m->ep = m->expert->block_size(nx);
+    m->gp = m->gate->block_size(k, nz);
     /* calloc(0) may return NULL: allocate at least one element so NULL means no memory */
     m->x_names = calloc(nx + 1, sizeof *m->x_names);
     m->z_names = calloc(nz + 1, sizeof *m->z_names);
@@ -52,11 +57,10 @@ moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
     m->x_scale = malloc((nx + 1) * sizeof *m->x_scale);
     m->z_center = calloc(nz + 1, sizeof *m->z_center);
     m->z_scale = malloc((nz + 1) * sizeof *m->z_scale);
-    m->beta = calloc(k * (nx + 1), sizeof *m->beta);
-    m->sigma = malloc(k * sizeof *m->sigma);
-    m->gate_coef = calloc(k * (nz + 1), sizeof *m->gate_coef);
+    m->expert_par = calloc(k * m->ep + 1, sizeof *m->expert_par);
+    m->gate_par = calloc(m->gp + 1, sizeof *m->gate_par);
     if (!m->x_names || !m->z_names || !m->x_center || !m->x_scale || !m->z_center ||
-        !m->z_scale || !m->beta || !m->sigma || !m->gate_coef) {
+        !m->z_scale || !m->expert_par || !m->gate_par) {
         moe_model_free(m);
         return NULL;
     }
@@ -64,9 +68,27 @@ moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
         m->x_scale[j] = 1;
     for (size_t j = 0; j < nz; j++)
         m->z_scale[j] = 1;
-    for (size_t i = 0; i < k; i++)
-        m->sigma[i] = 1;
+    moe_model_reset_params(m);
     return m;
+}
+
+moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
+{
+    return moe_model_alloc_typed(NULL, NULL, k, nx, nz);
+}
+
+void moe_model_reset_params(moe_model *m)
+{
+    for (size_t i = 0; i < m->k; i++)
+        m->expert->init(m->nx, m->expert_par + i * m->ep);
+    memset(m->gate_par, 0, m->gp * sizeof *m->gate_par);
+}
+
+double *moe_model_expert_block(moe_model *m, size_t i) { return m->expert_par + i * m->ep; }
+
+const double *moe_model_expert_block_const(const moe_model *m, size_t i)
+{
+    return m->expert_par + i * m->ep;
 }
 
 void moe_model_free(moe_model *m)
@@ -74,15 +96,16 @@ void moe_model_free(moe_model *m)
     if (!m)
         return;
     free(m->y_name);
+    free(m->offset_name);
+    free(m->trials_name);
     free_names(m->x_names, m->nx);
     free_names(m->z_names, m->nz);
     free(m->x_center);
     free(m->x_scale);
     free(m->z_center);
     free(m->z_scale);
-    free(m->beta);
-    free(m->sigma);
-    free(m->gate_coef);
+    free(m->expert_par);
+    free(m->gate_par);
     free(m);
 }
 
@@ -98,26 +121,39 @@ static int copy_names(char **dst, char *const *src, size_t n)
     return MOE_SUCCESS;
 }
 
+/* Replaces *DST by a copy of SRC (NULL allowed). */
+static int replace_str(char **dst, const char *src)
+{
+    char *c = src ? dup_str(src) : NULL;
+    if (src && !c)
+        return MOE_ENOMEM;
+    free(*dst);
+    *dst = c;
+    return MOE_SUCCESS;
+}
+
+void moe_model_copy_scaling(moe_model *dst, const moe_model *src)
+{
+    dst->y_center = src->y_center;
+    dst->y_scale = src->y_scale;
+    memcpy(dst->x_center, src->x_center, src->nx * sizeof *dst->x_center);
+    memcpy(dst->x_scale, src->x_scale, src->nx * sizeof *dst->x_scale);
+    memcpy(dst->z_center, src->z_center, src->nz * sizeof *dst->z_center);
+    memcpy(dst->z_scale, src->z_scale, src->nz * sizeof *dst->z_scale);
+}
+
 moe_model *moe_model_copy(const moe_model *m)
 {
     if (!m)
         return NULL;
-    moe_model *c = moe_model_alloc(m->k, m->nx, m->nz);
+    moe_model *c = moe_model_alloc_typed(m->expert, m->gate, m->k, m->nx, m->nz);
     if (!c)
         return NULL;
-    size_t k = m->k, px = m->nx + 1, pz = m->nz + 1;
-    c->expert = m->expert;
-    c->gate = m->gate;
-    c->y_center = m->y_center;
-    c->y_scale = m->y_scale;
-    memcpy(c->x_center, m->x_center, m->nx * sizeof *c->x_center);
-    memcpy(c->x_scale, m->x_scale, m->nx * sizeof *c->x_scale);
-    memcpy(c->z_center, m->z_center, m->nz * sizeof *c->z_center);
-    memcpy(c->z_scale, m->z_scale, m->nz * sizeof *c->z_scale);
-    memcpy(c->beta, m->beta, k * px * sizeof *c->beta);
-    memcpy(c->sigma, m->sigma, k * sizeof *c->sigma);
-    memcpy(c->gate_coef, m->gate_coef, k * pz * sizeof *c->gate_coef);
-    if ((m->y_name && !(c->y_name = dup_str(m->y_name))) ||
+    moe_model_copy_scaling(c, m);
+    memcpy(c->expert_par, m->expert_par, m->k * m->ep * sizeof *c->expert_par);
+    memcpy(c->gate_par, m->gate_par, m->gp * sizeof *c->gate_par);
+    if (replace_str(&c->y_name, m->y_name) || replace_str(&c->offset_name, m->offset_name) ||
+        replace_str(&c->trials_name, m->trials_name) ||
         copy_names(c->x_names, m->x_names, m->nx) || copy_names(c->z_names, m->z_names, m->nz)) {
         moe_model_free(c);
         return NULL;
@@ -129,12 +165,10 @@ int moe_model_set_names(moe_model *m, const moe_dataset *d)
 {
     if (!m || !d || d->nx != m->nx || d->nz != m->nz)
         return MOE_EINVAL;
-    char *y = d->y_name ? dup_str(d->y_name) : NULL;
-    if (d->y_name && !y)
-        return MOE_ENOMEM;
-    free(m->y_name);
-    m->y_name = y;
-    if (copy_names(m->x_names, d->x_names, m->nx) || copy_names(m->z_names, d->z_names, m->nz))
+    if (replace_str(&m->y_name, d->y_name) ||
+        replace_str(&m->offset_name, d->offset ? d->offset_name : NULL) ||
+        replace_str(&m->trials_name, d->trials ? d->trials_name : NULL) ||
+        copy_names(m->x_names, d->x_names, m->nx) || copy_names(m->z_names, d->z_names, m->nz))
         return MOE_ENOMEM;
     return MOE_SUCCESS;
 }
@@ -143,6 +177,7 @@ size_t moe_model_k(const moe_model *m) { return m ? m->k : 0; }
 size_t moe_model_nx(const moe_model *m) { return m ? m->nx : 0; }
 size_t moe_model_nz(const moe_model *m) { return m ? m->nz : 0; }
 const char *moe_model_response(const moe_model *m) { return m ? m->y_name : NULL; }
+const char *moe_model_family(const moe_model *m) { return m ? m->expert->name : NULL; }
 
 const char *moe_model_input(const moe_model *m, size_t j)
 {
@@ -153,6 +188,116 @@ const char *moe_model_gate_input(const moe_model *m, size_t j)
 {
     return m && j < m->nz ? m->z_names[j] : NULL;
 }
+
+/* ---------------------------------------------------------------- free parameters */
+
+size_t moe_model_expert_nparams(const moe_model *m) { return m->expert->nparams(m->nx); }
+
+size_t moe_model_nparams(const moe_model *m)
+{
+    return m->k * moe_model_expert_nparams(m) + m->gate->nparams(m->k, m->nz);
+}
+
+size_t moe_model_df(const moe_expert_type *et, const moe_gate_type *gt, size_t k, size_t nx,
+                    size_t nz)
+{
+    return k * et->nparams(nx) + gt->nparams(k, nz);
+}
+
+void moe_model_get_theta(const moe_model *m, double *theta)
+{
+    size_t ne = moe_model_expert_nparams(m);
+    for (size_t i = 0; i < m->k; i++)
+        m->expert->get_theta(m->nx, m->expert_par + i * m->ep, theta + i * ne);
+    m->gate->get_theta(m->k, m->nz, m->gate_par, theta + m->k * ne);
+}
+
+void moe_model_set_theta(moe_model *m, const double *theta)
+{
+    size_t ne = moe_model_expert_nparams(m);
+    for (size_t i = 0; i < m->k; i++)
+        m->expert->set_theta(m->nx, theta + i * ne, m->expert_par + i * m->ep);
+    m->gate->set_theta(m->k, m->nz, theta + m->k * ne, m->gate_par);
+}
+
+/* ---------------------------------------------------------------- reported coefficients */
+
+size_t moe_model_ncoef(const moe_model *m, size_t block)
+{
+    if (!m || block > m->k)
+        return 0;
+    return block < m->k ? m->expert->ncoef(m->nx) : m->gate->nparams(m->k, m->nz);
+}
+
+int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, size_t len)
+{
+    if (!m || !buf || len == 0 || j >= moe_model_ncoef(m, block))
+        return MOE_EINVAL;
+    if (block < m->k) {
+        size_t px = m->nx + 1;
+        const char *nm = j == 0 ? "(Intercept)"
+                         : j < px ? m->x_names[j - 1] : m->expert->extra_names[j - px];
+        snprintf(buf, len, "%s", nm ? nm : "?");
+    } else {
+        size_t pz = m->nz + 1, c = j % pz;
+        const char *nm = c == 0 ? "(Intercept)" : m->z_names[c - 1];
+        snprintf(buf, len, "expert %zu: %s", j / pz + 1, nm ? nm : "?");
+    }
+    return MOE_SUCCESS;
+}
+
+void moe_model_coefs(const moe_model *m, size_t block, double *coef)
+{
+    if (!m || !coef || block > m->k)
+        return;
+    size_t np = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(m->k, m->nz);
+    double *theta = malloc((np + 1) * sizeof *theta);
+    if (!theta)
+        return;
+    if (block < m->k) {
+        m->expert->get_theta(m->nx, m->expert_par + block * m->ep, theta);
+        m->expert->report(m, theta, coef);
+    } else {
+        m->gate->get_theta(m->k, m->nz, m->gate_par, theta);
+        m->gate->report(m, theta, coef);
+    }
+    free(theta);
+}
+
+void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma)
+{
+    if (!m || i >= m->k)
+        return;
+    size_t nc = m->expert->ncoef(m->nx), px = m->nx + 1;
+    double *all = malloc(nc * sizeof *all);
+    if (!all)
+        return;
+    moe_model_coefs(m, i, all);
+    if (coef)
+        memcpy(coef, all, px * sizeof *coef);
+    if (sigma) {
+        *sigma = NAN;
+        for (size_t j = px; j < nc; j++)
+            if (strcmp(m->expert->extra_names[j - px], "sigma") == 0)
+                *sigma = all[j];
+    }
+    free(all);
+}
+
+void moe_model_gate(const moe_model *m, size_t i, double *coef)
+{
+    if (!m || !coef || i + 1 >= m->k)
+        return;
+    size_t pz = m->nz + 1, np = moe_model_ncoef(m, m->k);
+    double *all = malloc(np * sizeof *all);
+    if (!all)
+        return;
+    moe_model_coefs(m, m->k, all);
+    memcpy(coef, all + i * pz, pz * sizeof *coef);
+    free(all);
+}
+
+/* ---------------------------------------------------------------- scaling */
 
 /* Mean and population standard deviation (divisor n) of column J of the row-major N x P
  * matrix A, so that a standardised column has mean 0 and ML variance 1 (the scale on which
@@ -185,46 +330,43 @@ void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)
         column_moments(d->x, d->n, px, j + 1, &m->x_center[j], &m->x_scale[j]);
     for (size_t j = 0; j < m->nz; j++)
         column_moments(d->z, d->n, pz, j + 1, &m->z_center[j], &m->z_scale[j]);
-    if (d->y)
+    m->y_center = 0;
+    m->y_scale = 1;
+    if (d->y && m->expert->scales_response)
         column_moments(d->y, d->n, 1, 0, &m->y_center, &m->y_scale);
 }
 
-/* A data set with the same shape as D, names left NULL (the trainers do not need them). */
-static moe_dataset *alloc_like(const moe_dataset *d)
+/* A copy of the N values at SRC (NULL stays NULL); *FAILED set when out of memory. */
+static double *copy_column(const double *src, size_t n, int *failed)
 {
-    moe_dataset *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!src)
         return NULL;
-    size_t n = d->n, px = d->nx + 1, pz = d->nz + 1;
-    s->n = n;
-    s->nx = d->nx;
-    s->nz = d->nz;
-    s->omitted = d->omitted;
-    s->x = malloc((n * px + 1) * sizeof *s->x);
-    s->z = malloc((n * pz + 1) * sizeof *s->z);
-    s->y = d->y ? malloc((n + 1) * sizeof *s->y) : NULL;
-    s->x_names = calloc(d->nx + 1, sizeof *s->x_names);
-    s->z_names = calloc(d->nz + 1, sizeof *s->z_names);
-    if (!s->x || !s->z || (d->y && !s->y) || !s->x_names || !s->z_names) {
-        free(s->x);
-        free(s->z);
-        free(s->y);
-        free(s->x_names);
-        free(s->z_names);
-        free(s);
+    double *c = malloc((n + 1) * sizeof *c);
+    if (!c) {
+        *failed = 1;
         return NULL;
     }
-    return s;
+    memcpy(c, src, n * sizeof *c);
+    return c;
 }
 
 moe_dataset *moe_model_standardise(const moe_model *m, const moe_dataset *d)
 {
     if (!m || !d || d->nx != m->nx || d->nz != m->nz)
         return NULL;
-    moe_dataset *s = alloc_like(d);
+    moe_dataset *s = moe_dataset_alloc(d->n, d->nx, d->nz, d->y != NULL);
     if (!s)
         return NULL;
     size_t n = d->n, px = d->nx + 1, pz = d->nz + 1;
+    int failed = 0;
+    s->omitted = d->omitted;
+    s->w = copy_column(d->w, n, &failed);
+    s->offset = copy_column(d->offset, n, &failed);
+    s->trials = copy_column(d->trials, n, &failed);
+    if (failed) {
+        moe_dataset_free(s);
+        return NULL;
+    }
     for (size_t r = 0; r < n; r++) {
         s->x[r * px] = 1;
         for (size_t j = 0; j < m->nx; j++)
@@ -236,37 +378,4 @@ moe_dataset *moe_model_standardise(const moe_model *m, const moe_dataset *d)
             s->y[r] = (d->y[r] - m->y_center) / m->y_scale;
     }
     return s;
-}
-
-void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma)
-{
-    if (!m || i >= m->k)
-        return;
-    size_t px = m->nx + 1;
-    const double *b = m->beta + i * px;
-    if (coef) {
-        /* coef_data = A b + offset (scaling.c), written out to avoid a workspace */
-        double icpt = b[0];
-        for (size_t j = 0; j < m->nx; j++) {
-            icpt -= b[j + 1] * m->x_center[j] / m->x_scale[j];
-            coef[j + 1] = m->y_scale * b[j + 1] / m->x_scale[j];
-        }
-        coef[0] = m->y_center + m->y_scale * icpt;
-    }
-    if (sigma)
-        *sigma = m->y_scale * m->sigma[i];
-}
-
-void moe_model_gate(const moe_model *m, size_t i, double *coef)
-{
-    if (!m || !coef || i >= m->k)
-        return;
-    size_t pz = m->nz + 1;
-    const double *v = m->gate_coef + i * pz;
-    double icpt = v[0];
-    for (size_t j = 0; j < m->nz; j++) {
-        icpt -= v[j + 1] * m->z_center[j] / m->z_scale[j];
-        coef[j + 1] = v[j + 1] / m->z_scale[j];
-    }
-    coef[0] = icpt;
 }

@@ -1,55 +1,109 @@
 /* model.h: the internal layout of moe_model.
  *
  * The model lives on a standardised scale: every input column is centred and divided by
- * its standard deviation, and so is the response. The parameters below are on that scale;
- * the public accessors and the summaries convert them to the data's own scale
- * (src/model/scaling.c). Predictions apply the stored scaling, so a saved model predicts
- * exactly as the fitted one did. */
+ * its standard deviation, and so is the response when the expert family scales it (a
+ * Gaussian response; counts and 0/1 outcomes are used as they are: centre 0, scale 1). The
+ * parameters are on that scale; the families' report functions and the summaries convert
+ * them to the data's own scale (src/model/scaling.c). Predictions apply the stored scaling,
+ * so a saved model predicts exactly as the fitted one did.
+ *
+ * The parameters are owned by the types: one block of ep doubles per expert, laid out by the
+ * expert family, and one block of gp doubles for the gate, laid out by the gate
+ * (src/experts/expert.h, src/gates/gate.h). Nothing outside those files reads inside a
+ * block; everyone else goes through the type tables. */
 #ifndef MOE_MODEL_MODEL_H
 #define MOE_MODEL_MODEL_H
 
 #include "moe.h"
 
+/* Largest number of experts the library accepts (per-row temporaries live on the stack). */
+#define MOE_K_MAX 64
+
 struct moe_expert_type;
 struct moe_gate_type;
 
 struct moe_model {
-    const struct moe_expert_type *expert;  /* expert family ("gaussian") */
-    const struct moe_gate_type *gate;      /* gate ("softmax") */
+    const struct moe_expert_type *expert;  /* expert family */
+    const struct moe_gate_type *gate;      /* gate */
     size_t k;              /* experts */
     size_t nx, nz;         /* expert and gate inputs, without intercept */
     char *y_name;          /* response name */
     char **x_names;        /* nx names */
     char **z_names;        /* nz names */
+    char *offset_name;     /* column of the linear predictor's offset, or NULL */
+    char *trials_name;     /* column of the binomial trials, or NULL */
     double y_center;       /* response = y_center + y_scale * standardised response */
     double y_scale;
     double *x_center;      /* nx: input j = x_center[j] + x_scale[j] * standardised */
     double *x_scale;
     double *z_center;      /* nz, likewise for the gate inputs */
     double *z_scale;
-    double *beta;          /* k x (nx+1): expert coefficients, standardised scale */
-    double *sigma;         /* k: expert residual SDs, standardised scale */
-    double *gate_coef;     /* k x (nz+1): gate coefficients, row k-1 all zero (reference) */
+    size_t ep;             /* doubles per expert block */
+    double *expert_par;    /* k x ep: the expert blocks, standardised scale */
+    size_t gp;             /* doubles of the gate block */
+    double *gate_par;      /* the gate block, standardised scale */
 };
 
-/* Allocates a model of the given shape with the gaussian expert and softmax gate, zero
- * parameters, unit scaling (centre 0, scale 1) and NULL names. NULL when out of memory. */
+/* One named field of a parameter block in the model file (src/model/json.c). */
+typedef struct moe_param_field {
+    const char *name;  /* JSON key, e.g. "beta" */
+    size_t offset;     /* first double of the field in the block */
+    size_t rows;       /* 0: one vector or scalar; else an array of ROWS vectors */
+    size_t len;        /* numbers per vector */
+    int scalar;        /* 1: written as a bare number (rows 0, len 1) */
+    int positive;      /* 1: every number must be > 0 */
+} moe_param_field;
+
+#define MOE_PARAM_FIELDS_MAX 4
+
+/* Allocates a model of the given shape and types (NULL: the default family and gate, the
+ * first of each list), neutral parameters, unit scaling (centre 0, scale 1) and NULL names.
+ * NULL when out of memory. */
+moe_model *moe_model_alloc_typed(const struct moe_expert_type *et,
+                                 const struct moe_gate_type *gt, size_t k, size_t nx,
+                                 size_t nz);
+/* The same with the default family and gate. */
 moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz);
+
+/* Expert I's block, and the gate's. */
+double *moe_model_expert_block(moe_model *m, size_t i);
+const double *moe_model_expert_block_const(const moe_model *m, size_t i);
+
+/* Resets every block to the types' neutral parameters. */
+void moe_model_reset_params(moe_model *m);
 
 /* Copies the names of D into M (MOE_ENOMEM on failure). */
 int moe_model_set_names(moe_model *m, const moe_dataset *d);
+
+/* Copies SRC's scaling (centres and scales) into DST of the same shape. */
+void moe_model_copy_scaling(moe_model *dst, const moe_model *src);
 
 /* Returns a new data set: D standardised with M's scaling (y too when D has it). */
 moe_dataset *moe_model_standardise(const moe_model *m, const moe_dataset *d);
 
 /* Sets M's scaling from D: centres are column means, scales column SDs (1 for a constant
- * column, so that it stays finite). */
+ * column, so that it stays finite); the response only when M's family scales it. */
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d);
 
-/* Linear map from standardised parameters to the data's scale, for coefficient vectors
- * and covariances: expert coefficients (nx+1) and gate coefficients (nz+1). A is a
- * (p x p) row-major matrix with coef_data = A coef_std (+ offset for the expert intercept). */
-void moe_model_expert_map(const moe_model *m, double *a, double *offset);
-void moe_model_gate_map(const moe_model *m, double *a);
+/* Linear maps from standardised coefficients to the data's scale: a linear predictor on the
+ * expert inputs (nx+1 values; WITH_RESPONSE: a predictor of the standardised response, so
+ * the response's centre and scale apply too) and a gate row (nz+1 values). OUT may not alias
+ * IN. */
+void moe_model_unscale_expert(const moe_model *m, const double *in, int with_response,
+                              double *out);
+void moe_model_unscale_gate(const moe_model *m, const double *in, double *out);
+
+/* The flat free-parameter vector theta of M: every expert's theta (the family's
+ * parametrisation, e.g. beta then log sigma) in expert order, then the gate's.
+ * moe_model_nparams gives its length (the model's df); _get copies M's parameters into
+ * THETA, _set the other way. */
+size_t moe_model_nparams(const moe_model *m);
+size_t moe_model_expert_nparams(const moe_model *m);  /* free parameters of one expert */
+void moe_model_get_theta(const moe_model *m, double *theta);
+void moe_model_set_theta(moe_model *m, const double *theta);
+
+/* The number of free parameters of a K-expert model with these types and shapes (the df). */
+size_t moe_model_df(const struct moe_expert_type *et, const struct moe_gate_type *gt, size_t k,
+                    size_t nx, size_t nz);
 
 #endif

@@ -1,42 +1,38 @@
-/* scaling.c: linear maps from the standardised parameters to the data's own scale.
+/* scaling.c: linear maps from the standardised coefficients to the data's own scale.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * With x_j = cx_j + sx_j u_j and y = cy + sy w (u, w standardised), an expert
- * w = b_0 + sum_j b_j u_j reads on the data's scale
- *     y = cy + sy (b_0 - sum_j b_j cx_j / sx_j) + sum_j (sy b_j / sx_j) x_j,
- * so coef_data = A b + offset with A[0][0] = sy, A[0][j] = -sy cx_j / sx_j,
- * A[j][j] = sy / sx_j, offset = (cy, 0, ..., 0); sigma_data = sy sigma. A gate row
- * eta = v_0 + sum_j v_j u_j likewise has A[0][0] = 1, A[0][j] = -cz_j / sz_j,
- * A[j][j] = 1 / sz_j and no offset (logits carry no response scale). The covariance of
- * coef_data is A C A'. */
+ * With x_j = cx_j + sx_j u_j and y = cy + sy w (u, w standardised), a predictor of the
+ * standardised response w = b_0 + sum_j b_j u_j reads on the data's scale
+ *     y = cy + sy (b_0 - sum_j b_j cx_j / sx_j) + sum_j (sy b_j / sx_j) x_j.
+ * A linear predictor that is not a response (a log or logit link, a gate logit)
+ * eta = v_0 + sum_j v_j u_j likewise reads (v_0 - sum_j v_j cz_j / sz_j) + sum_j (v_j / sz_j) z_j:
+ * the same map with cy = 0 and sy = 1. Standard errors on the data's scale come from the
+ * Jacobian of these maps (src/infer/covariance.c). */
 #include <config.h>
-
-#include <string.h>
 
 #include "model/model.h"
 
-void moe_model_expert_map(const moe_model *m, double *a, double *offset)
+static void unscale(const double *center, const double *scale, size_t n, double cy, double sy,
+                    const double *in, double *out)
 {
-    size_t px = m->nx + 1;
-    memset(a, 0, px * px * sizeof *a);
-    a[0] = m->y_scale;
-    for (size_t j = 0; j < m->nx; j++) {
-        a[j + 1] = -m->y_scale * m->x_center[j] / m->x_scale[j];
-        a[(j + 1) * px + j + 1] = m->y_scale / m->x_scale[j];
+    double icpt = in[0];
+    for (size_t j = 0; j < n; j++) {
+        icpt -= in[j + 1] * center[j] / scale[j];
+        out[j + 1] = sy * in[j + 1] / scale[j];
     }
-    if (offset) {
-        memset(offset, 0, px * sizeof *offset);
-        offset[0] = m->y_center;
-    }
+    out[0] = cy + sy * icpt;
 }
 
-void moe_model_gate_map(const moe_model *m, double *a)
+void moe_model_unscale_expert(const moe_model *m, const double *in, int with_response,
+                              double *out)
 {
-    size_t pz = m->nz + 1;
-    memset(a, 0, pz * pz * sizeof *a);
-    a[0] = 1;
-    for (size_t j = 0; j < m->nz; j++) {
-        a[j + 1] = -m->z_center[j] / m->z_scale[j];
-        a[(j + 1) * pz + j + 1] = 1 / m->z_scale[j];
-    }
+    if (with_response)
+        unscale(m->x_center, m->x_scale, m->nx, m->y_center, m->y_scale, in, out);
+    else
+        unscale(m->x_center, m->x_scale, m->nx, 0, 1, in, out);
+}
+
+void moe_model_unscale_gate(const moe_model *m, const double *in, double *out)
+{
+    unscale(m->z_center, m->z_scale, m->nz, 0, 1, in, out);
 }

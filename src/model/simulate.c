@@ -31,7 +31,6 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "model/model.h"
-#include "train/estep.h"
 
 #define SIM_MAX_INPUTS 1000
 
@@ -43,6 +42,7 @@ moe_sim_options moe_sim_options_default(void)
     o.separation = 4;
     o.noise = 1;
     o.seed = 1;
+    o.family = NULL;
     return o;
 }
 
@@ -72,6 +72,7 @@ static int set_sim_names(moe_model *m)
 
 int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_simulate_model: no place for the result");
     *out = NULL;
@@ -85,26 +86,27 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         return moe_error_set(err, MOE_EINVAL, "simulate: separation must be a finite number >= 0");
     if (!isfinite(o.noise) || !(o.noise > 0))
         return moe_error_set(err, MOE_EINVAL, "simulate: noise must be a finite number > 0");
+    const moe_expert_type *et = o.family ? moe_expert_type_find(o.family) : moe_expert_types[0];
+    if (!et)
+        return moe_error_set(err, MOE_EINVAL, "simulate: unknown expert family '%s'", o.family);
     size_t k = o.k, nx = o.nx, nz = o.nx, px = nx + 1, pz = nz + 1;
-    moe_model *m = moe_model_alloc(k, nx, nz);
+    moe_model *m = moe_model_alloc_typed(et, NULL, k, nx, nz);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!m || !rng || set_sim_names(m)) {
+    /* the experts' linear predictors (k x px) and the gate's rows (k x pz, the last 0) */
+    double *beta = calloc(k * px, sizeof *beta), *gate = calloc(k * pz, sizeof *gate);
+    if (!m || !rng || !beta || !gate || set_sim_names(m)) {
         moe_model_free(m);
         gsl_rng_free(rng);
+        free(beta);
+        free(gate);
         return moe_error_set(err, MOE_ENOMEM, "simulate: out of memory");
     }
     gsl_rng_set(rng, o.seed);
-    m->expert = &moe_expert_gaussian;
-    m->gate = &moe_gate_softmax;
     /* the scaling stays moe_model_alloc's: centre 0 and scale 1 */
-    memset(m->beta, 0, k * px * sizeof *m->beta);
-    memset(m->gate_coef, 0, k * pz * sizeof *m->gate_coef);
     double sep = o.separation * o.noise;
-    for (size_t i = 0; i < k; i++)
-        m->sigma[i] = o.noise;
     if (nx == 0) {
         for (size_t i = 0; i < k; i++)
-            m->beta[i] = (double)i * sep;
+            beta[i] = (double)i * sep;
     } else {
         const double lo = -sqrt(3.0), len = 2 * sqrt(3.0) / (double)k, w = 6 / len;
         /* logits before making the last expert the reference: eta_i = w (i x1 - sum b_j) */
@@ -113,6 +115,8 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         if (!eta0) {
             moe_model_free(m);
             gsl_rng_free(rng);
+            free(beta);
+            free(gate);
             return moe_error_set(err, MOE_ENOMEM, "simulate: out of memory");
         }
         for (size_t i = 0; i < k; i++) {
@@ -121,8 +125,8 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
             eta0[i] = -w * cum;
         }
         for (size_t i = 0; i < k; i++) {
-            m->gate_coef[i * pz] = eta0[i] - eta0[k - 1];
-            m->gate_coef[i * pz + 1] = w * ((double)i - (double)(k - 1));
+            gate[i * pz] = eta0[i] - eta0[k - 1];
+            gate[i * pz + 1] = w * ((double)i - (double)(k - 1));
         }
         free(eta0);
         double prev_b0 = 0, prev_b1 = 0;
@@ -137,15 +141,20 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
                 double at = prev_b0 + prev_b1 * bnd + sign * sep;
                 b0 = at - slope * bnd;
             }
-            m->beta[i * px] = b0;
-            m->beta[i * px + 1] = slope;
+            beta[i * px] = b0;
+            beta[i * px + 1] = slope;
             for (size_t j = 2; j < px; j++)
-                m->beta[i * px + j] = (2 * gsl_rng_uniform(rng) - 1) * o.noise;
+                beta[i * px + j] = (2 * gsl_rng_uniform(rng) - 1) * o.noise;
             prev_b0 = b0;
             prev_b1 = slope;
         }
     }
+    for (size_t i = 0; i < k; i++)
+        et->from_linear(nx, beta + i * px, o.noise, moe_model_expert_block(m, i));
+    m->gate->set_theta(k, nz, gate, m->gate_par);
     gsl_rng_free(rng);
+    free(beta);
+    free(gate);
     *out = m;
     return MOE_SUCCESS;
 }
@@ -153,6 +162,7 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
 int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
                  size_t *regime, moe_error *err)
 {
+    moe_core_init();
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "moe_simulate: no place for the result");
     *out = NULL;
@@ -166,11 +176,9 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     size_t *zsrc = malloc((nz ? nz : 1) * sizeof *zsrc);
     double *logg = malloc(n * k * sizeof *logg);
-    double *mu = malloc(n * sizeof *mu), *var = malloc(n * sizeof *var);
-    double *rmu = malloc(n * sizeof *rmu), *rsd = malloc(n * sizeof *rsd);
     size_t *reg = malloc(n * sizeof *reg);
     int status = MOE_SUCCESS;
-    if (!d || !rng || !zsrc || !logg || !mu || !var || !rmu || !rsd || !reg ||
+    if (!d || !rng || !zsrc || !logg || !reg ||
         moe_dataset_set_names(d, m->y_name, (const char *const *)m->x_names,
                               (const char *const *)m->z_names)) {
         status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
@@ -203,7 +211,7 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
         status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
         goto done;
     }
-    m->gate->log_prob(s, m, logg);
+    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, logg);
     for (size_t r = 0; r < n; r++) {
         double u = gsl_rng_uniform(rng), c = 0;
         size_t i = 0;
@@ -214,17 +222,9 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
         }
         reg[r] = i;
     }
-    /* each row's mean and SD under its own expert, then the noise in row order */
-    for (size_t i = 0; i < k; i++) {
-        m->expert->moments(s, m, i, mu, var);
-        for (size_t r = 0; r < n; r++)
-            if (reg[r] == i) {
-                rmu[r] = mu[r];
-                rsd[r] = sqrt(var[r]);
-            }
-    }
+    /* then y from each row's own expert, in row order */
     for (size_t r = 0; r < n; r++) {
-        double ystd = rmu[r] + rsd[r] * gsl_ran_gaussian_ziggurat(rng, 1.0);
+        double ystd = m->expert->draw(s, moe_model_expert_block_const(m, reg[r]), r, rng);
         d->y[r] = m->y_center + m->y_scale * ystd;
         if (!isfinite(d->y[r])) {
             status = moe_error_set(err, MOE_ENUMERIC,
@@ -240,10 +240,6 @@ done:
     gsl_rng_free(rng);
     free(zsrc);
     free(logg);
-    free(mu);
-    free(var);
-    free(rmu);
-    free(rsd);
     free(reg);
     if (status) {
         moe_dataset_free(d);

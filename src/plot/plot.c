@@ -26,7 +26,7 @@
 #include "experts/expert.h"
 #include "model/model.h"
 #include "plot/gnuplot.h"
-#include "train/fit.h"
+#include "infer/fit.h"
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
@@ -403,12 +403,8 @@ static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
     }
 
     /* Titles: "mixture of 3 Gaussian linear experts, softmax gate on times". */
-    const char *family = m->expert && m->expert->name ? m->expert->name : "gaussian";
     char fam[64];
-    if (!strcmp(family, "gaussian"))
-        snprintf(fam, sizeof fam, "Gaussian linear expert%s", k == 1 ? "" : "s");
-    else
-        snprintf(fam, sizeof fam, "%s expert%s", family, k == 1 ? "" : "s");
+    snprintf(fam, sizeof fam, "%s expert%s", m->expert->label, k == 1 ? "" : "s");
     snprintf(c->title, sizeof c->title, "%s of %zu %s", k == 1 ? "model" : "mixture", k, fam);
     if (!same_names(m)) {
         append(c->title, sizeof c->title, " on ");
@@ -597,16 +593,11 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
 {
     const moe_model *m = c->m;
     const moe_dataset *d = c->d;
-    size_t k = pg->k, nx = moe_model_nx(m);
-    double *coef = malloc((nx + 1) * sizeof *coef), sigma;
-    if (!coef)
-        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    size_t k = pg->k;
     out_file o;
     int s = open_out(&o, c, "regimes", ".dat", err);
-    if (s) {
-        free(coef);
+    if (s)
         return s;
-    }
     fprintf(o.fp, "# regimes.dat: written by moefit %s\n", moe_version());
     fprintf(o.fp, "# index 0: the model on a grid of %d values of %s; other inputs held at their "
                   "means: %s\n",
@@ -627,18 +618,12 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
         put_num(&o, " ", pg->sd[r]);
         put_num(&o, " ", pg->mean[r] - 2 * pg->sd[r]);
         put_num(&o, " ", pg->mean[r] + 2 * pg->sd[r]);
-        for (size_t i = 0; i < k; i++) {
-            moe_model_expert(m, i, coef, &sigma);
-            double mu = coef[0];
-            for (size_t j = 0; j < nx; j++)
-                mu += coef[1 + j] * ((long)j == c->ax ? t[r] : c->xmean[j]);
-            put_num(&o, " ", mu);
-        }
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pg->expert_mean[r * k + i]);
         for (size_t i = 0; i < k; i++)
             put_num(&o, " ", pg->gate[r * k + i]);
         fputc('\n', o.fp);
     }
-    free(coef);
     if (d->y) {
         fprintf(o.fp, "\n\n# index 1: the data (%zu rows) sorted by %s; expert: the most probable "
                       "expert by the posterior (1-based)\n",

@@ -1,10 +1,11 @@
-/* em.c: EM for the softmax-gated mixture of Gaussian linear experts: workspace, M-steps,
- * the fused E-step pass, stopping and the separation rule.
+/* em.c: EM for a mixture of experts of any family and gate: workspace, M-steps, the fused
+ * E-step pass, stopping and the separation rule.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * One iteration = the M-step from the current responsibilities h (experts: weighted least
- * squares from block-summed sufficient statistics; gate: one Newton step on the soft-target
- * multinomial logit with the exact Hessian and step-halving, a generalised EM step), then one
+ * One iteration = the M-step from the current responsibilities h (experts: the family's
+ * closed form from block-summed sufficient statistics, or Newton steps of the shared driver
+ * for IRLS families; gate: Newton steps on the soft-target objective with the exact Hessian
+ * and step-halving, a generalised EM step), then one
  * fused pass over the rows that computes the E-step (h, log-likelihood, gate sums) and, with
  * the new h, the sufficient statistics of the next M-step. Row blocks are fixed by n alone
  * and partial sums are added in block order, so a fit is bit-identical for any number of
@@ -24,10 +25,7 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "train/em.h"
-#include "train/estep.h"
-
-/* Step-halving gives up after this many halvings (the old coefficients are kept). */
-#define MAX_HALVINGS 30
+#include "model/estep.h"
 
 moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *par)
 {
@@ -42,7 +40,7 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->pz = d->nz + 1;
     w->d = d;
     w->par = *par;
-    w->m = moe_model_alloc(k, d->nx, d->nz);
+    w->m = moe_model_alloc_typed(par->expert, par->gate, k, d->nx, d->nz);
     if (!w->m) {
         free(w);
         return NULL;
@@ -50,28 +48,30 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     const moe_expert_type *et = w->m->expert;
     const moe_gate_type *gt = w->m->gate;
     w->nb = moe_block_count(w->n);
-    w->ess = et->stat_size(d->nx);
+    w->ess = et->mstep ? et->stat_size(d->nx) : 0;
+    w->nss = et->mstep ? 0 : et->newton_size(d->nx);
     w->gss = gt->stat_size(k, d->nz);
     w->np = gt->nparams(k, d->nz);
-    size_t np1 = w->np + 1;
+    size_t np1 = w->np + 1, nep = et->nparams(d->nx);
     w->h = malloc(w->n * k * sizeof *w->h);
-    w->xpart = malloc(w->nb * k * w->ess * sizeof *w->xpart);
-    w->xstat = malloc(k * w->ess * sizeof *w->xstat);
+    w->xpart = malloc((w->nb * k * w->ess + 1) * sizeof *w->xpart);
+    w->xstat = malloc((k * w->ess + 1) * sizeof *w->xstat);
+    w->npart = malloc((w->nb * w->nss + 1) * sizeof *w->npart);
+    w->nstat = malloc((w->nss + 1) * sizeof *w->nstat);
     w->gpart = malloc(w->nb * w->gss * sizeof *w->gpart);
     w->gstat = malloc(w->gss * sizeof *w->gstat);
     w->gtrial = malloc(w->gss * sizeof *w->gtrial);
-    w->lpart = malloc(w->nb * (2 + k) * sizeof *w->lpart);
+    w->lpart = malloc(w->nb * (2 + 2 * k) * sizeof *w->lpart);
     w->theta = malloc(np1 * sizeof *w->theta);
-    w->trial = malloc(np1 * sizeof *w->trial);
-    w->grad = malloc(np1 * sizeof *w->grad);
-    w->step = malloc(np1 * sizeof *w->step);
-    w->nhess = malloc(np1 * np1 * sizeof *w->nhess);
-    w->ework = malloc((et->work_size(d->nx) + 1) * sizeof *w->ework);
+    w->etheta = malloc((nep + 1) * sizeof *w->etheta);
+    w->newton = moe_newton_alloc(w->np > nep ? w->np : nep);
+    w->ework = malloc(((et->work_size ? et->work_size(d->nx) : 0) + 1) * sizeof *w->ework);
     w->prior = malloc(k * sizeof *w->prior);
+    w->hsum = malloc(k * sizeof *w->hsum);
     w->trace = malloc((par->max_iter + 2) * sizeof *w->trace);
-    if (!w->h || !w->xpart || !w->xstat || !w->gpart || !w->gstat || !w->gtrial || !w->lpart ||
-        !w->theta || !w->trial || !w->grad || !w->step || !w->nhess || !w->ework || !w->prior ||
-        !w->trace) {
+    if (!w->h || !w->xpart || !w->xstat || !w->npart || !w->nstat || !w->gpart || !w->gstat ||
+        !w->gtrial || !w->lpart || !w->theta || !w->etheta || !w->newton || !w->ework ||
+        !w->prior || !w->hsum || !w->trace) {
         moe_em_free(w);
         return NULL;
     }
@@ -86,17 +86,18 @@ void moe_em_free(moe_em_work *w)
     free(w->h);
     free(w->xpart);
     free(w->xstat);
+    free(w->npart);
+    free(w->nstat);
     free(w->gpart);
     free(w->gstat);
     free(w->gtrial);
     free(w->lpart);
     free(w->theta);
-    free(w->trial);
-    free(w->grad);
-    free(w->step);
-    free(w->nhess);
+    free(w->etheta);
+    moe_newton_free(w->newton);
     free(w->ework);
     free(w->prior);
+    free(w->hsum);
     free(w->trace);
     free(w);
 }
@@ -123,29 +124,39 @@ static void pass_full(moe_em_work *w, int estep)
     const moe_model *m = w->m;
     size_t k = w->k, nb = w->nb, n = w->n, kess = k * w->ess, gss = m->gate->stat_size(k,
                                                                                         d->nz);
-    size_t lst = 2 + w->kmax;
-    m->gate->get_params(m, w->theta);
+    size_t lst = 2 + 2 * w->kmax;
+    m->gate->get_theta(k, d->nz, m->gate_par, w->theta);
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *xp = w->xpart + b * w->kmax * w->ess, *gp = w->gpart + b * w->gss;
-        double *lp = w->lpart + b * lst;
-        if (estep)
+        double *lp = w->lpart + b * lst, *hs = lp + 2 + w->kmax;
+        if (estep) {
             lp[0] = moe_estep_rows(d, m, r0, r1, NULL, w->h, &lp[1], lp + 2);
-        memset(xp, 0, kess * sizeof *xp);
+            if (d->w)  /* the targets carry the weights */
+                for (size_t r = r0; r < r1; r++)
+                    for (size_t i = 0; i < k; i++)
+                        w->h[r * k + i] *= d->w[r];
+        }
+        for (size_t i = 0; i < k; i++)
+            hs[i] = 0;
+        for (size_t r = r0; r < r1; r++)
+            for (size_t i = 0; i < k; i++)
+                hs[i] += w->h[r * k + i];
+        if (kess) {
+            memset(xp, 0, kess * sizeof *xp);
+            m->expert->stat_add(d, w->h, k, r0, r1, xp);
+        }
         memset(gp, 0, gss * sizeof *gp);
-        m->expert->stat_add(d, w->h, k, r0, r1, xp);
         if (k > 1)
             m->gate->stat_add(d, w->theta, w->h, k, r0, r1, 1, gp);
-        else
-            gp[0] = 0;
     }
     memset(w->xstat, 0, kess * sizeof *w->xstat);
     memset(w->gstat, 0, gss * sizeof *w->gstat);
-    double ll = 0, ent = 0;
+    double ll = 0, ent = 0, wsum = 0;
     for (size_t i = 0; i < k; i++)
-        w->prior[i] = 0;
+        w->prior[i] = w->hsum[i] = 0;
     for (size_t b = 0; b < nb; b++) {
         const double *xp = w->xpart + b * w->kmax * w->ess, *gp = w->gpart + b * w->gss;
         const double *lp = w->lpart + b * lst;
@@ -153,6 +164,8 @@ static void pass_full(moe_em_work *w, int estep)
             w->xstat[t] += xp[t];
         for (size_t t = 0; t < gss; t++)
             w->gstat[t] += gp[t];
+        for (size_t i = 0; i < k; i++)
+            w->hsum[i] += lp[2 + w->kmax + i];
         if (estep) {
             ll += lp[0];
             ent += lp[1];
@@ -163,8 +176,13 @@ static void pass_full(moe_em_work *w, int estep)
     if (estep) {
         w->loglik = ll;
         w->entropy = ent;
+        if (d->w)
+            for (size_t r = 0; r < n; r++)
+                wsum += d->w[r];
+        else
+            wsum = (double)n;
         for (size_t i = 0; i < k; i++)
-            w->prior[i] /= (double)n;
+            w->prior[i] /= wsum;
     }
 }
 
@@ -197,98 +215,106 @@ static double gate_q(moe_em_work *w, const double *theta, const double *h, int d
     return q - gate_penalty(w, theta);
 }
 
-/* Solves NHESS step = GRAD by Cholesky, adding a growing ridge when NHESS is not positive
- * definite (separation makes it nearly singular). NHESS is rebuilt from w->gstat on every
- * attempt because dposv overwrites it. Returns the ridge used, or -1 on failure. */
-static double newton_solve(moe_em_work *w)
+/* The gradient and negative Hessian of the penalised gate objective at THETA from summed
+ * gate statistics STATS. */
+static void gate_derivatives(moe_em_work *w, const double *stats, const double *theta,
+                             double *grad, double *neg_hess)
 {
-    size_t np = w->np, pz = w->pz;
     const moe_gate_type *gt = w->m->gate;
-    double lambda = 0, tr = 0;
-    for (int attempt = 0; attempt <= 12; attempt++) {
-        gt->derivatives(w->gstat, w->k, pz - 1, w->grad, w->nhess);
-        if (attempt == 0) {
-            for (size_t j = 0; j < np; j++)
-                tr += w->nhess[j * np + j];
-        } else {
-            lambda = lambda == 0 ? 1e-10 * (tr / (double)np + 1) : lambda * 10;
-        }
-        for (size_t j = 0; j < np; j++) {
-            double pen = gt->is_slope(j, w->k, pz - 1) ? w->par.gate_ridge : 0;
-            w->grad[j] -= pen * w->theta[j];
-            w->nhess[j * np + j] += pen + lambda;
-            w->step[j] = w->grad[j];
-        }
-        lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)np, 1, w->nhess,
-                                        (lapack_int)np, w->step, 1);
-        int finite = 1;
-        for (size_t j = 0; info == 0 && j < np; j++)
-            finite &= isfinite(w->step[j]) != 0;
-        if (info == 0 && finite)
-            return lambda;
+    gt->derivatives(stats, w->k, w->pz - 1, grad, neg_hess);
+    for (size_t j = 0; j < w->np; j++) {
+        double pen = gt->is_slope(j, w->k, w->pz - 1) ? w->par.gate_ridge : 0;
+        grad[j] -= pen * theta[j];
+        neg_hess[j * w->np + j] += pen;
     }
-    return -1;
 }
 
-/* The gate M-step: Newton steps from the current coefficients (whose statistics with
- * targets h are in w->gstat), each halved until the penalised objective does not decrease,
- * until the predicted gain is negligible or MOE_EM_GATE_STEPS steps were taken. A single
- * step would already be a valid generalised EM step, but a nearly full M-step keeps the
- * early iterations from drifting away from the basin the start pointed at. */
+/* The gate's objective for the Newton driver (one pass over the rows). */
+static double gate_eval(void *ctx, const double *theta, int deriv, double *grad,
+                        double *neg_hess)
+{
+    moe_em_work *w = ctx;
+    double q = gate_q(w, theta, w->h, deriv);
+    if (deriv)
+        gate_derivatives(w, w->gtrial, theta, grad, neg_hess);
+    return q;
+}
+
+/* The gate M-step: Newton steps of the shared driver from the current coefficients, whose
+ * statistics with targets h are in w->gstat (so the first step needs no extra pass). A
+ * single step would already be a valid generalised EM step, but a nearly full M-step keeps
+ * the early iterations from drifting away from the basin the start pointed at. */
 static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
 {
-    size_t np = w->np, gss = w->m->gate->stat_size(w->k, w->pz - 1);
-    double q0 = w->gstat[0] - gate_penalty(w, w->theta), q = q0;
+    double q0 = w->gstat[0] - gate_penalty(w, w->theta);
     *q0_out = *q1_out = q0;
     if (w->k < 2)
         return MOE_SUCCESS;
-    for (size_t it = 0; it < MOE_EM_GATE_STEPS; it++) {
-        double ridge = newton_solve(w);
-        if (ridge < 0) {
-            w->halvings_failed++;
-            break;  /* keep the current gate: Q does not decrease */
-        }
-        if (ridge > 0)
-            w->ridge_gate++;
-        /* predicted gain of the full step: grad' step - step' H step / 2 = grad' step / 2 */
-        double pred = 0;
-        for (size_t j = 0; j < np; j++)
-            pred += w->grad[j] * w->step[j];
-        pred *= 0.5;
-        int tiny = !(pred > 1e-13 * (fabs(q) + 1));
-        if (tiny && it > 0)
-            break;
-        double alpha = 1, qprev = q;
-        int accepted = 0;
-        for (int t = 0; t <= MAX_HALVINGS; t++, alpha *= 0.5) {
-            for (size_t j = 0; j < np; j++)
-                w->trial[j] = w->theta[j] + alpha * w->step[j];
-            /* the full step also collects the derivatives for the next Newton step */
-            double q1 = gate_q(w, w->trial, w->h, t == 0);
-            if (isfinite(q1) && q1 >= q) {
-                memcpy(w->theta, w->trial, np * sizeof *w->theta);
-                if (t == 0)
-                    memcpy(w->gstat, w->gtrial, gss * sizeof *w->gstat);
-                w->m->gate->set_params(w->m, w->theta);
-                q = q1;
-                accepted = 1 + (t > 0);
-                break;
-            }
-            if (tiny)
-                break;  /* rounding noise: halving cannot help, keep the current gate */
-        }
-        if (!accepted) {
-            if (!tiny)
-                w->halvings_failed++;
-            break;
-        }
-        /* stop after a halved step (no derivatives there: the next E-step pass brings them),
-         * and once a step gains less than 1e-10 per row: with separable regimes Q creeps
-         * towards 0 forever and the separation rule, not this loop, has to end it */
-        if (accepted > 1 || q - qprev < 1e-10 * (double)w->n)
-            break;
+    moe_newton_work *nw = w->newton;
+    gate_derivatives(w, w->gstat, w->theta, nw->grad, nw->nhess);
+    moe_newton_problem p = {w->np, gate_eval, w, (double)w->n, MOE_EM_GATE_STEPS};
+    moe_newton_report rep;
+    int st = moe_newton_maximise(&p, w->theta, 1, q0, nw, &rep);
+    if (st)
+        return st;
+    w->m->gate->set_theta(w->k, w->pz - 1, w->theta, w->m->gate_par);
+    w->ridge_gate += rep.ridged;
+    w->halvings_failed += (size_t)rep.failed;
+    *q1_out = rep.q1;
+    return MOE_SUCCESS;
+}
+
+/* Expert w->newton_expert's weighted objective sum_n h_ni log f(y_n; theta) for the Newton
+ * driver: block partials of the family's newton_add, summed in block order, the packed
+ * negative Hessian expanded. */
+static double expert_eval(void *ctx, const double *theta, int deriv, double *grad,
+                          double *neg_hess)
+{
+    moe_em_work *w = ctx;
+    const moe_dataset *d = w->d;
+    const moe_expert_type *et = w->m->expert;
+    size_t nb = w->nb, n = w->n, i = w->newton_expert, nss = w->nss;
+    size_t np = et->nparams(d->nx);
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        double *sp = w->npart + b * nss;
+        memset(sp, 0, (deriv ? nss : 1) * sizeof *sp);
+        et->newton_add(d, theta, w->h, w->k, i, r0, r1, deriv, sp);
     }
-    *q1_out = q;
+    memset(w->nstat, 0, (deriv ? nss : 1) * sizeof *w->nstat);
+    for (size_t b = 0; b < nb; b++)
+        for (size_t t = 0; t < (deriv ? nss : 1); t++)
+            w->nstat[t] += w->npart[b * nss + t];
+    if (deriv) {
+        memcpy(grad, w->nstat + 1, np * sizeof *grad);
+        const double *pp = w->nstat + 1 + np;
+        for (size_t r = 0; r < np; r++)
+            for (size_t c = r; c < np; c++, pp++)
+                neg_hess[r * np + c] = neg_hess[c * np + r] = *pp;
+    }
+    return w->nstat[0];
+}
+
+/* Expert I's M-step by Newton steps from its current parameters. */
+static int expert_newton_mstep(moe_em_work *w, size_t i)
+{
+    moe_model *m = w->m;
+    const moe_expert_type *et = m->expert;
+    double *blk = moe_model_expert_block(m, i);
+    et->get_theta(m->nx, blk, w->etheta);
+    w->newton_expert = i;
+    moe_newton_problem p = {et->nparams(m->nx), expert_eval, w, (double)w->n,
+                            MOE_EM_GATE_STEPS};
+    moe_newton_report rep;
+    int st = moe_newton_maximise(&p, w->etheta, 0, 0, w->newton, &rep);
+    if (st)
+        return st;
+    if (!isfinite(rep.q1))
+        return MOE_ESING;
+    et->set_theta(m->nx, w->etheta, blk);
+    w->ridge_experts += rep.ridged;
     return MOE_SUCCESS;
 }
 
@@ -302,36 +328,32 @@ int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1)
 
 double moe_em_gate_objective(moe_em_work *w, const double *h)
 {
-    w->m->gate->get_params(w->m, w->theta);
+    w->m->gate->get_theta(w->k, w->pz - 1, w->m->gate_par, w->theta);
     return gate_q(w, w->theta, h, 0);
 }
 
-/* Removes expert I: its column of h (rows renormalised), its coefficients and gate row. */
+/* Removes expert I: its column of h (rows renormalised to their weight), its block and its
+ * share of the gate. */
 static void drop_expert(moe_em_work *w, size_t i)
 {
-    size_t n = w->n, k = w->k, px = w->px, pz = w->pz;
+    size_t n = w->n, k = w->k, ep = w->m->ep;
     moe_model *m = w->m;
     for (size_t r = 0; r < n; r++) {
         const double *src = w->h + r * k;
         double *dst = w->h + r * (k - 1), s = 0, tmp[MOE_K_MAX];
+        double wr = w->d->w ? w->d->w[r] : 1;
         for (size_t j = 0, t = 0; j < k; j++)
             if (j != i)
                 s += (tmp[t++] = src[j]);
         for (size_t t = 0; t + 1 < k; t++)
-            dst[t] = s > 0 ? tmp[t] / s : 1.0 / (double)(k - 1);
+            dst[t] = s > 0 ? tmp[t] / s * wr : wr / (double)(k - 1);
     }
-    memmove(m->beta + i * px, m->beta + (i + 1) * px, (k - 1 - i) * px * sizeof *m->beta);
-    memmove(m->sigma + i, m->sigma + i + 1, (k - 1 - i) * sizeof *m->sigma);
-    memmove(m->gate_coef + i * pz, m->gate_coef + (i + 1) * pz,
-            (k - 1 - i) * pz * sizeof *m->gate_coef);
-    /* the last row is the reference: subtracting it from every logit leaves g unchanged */
-    double *ref = m->gate_coef + (k - 2) * pz;
-    for (size_t t = 0; t + 1 < k - 1; t++)
-        for (size_t j = 0; j < pz; j++)
-            m->gate_coef[t * pz + j] -= ref[j];
-    memset(ref, 0, pz * sizeof *ref);
+    memmove(m->expert_par + i * ep, m->expert_par + (i + 1) * ep,
+            (k - 1 - i) * ep * sizeof *m->expert_par);
+    m->gate->drop_expert(m->gate_par, k, w->pz - 1, i);
     w->k = m->k = k - 1;
-    w->np = m->gate->nparams(w->k, pz - 1);
+    m->gp = m->gate->block_size(w->k, w->pz - 1);  /* the allocation stays as it was */
+    w->np = m->gate->nparams(w->k, w->pz - 1);
     w->dropped++;
 }
 
@@ -340,11 +362,9 @@ static int init_from_h(moe_em_work *w)
 {
     moe_model *m = w->m;
     w->k = m->k = w->kmax;
+    m->gp = m->gate->block_size(w->k, w->pz - 1);
     w->np = m->gate->nparams(w->k, w->pz - 1);
-    memset(m->beta, 0, w->k * w->px * sizeof *m->beta);
-    memset(m->gate_coef, 0, w->k * w->pz * sizeof *m->gate_coef);
-    for (size_t i = 0; i < w->k; i++)
-        m->sigma[i] = 1;
+    moe_model_reset_params(m);
     w->iter = 0;
     w->converged = w->separated = 0;
     w->ridge_experts = w->ridge_gate = w->halvings_failed = w->dropped = 0;
@@ -359,6 +379,10 @@ int moe_em_init_h(moe_em_work *w, const double *h)
 {
     if (h != w->h)
         memcpy(w->h, h, w->n * w->kmax * sizeof *w->h);
+    if (w->d->w)  /* the targets carry the weights */
+        for (size_t r = 0; r < w->n; r++)
+            for (size_t i = 0; i < w->kmax; i++)
+                w->h[r * w->kmax + i] *= w->d->w[r];
     return init_from_h(w);
 }
 
@@ -369,8 +393,7 @@ int moe_em_iterate(moe_em_work *w)
     size_t k = w->k;
     /* experts */
     for (size_t i = 0; i < k; i++) {
-        const double *st = w->xstat + i * w->ess;
-        double eff = et->stat_weight(st);
+        double eff = w->hsum[i];
         if (!(eff >= (double)w->px)) {
             snprintf(w->message, sizeof w->message,
                      "expert %zu degenerated: effective size %.3g below its %zu coefficients",
@@ -378,9 +401,18 @@ int moe_em_iterate(moe_em_work *w)
             return MOE_ESING;
         }
         double ridge = 0;
-        if (et->mstep(st, i, w->par.var_floor, m, w->ework, &ridge) != MOE_SUCCESS) {
+        int st = et->mstep ? et->mstep(w->xstat + i * w->ess, m->nx, w->par.var_floor,
+                                       moe_model_expert_block(m, i), w->ework, &ridge)
+                           : expert_newton_mstep(w, i);
+        if (st == MOE_EINVAL) {
             snprintf(w->message, sizeof w->message,
-                     "expert %zu: weighted least squares singular even with a ridge", i + 1);
+                     "internal error: LAPACK rejected an argument in expert %zu's M-step",
+                     i + 1);
+            return MOE_ENUMERIC;
+        }
+        if (st != MOE_SUCCESS) {
+            snprintf(w->message, sizeof w->message,
+                     "expert %zu: weighted M-step singular even with a ridge", i + 1);
             return MOE_ESING;
         }
         if (ridge > 0)
@@ -388,7 +420,11 @@ int moe_em_iterate(moe_em_work *w)
     }
     /* gate */
     double q0, q1;
-    gate_mstep(w, &q0, &q1);
+    if (gate_mstep(w, &q0, &q1) != MOE_SUCCESS) {
+        snprintf(w->message, sizeof w->message,
+                 "internal error: LAPACK rejected an argument in the gate's M-step");
+        return MOE_ENUMERIC;
+    }
     /* E-step and the next M-step's statistics */
     pass_full(w, 1);
     w->iter++;

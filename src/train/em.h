@@ -1,5 +1,6 @@
-/* em.h: the EM trainer of the softmax-gated mixture of experts, as an init / iterate / test
- * workspace (GSL multifit_nlinear style). Internal to libmoe; src/train/fit.c drives it.
+/* em.h: the EM trainer of a mixture of experts of any family and gate, as an init / iterate /
+ * test workspace (GSL multifit_nlinear style). Internal to libmoe; src/train/select.c drives
+ * it.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #ifndef MOE_TRAIN_EM_H
 #define MOE_TRAIN_EM_H
@@ -8,6 +9,7 @@
 
 #include "data/dataset.h"
 #include "model/model.h"
+#include "train/newton.h"
 
 /* The largest absolute gate slope (standardised scale) above which a fit whose
  * log-likelihood has stopped rising is declared separated (see moe_em_test). */
@@ -25,6 +27,8 @@ typedef struct moe_em_params {
     double gate_ridge;   /* L2 penalty (lambda/2) |slopes|^2 on the gate, standardised scale */
     double var_floor;    /* smallest expert variance, standardised scale */
     double min_prior;    /* experts whose prior falls below this are dropped (0: never) */
+    const struct moe_expert_type *expert;  /* expert family (NULL: the default) */
+    const struct moe_gate_type *gate;      /* gate (NULL: the default) */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -32,20 +36,27 @@ typedef struct moe_em_work {
     const moe_dataset *d;          /* standardised data (not owned) */
     moe_model *m;                  /* the current iterate (owned), standardised scale */
     moe_em_params par;
-    double *h;                     /* n x k responsibilities of the current iterate */
+    double *h;                     /* n x k responsibilities of the current iterate, times
+                                      the row's weight when the data are weighted */
     size_t nb;                     /* row blocks (moe_block_count) */
     size_t ess, gss, np;           /* expert and gate statistics sizes, gate parameters */
     double *xpart, *xstat;         /* nb x kmax x ess block partials, kmax x ess sums */
     double *gpart, *gstat;         /* nb x gss, gss: gate statistics */
     double *gtrial;                /* gss: gate statistics at a trial step */
-    double *lpart;                 /* nb x (2 + kmax): loglik, entropy, sum of g per expert */
-    double *theta, *trial, *grad, *nhess, *step;   /* gate Newton temporaries */
+    double *lpart;                 /* nb x (2 + 2 kmax): loglik, entropy, sums of g and h */
+    size_t nss;                    /* Newton statistics of one expert (0: closed form) */
+    double *npart, *nstat;         /* nb x nss block partials, nss sums */
+    double *theta;                 /* the gate's free coefficients */
+    double *etheta;                /* one expert's free parameters (Newton M-steps) */
+    moe_newton_work *newton;       /* the shared Newton driver's scratch */
+    size_t newton_expert;          /* the expert a Newton evaluation is for */
     double *ework;                 /* the expert family's M-step scratch */
     double loglik;                 /* observed log-likelihood of the current iterate */
     double objective;              /* loglik minus the gate penalty (what EM increases) */
     double prev_objective;
     double entropy;                /* sum -h log h of the current iterate */
     double *prior;                 /* k: mean gate probability of each expert */
+    double *hsum;                  /* k: sum_n h_ni, each expert's effective size */
     double *trace;                 /* max_iter + 1 log-likelihoods (standardised scale) */
     size_t iter;                   /* M-steps done */
     int converged, separated;

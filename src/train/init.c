@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "train/em.h"
-#include "train/estep.h"
+#include "model/estep.h"
 
 /* Concentration of the Dirichlet rows of the random start. alpha = 1 (uniform on the simplex)
  * starts the experts too alike; 0.5 gives rows that lean clearly towards one expert, which

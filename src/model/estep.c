@@ -12,7 +12,7 @@
 
 #include "experts/expert.h"
 #include "gates/gate.h"
-#include "train/estep.h"
+#include "model/estep.h"
 
 /* Rows handled together inside a block (the per-row temporaries live on the stack). */
 #define CHUNK 32
@@ -43,18 +43,21 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
             gsum[i] = 0;
     for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
         size_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1, nc = c1 - c0;
-        m->gate->log_prob_rows(d, m, c0, c1, logg);
+        m->gate->log_prob_rows(d, m->gate_par, k, c0, c1, logg);
         if (g)
             for (size_t t = 0; t < nc * k; t++)
                 g[c0 * k + t] = exp(logg[t]);
         if (gsum)
-            for (size_t t = 0; t < nc; t++)
+            for (size_t t = 0; t < nc; t++) {
+                double wr = d->w ? d->w[c0 + t] : 1;
                 for (size_t i = 0; i < k; i++)
-                    gsum[i] += exp(logg[t * k + i]);
+                    gsum[i] += d->w ? wr * exp(logg[t * k + i]) : exp(logg[t * k + i]);
+            }
         if (!d->y)
             continue;
         for (size_t i = 0; i < k; i++)
-            m->expert->log_density_rows(d, m, i, c0, c1, logf + i * CHUNK);
+            m->expert->log_density_rows(d, m->expert_par + i * m->ep, c0, c1,
+                                        logf + i * CHUNK);
         for (size_t t = 0; t < nc; t++) {
             double a[MOE_K_MAX], mx = -INFINITY;
             for (size_t i = 0; i < k; i++) {
@@ -65,16 +68,17 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
             double s = 0;
             for (size_t i = 0; i < k; i++)
                 s += exp(a[i] - mx);
-            double lp = mx + log(s);
-            ll += lp;
+            double lp = mx + log(s), wr = d->w ? d->w[c0 + t] : 1, er = 0;
+            ll += d->w ? wr * lp : lp;
             if (h) {
                 double *hr = h + (c0 + t) * k;
                 for (size_t i = 0; i < k; i++) {
                     double la = a[i] - lp;
                     hr[i] = exp(la);
                     if (entropy && hr[i] > 0)
-                        ent -= hr[i] * la;
+                        er -= hr[i] * la;
                 }
+                ent += d->w ? wr * er : er;
             }
         }
     }

@@ -1,7 +1,7 @@
 /* fit.h: the internal layout of moe_fit (the result of moe_fit_run), shared by the driver
- * (src/train/fit.c) and the reports (src/infer/summary.c, src/infer/fit_json.c). */
-#ifndef MOE_TRAIN_FIT_H
-#define MOE_TRAIN_FIT_H
+ * (src/infer/fit.c), the reports (src/infer/summary.c, src/infer/fit_json.c) and the plots. */
+#ifndef MOE_INFER_FIT_H
+#define MOE_INFER_FIT_H
 
 #include "moe.h"
 
@@ -10,9 +10,8 @@ struct moe_fit {
     moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
     double *prior;             /* k: mean gate probability of each expert */
     size_t *size;              /* k: rows whose largest responsibility is that expert's */
-    double *expert_se;         /* k x (nx+1): SEs on the data's scale, NaN if unavailable */
-    double *gate_se;           /* (k-1) x (nz+1): SEs on the data's scale, NaN if unavailable */
-    double *sigma_se;          /* k: SE of each sigma on the data's scale, NaN if unavailable */
+    double **block_se;         /* k + 1 blocks (experts, then the gate): the SE of each
+                                  reported coefficient (moe_model_coefs), NaN if unavailable */
     moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */
     size_t nselection;
     moe_criterion criterion;   /* what picked K among the selection rows */

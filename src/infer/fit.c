@@ -1,0 +1,458 @@
+/* fit.c: moe_fit_run (validation, standardisation, the trainer's K selection, then shares
+ * and standard errors of the chosen model), fit options and the moe_fit accessors.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * The model is fitted on the standardised scale (inputs, and the response when the family
+ * scales it, centred and divided by their SDs); statistics are reported on the data's
+ * scale: loglik_data = loglik_std - (sum of weights) log(y_scale). */
+#include <config.h>
+
+#include <gsl/gsl_rng.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "infer/fit.h"
+#include "infer/infer.h"
+#include "model/estep.h"
+#include "train/em.h"
+#include "train/select.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+moe_fit_options moe_fit_options_default(void)
+{
+    moe_fit_options o;
+    memset(&o, 0, sizeof o);
+    o.k_min = 1;
+    o.k_max = 5;
+    o.criterion = MOE_CRIT_BIC;
+    o.init = MOE_INIT_MIXED;
+    o.restarts = 10;
+    o.seed = 1;
+    o.tol = 1e-8;
+    o.max_iter = 1000;
+    o.gate_ridge = 0;
+    o.min_prior = 0;
+    o.var_floor = 1e-6;
+    o.standard_errors = 1;
+    o.progress = NULL;
+    o.progress_data = NULL;
+    o.family = NULL;
+    return o;
+}
+
+const char *moe_fit_options_check(const moe_fit_options *opt)
+{
+    if (!opt)
+        return "no fit options given";
+    if (opt->k_min < 1)
+        return "the smallest number of experts (k_min) must be at least 1";
+    if (opt->k_max < opt->k_min)
+        return "the largest number of experts (k_max) must be at least k_min";
+    if (opt->k_max > MOE_K_MAX)
+        return "the number of experts must be at most " STR(MOE_K_MAX);
+    if (opt->criterion != MOE_CRIT_BIC && opt->criterion != MOE_CRIT_AIC &&
+        opt->criterion != MOE_CRIT_ICL)
+        return "the criterion must be bic, aic or icl";
+    if (opt->init != MOE_INIT_KMEANS && opt->init != MOE_INIT_RANDOM &&
+        opt->init != MOE_INIT_MIXED)
+        return "the initialisation must be kmeans, random or mixed";
+    if (opt->restarts < 1)
+        return "the number of restarts must be at least 1";
+    if (!(opt->tol > 0) || !isfinite(opt->tol))
+        return "the tolerance must be a finite number > 0";
+    if (opt->max_iter < 1)
+        return "the iteration limit (max_iter) must be at least 1";
+    if (!(opt->gate_ridge >= 0) || !isfinite(opt->gate_ridge))
+        return "the gate ridge must be a finite number >= 0";
+    if (!(opt->min_prior >= 0) || !(opt->min_prior < 1))
+        return "min_prior must be in [0, 1)";
+    if (!(opt->var_floor > 0) || !(opt->var_floor < 1))
+        return "the variance floor must be in (0, 1) (a share of var(y))";
+    if (opt->family && !moe_expert_type_find(opt->family))
+        return "unknown expert family (see moe_family_name for the list)";
+    return NULL;
+}
+
+void moe_fit_warn(moe_fit *f, const char *fmt, ...)
+{
+    if (!f)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **nw = realloc(f->warnings, (f->nwarnings + 1) * sizeof *nw);
+    if (!nw)
+        return;
+    f->warnings = nw;
+    size_t len = strlen(buf) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return;
+    memcpy(s, buf, len);
+    f->warnings[f->nwarnings++] = s;
+}
+
+static void free_traces(double **tr, size_t n)
+{
+    if (!tr)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(tr[i]);
+    free(tr);
+}
+
+void moe_fit_free(moe_fit *f)
+{
+    if (!f)
+        return;
+    if (f->block_se)
+        for (size_t b = 0; f->model && b <= f->model->k; b++)
+            free(f->block_se[b]);
+    free(f->block_se);
+    moe_model_free(f->model);
+    free(f->prior);
+    free(f->size);
+    free(f->selection);
+    free_traces(f->traces, f->ntraces);
+    free(f->trace_len);
+    for (size_t i = 0; i < f->nwarnings; i++)
+        free(f->warnings[i]);
+    free(f->warnings);
+    free(f);
+}
+
+static int all_finite(const double *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return 0;
+    return 1;
+}
+
+/* Prior (mean gate probability) and hard size of each expert, on standardised DS. */
+static int expert_shares(const moe_dataset *ds, const moe_model *m, double *prior, size_t *size)
+{
+    size_t n = ds->n, k = m->k;
+    double *g = malloc(n * k * sizeof *g), *h = malloc(n * k * sizeof *h);
+    if (!g || !h) {
+        free(g);
+        free(h);
+        return MOE_ENOMEM;
+    }
+    moe_estep(ds, m, g, h);
+    double wsum = 0;
+    for (size_t i = 0; i < k; i++) {
+        prior[i] = 0;
+        size[i] = 0;
+    }
+    for (size_t r = 0; r < n; r++) {
+        size_t best = 0;
+        double wr = ds->w ? ds->w[r] : 1;
+        wsum += wr;
+        for (size_t i = 0; i < k; i++) {
+            prior[i] += ds->w ? wr * g[r * k + i] : g[r * k + i];
+            if (h[r * k + i] > h[r * k + best])
+                best = i;
+        }
+        size[best]++;
+    }
+    for (size_t i = 0; i < k; i++)
+        prior[i] /= wsum;
+    free(g);
+    free(h);
+    return MOE_SUCCESS;
+}
+
+/* When the gate separates the regimes the full information is singular, but the experts'
+ * parameters are still identified given the gate: their SEs come from the expert block of
+ * the observed information alone (the gate held at its fitted boundaries). BLOCK_SE[0..k-1]
+ * get the experts' SEs; MOE_ESING (NaN left) when that block is singular. */
+static int expert_se_given_gate(const moe_dataset *ds, const moe_model *m, double *const *block_se,
+                                moe_error *err)
+{
+    size_t k = m->k, np = moe_model_nparams(m), ne = k * moe_model_expert_nparams(m);
+    double *hess = malloc(np * np * sizeof *hess), *c = malloc((ne * ne + 1) * sizeof *c);
+    int status = MOE_ENOMEM;
+    if (!hess || !c)
+        goto out;
+    status = moe_infer_hessian(ds, m, hess, err);
+    if (status != MOE_SUCCESS)
+        goto out;
+    for (size_t r = 0; r < ne; r++)
+        for (size_t t = 0; t < ne; t++)
+            c[r * ne + t] = -hess[r * np + t];
+    status = moe_infer_invert_information(c, ne, err);
+    for (size_t i = 0; status == MOE_SUCCESS && i < k; i++)
+        if (moe_infer_block_se(m, i, c, ne, i * moe_model_expert_nparams(m), block_se[i]))
+            status = MOE_ENOMEM;
+out:
+    free(hess);
+    free(c);
+    return status;
+}
+
+/* Checks every row's response against the family (a count for poisson, 0..trials for
+ * logistic): MOE_EFORMAT naming the row's place in its file. */
+static int check_responses(const moe_dataset *d, const moe_expert_type *et, moe_error *err)
+{
+    for (size_t r = 0; r < d->n; r++) {
+        const char *why = et->check_response(d->y[r], d->trials ? d->trials[r] : 1);
+        if (why)
+            return moe_dataset_row_error(err, d, r, d->y_column,
+                                         "response %.17g for the %s family: %s", d->y[r],
+                                         et->name, why);
+    }
+    return MOE_SUCCESS;
+}
+
+int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
+                moe_error *err)
+{
+    moe_core_init();
+    if (out)
+        *out = NULL;
+    if (!out)
+        return moe_error_set(err, MOE_EINVAL, "fit: no place for the result");
+    const char *msg = moe_fit_options_check(opt);
+    if (msg)
+        return moe_error_set(err, MOE_EINVAL, "fit: %s", msg);
+    if (!d || !d->y)
+        return moe_error_set(err, MOE_EINVAL, "fit: the data set has no response");
+    size_t n = d->n, nx = d->nx, nz = d->nz;
+    if (n == 0)
+        return moe_error_set(err, MOE_EINVAL, "fit: the data set has no rows");
+    if (!all_finite(d->y, n) || !all_finite(d->x, n * (nx + 1)) ||
+        !all_finite(d->z, n * (nz + 1)))
+        return moe_error_set(err, MOE_EINVAL, "fit: the data contain missing or non-finite "
+                             "values (drop those rows first)");
+    const moe_expert_type *et = opt->family ? moe_expert_type_find(opt->family)
+                                            : moe_expert_types[0];
+    const moe_gate_type *gt = moe_gate_types[0];
+    int status = check_responses(d, et, err);
+    if (status)
+        return status;
+    double wsum = (double)n;
+    if (d->w) {
+        wsum = 0;
+        for (size_t r = 0; r < n; r++) {
+            if (!(d->w[r] >= 0) || !isfinite(d->w[r]))
+                return moe_error_set(err, MOE_EINVAL, "fit: weight of row %zu is not a "
+                                     "finite number >= 0", r + 1);
+            wsum += d->w[r];
+        }
+        if (!(wsum > 0))
+            return moe_error_set(err, MOE_EINVAL, "fit: every weight is 0");
+    }
+    size_t dfmax = moe_model_df(et, gt, opt->k_max, nx, nz);
+    if (n < dfmax)
+        return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
+                             "but the data have only %zu rows; use fewer experts", opt->k_max,
+                             dfmax, n);
+    moe_fit *f = calloc(1, sizeof *f);
+    moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
+    moe_dataset *ds = NULL;
+    moe_train_output tr;
+    memset(&tr, 0, sizeof tr);
+    if (!f || !scale) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
+        goto fail;
+    }
+    moe_model_scaling_from_data(scale, d);
+    if (!(ds = moe_model_standardise(scale, d))) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standardised data)");
+        goto fail;
+    }
+    double ll_shift = wsum * log(scale->y_scale);
+    if ((status = moe_train_select(ds, scale, opt, ll_shift, &tr, err)))
+        goto fail;
+    /* the trainer's result becomes the fit's */
+    f->selection = tr.selection;
+    f->nselection = tr.nselection;
+    f->traces = tr.traces;
+    f->trace_len = tr.trace_len;
+    f->ntraces = tr.ntraces;
+    f->best_trace = tr.best_trace;
+    f->warnings = tr.warnings;
+    f->nwarnings = tr.nwarnings;
+    f->stats = tr.stats;
+    f->criterion = opt->criterion;
+    moe_model *m = f->model = tr.model;
+    memset(&tr, 0, sizeof tr);
+    if (!m) {
+        status = moe_error_set(err, MOE_ENUMERIC, "fit: no start of any K gave a usable fit "
+                               "(every start degenerated)");
+        goto fail;
+    }
+    /* the chosen model: standardised parameters with the data's scaling and names */
+    moe_model_copy_scaling(m, scale);
+    size_t k = m->k;
+    f->prior = malloc(k * sizeof *f->prior);
+    f->size = malloc(k * sizeof *f->size);
+    f->block_se = calloc(k + 1, sizeof *f->block_se);
+    int nomem = !f->prior || !f->size || !f->block_se;
+    for (size_t b = 0; !nomem && b <= k; b++) {
+        size_t nc = moe_model_ncoef(m, b);
+        if (!(f->block_se[b] = malloc((nc + 1) * sizeof **f->block_se)))
+            nomem = 1;
+        for (size_t c = 0; !nomem && c < nc; c++)
+            f->block_se[b][c] = NAN;
+    }
+    if (nomem || moe_model_set_names(m, d) || expert_shares(ds, m, f->prior, f->size)) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
+        goto fail;
+    }
+    if (f->stats.separated)
+        moe_fit_warn(f, "gate separates the regimes; coefficients are not identified, "
+                     "boundaries are (EM stopped once the largest gate slope exceeded %g on the "
+                     "standardised scale while the log-likelihood gained less than sqrt(tol) "
+                     "relative over %d iterations); gate standard errors are not reported",
+                     MOE_EM_SEPARATION_SLOPE, MOE_EM_SEPARATION_WINDOW);
+    else if (!f->stats.converged)
+        moe_fit_warn(f, "the best start did not converge in %zu iterations (tol %g)",
+                     f->stats.iterations, opt->tol);
+    if (opt->standard_errors) {
+        moe_error e2;
+        memset(&e2, 0, sizeof e2);
+        int st = moe_infer_standard_errors(ds, m, f->block_se, &e2);
+        if (st == MOE_ENOMEM) {
+            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
+            goto fail;
+        }
+        if (st != MOE_SUCCESS && f->stats.separated) {
+            st = expert_se_given_gate(ds, m, f->block_se, &e2);
+            if (st == MOE_ENOMEM) {
+                status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
+                goto fail;
+            }
+            if (st == MOE_SUCCESS)
+                moe_fit_warn(f, "expert standard errors are conditional on the fitted gate "
+                             "boundaries (the full information is singular because the gate "
+                             "separates the regimes)");
+            else
+                moe_fit_warn(f, "standard errors not available: %s", e2.message);
+        } else if (st != MOE_SUCCESS) {
+            moe_fit_warn(f, "standard errors not available: %s", e2.message);
+        }
+        if (f->stats.separated)
+            for (size_t c = 0; c < moe_model_ncoef(m, k); c++)
+                f->block_se[k][c] = NAN;
+    }
+    moe_model_free(scale);
+    moe_dataset_free(ds);
+    *out = f;
+    return MOE_SUCCESS;
+fail:
+    moe_train_output_clear(&tr);
+    moe_model_free(scale);
+    moe_dataset_free(ds);
+    moe_fit_free(f);
+    return status;
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+moe_fit_stats moe_fit_get_stats(const moe_fit *f)
+{
+    moe_fit_stats s;
+    memset(&s, 0, sizeof s);
+    return f ? f->stats : s;
+}
+
+const moe_model *moe_fit_model(const moe_fit *f) { return f ? f->model : NULL; }
+
+void moe_fit_coefs(const moe_fit *f, size_t block, double *coef, double *se)
+{
+    if (!f || !f->model || block > f->model->k)
+        return;
+    if (coef)
+        moe_model_coefs(f->model, block, coef);
+    if (se)
+        memcpy(se, f->block_se[block], moe_model_ncoef(f->model, block) * sizeof *se);
+}
+
+/* The index of expert extra NAME among M's coefficients, or SIZE_MAX. */
+static size_t extra_index(const moe_model *m, const char *name)
+{
+    for (size_t j = 0; m->expert->extra_names[j]; j++)
+        if (strcmp(m->expert->extra_names[j], name) == 0)
+            return m->nx + 1 + j;
+    return (size_t)-1;
+}
+
+void moe_fit_expert(const moe_fit *f, size_t i, double *coef, double *se, double *sigma,
+                    double *prior, size_t *size)
+{
+    if (!f || !f->model || i >= f->model->k)
+        return;
+    size_t px = f->model->nx + 1;
+    moe_model_expert(f->model, i, coef, sigma);
+    if (se)
+        memcpy(se, f->block_se[i], px * sizeof *se);
+    if (prior)
+        *prior = f->prior[i];
+    if (size)
+        *size = f->size[i];
+}
+
+double moe_fit_sigma_se(const moe_fit *f, size_t i)
+{
+    if (!f || !f->model || i >= f->model->k)
+        return NAN;
+    size_t j = extra_index(f->model, "sigma");
+    return j == (size_t)-1 ? NAN : f->block_se[i][j];
+}
+
+void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se)
+{
+    if (!f || !f->model || i + 1 >= f->model->k)
+        return;
+    size_t pz = f->model->nz + 1;
+    if (coef)
+        moe_model_gate(f->model, i, coef);
+    if (se)
+        memcpy(se, f->block_se[f->model->k] + i * pz, pz * sizeof *se);
+}
+
+size_t moe_fit_nselection(const moe_fit *f) { return f ? f->nselection : 0; }
+
+moe_fit_stats moe_fit_selection(const moe_fit *f, size_t j)
+{
+    moe_fit_stats s;
+    memset(&s, 0, sizeof s);
+    return f && j < f->nselection ? f->selection[j] : s;
+}
+
+size_t moe_fit_ntraces(const moe_fit *f) { return f ? f->ntraces : 0; }
+
+const double *moe_fit_trace(const moe_fit *f, size_t r, size_t *len)
+{
+    if (!f || r >= f->ntraces) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = f->trace_len[r];
+    return f->traces[r];
+}
+
+size_t moe_fit_best_trace(const moe_fit *f) { return f ? f->best_trace : 0; }
+
+size_t moe_fit_nwarnings(const moe_fit *f) { return f ? f->nwarnings : 0; }
+
+const char *moe_fit_warning(const moe_fit *f, size_t i)
+{
+    return f && i < f->nwarnings ? f->warnings[i] : NULL;
+}

@@ -1,0 +1,299 @@
+/* select.c: fitting each K of a range from many starts and choosing K by the criterion
+ * (moe_train_select): the restarts, the redraws of degenerate starts, the per-K statistics
+ * (log-likelihood, df, AIC, BIC, ICL) and the warnings that describe them.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Every start of every K draws from its own GSL random stream seeded from (seed, K, start),
+ * and the EM passes are thread-count independent, so the same seed gives the same fit bit
+ * for bit whatever OMP_NUM_THREADS is. With observation weights, n in BIC is the sum of the
+ * weights (frequency weights: the number of rows they stand for). */
+#include <config.h>
+
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "model/estep.h"
+#include "train/em.h"
+#include "train/select.h"
+
+/* Degenerate starts are redrawn (from random responsibilities) at most this many times. */
+#define MAX_REDRAWS 3
+
+void moe_train_warn(moe_train_output *o, const char *fmt, ...)
+{
+    if (!o)
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **nw = realloc(o->warnings, (o->nwarnings + 1) * sizeof *nw);
+    if (!nw)
+        return;
+    o->warnings = nw;
+    size_t len = strlen(buf) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return;
+    memcpy(s, buf, len);
+    o->warnings[o->nwarnings++] = s;
+}
+
+static void free_traces(double **tr, size_t n)
+{
+    if (!tr)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(tr[i]);
+    free(tr);
+}
+
+void moe_train_output_clear(moe_train_output *o)
+{
+    if (!o)
+        return;
+    moe_model_free(o->model);
+    free(o->selection);
+    free_traces(o->traces, o->ntraces);
+    free(o->trace_len);
+    for (size_t i = 0; i < o->nwarnings; i++)
+        free(o->warnings[i]);
+    free(o->warnings);
+    memset(o, 0, sizeof *o);
+}
+
+/* splitmix64: a seed for the stream of (seed, K, start), well mixed so that neighbouring
+ * starts get unrelated Mersenne Twister states. */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned long stream_seed(unsigned long seed, size_t k, size_t start)
+{
+    uint64_t s = mix64(mix64(mix64((uint64_t)seed) ^ (uint64_t)k) ^ (uint64_t)start);
+    return (unsigned long)(s & 0xffffffffUL) | 1UL;  /* nonzero, 32 bits for gsl */
+}
+
+static double criterion_value(const moe_fit_stats *s, moe_criterion c)
+{
+    return c == MOE_CRIT_AIC ? s->aic : c == MOE_CRIT_ICL ? s->icl : s->bic;
+}
+
+/* What the fits of one K leave behind. */
+typedef struct k_result {
+    moe_model *model;     /* best start, standardised parameters (NULL: none usable) */
+    moe_fit_stats stats;
+    double **traces;      /* restarts traces, data scale */
+    size_t *trace_len;
+    size_t ntraces, best_trace;
+} k_result;
+
+static void k_result_clear(k_result *r)
+{
+    moe_model_free(r->model);
+    free_traces(r->traces, r->ntraces);
+    free(r->trace_len);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs every start for K experts; returns MOE_SUCCESS (R->model may still be NULL when no
+ * start was usable), MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
+static int fit_one_k(const moe_dataset *ds, const moe_model *types, size_t k, const moe_fit_options *opt,
+                     double ll_shift, gsl_rng *rng, moe_train_output *f, k_result *res, moe_error *err)
+{
+    moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
+                         opt->min_prior, types->expert, types->gate};
+    size_t n = ds->n;
+    memset(res, 0, sizeof *res);
+    moe_em_work *w = moe_em_alloc(ds, k, &par);
+    res->traces = calloc(opt->restarts, sizeof *res->traces);
+    res->trace_len = calloc(opt->restarts, sizeof *res->trace_len);
+    if (!w || !res->traces || !res->trace_len) {
+        moe_em_free(w);
+        free(res->traces);
+        free(res->trace_len);
+        res->traces = NULL;
+        res->trace_len = NULL;
+        return moe_error_set(err, MOE_ENOMEM, "fit: out of memory for K = %zu (%zu rows)", k,
+                             n);
+    }
+    res->ntraces = opt->restarts;
+    double best = -INFINITY;
+    size_t ridge_e = 0, ridge_g = 0, nohalve = 0, redraws = 0, failed = 0;
+    int status = MOE_SUCCESS;
+    for (size_t r = 0; r < opt->restarts; r++) {
+        gsl_rng_set(rng, stream_seed(opt->seed, k, r));
+        int use_kmeans = opt->init == MOE_INIT_KMEANS || (opt->init == MOE_INIT_MIXED && r == 0);
+        int st = MOE_SUCCESS, t = MOE_CONTINUE;
+        for (size_t attempt = 0; attempt <= MAX_REDRAWS; attempt++) {
+            st = moe_em_init(w, attempt == 0 ? use_kmeans : 0, rng);
+            if (st == MOE_ENOMEM) {
+                status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (k-means)");
+                goto done;
+            }
+            t = MOE_CONTINUE;
+            while (st == MOE_SUCCESS) {
+                st = moe_em_iterate(w);
+                if (st != MOE_SUCCESS)
+                    break;
+                if (opt->progress) {
+                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift};
+                    opt->progress(&p, opt->progress_data);
+                }
+                t = moe_em_test(w);
+                if (t != MOE_CONTINUE)
+                    break;
+            }
+            if (st == MOE_ENUMERIC) {
+                status = moe_error_set(err, MOE_ENUMERIC, "K = %zu, start %zu: %s", k, r + 1,
+                                       w->message);
+                goto done;
+            }
+            if (st != MOE_ESING)
+                break;
+            redraws++;
+            moe_train_warn(f, "K = %zu, start %zu: %s; %s", k, r + 1, w->message,
+                         attempt < MAX_REDRAWS ? "restarted from fresh random responsibilities"
+                                               : "start abandoned");
+        }
+        if (st != MOE_SUCCESS) {
+            failed++;
+            continue;
+        }
+        ridge_e += w->ridge_experts;
+        ridge_g += w->ridge_gate;
+        nohalve += w->halvings_failed;
+        if (w->dropped)
+            moe_train_warn(f, "K = %zu, start %zu: %zu expert%s dropped by min-prior %g (last: "
+                         "%s); refitted with %zu experts", k, r + 1, w->dropped,
+                         w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+        double *tr = malloc((w->iter + 1) * sizeof *tr);
+        if (!tr) {
+            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
+            goto done;
+        }
+        for (size_t i = 0; i < w->iter; i++)
+            tr[i] = w->trace[i] - ll_shift;
+        res->traces[r] = tr;
+        res->trace_len[r] = w->iter;
+        if (w->loglik > best) {
+            moe_model *c = moe_model_copy(w->m);
+            if (!c) {
+                status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (model copy)");
+                goto done;
+            }
+            moe_model_free(res->model);
+            res->model = c;
+            best = w->loglik;
+            res->best_trace = r;
+            res->stats.iterations = w->iter;
+            res->stats.converged = t == MOE_SUCCESS && w->converged;
+            res->stats.separated = w->separated;
+        }
+    }
+    if (ridge_e)
+        moe_train_warn(f, "K = %zu: %zu expert M-steps were singular and needed a small ridge "
+                     "(collinear inputs or too few rows in a regime)", k, ridge_e);
+    if (ridge_g)
+        moe_train_warn(f, "K = %zu: %zu gate Newton steps needed a small ridge (nearly singular "
+                     "gate Hessian)", k, ridge_g);
+    (void)nohalve;
+    if (failed)
+        moe_train_warn(f, "K = %zu: %zu of %zu starts gave no usable fit (degenerate experts "
+                     "after %d redraws)", k, failed, opt->restarts, MAX_REDRAWS);
+    (void)redraws;
+    if (res->model) {
+        /* statistics of the best start: its E-step again, for the entropy (ICL) */
+        moe_model *bm = res->model;
+        size_t kk = bm->k;
+        double ll = moe_estep(ds, bm, NULL, w->h), ent = 0, nw = (double)n;
+        for (size_t r = 0; r < n; r++) {
+            double er = 0;
+            for (size_t i = 0; i < kk; i++) {
+                double h = w->h[r * kk + i];
+                if (h > 0)
+                    er -= h * log(h);
+            }
+            ent += ds->w ? ds->w[r] * er : er;
+        }
+        if (ds->w) {
+            nw = 0;
+            for (size_t r = 0; r < n; r++)
+                nw += ds->w[r];
+        }
+        moe_fit_stats *s = &res->stats;
+        s->k = kk;
+        s->n = n;
+        s->df = moe_model_df(bm->expert, bm->gate, kk, ds->nx, ds->nz);
+        s->loglik = ll - ll_shift;
+        s->aic = -2 * s->loglik + 2 * (double)s->df;
+        s->bic = -2 * s->loglik + (double)s->df * log(nw);
+        s->icl = s->bic + 2 * ent;
+    }
+done:
+    moe_em_free(w);
+    if (status != MOE_SUCCESS)
+        k_result_clear(res);
+    return status;
+}
+
+int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fit_options *opt,
+                     double ll_shift, moe_train_output *out, moe_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t nk = opt->k_max - opt->k_min + 1;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    k_result chosen, cur;
+    memset(&chosen, 0, sizeof chosen);
+    memset(&cur, 0, sizeof cur);
+    int status = MOE_SUCCESS;
+    if (!rng || !(out->selection = calloc(nk, sizeof *out->selection))) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
+        goto fail;
+    }
+    for (size_t k = opt->k_min; k <= opt->k_max; k++) {
+        if ((status = fit_one_k(ds, types, k, opt, ll_shift, rng, out, &cur, err)))
+            goto fail;
+        if (!cur.model) {
+            moe_train_warn(out, "K = %zu: no start gave a usable fit; K left out of the selection",
+                         k);
+            k_result_clear(&cur);
+            continue;
+        }
+        out->selection[out->nselection++] = cur.stats;
+        if (!chosen.model || criterion_value(&cur.stats, opt->criterion) <
+                                 criterion_value(&chosen.stats, opt->criterion)) {
+            k_result_clear(&chosen);
+            chosen = cur;
+        } else {
+            k_result_clear(&cur);
+        }
+        memset(&cur, 0, sizeof cur);
+    }
+    out->model = chosen.model;
+    out->stats = chosen.stats;
+    out->traces = chosen.traces;
+    out->trace_len = chosen.trace_len;
+    out->ntraces = chosen.ntraces;
+    out->best_trace = chosen.best_trace;
+    gsl_rng_free(rng);
+    return MOE_SUCCESS;
+fail:
+    k_result_clear(&chosen);
+    k_result_clear(&cur);
+    if (rng)
+        gsl_rng_free(rng);
+    moe_train_output_clear(out);
+    return status;
+}

@@ -1,0 +1,38 @@
+/* select.h: fitting every K of a range from many starts and choosing K (src/train/select.c).
+ * Internal to libmoe; src/infer/fit.c builds the moe_fit result on top of it.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
+#ifndef MOE_TRAIN_SELECT_H
+#define MOE_TRAIN_SELECT_H
+
+#include "data/dataset.h"
+#include "model/model.h"
+
+/* What the trainer leaves behind; the caller owns every pointer (moe_train_output_clear). */
+typedef struct moe_train_output {
+    moe_model *model;          /* the chosen model, standardised parameters, NULL if none */
+    moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
+    moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */
+    size_t nselection;
+    double **traces;           /* ntraces log-likelihood traces (data scale) of the chosen K */
+    size_t *trace_len;         /* length of each trace */
+    size_t ntraces;
+    size_t best_trace;         /* index of the start that was kept */
+    char **warnings;           /* nwarnings messages */
+    size_t nwarnings;
+} moe_train_output;
+
+/* Fits standardised data DS (with the types of TYPES, a model giving expert family and gate)
+ * for each K of OPT's range from OPT's starts, keeps the best start of each K and picks K by
+ * the criterion. LL_SHIFT is subtracted from every log-likelihood to put it on the data's
+ * scale. Returns MOE_SUCCESS (OUT->model NULL when no K gave a usable fit), MOE_ENOMEM or
+ * MOE_ENUMERIC with ERR saying why. */
+int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fit_options *opt,
+                     double ll_shift, moe_train_output *out, moe_error *err);
+
+void moe_train_output_clear(moe_train_output *o);
+
+/* Appends a printf-style warning to O (silently dropped when out of memory). */
+void moe_train_warn(moe_train_output *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
