@@ -71,4 +71,83 @@ while IFS='|' read -r file want frag args; do
 done <"$bad/MANIFEST"
 
 if [ "$n" -ge 30 ]; then ok "corpus has $n cases"; else not_ok "corpus has only $n cases"; fi
+
+# ---- the numbers of the degenerate fits (the corpus above checks only that they work)
+# Each is one expert, so the answer is least squares, worked out here by hand (tap.sh's ols);
+# where the residuals vanish the variance floor (--var-floor, 1e-6 of var(y)) holds sigma up.
+# fit1 NAME: fits tests/bad/NAME.csv with one expert into $TMPD/NAME.json.
+fit1() { "$MOEFIT" fit -k 1 --restarts 1 -q --json "$TMPD/$1.json" "$bad/$1.csv" \
+  >/dev/null 2>"$TMPD/err"; }
+# val NAME PATH: a number of that fit.
+val() { jget "$TMPD/$1.json" "$2"; }
+PI=3.14159265358979324
+
+# exact_fit: y = 1 + 2x on x = 1..5, no residual: sigma^2 is the floor 1e-6 var(y) = 8e-6.
+fit1 exact_fit
+check "exact_fit: intercept 1" near "$(val exact_fit 'experts[0].coef.(Intercept)')" 1 1e-9
+check "exact_fit: slope 2" near "$(val exact_fit 'experts[0].coef.x')" 2 1e-9
+check "exact_fit: sigma = sqrt(1e-6 var(y)) = sqrt(8e-6)" \
+  near "$(val exact_fit 'experts[0].sigma')" "$(awk 'BEGIN {printf "%.17g", sqrt(8e-6)}')" 1e-9
+check "exact_fit: loglik = -5/2 log(2 pi 8e-6)" near "$(val exact_fit loglik)" \
+  "$(awk -v pi=$PI 'BEGIN {printf "%.17g", -2.5 * log(2 * pi * 8e-6)}')" 1e-9
+check "exact_fit: no SEs (the information is singular): null, as the warning says" \
+  test "$(val exact_fit 'experts[0].se.x') $(val exact_fit 'experts[0].sigma_se')" = "null null"
+
+# constant_response: y = 5 everywhere: the line y = 5 and, as y has no spread at all, the
+# floor on the standardised scale: sigma = sqrt(1e-6) = 0.001.
+fit1 constant_response
+check "constant_response: intercept 5" \
+  near "$(val constant_response 'experts[0].coef.(Intercept)')" 5 1e-12
+check "constant_response: slope 0" near "$(val constant_response 'experts[0].coef.x')" 0 0 1e-12
+check "constant_response: sigma 0.001" near "$(val constant_response 'experts[0].sigma')" 0.001 1e-9
+check "constant_response: loglik = -6/2 log(2 pi 1e-6)" near "$(val constant_response loglik)" \
+  "$(awk -v pi=$PI 'BEGIN {printf "%.17g", -3 * log(2 * pi * 1e-6)}')" 1e-9
+
+# single_x: x = 2 in every row: only b0 + 2 b1 is identified (the mean of y, 2.5; the ridge
+# takes the rest), and sigma is the ML SD of y, 1, so loglik = -5/2 (log(2 pi) + 1).
+fit1 single_x
+check "single_x: b0 + 2 b1 = mean(y) = 2.5" near "$(awk -v a="$(val single_x \
+  'experts[0].coef.(Intercept)')" -v b="$(val single_x 'experts[0].coef.x')" \
+  'BEGIN {printf "%.17g", a + 2 * b}')" 2.5 1e-9
+check "single_x: sigma = 1" near "$(val single_x 'experts[0].sigma')" 1 1e-9
+check "single_x: loglik = -5/2 (log(2 pi) + 1)" near "$(val single_x loglik)" \
+  "$(awk -v pi=$PI 'BEGIN {printf "%.17g", -2.5 * (log(2 * pi) + 1)}')" 1e-9
+
+# collinear: x2 = 2 x1, so the fit is least squares on x1 alone: the same intercept, sigma and
+# log-likelihood, and b1 + 2 b2 is that line's slope (to 1e-8: the small ridge that the
+# singular M-step needs moves the line in the ninth digit).
+fit1 collinear
+cut -d, -f1,3 "$bad/collinear.csv" >"$TMPD/collinear1.csv"
+# shellcheck disable=SC2046
+set -- $(ols "$TMPD/collinear1.csv")
+check "collinear: intercept of y on x1 ($1)" \
+  near "$(val collinear 'experts[0].coef.(Intercept)')" "$1" 1e-8
+check "collinear: b1 + 2 b2 = the slope on x1 ($2)" near "$(awk -v a="$(val collinear \
+  'experts[0].coef.x1')" -v b="$(val collinear 'experts[0].coef.x2')" \
+  'BEGIN {printf "%.17g", a + 2 * b}')" "$2" 1e-8
+check "collinear: sigma of y on x1 ($3)" near "$(val collinear 'experts[0].sigma')" "$3" 1e-9
+check "collinear: loglik of y on x1 ($4)" near "$(val collinear loglik)" "$4" 1e-9
+
+# scales: x1 ~ 1e-8 and x2 ~ 1e8: least squares on both, solved here from the centred normal
+# equations (Cramer's rule), must come out whatever the scales.
+fit1 scales
+# shellcheck disable=SC2046
+set -- $(awk -F, -v pi=$PI 'NR > 1 {n++; a[n] = $1; b[n] = $2; y[n] = $3; ma += $1; mb += $2
+    my += $3}
+  END {ma /= n; mb /= n; my /= n
+    for (i = 1; i <= n; i++) {u = a[i] - ma; v = b[i] - mb; w = y[i] - my
+      saa += u * u; sbb += v * v; sab += u * v; say += u * w; sby += v * w}
+    det = saa * sbb - sab * sab; b1 = (say * sbb - sab * sby) / det
+    b2 = (saa * sby - sab * say) / det; b0 = my - b1 * ma - b2 * mb
+    for (i = 1; i <= n; i++) rss += (y[i] - b0 - b1 * a[i] - b2 * b[i]) ^ 2
+    printf "%.17g %.17g %.17g %.17g %.17g\n", b0, b1, b2, sqrt(rss / n),
+      -n / 2 * (log(2 * pi * rss / n) + 1)}' "$bad/scales.csv")
+check "scales: intercept ($1)" near "$(val scales 'experts[0].coef.(Intercept)')" "$1" 1e-8
+check "scales: slope on x1 ~ 1e-8 ($2)" near "$(val scales 'experts[0].coef.x1')" "$2" 1e-8
+check "scales: slope on x2 ~ 1e8 ($3)" near "$(val scales 'experts[0].coef.x2')" "$3" 1e-8
+check "scales: sigma ($4)" near "$(val scales 'experts[0].sigma')" "$4" 1e-8
+check "scales: loglik ($5)" near "$(val scales loglik)" "$5" 1e-8
+check "scales: SEs reported, finite and positive" awk -v a="$(val scales 'experts[0].se.x1')" \
+  -v b="$(val scales 'experts[0].se.x2')" -v c="$(val scales 'experts[0].sigma_se')" \
+  'BEGIN {exit !(a + 0 > 0 && b + 0 > 0 && c + 0 > 0 && a != "null" && b != "null" && c != "null")}'
 tap_done

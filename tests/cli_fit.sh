@@ -2,8 +2,12 @@
 # cli_fit.sh: `moefit fit` end to end: the summary, --json, -o with predict, the default
 # command, progress and warnings on stderr, and recovery of K from simulated data.
 # Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+# The summary and the JSON of fixed fits are compared with stored files in tests/expected/
+# (README.md there says how they were made); those fits use --tol 1e-12 so that they sit at the
+# maximum and their digits do not move with the compiler or libm.
 . "$top_srcdir/tests/tap.sh"
 DATA="$top_srcdir/datasets/mcycle.csv"
+E="$top_srcdir/tests/expected"
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import json' 2>/dev/null; then
   PY=python3
 else
@@ -13,7 +17,9 @@ fi
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
 
 # ---- the summary
-run_status 0 "fit -k 2 --restarts 2 on mcycle" fit -k 2 --restarts 2 -q "$DATA"
+run_status 0 "fit -k 2 --restarts 2 on mcycle" fit -k 2 --restarts 2 --tol 1e-12 -q "$DATA"
+check "the summary equals tests/expected/fit_mcycle_k2.txt (numbers to 1e-6)" \
+  same_numbers "$TMPD/out" "$E/fit_mcycle_k2.txt" 1e-6
 for section in "Call:" "Expert 1: prior" "Expert 2: prior" "Coefficients:" \
                "Residual SD" "Gate (multinomial logit" "Log-likelihood:" \
                "AIC:" "Iterations:"; do
@@ -28,39 +34,61 @@ check "-q: nothing on stderr but warnings" \
 cp "$TMPD/out" "$TMPD/summary2"
 
 # The default command is fit: the same options give the same summary, byte for byte.
-run_status 0 "moefit DATA.csv is moefit fit DATA.csv" -k 2 --restarts 2 -q "$DATA"
+run_status 0 "moefit DATA.csv is moefit fit DATA.csv" -k 2 --restarts 2 --tol 1e-12 -q "$DATA"
 check "same summary without 'fit'" cmp -s "$TMPD/out" "$TMPD/summary2"
+check "and it is the stored one" same_numbers "$TMPD/out" "$E/fit_mcycle_k2.txt" 1e-6
 
 # ---- a range of K: the selection table
 run_status 0 "fit -k 1:3 --restarts 2" -k 1:3 --restarts 2 -q "$DATA"
 check "range: summary has the model-selection table" grep -q "^Model selection (K chosen by the lowest BIC):" "$TMPD/out"
 
 # ---- JSON on stdout
-run_status 0 "fit --json - " -k 2 --restarts 2 -q --json - "$DATA"
+run_status 0 "fit --json - " -k 2 --restarts 2 --tol 1e-12 -q --json - "$DATA"
 check "--json -: no summary on stdout" sh -c "! grep -q '^Call:' '$TMPD/out'"
+# Every number to 1e-6 of the stored JSON; a null where the stored file has a number fails
+# (only the separated gate's SEs are null there, by design; golden_compare.c says the rule).
+check "--json equals tests/expected/fit_mcycle_k2.json (1e-6)" \
+  same_json "$TMPD/out" "$E/fit_mcycle_k2.json" 1e-6
 if [ -n "$PY" ]; then
   check "--json - is valid JSON" $PY -m json.tool "$TMPD/out" /dev/null
-  check "--json has the required keys" $PY -c '
-import json, sys
+  check "--json has the required keys, every expert SE finite and positive" $PY -c '
+import json, math, sys
 r = json.load(open(sys.argv[1]))
 for key in ("k", "loglik", "df", "aic", "bic", "icl", "iterations", "converged", "n",
             "experts", "gate"):
     assert key in r, key
 assert r["k"] == 2 and r["n"] == 133, (r["k"], r["n"])
 assert len(r["experts"]) == 2 and len(r["gate"]) == 1
+def positive(v, what):
+    assert isinstance(v, float) and math.isfinite(v) and v > 0, (what, v)
 for e in r["experts"]:
     for key in ("coef", "se", "sigma", "sigma_se", "prior", "size"):
         assert key in e, key
     assert set(e["coef"]) == {"(Intercept)", "times"}, e["coef"]
+    assert set(e["se"]) == set(e["coef"]), e["se"]
+    for name, se in e["se"].items():
+        positive(se, "se of " + name)
+    positive(e["sigma"], "sigma")
+    positive(e["sigma_se"], "sigma_se")
 for g in r["gate"]:
     assert "coef" in g and "se" in g
+    assert set(g["se"]) == set(g["coef"]), g["se"]
+    for name, se in g["se"].items():
+        # The gate of mcycle K = 2 separates: its SEs are not reported (null), by design.
+        if r["separated"]:
+            assert se is None, ("separated gate se", name, se)
+        else:
+            positive(se, "gate se of " + name)
 ' "$TMPD/out"
 else
   skip "python3 not found: JSON not parsed"
   skip "python3 not found: JSON keys not checked"
 fi
-run_status 0 "fit -k 1:3 --json FILE" -k 1:3 --restarts 2 -q --json "$TMPD/fit.json" "$DATA"
+run_status 0 "fit -k 1:3 --json FILE" -k 1:3 --restarts 2 --tol 1e-12 -q --json "$TMPD/fit.json" \
+  "$DATA"
 check "--json FILE: the summary still goes to stdout" grep -q "^Call:" "$TMPD/out"
+check "--json FILE with the selection equals tests/expected/fit_mcycle_k1-3.json (1e-6)" \
+  same_json "$TMPD/fit.json" "$E/fit_mcycle_k1-3.json" 1e-6
 if [ -n "$PY" ]; then
   check "--json FILE has a selection table of 3 rows" $PY -c '
 import json, sys
@@ -106,8 +134,39 @@ printf 'x,y\n1,2\n2,NA\n3,5\n4,7\n5,8\n6,11\n7,12\n8,15\n9,17\n10,18\n11,21\n12,
   > "$TMPD/na.csv"
 run_status 65 "a missing value is an error by default" -k 1 --restarts 1 -q "$TMPD/na.csv"
 err_has "na.csv:3:2" "the error says FILE:LINE:COLUMN"
-run_status 0 "--na omit drops the row" -k 1 --restarts 1 --na omit "$TMPD/na.csv"
+run_status 0 "--na omit drops the row" -k 1 --restarts 1 --na omit --json "$TMPD/na.json" \
+  "$TMPD/na.csv"
 err_has "moefit: omitted 1 row with missing values" "--na omit says how many rows it dropped"
+# One expert is least squares on the 11 rows left: the line, the ML sigma, the log-likelihood
+# and the standard errors worked out by tests/tap.sh's ols, independently of moefit.
+grep -v NA "$TMPD/na.csv" >"$TMPD/na_kept.csv"
+# shellcheck disable=SC2046
+set -- $(ols "$TMPD/na_kept.csv")
+check "--na omit: n = 11" test "$(jget "$TMPD/na.json" n)" = "$8"
+check "one expert: the intercept is least squares' ($1)" \
+  near "$(jget "$TMPD/na.json" 'experts[0].coef.(Intercept)')" "$1" 1e-9
+check "one expert: the slope is least squares' ($2)" \
+  near "$(jget "$TMPD/na.json" 'experts[0].coef.x')" "$2" 1e-9
+check "one expert: sigma is sqrt(RSS / n) ($3)" near "$(jget "$TMPD/na.json" 'experts[0].sigma')" \
+  "$3" 1e-9
+check "one expert: the log-likelihood is -n/2 (log(2 pi sigma^2) + 1) ($4)" \
+  near "$(jget "$TMPD/na.json" loglik)" "$4" 1e-9
+check "one expert: se of the intercept ($5)" \
+  near "$(jget "$TMPD/na.json" 'experts[0].se.(Intercept)')" "$5" 1e-7
+check "one expert: se of the slope ($6)" near "$(jget "$TMPD/na.json" 'experts[0].se.x')" "$6" 1e-7
+check "one expert: se of sigma is sigma / sqrt(2n) ($7)" \
+  near "$(jget "$TMPD/na.json" 'experts[0].sigma_se')" "$7" 1e-7
+# criteria L: df = 3, AIC = -2L + 2 df, BIC = -2L + df log n, ICL = BIC (one expert: no
+# entropy) for the log-likelihood L worked out above.
+criteria() {
+  test "$(jget "$TMPD/na.json" df)" = 3 &&
+    near "$(jget "$TMPD/na.json" aic)" "$(awk -v l="$1" 'BEGIN {printf "%.17g", -2 * l + 6}')" \
+      1e-9 &&
+    near "$(jget "$TMPD/na.json" bic)" \
+      "$(awk -v l="$1" 'BEGIN {printf "%.17g", -2 * l + 3 * log(11)}')" 1e-9 &&
+    near "$(jget "$TMPD/na.json" icl)" "$(jget "$TMPD/na.json" bic)" 1e-12
+}
+check "one expert: df = 3, AIC = -2L + 6, BIC = -2L + 3 log 11, ICL = BIC" criteria "$4"
 
 # ---- too few rows for K is a data error
 printf 'x,y\n1,2\n2,3\n3,5\n' > "$TMPD/tiny.csv"

@@ -259,6 +259,40 @@ run_status 65 "--along a column that is not an input" plot --along nosuch -o "$T
   "$TMPD/m2.json" "$D/sim_2inputs.csv"
 err_has "nosuch" "the message names the column"
 
+# ---------------------------------------------------------------- against stored files
+# The checks above hold moefit's outputs against each other (the plots against predict, plot
+# against fit --plot); these hold them against files stored in tests/expected/ (README.md there;
+# tests/expected/regen.sh remakes them). `moefit plot` of a stored model is a pure function of
+# the model and the data, so its numbers are compared to 1e-9 (they carry 12 digits). The
+# moefit version in the comments is left out of the comparison.
+X="$top_srcdir/tests/expected"
+unversion() { sed 's/moefit [0-9][0-9.]*[0-9]/moefit VERSION/' "$@"; }
+gp_headers() { d=$1; shift; for n in "$@"; do awk '/^$/ {exit} {print}' "$d/$n.gp"; done |
+  unversion; }
+run_status 0 "plot the stored mcycle K = 3 model" plot -o "$TMPD/x3" \
+  "$X/plot_mcycle_k3.model.json" "$D/mcycle.csv"
+for n in gating regimes responsibility; do
+  unversion "$TMPD/x3/$n.dat" >"$TMPD/x3.$n.dat"
+  check "$n.dat equals tests/expected/plot_mcycle_k3.$n.dat (1e-9)" \
+    same_numbers "$TMPD/x3.$n.dat" "$X/plot_mcycle_k3.$n.dat" 1e-9
+done
+gp_headers "$TMPD/x3" gating regimes responsibility >"$TMPD/x3.gp-headers"
+check "the .gp programs' settings equal tests/expected/plot_mcycle_k3.gp-headers" \
+  same_numbers "$TMPD/x3.gp-headers" "$X/plot_mcycle_k3.gp-headers" 1e-9
+run_status 0 "plot the stored two-input model" plot -o "$TMPD/x2" "$X/plot_sim2.model.json" \
+  "$D/sim_2inputs.csv"
+unversion "$TMPD/x2/gatemap.dat" | awk 'NR % 50 == 1' >"$TMPD/x2.gatemap.dat"
+check "gatemap.dat (every 50th line) equals tests/expected/plot_sim2.gatemap.dat (1e-9)" \
+  same_numbers "$TMPD/x2.gatemap.dat" "$X/plot_sim2.gatemap.dat" 1e-9
+gp_headers "$TMPD/x2" gating regimes responsibility gatemap >"$TMPD/x2.gp-headers"
+check "the two-input .gp settings (x2 held at its mean) equal tests/expected/plot_sim2.gp-headers" \
+  same_numbers "$TMPD/x2.gp-headers" "$X/plot_sim2.gp-headers" 1e-9
+# The fit above (-k 1:3 --restarts 3 --seed 1, default tolerance): its selection table is the
+# same whichever start wins, so it is held to 1e-6 of the stored one.
+unversion "$P/selection.dat" >"$TMPD/selection.dat"
+check "selection.dat equals tests/expected/plot_fit_mcycle_k1-3.selection.dat (1e-6)" \
+  same_numbers "$TMPD/selection.dat" "$X/plot_fit_mcycle_k1-3.selection.dat" 1e-6
+
 # ---------------------------------------------------------------- gnuplot missing or failing
 MOE_GNUPLOT=/nonexistent/gnuplot run_status 69 "gnuplot missing: exit 69" plot -o "$TMPD/c" \
   "$TMPD/m.json" "$D/mcycle.csv"

@@ -100,7 +100,8 @@ run_status 65 "--posterior without the response column" predict --posterior "$TM
   "$TMPD/noy.csv"
 printf 'a,b\n1,2\n' > "$TMPD/wrong.csv"
 run_status 65 "data without the model's input" predict "$TMPD/model.json" "$TMPD/wrong.csv"
-err_has "x" "the message names the missing column"
+err_has "wrong.csv: no column 'x', the model's input (columns are: a, b)" \
+  "the message names the file, the missing column and the columns there are"
 head -c 200 "$TMPD/model.json" > "$TMPD/trunc.json"
 run_status 65 "a truncated model is a data error" predict "$TMPD/trunc.json" "$TMPD/data.csv"
 err_has "trunc.json" "the message names the model file"

@@ -24,4 +24,24 @@ fi
 check "the example runs and exits 0" test $? -eq 0
 check "it prints the summary" grep -q "^Log-likelihood:" "$TMPD/out"
 check "and the prediction for row 1" grep -q "^row 1: mean .*, sd .*, expert [1-9]" "$TMPD/out"
+# Its numbers: the output equals the stored tests/expected/man_example.txt (remade by
+# tests/expected/regen.sh). The example fits at the default tolerance (1e-8), where one EM step
+# more or less on another compiler moves the fifth digit, so numbers are compared to 1e-4.
+check "its output equals tests/expected/man_example.txt (numbers to 1e-4)" \
+  same_numbers "$TMPD/out" "$top_srcdir/tests/expected/man_example.txt" 1e-4
+# And the library agrees with the tool: the summary is moefit fit's with the same options
+# (BIC over K = 1..4, the last column the response), and row 1 is what moefit predict says.
+"$MOEFIT" fit -k 1:4 -q -o "$TMPD/m.json" "$top_srcdir/datasets/mcycle.csv" >"$TMPD/cli.txt" \
+  2>/dev/null
+sed '$d' "$TMPD/out" >"$TMPD/summary.txt"
+check "the summary is moefit fit -k 1:4's, byte for byte" cmp "$TMPD/summary.txt" "$TMPD/cli.txt"
+head -n 2 "$top_srcdir/datasets/mcycle.csv" >"$TMPD/row1.csv"
+"$MOEFIT" predict "$TMPD/m.json" "$TMPD/row1.csv" >"$TMPD/pred.csv" 2>/dev/null
+# predict: mean,sd,g1..gK,expert; the example prints %g (6 significant digits).
+check "row 1 is moefit predict's mean, sd and expert" awk -F, \
+  -v line="$(tail -n 1 "$TMPD/out")" 'NR == 2 {
+    if (split(line, w, /[ ,]+/) != 8) exit 1
+    m = w[4]; s = w[6]; e = w[8]; d = $1 - m; f = $2 - s
+    if (d * d > 1e-10 * $1 * $1 || f * f > 1e-10 * $2 * $2 || e != $NF) {
+      print "# predict: " $0 "; example: " line; exit 1 } }' "$TMPD/pred.csv"
 tap_done
