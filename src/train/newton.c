@@ -105,16 +105,18 @@ int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_der
             pred += w->grad[j] * w->step[j];
         pred *= 0.5;
         int tiny = !(pred > 1e-13 * (fabs(q) + 1));
-        /* without a row scale (an expert's M-step) one last full step is still taken when it
-         * does not lower the objective: near the optimum a Newton step halves the digits
-         * still wrong, and the coefficients then reach full precision */
+        /* without a row scale (an expert's M-step) one last full step is still taken unless
+         * it lowers the objective by more than rounding: near the optimum a Newton step
+         * doubles the digits that are right, and the coefficients then reach full precision */
         if (tiny && it > 0 && p->rows > 0)
             break;
         if (tiny && it > 0) {
             for (size_t j = 0; j < np; j++)
                 w->trial[j] = theta[j] + w->step[j];
             double q1 = p->eval(p->ctx, w->trial, 0, w->tgrad, w->tnhess);
-            if (isfinite(q1) && q1 >= q) {
+            /* the gain is below the objective's rounding, so q1 may sit a rounding error
+             * under q: accept that, not a real fall */
+            if (isfinite(q1) && q1 >= q - 1e-13 * (fabs(q) + 1)) {
                 memcpy(theta, w->trial, np * sizeof *theta);
                 q = q1;
                 rep->steps++;
