@@ -121,6 +121,7 @@ void moe_fit_free(moe_fit *f)
         for (size_t b = 0; f->model && b <= f->model->k; b++)
             free(f->block_se[b]);
     free(f->block_se);
+    free(f->weights_name);
     moe_model_free(f->model);
     free(f->prior);
     free(f->size);
@@ -297,6 +298,11 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     /* the chosen model: standardised parameters with the data's scaling and names */
     moe_model_copy_scaling(m, scale);
+    f->weight_sum = wsum;
+    if (d->w && !(f->weights_name = strdup(d->w_name ? d->w_name : "weights"))) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
+        goto fail;
+    }
     size_t k = m->k;
     f->prior = malloc(k * sizeof *f->prior);
     f->size = malloc(k * sizeof *f->size);

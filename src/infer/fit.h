@@ -19,6 +19,8 @@ struct moe_fit {
     size_t *trace_len;         /* length of each trace */
     size_t ntraces;
     size_t best_trace;         /* index of the start that was kept */
+    char *weights_name;        /* the weights' column, NULL when the rows are unweighted */
+    double weight_sum;         /* the sum of the weights (n without weights): BIC's n */
     char **warnings;           /* nwarnings messages */
     size_t nwarnings;
 };

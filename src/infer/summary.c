@@ -117,13 +117,26 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
     formula_side(fp, m, 0);
     fprintf(fp, ", gate = ~ ");
     formula_side(fp, m, 1);
+    /* like R's glm(), the default family is not named */
+    if (m->expert != moe_expert_types[0])
+        fprintf(fp, ", family = %s", m->expert->name);
+    if (m->offset_name)
+        fprintf(fp, ", offset = %s", m->offset_name);
+    if (m->trials_name)
+        fprintf(fp, ", trials = %s", m->trials_name);
+    if (f->weights_name)
+        fprintf(fp, ", weights = %s", f->weights_name);
     if (nsel > 1)
         fprintf(fp, ", k = %zu:%zu)\n\n", moe_fit_selection(f, 0).k,
                 moe_fit_selection(f, nsel - 1).k);
     else
         fprintf(fp, ", k = %zu)\n\n", k);
-    fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu\n", k,
+    fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu", k,
             m->expert->label, k == 1 ? "" : "s", st.n);
+    if (f->weights_name)
+        fprintf(fp, " rows of total weight %s (BIC's n)", num(b1, sizeof b1, 'g', 10,
+                                                            f->weight_sum));
+    fputc('\n', fp);
 
     for (size_t i = 0; i < k; i++) {
         double prior = NAN;
