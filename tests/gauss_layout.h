@@ -9,9 +9,10 @@
 #include "model/model.h"
 
 /* Coefficient T of the k x (nx+1) row-major table of every expert's beta. */
-#define BETA(m, t) (moe_model_expert_block((m), (t) / ((m)->nx + 1))[(t) % ((m)->nx + 1)])
+#define BETA(m, t) \
+    (((double *)moe_model_expert_block_const((m), (t) / ((m)->nx + 1)))[(t) % ((m)->nx + 1)])
 /* Expert I's residual SD (standardised scale). */
-#define SIGMA(m, i) (moe_model_expert_block((m), (i))[(m)->nx + 1])
+#define SIGMA(m, i) (((double *)moe_model_expert_block_const((m), (i)))[(m)->nx + 1])
 /* Coefficient T of the k x (nz+1) gate table. */
 #define GATE(m, t) ((m)->gate_par[t])
 

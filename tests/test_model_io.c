@@ -83,7 +83,7 @@ static void round_trip(const char *tmpdir)
         moe_model_free(m);
         return;
     }
-    size_t k = m->k, px = m->nx + 1, pz = m->nz + 1;
+    size_t k = m->k;
     tap_ok(l->k == k && l->nx == m->nx && l->nz == m->nz, "same shape");
     tap_ok(l->expert == m->expert && l->gate == m->gate, "same expert family and gate");
     tap_ok(same_doubles(m->expert_par, l->expert_par, k * m->ep), "beta and sigma bit for bit");
