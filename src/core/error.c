@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
@@ -86,3 +87,29 @@ static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
 static void gsl_handler_off(void) { gsl_set_error_handler_off(); }
 
 void moe_core_init(void) { (void)pthread_once(&gsl_once, gsl_handler_off); }
+
+void moe_list_vappend(char ***list, size_t *n, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    *list = grown;
+    size_t len = strlen(buf) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return;
+    memcpy(s, buf, len);
+    (*list)[(*n)++] = s;
+}
+
+void moe_list_free(void *list, size_t n)
+{
+    void **l = list;
+    if (!l)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}

@@ -87,30 +87,10 @@ void moe_fit_warn(moe_fit *f, const char *fmt, ...)
 {
     if (!f)
         return;
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    moe_list_vappend(&f->warnings, &f->nwarnings, fmt, ap);
     va_end(ap);
-    char **nw = realloc(f->warnings, (f->nwarnings + 1) * sizeof *nw);
-    if (!nw)
-        return;
-    f->warnings = nw;
-    size_t len = strlen(buf) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return;
-    memcpy(s, buf, len);
-    f->warnings[f->nwarnings++] = s;
-}
-
-static void free_traces(double **tr, size_t n)
-{
-    if (!tr)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(tr[i]);
-    free(tr);
 }
 
 void moe_fit_free(moe_fit *f)
@@ -126,11 +106,9 @@ void moe_fit_free(moe_fit *f)
     free(f->prior);
     free(f->size);
     free(f->selection);
-    free_traces(f->traces, f->ntraces);
+    moe_list_free(f->traces, f->ntraces);
     free(f->trace_len);
-    for (size_t i = 0; i < f->nwarnings; i++)
-        free(f->warnings[i]);
-    free(f->warnings);
+    moe_list_free(f->warnings, f->nwarnings);
     free(f);
 }
 

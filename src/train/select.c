@@ -29,30 +29,10 @@ void moe_train_warn(moe_train_output *o, const char *fmt, ...)
 {
     if (!o)
         return;
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    moe_list_vappend(&o->warnings, &o->nwarnings, fmt, ap);
     va_end(ap);
-    char **nw = realloc(o->warnings, (o->nwarnings + 1) * sizeof *nw);
-    if (!nw)
-        return;
-    o->warnings = nw;
-    size_t len = strlen(buf) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return;
-    memcpy(s, buf, len);
-    o->warnings[o->nwarnings++] = s;
-}
-
-static void free_traces(double **tr, size_t n)
-{
-    if (!tr)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(tr[i]);
-    free(tr);
 }
 
 void moe_train_output_clear(moe_train_output *o)
@@ -61,11 +41,9 @@ void moe_train_output_clear(moe_train_output *o)
         return;
     moe_model_free(o->model);
     free(o->selection);
-    free_traces(o->traces, o->ntraces);
+    moe_list_free(o->traces, o->ntraces);
     free(o->trace_len);
-    for (size_t i = 0; i < o->nwarnings; i++)
-        free(o->warnings[i]);
-    free(o->warnings);
+    moe_list_free(o->warnings, o->nwarnings);
     memset(o, 0, sizeof *o);
 }
 
@@ -102,7 +80,7 @@ typedef struct k_result {
 static void k_result_clear(k_result *r)
 {
     moe_model_free(r->model);
-    free_traces(r->traces, r->ntraces);
+    moe_list_free(r->traces, r->ntraces);
     free(r->trace_len);
     memset(r, 0, sizeof *r);
 }
