@@ -833,6 +833,54 @@ static void test_bad_input(void)
            "families: gaussian (the default) first, poisson and logistic listed and described");
 }
 
+/* The standardisation is weighted too: on rows exactly on the line y = 1 + 2x the residual SD
+ * is held at the variance floor, a share (1e-6) of var(y); var(y) of the weighted rows must
+ * be that of the replicated rows (it was not when the scaling ignored the weights), so both
+ * fits report the same floored sigma = sqrt(1e-6 var(y)), var(y) computed here by hand. */
+static void test_weighted_scaling(void)
+{
+    size_t n = 30;
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t r = 0; r < n; r++) {
+        x[r] = (double)r / 7.0;
+        y[r] = 1 + 2 * x[r];
+    }
+    moe_dataset *d = NULL;
+    moe_error err;
+    if (moe_dataset_from_arrays(n, 1, x, 0, NULL, y, &d, &err) != MOE_SUCCESS) {
+        printf("# %s\n", err.message);
+        exit(99);
+    }
+    moe_dataset *dw = reweight(d, 1), *dr = reweight(d, 0);
+    double sw = 0, m = 0, v = 0;
+    for (size_t r = 0; r < n; r++) {
+        sw += weight_of(r);
+        m += weight_of(r) * y[r];
+    }
+    m /= sw;
+    for (size_t r = 0; r < n; r++)
+        v += weight_of(r) * (y[r] - m) * (y[r] - m);
+    v /= sw;
+    moe_fit_options o = opts("gaussian", 1, 1);
+    o.standard_errors = 0;
+    moe_fit *fw = fit_or_fail(dw, &o, "weighted scaling, weighted");
+    moe_fit *fr = fit_or_fail(dr, &o, "weighted scaling, replicated");
+    if (fw && fr) {
+        double c[3], cr[3];
+        moe_fit_coefs(fw, 0, c, NULL);
+        moe_fit_coefs(fr, 0, cr, NULL);
+        tap_rel(c[2], sqrt(1e-6 * v), 1e-12, "weighted scaling: sigma at the floor of the weighted var(y)");
+        tap_rel(c[2], cr[2], 1e-12, "weighted scaling: floored sigma weighted = replicated");
+    }
+    moe_fit_free(fw);
+    moe_fit_free(fr);
+    moe_dataset_free(dw);
+    moe_dataset_free(dr);
+    moe_dataset_free(d);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     make_tmpdir("test_glm");
@@ -848,6 +896,7 @@ int main(void)
     test_weights_family("poisson", 3, 1, 1);
     test_weights_family("logistic", 3, TRIALS, 0);
     test_newton_precision();
+    test_weighted_scaling();
     test_recovery("poisson", 11, 1);
     test_recovery("logistic", 12, TRIALS);
     test_recovery_bernoulli(12);

@@ -299,21 +299,26 @@ void moe_model_gate(const moe_model *m, size_t i, double *coef)
 
 /* ---------------------------------------------------------------- scaling */
 
-/* Mean and population standard deviation (divisor n) of column J of the row-major N x P
- * matrix A, so that a standardised column has mean 0 and ML variance 1 (the scale on which
- * var_floor is a share of var(y)). A constant (or single-row) column gets scale 1. */
-static void column_moments(const double *a, size_t n, size_t p, size_t j, double *center,
-                           double *scale)
+/* Mean and population standard deviation (divisor n; with weights W, the weighted mean and
+ * the divisor sum w, so that weighted rows standardise as the rows repeated would) of
+ * column J of the row-major N x P matrix A, so that a standardised column has mean 0 and ML
+ * variance 1 (the scale on which var_floor is a share of var(y)). A constant (or single-row)
+ * column gets scale 1. */
+static void column_moments(const double *a, const double *w, size_t n, size_t p, size_t j,
+                           double *center, double *scale)
 {
-    double mean = 0, ss = 0;
-    for (size_t r = 0; r < n; r++)
-        mean += a[r * p + j];
-    mean = n ? mean / (double)n : 0;
+    double mean = 0, ss = 0, sw = 0;
+    for (size_t r = 0; r < n; r++) {
+        double wr = w ? w[r] : 1;
+        mean += w ? wr * a[r * p + j] : a[r * p + j];
+        sw += wr;
+    }
+    mean = sw > 0 ? mean / sw : 0;
     for (size_t r = 0; r < n; r++) {
         double e = a[r * p + j] - mean;
-        ss += e * e;
+        ss += w ? w[r] * e * e : e * e;
     }
-    double sd = n ? sqrt(ss / (double)n) : 0;
+    double sd = sw > 0 ? sqrt(ss / sw) : 0;
     /* a column constant up to rounding would be blown up to noise: treat it as constant */
     if (!(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd))
         sd = 1;
@@ -327,13 +332,13 @@ void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)
         return;
     size_t px = d->nx + 1, pz = d->nz + 1;
     for (size_t j = 0; j < m->nx; j++)
-        column_moments(d->x, d->n, px, j + 1, &m->x_center[j], &m->x_scale[j]);
+        column_moments(d->x, d->w, d->n, px, j + 1, &m->x_center[j], &m->x_scale[j]);
     for (size_t j = 0; j < m->nz; j++)
-        column_moments(d->z, d->n, pz, j + 1, &m->z_center[j], &m->z_scale[j]);
+        column_moments(d->z, d->w, d->n, pz, j + 1, &m->z_center[j], &m->z_scale[j]);
     m->y_center = 0;
     m->y_scale = 1;
     if (d->y && m->expert->scales_response)
-        column_moments(d->y, d->n, 1, 0, &m->y_center, &m->y_scale);
+        column_moments(d->y, d->w, d->n, 1, 0, &m->y_center, &m->y_scale);
 }
 
 /* A copy of the N values at SRC (NULL stays NULL); *FAILED set when out of memory. */
