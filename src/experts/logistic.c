@@ -26,29 +26,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "experts/expert.h"
-
-static size_t logit_block_size(size_t nx) { return nx + 1; }
-static size_t logit_nparams(size_t nx) { return nx + 1; }
-static size_t logit_ncoef(size_t nx) { return nx + 1; }
-
-static void logit_init(size_t nx, double *par) { memset(par, 0, (nx + 1) * sizeof *par); }
-
-static void logit_from_linear(size_t nx, const double *beta, double noise, double *par)
-{
-    (void)noise;  /* no dispersion parameter */
-    memcpy(par, beta, (nx + 1) * sizeof *par);
-}
-
-static void logit_get_theta(size_t nx, const double *par, double *theta)
-{
-    memcpy(theta, par, (nx + 1) * sizeof *theta);
-}
-
-static void logit_set_theta(size_t nx, const double *theta, double *par)
-{
-    memcpy(par, theta, (nx + 1) * sizeof *par);
-}
+#include "experts/glm.h"
 
 /* TRIALS is 1 for data without a trials column. The upper bound on trials is what
  * gsl_ran_binomial (an unsigned int size) can draw from. */
@@ -138,69 +116,34 @@ static double logit_draw(const moe_dataset *d, const double *par, size_t r, gsl_
     return gsl_ran_binomial(rng, p, (unsigned int)trials_row(d, r));
 }
 
+/* One row at ETA: log f, y - n p, var = n p q (the logit link is canonical). */
+static void logit_row(const moe_dataset *d, size_t r, double eta, double *logf, double *resid,
+                      double *var)
+{
+    double y = d->y[r], n = trials_row(d, r), p, q;
+    if (logf)
+        *logf = log_f(y, n, eta);
+    probs(eta, &p, &q);
+    *resid = y - n * p;
+    *var = n * p * q;
+}
+
+static const moe_glm_rows logit_rows = {eta_row, logit_row};
+
 static void logit_score_rows(const moe_dataset *d, const double *par, const double *h,
                              size_t k, size_t i, size_t r0, size_t r1, double *grad)
 {
-    size_t px = d->nx + 1;
-    for (size_t r = r0; r < r1; r++) {
-        double hr = h[r * k + i];
-        if (hr == 0)
-            continue;
-        const double *x = d->x + r * px;
-        double p, q;
-        probs(eta_row(d, par, r), &p, &q);
-        double c = hr * (d->y[r] - trials_row(d, r) * p);
-        for (size_t j = 0; j < px; j++)
-            grad[j] += c * x[j];
-    }
-}
-
-static const char *const logit_extras[] = {NULL};
-
-static void logit_report(const moe_model *m, const double *theta, double *coef)
-{
-    moe_model_unscale_expert(m, theta, 0, coef);
-}
-
-static size_t logit_fields(size_t nx, moe_param_field *f)
-{
-    f[0] = (moe_param_field){"beta", 0, 0, nx + 1, 0, 0};
-    return 1;
-}
-
-static size_t logit_newton_size(size_t nx)
-{
-    size_t p = nx + 1;
-    return 1 + p + p * (p + 1) / 2;
+    moe_glm_score_rows(&logit_rows, d, par, h, k, i, r0, r1, grad);
 }
 
 static void logit_newton_add(const moe_dataset *d, const double *theta, const double *h,
                              size_t k, size_t i, size_t r0, size_t r1, int deriv,
                              double *stats)
 {
-    size_t px = d->nx + 1;
-    double *grad = stats + 1, *nh = stats + 1 + px;
-    for (size_t r = r0; r < r1; r++) {
-        double hr = h[r * k + i];
-        if (hr == 0)
-            continue;
-        double eta = eta_row(d, theta, r), y = d->y[r], n = trials_row(d, r);
-        stats[0] += hr * log_f(y, n, eta);
-        if (!deriv)
-            continue;
-        const double *x = d->x + r * px;
-        double p, q;
-        probs(eta, &p, &q);
-        double c = hr * (y - n * p), wv = hr * n * p * q;
-        double *pp = nh;
-        for (size_t a = 0; a < px; a++) {
-            double wxa = wv * x[a];
-            grad[a] += c * x[a];
-            for (size_t b = a; b < px; b++)
-                *pp++ += wxa * x[b];
-        }
-    }
+    moe_glm_newton_add(&logit_rows, d, theta, h, k, i, r0, r1, deriv, stats);
 }
+
+static const char *const logit_extras[] = {NULL};
 
 const moe_expert_type moe_expert_logistic = {
     .name = "logistic",
@@ -209,21 +152,21 @@ const moe_expert_type moe_expert_logistic = {
     .scales_response = 0,
     .needs_offset = 0,
     .needs_trials = 1,
-    .block_size = logit_block_size,
-    .nparams = logit_nparams,
-    .init = logit_init,
-    .from_linear = logit_from_linear,
-    .get_theta = logit_get_theta,
-    .set_theta = logit_set_theta,
+    .block_size = moe_glm_block_size,
+    .nparams = moe_glm_block_size,
+    .init = moe_glm_init,
+    .from_linear = moe_glm_from_linear,
+    .get_theta = moe_glm_copy,
+    .set_theta = moe_glm_copy,
     .check_response = logit_check_response,
     .log_density_rows = logit_log_density_rows,
     .moments_rows = logit_moments_rows,
     .draw = logit_draw,
     .score_rows = logit_score_rows,
-    .ncoef = logit_ncoef,
+    .ncoef = moe_glm_block_size,
     .extra_names = logit_extras,
-    .report = logit_report,
-    .fields = logit_fields,
-    .newton_size = logit_newton_size,
+    .report = moe_glm_report,
+    .fields = moe_glm_fields,
+    .newton_size = moe_glm_newton_size,
     .newton_add = logit_newton_add,
 };

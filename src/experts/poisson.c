@@ -26,7 +26,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "experts/expert.h"
+#include "experts/glm.h"
 
 /* exp(600) ~ 4e260 leaves about 1e48 of headroom below DBL_MAX for the weights, x_a x_b and
  * the sum over rows in the Hessian; any real count has eta below log(2^53) ~ 37. */
@@ -36,28 +36,6 @@
 /* Above this mean gsl_ran_poisson's unsigned int result could overflow; we draw from the
  * normal approximation (relative skewness 1/sqrt(mu) < 3e-5 there). */
 #define DRAW_EXACT_MAX 1e9
-
-static size_t pois_block_size(size_t nx) { return nx + 1; }
-static size_t pois_nparams(size_t nx) { return nx + 1; }
-static size_t pois_ncoef(size_t nx) { return nx + 1; }
-
-static void pois_init(size_t nx, double *par) { memset(par, 0, (nx + 1) * sizeof *par); }
-
-static void pois_from_linear(size_t nx, const double *beta, double noise, double *par)
-{
-    (void)noise;  /* no dispersion parameter */
-    memcpy(par, beta, (nx + 1) * sizeof *par);
-}
-
-static void pois_get_theta(size_t nx, const double *par, double *theta)
-{
-    memcpy(theta, par, (nx + 1) * sizeof *theta);
-}
-
-static void pois_set_theta(size_t nx, const double *theta, double *par)
-{
-    memcpy(par, theta, (nx + 1) * sizeof *par);
-}
 
 static const char *pois_check_response(double y, double trials)
 {
@@ -86,13 +64,23 @@ static double eta_row(const moe_dataset *d, const double *beta, size_t r)
     return eta > ETA_MAX ? ETA_MAX : eta;  /* not fmin: a NaN must stay NaN */
 }
 
+/* One row at ETA: log f = y eta - mu - log y!, y - mu, var = mu (the log link is canonical). */
+static void pois_row(const moe_dataset *d, size_t r, double eta, double *logf, double *resid,
+                     double *var)
+{
+    double mu = exp(eta), y = d->y[r];
+    if (logf)  /* y eta is 0 for y = 0 even when eta is very negative */
+        *logf = (y > 0 ? y * eta : 0) - mu - log_factorial(y);
+    *resid = y - mu;
+    *var = mu;
+}
+
 static void pois_log_density_rows(const moe_dataset *d, const double *par, size_t r0,
                                   size_t r1, double *logf)
 {
     for (size_t r = r0; r < r1; r++) {
-        double eta = eta_row(d, par, r), y = d->y[r];
-        /* y eta is 0 for y = 0 even when eta is very negative */
-        logf[r - r0] = (y > 0 ? y * eta : 0) - exp(eta) - log_factorial(y);
+        double resid, var;
+        pois_row(d, r, eta_row(d, par, r), logf + (r - r0), &resid, &var);
     }
 }
 
@@ -117,64 +105,21 @@ static double pois_draw(const moe_dataset *d, const double *par, size_t r, gsl_r
     return v > 0 ? v : 0;
 }
 
+static const moe_glm_rows pois_rows = {eta_row, pois_row};
+
 static void pois_score_rows(const moe_dataset *d, const double *par, const double *h, size_t k,
                             size_t i, size_t r0, size_t r1, double *grad)
 {
-    size_t px = d->nx + 1;
-    for (size_t r = r0; r < r1; r++) {
-        double hr = h[r * k + i];
-        if (hr == 0)
-            continue;
-        const double *x = d->x + r * px;
-        double c = hr * (d->y[r] - exp(eta_row(d, par, r)));
-        for (size_t j = 0; j < px; j++)
-            grad[j] += c * x[j];
-    }
-}
-
-static const char *const pois_extras[] = {NULL};
-
-static void pois_report(const moe_model *m, const double *theta, double *coef)
-{
-    moe_model_unscale_expert(m, theta, 0, coef);
-}
-
-static size_t pois_fields(size_t nx, moe_param_field *f)
-{
-    f[0] = (moe_param_field){"beta", 0, 0, nx + 1, 0, 0};
-    return 1;
-}
-
-static size_t pois_newton_size(size_t nx)
-{
-    size_t p = nx + 1;
-    return 1 + p + p * (p + 1) / 2;
+    moe_glm_score_rows(&pois_rows, d, par, h, k, i, r0, r1, grad);
 }
 
 static void pois_newton_add(const moe_dataset *d, const double *theta, const double *h,
                             size_t k, size_t i, size_t r0, size_t r1, int deriv, double *stats)
 {
-    size_t px = d->nx + 1;
-    double *grad = stats + 1, *nh = stats + 1 + px;
-    for (size_t r = r0; r < r1; r++) {
-        double hr = h[r * k + i];
-        if (hr == 0)
-            continue;
-        double eta = eta_row(d, theta, r), mu = exp(eta), y = d->y[r];
-        stats[0] += hr * ((y > 0 ? y * eta : 0) - mu - log_factorial(y));
-        if (!deriv)
-            continue;
-        const double *x = d->x + r * px;
-        double c = hr * (y - mu), wm = hr * mu;
-        double *pp = nh;
-        for (size_t a = 0; a < px; a++) {
-            double wxa = wm * x[a];
-            grad[a] += c * x[a];
-            for (size_t b = a; b < px; b++)
-                *pp++ += wxa * x[b];
-        }
-    }
+    moe_glm_newton_add(&pois_rows, d, theta, h, k, i, r0, r1, deriv, stats);
 }
+
+static const char *const pois_extras[] = {NULL};
 
 const moe_expert_type moe_expert_poisson = {
     .name = "poisson",
@@ -183,21 +128,21 @@ const moe_expert_type moe_expert_poisson = {
     .scales_response = 0,
     .needs_offset = 1,
     .needs_trials = 0,
-    .block_size = pois_block_size,
-    .nparams = pois_nparams,
-    .init = pois_init,
-    .from_linear = pois_from_linear,
-    .get_theta = pois_get_theta,
-    .set_theta = pois_set_theta,
+    .block_size = moe_glm_block_size,
+    .nparams = moe_glm_block_size,
+    .init = moe_glm_init,
+    .from_linear = moe_glm_from_linear,
+    .get_theta = moe_glm_copy,
+    .set_theta = moe_glm_copy,
     .check_response = pois_check_response,
     .log_density_rows = pois_log_density_rows,
     .moments_rows = pois_moments_rows,
     .draw = pois_draw,
     .score_rows = pois_score_rows,
-    .ncoef = pois_ncoef,
+    .ncoef = moe_glm_block_size,
     .extra_names = pois_extras,
-    .report = pois_report,
-    .fields = pois_fields,
-    .newton_size = pois_newton_size,
+    .report = moe_glm_report,
+    .fields = moe_glm_fields,
+    .newton_size = moe_glm_newton_size,
     .newton_add = pois_newton_add,
 };
