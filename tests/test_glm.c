@@ -19,6 +19,7 @@
 
 #include "data/dataset.h"
 #include "fixture.h"
+#include "gates/gate.h"
 #include "model/estep.h"
 #include "moe.h"
 #include "tap.h"
@@ -881,6 +882,56 @@ static void test_weighted_scaling(void)
     free(y);
 }
 
+/* The softmax gate with weighted targets (each row's targets sum to its weight w_n): its
+ * gradient and exact negative Hessian against central differences of its own objective Q and
+ * of its gradient. (A Hessian that forgot the weights would still let EM reach the optimum,
+ * only by worse Newton steps, so the fits alone cannot show it.) */
+static void test_weighted_gate(void)
+{
+    const moe_gate_type *gt = moe_gate_types[0];
+    size_t n = 40, k = 3, nz = 1, np = gt->nparams(k, nz), ss = gt->stat_size(k, nz);
+    moe_dataset *d = moe_dataset_alloc(n, nz, nz, 1);
+    double *h = malloc(n * k * sizeof *h), *w = malloc(n * sizeof *w);
+    double theta[4] = {0.3, -0.7, -0.2, 0.5}, g[4], gp[4], gm[4], nh[16];
+    double *st = calloc(ss, sizeof *st);
+    for (size_t r = 0; r < n; r++) {
+        double z = -1 + 2 * (double)r / (double)(n - 1);
+        d->z[2 * r + 1] = d->x[2 * r + 1] = z;
+        w[r] = weight_of(r);
+        double a = exp(2 * z), b = 1, c = exp(-2 * z), t = a + b + c;
+        h[r * k] = w[r] * a / t;
+        h[r * k + 1] = w[r] * b / t;
+        h[r * k + 2] = w[r] * c / t;
+    }
+    d->w = w;
+    gt->stat_add(d, theta, h, k, 0, n, 1, st);
+    gt->derivatives(st, k, nz, g, nh);
+    double gerr = 0, herr = 0;
+    for (size_t j = 0; j < np; j++) {
+        double t0 = theta[j], e = 1e-5;
+        theta[j] = t0 + e;
+        memset(st, 0, ss * sizeof *st);
+        gt->stat_add(d, theta, h, k, 0, n, 1, st);
+        double qp = st[0];
+        gt->derivatives(st, k, nz, gp, NULL);
+        theta[j] = t0 - e;
+        memset(st, 0, ss * sizeof *st);
+        gt->stat_add(d, theta, h, k, 0, n, 1, st);
+        double qm = st[0];
+        gt->derivatives(st, k, nz, gm, NULL);
+        theta[j] = t0;
+        gerr = fmax(gerr, fabs((qp - qm) / (2 * e) - g[j]));
+        for (size_t l = 0; l < np; l++)  /* the negative Hessian is minus d grad / d theta */
+            herr = fmax(herr, fabs(-(gp[l] - gm[l]) / (2 * e) - nh[l * np + j]));
+    }
+    tap_ok(gerr < 1e-6, "weighted gate: gradient = central differences of Q (error %.2g)", gerr);
+    tap_ok(herr < 1e-6, "weighted gate: exact Hessian = differences of the gradient (error %.2g)",
+           herr);
+    free(st);
+    free(h);
+    moe_dataset_free(d);  /* frees w too */
+}
+
 int main(void)
 {
     make_tmpdir("test_glm");
@@ -897,6 +948,7 @@ int main(void)
     test_weights_family("logistic", 3, TRIALS, 0);
     test_newton_precision();
     test_weighted_scaling();
+    test_weighted_gate();
     test_recovery("poisson", 11, 1);
     test_recovery("logistic", 12, TRIALS);
     test_recovery_bernoulli(12);
