@@ -4,8 +4,10 @@
  * This file is part of moefit, free software under the GNU General Public License,
  * version 3 or (at your option) any later version; see COPYING.
  *
- * The model: p(y | x, z) = sum_i g_i(z) N(y; b_i'(1,x), s_i^2), with a softmax gate
+ * The model: p(y | x, z) = sum_i g_i(z) f_i(y | x), with a softmax gate
  * g_i(z) = exp(v_i'(1,z)) / sum_j exp(v_j'(1,z)) and the last expert as reference (v_K = 0).
+ * The experts f_i are one family: Gaussian linear N(y; b_i'(1,x), s_i^2) (the default),
+ * Poisson Pois(y; exp(b_i'(1,x) + offset)) or logistic Bin(y; trials, logit^-1(b_i'(1,x))).
  *
  * Conventions: every function that can fail returns an int status (a moe_status) and, when
  * given a non-NULL moe_error, fills it with a message that carries context (file, line,
