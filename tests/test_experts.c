@@ -136,8 +136,8 @@ static void check_flags(const fam_case *c)
     tap_int(t->scales_response, c->scales_response, "%s: scales_response", c->label);
     tap_int(t->needs_offset, c->needs_offset, "%s: needs_offset", c->label);
     tap_int(t->needs_trials, c->needs_trials, "%s: needs_trials", c->label);
-    int closed = t->stat_size && t->stat_add && t->stat_weight && t->work_size && t->mstep;
-    int closed_any = t->stat_size || t->stat_add || t->stat_weight || t->work_size || t->mstep;
+    int closed = t->stat_size && t->stat_add && t->work_size && t->mstep;
+    int closed_any = t->stat_size || t->stat_add || t->work_size || t->mstep;
     int newton = t->newton_size && t->newton_add;
     int newton_any = t->newton_size || t->newton_add;
     tap_ok(c->newton ? newton && !closed_any : closed && !newton_any,

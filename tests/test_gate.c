@@ -214,19 +214,19 @@ static double own_grad_max(const gdata *gd, const double *v0, const double *h, s
 /* The gate coefficients of the workspace's model (flat theta of src/infer/infer.h). */
 static void gate_of(const moe_em_work *w, double *v)
 {
-    size_t np = moe_infer_nparams(w->m), ne = w->k * (w->px + 1);
+    size_t np = moe_model_nparams(w->m), ne = w->k * (w->px + 1);
     double theta[512];
-    moe_infer_get_params(w->m, theta);
+    moe_model_get_theta(w->m, theta);
     memcpy(v, theta + ne, (np - ne) * sizeof *v);
 }
 
 static void set_gate(moe_em_work *w, const double *v)
 {
-    size_t np = moe_infer_nparams(w->m), ne = w->k * (w->px + 1);
+    size_t np = moe_model_nparams(w->m), ne = w->k * (w->px + 1);
     double theta[512];
-    moe_infer_get_params(w->m, theta);
+    moe_model_get_theta(w->m, theta);
     memcpy(theta + ne, v, (np - ne) * sizeof *v);
-    moe_infer_set_params(w->m, theta);
+    moe_model_set_theta(w->m, theta);
 }
 
 /* Gate M-steps from START with targets H until Q stops rising. Checks: Q rises strictly on

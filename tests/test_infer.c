@@ -48,7 +48,7 @@ static int std_errors(const moe_dataset *d, const moe_model *m, double *se, doub
 
 static double loglik_at(const moe_dataset *d, moe_model *w, const double *theta)
 {
-    moe_infer_set_params(w, theta);
+    moe_model_set_theta(w, theta);
     return moe_estep(d, w, NULL, NULL);
 }
 
@@ -67,13 +67,13 @@ static void gradient_check(void)
         tap_ok(0, "simulate: %s", err.message);
         return;
     }
-    size_t np = moe_infer_nparams(m);
+    size_t np = moe_model_nparams(m);
     tap_int((long)np, 3 * 4 + 2 * 3, "parameter count 3 (2+1+1) + 2 (2+1)");
     double *theta = malloc(np * sizeof *theta), *grad = malloc(np * sizeof *grad);
-    moe_infer_get_params(m, theta);
+    moe_model_get_theta(m, theta);
     for (size_t j = 0; j < np; j++)
         theta[j] += 0.1 * sin((double)j + 1);  /* move off the truth, deterministically */
-    moe_infer_set_params(m, theta);
+    moe_model_set_theta(m, theta);
     w = moe_model_copy(m);
     tap_int(moe_infer_gradient(d, m, grad, &err), MOE_SUCCESS, "analytic gradient");
     /* central differences of the log-likelihood: error O(h^2 L''') + O(eps L / h) */
@@ -113,10 +113,10 @@ static void hessian_check(void)
         tap_ok(0, "simulate: %s", err.message);
         return;
     }
-    size_t np = moe_infer_nparams(m);
+    size_t np = moe_model_nparams(m);
     double *theta = malloc(np * sizeof *theta), *hess = malloc(np * np * sizeof *hess);
     double *num = malloc(np * np * sizeof *num), *cov = malloc(np * np * sizeof *cov);
-    moe_infer_get_params(m, theta);
+    moe_model_get_theta(m, theta);
     w = moe_model_copy(m);
     tap_int(moe_infer_hessian(d, m, hess, &err), MOE_SUCCESS, "Hessian from the scores");
     double l0 = loglik_at(d, w, theta);

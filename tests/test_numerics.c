@@ -88,7 +88,7 @@ static moe_model *two_experts(void)
     moe_model *m = moe_model_alloc(2, 1, 1);
     double theta[] = {0, 1, 0, 5, -1, log(0.5), 0.3, 1.2};
     if (m)
-        moe_infer_set_params(m, theta);
+        moe_model_set_theta(m, theta);
     return m;
 }
 
@@ -188,7 +188,7 @@ static void test_gate_ridge(void)
     tap_ok(q1 > q0 + 1, "singular gate Hessian: Q rose (%.9g -> %.9g)", q0, q1);
     /* the optimum: g_1 = mean h_1 in every row, so the intercept is logit(mean h_1) */
     double theta[8];
-    moe_infer_get_params(w->m, theta);
+    moe_model_get_theta(w->m, theta);
     size_t gate0 = k * 3;
     tap_abs(theta[gate0], log(hbar / (1 - hbar)), 1e-8,
             "singular gate Hessian: intercept at logit(mean h) = %.6g", log(hbar / (1 - hbar)));
@@ -294,7 +294,7 @@ static void test_fitted_posteriors(const moe_fit *f, const double *x0, const dou
 static void check_given_gate_se(const moe_fit *f, const moe_dataset *d, const char *what)
 {
     const moe_model *m = moe_fit_model(f);
-    size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, np = moe_infer_nparams(m);
+    size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, np = moe_model_nparams(m);
     size_t ne = k * (px + 1);
     moe_dataset *ds = moe_model_standardise(m, d);
     double *hess = malloc(np * np * sizeof *hess), *a = malloc(ne * ne * sizeof *a);
@@ -313,14 +313,14 @@ static void check_given_gate_se(const moe_fit *f, const moe_dataset *d, const ch
     /* the map of expert i's coefficients to the data's scale, column by column: move one
      * standardised coefficient by 1 and read the data-scale coefficients back */
     moe_model *mc = moe_model_copy(m);
-    moe_infer_get_params(m, theta);
+    moe_model_get_theta(m, theta);
     double worst = 0, worst_sig = 0;
     for (size_t i = 0; i < k; i++) {
         double c0[64], c1[64], amap[64 * 64], sig, se[64];
         moe_model_expert(m, i, c0, &sig);
         for (size_t s = 0; s < px; s++) {
             theta[i * (px + 1) + s] += 1;
-            moe_infer_set_params(mc, theta);
+            moe_model_set_theta(mc, theta);
             moe_model_expert(mc, i, c1, NULL);
             theta[i * (px + 1) + s] -= 1;
             for (size_t r = 0; r < px; r++)

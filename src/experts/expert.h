@@ -80,14 +80,12 @@ typedef struct moe_expert_type {
     size_t (*fields)(size_t nx, moe_param_field *f);
 
     /* Closed-form M-step (NULL for Newton families). stat_size doubles of statistics per
-     * expert; stat_add adds rows [R0,R1) of every expert to STATS (K blocks); stat_weight is
-     * the effective size sum_n h_ni in one block; mstep writes expert I's new block into PAR
+     * expert; stat_add adds rows [R0,R1) of every expert to STATS (K blocks); mstep writes expert I's new block into PAR
      * from its summed STATS, with the variance floored at VAR_FLOOR; *RIDGE gets 0 or the
      * ridge a singular system needed; MOE_ESING when even a ridge fails. */
     size_t (*stat_size)(size_t nx);
     void (*stat_add)(const moe_dataset *d, const double *h, size_t k, size_t r0, size_t r1,
                      double *stats);
-    double (*stat_weight)(const double *stats);
     size_t (*work_size)(size_t nx);
     int (*mstep)(const double *stats, size_t nx, double var_floor, double *par, double *work,
                  double *ridge);

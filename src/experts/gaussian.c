@@ -163,8 +163,6 @@ static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size
     }
 }
 
-static double gauss_stat_weight(const double *stats) { return stats[0]; }
-
 static int gauss_mstep(const double *stats, size_t nx, double var_floor, double *par,
                        double *work, double *ridge)
 {
@@ -237,7 +235,6 @@ const moe_expert_type moe_expert_gaussian = {
     .fields = gauss_fields,
     .stat_size = gauss_stat_size,
     .stat_add = gauss_stat_add,
-    .stat_weight = gauss_stat_weight,
     .work_size = gauss_work_size,
     .mstep = gauss_mstep,
 };

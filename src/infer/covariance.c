@@ -33,10 +33,6 @@
 #include "model/estep.h"
 #include "model/model.h"
 
-size_t moe_infer_nparams(const moe_model *m) { return moe_model_nparams(m); }
-void moe_infer_get_params(const moe_model *m, double *theta) { moe_model_get_theta(m, theta); }
-void moe_infer_set_params(moe_model *m, const double *theta) { moe_model_set_theta(m, theta); }
-
 /* Everything one gradient evaluation needs, allocated once. */
 typedef struct score_work {
     moe_model *m;     /* a copy of the model whose parameters are moved */

@@ -27,13 +27,6 @@ int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size
  * argument error (a programming error). */
 int moe_infer_invert_information(double *a, size_t np, moe_error *err);
 
-/* The model's flat parameter vector theta (moe_model_get_theta), kept under these names for
- * the tests: for the Gaussian family each expert's beta (nx+1 values) then log sigma, then
- * for each gate row i < k-1, v_i (nz+1 values). */
-size_t moe_infer_nparams(const moe_model *m);
-void moe_infer_get_params(const moe_model *m, double *theta);
-void moe_infer_set_params(moe_model *m, const double *theta);
-
 /* The analytic gradient of the observed-data log-likelihood of standardised D at M with
  * respect to theta (nparams values). */
 int moe_infer_gradient(const moe_dataset *d, const moe_model *m, double *grad, moe_error *err);
