@@ -3,7 +3,7 @@
  * computed here: the objective (with its L2 penalty) written out, its stationary point by
  * central differences, the known optimum of targets made by a known gate, the MLE of a plain
  * IRLS, and Q climbing towards 0 on separable targets. Q and the gate are read back only
- * through the flat parameter vector (moe_infer_get_params), never through the M-step's own
+ * through the flat parameter vector (moe_model_get_theta), never through the M-step's own
  * return values alone, which would make the checks hold by construction.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>

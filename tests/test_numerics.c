@@ -10,7 +10,7 @@
  *     gate separates the regimes, the expert and sigma SEs equal sqrt(diag) of the inverse of
  *     the expert block of the numerical Hessian, inverted and mapped to the data's scale here;
  *   - simulated models and rows with a noise other than 1 keep their documented shape.
- * Model parameters are set only through moe_infer_set_params (flat theta, src/infer/infer.h).
+ * Model parameters are set only through moe_model_set_theta (flat theta, src/model/model.h).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
