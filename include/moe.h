@@ -235,12 +235,23 @@ typedef struct moe_fit_options {
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
     const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
+    const char *tree;          /* models to fit and choose between instead of k_min..k_max:
+                                  a comma list of trees B1xB2x... (a hierarchical mixture,
+                                  B_l branches under every node of level l) and flat K,
+                                  e.g. "2x2,3x2,4"; NULL: flat gates only */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
 
 /* NULL when OPT is usable, else a readable message saying what is wrong. */
 const char *moe_fit_options_check(const moe_fit_options *opt);
+
+/* Checks that data set D has rows enough for the free parameters of every model OPT asks
+ * for (OPT must pass moe_fit_options_check): MOE_SUCCESS, or MOE_EINVAL with the reason in
+ * BUF (LEN bytes; e.g. "the tree 4x4 (16 leaves) needs 47 free parameters but the data
+ * have only 30 rows; use a smaller tree"). */
+int moe_fit_check_rows(const moe_fit_options *opt, const moe_dataset *d, char *buf,
+                       size_t len);
 
 /* The result of a fit: the chosen model and everything a summary reports. */
 typedef struct moe_fit moe_fit;
@@ -262,6 +273,7 @@ typedef struct moe_fit_stats {
     double aic;          /* -2 loglik + 2 df */
     double bic;          /* -2 loglik + df log n */
     double icl;          /* bic + 2 * posterior entropy */
+    char tree[32];       /* the tree gate's branching ("2x2"), "" for a flat gate */
 } moe_fit_stats;
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);

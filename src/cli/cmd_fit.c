@@ -21,6 +21,11 @@ void cli_fit_help(FILE *fp)
 "\n"
 "Model:\n"
 "  -k, --experts=K|A:B    fit K experts, or each K from A to B and pick one (default 1:5)\n"
+"      --tree=T[,T...]    a hierarchical mixture instead: T = B1xB2x... is a tree of\n"
+"                         softmax gates with B1 branches at the root, B2 under each of\n"
+"                         those, ..., experts at the leaves (2x2: K = 4); a plain K in\n"
+"                         the list is a flat model; the list is chosen from by\n"
+"                         --criterion (e.g. --tree 2x2,3x2,4)\n"
 "      --family=F         expert family: gaussian (linear regression, the default),\n"
 "                         poisson (counts, log link) or logistic (0/1 or successes out of\n"
 "                         --trials, logit link)\n"
@@ -141,11 +146,12 @@ static void progress(const moe_progress *p, void *data)
 enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
-    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS
+    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE
 };
 
 static const struct option long_options[] = {
     {"experts", required_argument, NULL, 'k'},
+    {"tree", required_argument, NULL, OPT_TREE},
     {"criterion", required_argument, NULL, OPT_CRITERION},
     {"init", required_argument, NULL, OPT_INIT},
     {"restarts", required_argument, NULL, OPT_RESTARTS},
@@ -222,14 +228,18 @@ int cli_fit(int argc, char **argv)
     moe_selection sel = moe_selection_default();
     moe_plot_options po = moe_plot_options_default();
     const char *json_path = NULL, *model_path = NULL;
-    int verbosity = CLI_NORMAL, format_given = 0;
+    int verbosity = CLI_NORMAL, format_given = 0, k_given = 0;
 
     opterr = 0;
     int c;
     while ((c = cli_getopt(argc, argv, ":k:y:x:z:o:qvh", long_options)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'k': bad = parse_k(optarg, &fo.k_min, &fo.k_max); break;
+        case 'k':
+            bad = parse_k(optarg, &fo.k_min, &fo.k_max);
+            k_given = 1;
+            break;
+        case OPT_TREE: fo.tree = optarg; break;
         case OPT_CRITERION:
             if (strcmp(optarg, "bic") == 0)
                 fo.criterion = MOE_CRIT_BIC;
@@ -311,7 +321,15 @@ int cli_fit(int argc, char **argv)
     if (colmsg)
         return cli_usage_error("fit", "%s %s: %s", sel.offset ? "--offset" : "--trials",
                                sel.offset ? sel.offset : sel.trials, colmsg);
+    if (fo.tree && k_given)
+        return cli_usage_error("fit", "-k and --tree cannot be combined (list flat K in "
+                               "--tree, e.g. --tree 2x2,4)");
+    if (fo.tree && fo.min_prior > 0)
+        return cli_usage_error("fit", "--min-prior cannot be used with --tree (a tree's "
+                               "branching is fixed, so no leaf can be dropped)");
     const char *why = moe_fit_options_check(&fo);
+    if (why && fo.tree && strncmp(why, "tree: ", 6) == 0)
+        return cli_usage_error("fit", "--tree '%s': %s", fo.tree, why + 6);
     if (why)
         return cli_usage_error("fit", "%s", why);
     cli_plot_templates_from_env(&po);
@@ -332,6 +350,11 @@ int cli_fit(int argc, char **argv)
         goto done;
     if (verbosity != CLI_QUIET)
         cli_note_omitted(data);
+    char rows_msg[256];
+    if (moe_fit_check_rows(&fo, data, rows_msg, sizeof rows_msg)) {
+        rc = cli_usage_error("fit", "%s%s", fo.tree ? "--tree: " : "-k: ", rows_msg);
+        goto done;
+    }
 
     /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
     if (json_path && (rc = cli_output_open(&json_out, json_path)))

@@ -1,7 +1,8 @@
-/* gate.h: the interface every gate implements (a type table). The softmax gate is the first;
- * hierarchical and noisy top-k gates will be further entries in moe_gate_types[].
+/* gate.h: the interface every gate implements (a type table). The softmax gate is the first,
+ * the tree of softmax gates (hierarchical mixtures of experts, src/gates/tree.c) the second;
+ * noisy top-k gates will be further entries in moe_gate_types[].
  *
- * A gate owns its parameters: the model keeps one block of block_size(k, nz) doubles whose
+ * A gate owns its parameters: the model keeps one block of block_size(shape) doubles whose
  * layout only the gate's file knows. All functions work on the standardised scale. The
  * gate's M-step maximises the soft-target objective Q(theta) = sum_n sum_i h_ni log g_i(z_n)
  * over the free coefficients theta (nparams values). The targets H carry the observation
@@ -16,38 +17,41 @@
 
 typedef struct moe_gate_type {
     const char *name;                        /* as in model files */
-    size_t (*block_size)(size_t k, size_t nz);
-    size_t (*nparams)(size_t k, size_t nz);  /* free parameters of the gate */
+    /* Every slot gets the gate's shape S: K, nz and, for a tree gate, its branching. */
+    size_t (*block_size)(const moe_gate_shape *s);
+    size_t (*nparams)(const moe_gate_shape *s);  /* free parameters of the gate */
     /* log g_i(z_n) for rows [R0, R1) of D at block PAR into LOGG ((R1 - R0) x k). */
-    void (*log_prob_rows)(const moe_dataset *d, const double *par, size_t k, size_t r0,
-                          size_t r1, double *logg);
-    /* Doubles of the statistics stat_add accumulates for K experts and NZ gate inputs. */
-    size_t (*stat_size)(size_t k, size_t nz);
+    void (*log_prob_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
+                          size_t r0, size_t r1, double *logg);
+    /* Doubles of the statistics stat_add accumulates. */
+    size_t (*stat_size)(const moe_gate_shape *s);
     /* Adds rows [R0, R1) to STATS at the gate coefficients THETA (nparams values): stats[0]
      * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. */
-    void (*stat_add)(const moe_dataset *d, const double *theta, const double *h, size_t k,
-                     size_t r0, size_t r1, int deriv, double *stats);
+    void (*stat_add)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
+                     const double *h, size_t r0, size_t r1, int deriv, double *stats);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
-    void (*derivatives)(const double *stats, size_t k, size_t nz, double *grad,
+    void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,
                         double *neg_hess);
     /* theta from block PAR, and back (set_theta leaves the block's fixed parts as they must
      * be, e.g. the reference row 0). */
-    void (*get_theta)(size_t k, size_t nz, const double *par, double *theta);
-    void (*set_theta)(size_t k, size_t nz, const double *theta, double *par);
+    void (*get_theta)(const moe_gate_shape *s, const double *par, double *theta);
+    void (*set_theta)(const moe_gate_shape *s, const double *theta, double *par);
     /* 1 when coefficient J of theta is a slope (penalised by gate_ridge), 0 for intercepts. */
-    int (*is_slope)(size_t j, size_t k, size_t nz);
-    /* Removes expert I from the K-expert block PAR (in place), leaving a K-1 block that
-     * gives the remaining experts the same probabilities up to renormalisation. */
-    void (*drop_expert)(double *par, size_t k, size_t nz, size_t i);
-    /* The coefficients on the data's scale (nparams values, in rows of nz+1: row r belongs
-     * to expert r, intercept first) from theta, with M's scaling. */
+    int (*is_slope)(size_t j, const moe_gate_shape *s);
+    /* Removes expert I from the block PAR of shape S (in place), leaving a K-1 block that
+     * gives the remaining experts the same probabilities up to renormalisation. NULL when
+     * the gate cannot lose a leaf (a tree of fixed branching): min_prior is then refused. */
+    void (*drop_expert)(double *par, const moe_gate_shape *s, size_t i);
+    /* The coefficients on the data's scale (nparams values, in rows of nz+1, intercept
+     * first; softmax: row r belongs to expert r) from theta, with M's scaling. */
     void (*report)(const moe_model *m, const double *theta, double *coef);
     /* Fields of the block at the top level of the model file, as for experts. */
-    size_t (*fields)(size_t k, size_t nz, moe_param_field *f);
+    size_t (*fields)(const moe_gate_shape *s, moe_param_field *f);
 } moe_gate_type;
 
 extern const moe_gate_type moe_gate_softmax;
+extern const moe_gate_type moe_gate_tree;
 
 extern const moe_gate_type *const moe_gate_types[];
 const moe_gate_type *moe_gate_type_find(const char *name);

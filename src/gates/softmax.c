@@ -23,12 +23,12 @@
 /* packed z z' kept per row up to P = 32 gate coefficients; larger P computes it inline */
 #define ZZ_MAX 528
 
-static size_t softmax_block_size(size_t k, size_t nz) { return k * (nz + 1); }
-static size_t softmax_nparams(size_t k, size_t nz) { return (k - 1) * (nz + 1); }
+static size_t softmax_block_size(const moe_gate_shape *s) { return s->k * (s->nz + 1); }
+static size_t softmax_nparams(const moe_gate_shape *s) { return (s->k - 1) * (s->nz + 1); }
 
-static size_t softmax_stat_size(size_t k, size_t nz)
+static size_t softmax_stat_size(const moe_gate_shape *s)
 {
-    size_t p = nz + 1, q = p * (p + 1) / 2;
+    size_t k = s->k, p = s->nz + 1, q = p * (p + 1) / 2;
     return 1 + (k - 1) * p + (k - 1) * k / 2 * q;
 }
 
@@ -54,18 +54,19 @@ static void row_log_prob(const double *z, const double *v, size_t k, size_t p, d
         logg[i] -= lse;
 }
 
-static void softmax_log_prob_rows(const moe_dataset *d, const double *par, size_t k, size_t r0,
-                                  size_t r1, double *logg)
+static void softmax_log_prob_rows(const moe_dataset *d, const moe_gate_shape *s,
+                                  const double *par, size_t r0, size_t r1, double *logg)
 {
-    size_t p = d->nz + 1;
+    size_t p = d->nz + 1, k = s->k;
     for (size_t r = r0; r < r1; r++)
         row_log_prob(d->z + r * p, par, k, p, logg + (r - r0) * k);
 }
 
-static void softmax_stat_add(const moe_dataset *d, const double *theta, const double *h,
-                             size_t k, size_t r0, size_t r1, int deriv, double *stats)
+static void softmax_stat_add(const moe_dataset *d, const moe_gate_shape *s,
+                             const double *theta, const double *h, size_t r0, size_t r1,
+                             int deriv, double *stats)
 {
-    size_t p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1;
+    size_t k = s->k, p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1;
     double logg[MOE_K_MAX], g[MOE_K_MAX], zz[ZZ_MAX];
     double *grad = stats + 1, *blk = stats + 1 + km * p;
     int packed_ok = q <= ZZ_MAX;
@@ -114,10 +115,10 @@ static void softmax_stat_add(const moe_dataset *d, const double *theta, const do
     }
 }
 
-static void softmax_derivatives(const double *stats, size_t k, size_t nz, double *grad,
+static void softmax_derivatives(const double *stats, const moe_gate_shape *s, double *grad,
                                 double *neg_hess)
 {
-    size_t p = nz + 1, q = p * (p + 1) / 2, km = k - 1, np = km * p;
+    size_t k = s->k, p = s->nz + 1, q = p * (p + 1) / 2, km = k - 1, np = km * p;
     if (grad)
         memcpy(grad, stats + 1, np * sizeof *grad);
     if (!neg_hess)
@@ -140,29 +141,28 @@ static void softmax_derivatives(const double *stats, size_t k, size_t nz, double
         }
 }
 
-static void softmax_get_theta(size_t k, size_t nz, const double *par, double *theta)
+static void softmax_get_theta(const moe_gate_shape *s, const double *par, double *theta)
 {
-    memcpy(theta, par, (k - 1) * (nz + 1) * sizeof *theta);
+    memcpy(theta, par, (s->k - 1) * (s->nz + 1) * sizeof *theta);
 }
 
-static void softmax_set_theta(size_t k, size_t nz, const double *theta, double *par)
+static void softmax_set_theta(const moe_gate_shape *s, const double *theta, double *par)
 {
-    size_t p = nz + 1;
+    size_t k = s->k, p = s->nz + 1;
     memcpy(par, theta, (k - 1) * p * sizeof *theta);
     memset(par + (k - 1) * p, 0, p * sizeof *par);
 }
 
-static int softmax_is_slope(size_t j, size_t k, size_t nz)
+static int softmax_is_slope(size_t j, const moe_gate_shape *s)
 {
-    (void)k;
-    return j % (nz + 1) != 0;
+    return j % (s->nz + 1) != 0;
 }
 
 /* Removes row I; then the last row is the reference again: subtracting it from every logit
  * leaves the probabilities unchanged. */
-static void softmax_drop_expert(double *par, size_t k, size_t nz, size_t i)
+static void softmax_drop_expert(double *par, const moe_gate_shape *s, size_t i)
 {
-    size_t p = nz + 1;
+    size_t k = s->k, p = s->nz + 1;
     memmove(par + i * p, par + (i + 1) * p, (k - 1 - i) * p * sizeof *par);
     double *ref = par + (k - 2) * p;
     for (size_t t = 0; t + 1 < k - 1; t++)
@@ -178,9 +178,9 @@ static void softmax_report(const moe_model *m, const double *theta, double *coef
         moe_model_unscale_gate(m, theta + i * p, coef + i * p);
 }
 
-static size_t softmax_fields(size_t k, size_t nz, moe_param_field *f)
+static size_t softmax_fields(const moe_gate_shape *s, moe_param_field *f)
 {
-    f[0] = (moe_param_field){"gate_coef", 0, k - 1, nz + 1, 0, 0};
+    f[0] = (moe_param_field){"gate_coef", 0, s->k - 1, s->nz + 1, 0, 0};
     return 1;
 }
 

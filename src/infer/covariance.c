@@ -64,7 +64,8 @@ static int score_work_init(score_work *w, const moe_dataset *d, const moe_model 
         return moe_error_set(err, MOE_EINVAL, "standard errors: k must be 1..%d", MOE_K_MAX);
     size_t nk = d->n * m->k > 0 ? d->n * m->k : 1, np = moe_model_nparams(m);
     w->nblocks = moe_block_count(d->n);
-    w->gss = m->gate->stat_size(m->k, m->nz);
+    moe_gate_shape gsh = moe_model_gate_shape(m);
+    w->gss = m->gate->stat_size(&gsh);
     w->m = moe_model_copy(m);
     w->theta = malloc((np + 1) * sizeof *w->theta);
     w->h = malloc(nk * sizeof *w->h);
@@ -90,8 +91,9 @@ static void score_block(const moe_dataset *d, const score_work *w, size_t r0, si
                               out + i * ne);
     if (k > 1) {
         double *gs = out + np;
-        m->gate->stat_add(d, w->theta + k * ne, w->h, k, r0, r1, 1, gs);
-        m->gate->derivatives(gs, k, m->nz, out + k * ne, NULL);
+        moe_gate_shape gsh = moe_model_gate_shape(m);
+        m->gate->stat_add(d, &gsh, w->theta + k * ne, w->h, r0, r1, 1, gs);
+        m->gate->derivatives(gs, &gsh, out + k * ne, NULL);
     }
 }
 
@@ -222,7 +224,8 @@ static void report(const moe_model *m, size_t block, const double *t, double *ou
 int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size_t ld,
                        size_t off, double *se)
 {
-    size_t nt = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(m->k, m->nz);
+    moe_gate_shape gsh = moe_model_gate_shape(m);
+    size_t nt = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(&gsh);
     size_t nc = moe_model_ncoef(m, block);
     double *t = malloc((nt + 1) * sizeof *t), *jac = malloc((nt * nc + 1) * sizeof *jac);
     double *cp = malloc((nc + 1) * sizeof *cp), *cm = malloc((nc + 1) * sizeof *cm);
@@ -236,7 +239,7 @@ int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size
     if (block < m->k)
         m->expert->get_theta(m->nx, moe_model_expert_block_const(m, block), t);
     else
-        m->gate->get_theta(m->k, m->nz, m->gate_par, t);
+        m->gate->get_theta(&gsh, m->gate_par, t);
     for (size_t j = 0; j < nt; j++) {  /* column j of the Jacobian d report / d theta_j */
         double t0 = t[j], step = 1e-5 * fmax(1.0, fabs(t0));
         volatile double tp = t0 + step, tm = t0 - step;

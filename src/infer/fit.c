@@ -47,6 +47,7 @@ moe_fit_options moe_fit_options_default(void)
     o.progress = NULL;
     o.progress_data = NULL;
     o.family = NULL;
+    o.tree = NULL;
     return o;
 }
 
@@ -80,7 +81,64 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         return "the variance floor must be in (0, 1) (a share of var(y))";
     if (opt->family && !moe_expert_type_find(opt->family))
         return "unknown expert family (see moe_family_name for the list)";
+    if (opt->tree) {
+        moe_gate_shape models[MOE_MODELS_MAX];
+        size_t n;
+        const char *why = moe_train_models(opt, models, &n);
+        if (why)
+            return why;
+        if (opt->min_prior > 0)
+            for (size_t j = 0; j < n; j++)
+                if (models[j].depth)
+                    return "min_prior cannot drop the leaves of a tree (its branching is "
+                           "fixed): leave it 0 with a tree";
+    }
     return NULL;
+}
+
+/* The largest df among the models OPT fits on data with NX and NZ inputs, into *DF, and the
+ * model that needs it into *AT. */
+static void largest_df(const moe_fit_options *opt, const moe_expert_type *et, size_t nx,
+                       size_t nz, size_t *df, moe_gate_shape *at)
+{
+    moe_gate_shape models[MOE_MODELS_MAX];
+    size_t n;
+    *df = 0;
+    memset(at, 0, sizeof *at);
+    if (moe_train_models(opt, models, &n))
+        return;
+    for (size_t j = 0; j < n; j++) {
+        models[j].nz = nz;
+        const moe_gate_type *gt = models[j].depth ? &moe_gate_tree : moe_gate_types[0];
+        size_t v = moe_model_df_shaped(et, gt, nx, &models[j]);
+        if (v > *df) {
+            *df = v;
+            *at = models[j];
+        }
+    }
+}
+
+int moe_fit_check_rows(const moe_fit_options *opt, const moe_dataset *d, char *buf, size_t len)
+{
+    if (!opt || !d || moe_fit_options_check(opt))
+        return MOE_EINVAL;
+    const moe_expert_type *et = opt->family ? moe_expert_type_find(opt->family)
+                                            : moe_expert_types[0];
+    size_t df;
+    moe_gate_shape at;
+    largest_df(opt, et, d->nx, d->nz, &df, &at);
+    if (d->n >= df)
+        return MOE_SUCCESS;
+    char tr[32];
+    if (buf && len) {
+        if (moe_tree_format(&at, tr, sizeof tr))
+            snprintf(buf, len, "the tree %s (%zu leaves) needs %zu free parameters but the data "
+                     "have only %zu rows; use a smaller tree", tr, at.k, df, d->n);
+        else
+            snprintf(buf, len, "K = %zu experts need %zu free parameters but the data have only "
+                     "%zu rows; use fewer experts", at.k, df, d->n);
+    }
+    return MOE_EINVAL;
 }
 
 void moe_fit_warn(moe_fit *f, const char *fmt, ...)
@@ -234,11 +292,9 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         if (!(wsum > 0))
             return moe_error_set(err, MOE_EINVAL, "fit: every weight is 0");
     }
-    size_t dfmax = moe_model_df(et, gt, opt->k_max, nx, nz);
-    if (n < dfmax)
-        return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
-                             "but the data have only %zu rows; use fewer experts", opt->k_max,
-                             dfmax, n);
+    char rows_msg[256];
+    if (moe_fit_check_rows(opt, d, rows_msg, sizeof rows_msg))
+        return moe_error_set(err, MOE_EINVAL, "fit: %s", rows_msg);
     moe_fit *f = calloc(1, sizeof *f);
     moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
     moe_dataset *ds = NULL;

@@ -89,7 +89,8 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_pre
         goto done;
 
     /* gate probabilities: log_prob gives log g (already normalised by log-sum-exp) */
-    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, p->gate);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, p->gate);
     for (size_t r = 0; r < n * k; r++)
         p->gate[r] = exp(p->gate[r]);
     for (size_t i = 0; i < k; i++) {

@@ -36,6 +36,7 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
                       double *g, double *h, double *entropy, double *gsum)
 {
     size_t k = m->k;
+    moe_gate_shape gs = moe_model_gate_shape(m);
     double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX];
     double ll = 0, ent = 0;
     if (gsum)
@@ -43,7 +44,7 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
             gsum[i] = 0;
     for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
         size_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1, nc = c1 - c0;
-        m->gate->log_prob_rows(d, m->gate_par, k, c0, c1, logg);
+        m->gate->log_prob_rows(d, &gs, m->gate_par, c0, c1, logg);
         if (g)
             for (size_t t = 0; t < nc * k; t++)
                 g[c0 * k + t] = exp(logg[t]);

@@ -12,6 +12,9 @@
  *     "expert": "gaussian",              expert family (src/experts, moe_expert_type_find)
  *     "gate": "softmax",                 gate (src/gates, moe_gate_type_find)
  *     "k": 2,                            experts, 1 <= k <= 64
+ *     "tree": [2, 2],                    the tree gate's branching per level (required
+ *                                        with gate "tree", refused with any other): 1 to
+ *                                        6 whole numbers >= 2 whose product is k
  *     "response": "y",                   response column name
  *     "inputs": ["x1", ...],             expert input names (nx <= 1000, may be empty)
  *     "gate_inputs": ["x1", ...],        gate input names (nz <= 1000, may be empty)
@@ -28,7 +31,10 @@
  *                                        {"beta": [nx+1]}; beta[0] is the intercept
  *     "gate_coef": [[nz+1], ...]         the gate's fields at the top level: for softmax
  *   }                                    k-1 rows of gate coefficients, intercept first;
- *                                        the last expert is the reference (its row is 0)
+ *                                        the last expert is the reference (its row is 0);
+ *                                        for tree, every node's rows (its children but
+ *                                        the last), node after node, the root first
+ *                                        (src/model/tree.c gives the order)
  *
  * The parameters are those of the standardised model (struct moe_model in model.h): a column
  * u is used as (u - center) / scale, and the response is y = center + scale * y_std.  Names
@@ -152,10 +158,20 @@ static int set_fields(json_t *obj, const moe_param_field *f, size_t nf, const do
     return 0;
 }
 
+/* The tree's branching as an array of integers. */
+static json_t *tree_array(const moe_model *m)
+{
+    json_t *a = json_array();
+    for (size_t l = 0; a && l < m->tree_depth; l++)
+        a = append_or_free(a, json_integer((json_int_t)m->tree[l]));
+    return a;
+}
+
 static json_t *model_to_json(const moe_model *m)
 {
+    moe_gate_shape gs = moe_model_gate_shape(m);
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = m->expert->fields(m->nx, ef), ngf = m->gate->fields(m->k, m->nz, gf);
+    size_t nef = m->expert->fields(m->nx, ef), ngf = m->gate->fields(&gs, gf);
     json_t *root = json_object();
     json_t *scaling = json_object(), *experts = json_array(), *gate = json_array();
     if (!root || !scaling || !experts || !gate)
@@ -165,6 +181,7 @@ static json_t *model_to_json(const moe_model *m)
         set(root, "expert", json_string(m->expert->name)) ||
         set(root, "gate", json_string(m->gate->name)) ||
         set(root, "k", json_integer((json_int_t)m->k)) ||
+        (m->tree_depth && set(root, "tree", tree_array(m))) ||
         set(root, "response", json_string(m->y_name)) ||
         set(root, "inputs", string_array(m->x_names, m->nx)) ||
         set(root, "gate_inputs", string_array(m->z_names, m->nz)) ||
@@ -517,7 +534,51 @@ static int read_scaling(const loader *ld, const json_t *s, moe_model *m)
 
 static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
                                          "k", "response", "inputs", "gate_inputs", "scaling",
-                                         "offset", "trials", "experts", NULL};
+                                         "offset", "trials", "experts", "tree", NULL};
+
+/* Reads the optional "tree" of ROOT into DEPTH and BRANCH: required for the tree gate GT,
+ * refused for any other; whole numbers >= 2 whose product is K. */
+static int read_tree(const loader *ld, const json_t *root, const moe_gate_type *gt, size_t k,
+                     size_t *depth, size_t *branch)
+{
+    json_t *t = json_object_get(root, "tree");
+    int is_tree = strcmp(gt->name, "tree") == 0;
+    *depth = 0;
+    if (!t) {
+        if (is_tree)
+            return bad_field(ld, "tree", "missing (the tree gate needs its branching, e.g. "
+                             "[2, 2])");
+        return MOE_SUCCESS;
+    }
+    if (!is_tree)
+        return bad_field(ld, "tree", "only the tree gate has a tree");
+    size_t n = json_is_array(t) ? json_array_size(t) : 0;
+    if (n < 1 || n > MOE_TREE_DEPTH_MAX)
+        return bad_field(ld, "tree", "must be an array of 1 to 6 whole numbers (the branching "
+                         "per level)");
+    size_t prod = 1;
+    for (size_t l = 0; l < n; l++) {
+        char sub[64];
+        json_t *b = json_array_get(t, l);
+        snprintf(sub, sizeof sub, "tree[%zu]", l);
+        if (!json_is_integer(b))
+            return bad_field(ld, sub, "must be a whole number");
+        if (json_integer_value(b) < 2 || json_integer_value(b) > MOE_K_MAX)
+            return bad_field(ld, sub, "must be between 2 and 64 (a node has at least two "
+                             "branches)");
+        branch[l] = (size_t)json_integer_value(b);
+        prod *= branch[l];
+        if (prod > MOE_K_MAX)
+            return bad_field(ld, "tree", "has more than 64 leaves");
+    }
+    if (prod != k) {
+        char what[120];
+        snprintf(what, sizeof what, "has %zu leaves but k is %zu", prod, k);
+        return bad_field(ld, "tree", what);
+    }
+    *depth = n;
+    return MOE_SUCCESS;
+}
 
 /* Reads the fields F (NF of them) of a block from OBJ (FIELD names it in messages) into PAR.
  * Every field is required; UNKNOWN_OK: OBJ may have other members (the top level). */
@@ -642,8 +703,18 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
                  json_array_size(experts));
         return bad_field(ld, "experts", what);
     }
+    size_t depth, branch[MOE_TREE_DEPTH_MAX];
+    if ((status = read_tree(ld, root, gtype, k, &depth, branch)))
+        return status;
+    moe_gate_shape gs;
+    memset(&gs, 0, sizeof gs);
+    gs.k = k;
+    gs.nz = nz;
+    gs.depth = depth;
+    for (size_t l = 0; l < depth; l++)
+        gs.branch[l] = branch[l];
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = etype->fields(nx, ef), ngf = gtype->fields(k, nz, gf);
+    size_t nef = etype->fields(nx, ef), ngf = gtype->fields(&gs, gf);
     json_object_foreach((json_t *)root, key, v) {  /* top-level keys the gate does not own */
         int known = 0;
         for (const char *const *kk = known_keys; *kk; kk++)
@@ -657,6 +728,10 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
     moe_model *m = moe_model_alloc_typed(etype, gtype, k, nx, nz);
     if (!m)
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    if (depth && moe_model_set_tree(m, depth, branch)) {
+        moe_model_free(m);
+        return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    }
     /* moe_model_alloc's unit scaling stays unless the file gives one */
     if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
         goto fail;

@@ -49,7 +49,8 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
     m->y_center = 0;
     m->y_scale = 1;
     m->ep = m->expert->block_size(nx);
-    m->gp = m->gate->block_size(k, nz);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gp = m->gate->block_size(&gs);
     /* calloc(0) may return NULL: allocate at least one element so NULL means no memory */
     m->x_names = calloc(nx + 1, sizeof *m->x_names);
     m->z_names = calloc(nz + 1, sizeof *m->z_names);
@@ -75,6 +76,50 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
 moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
 {
     return moe_model_alloc_typed(NULL, NULL, k, nx, nz);
+}
+
+moe_gate_shape moe_model_gate_shape(const moe_model *m)
+{
+    moe_gate_shape s;
+    memset(&s, 0, sizeof s);
+    s.k = m->k;
+    s.nz = m->nz;
+    s.depth = m->tree_depth;
+    for (size_t l = 0; l < m->tree_depth; l++)
+        s.branch[l] = m->tree[l];
+    return s;
+}
+
+int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch)
+{
+    if (!m || depth > MOE_TREE_DEPTH_MAX || (depth && !branch))
+        return MOE_EINVAL;
+    size_t prod = 1;
+    for (size_t l = 0; l < depth; l++) {
+        if (branch[l] < 2 || branch[l] > MOE_K_MAX)
+            return MOE_EINVAL;
+        prod *= branch[l];
+        if (prod > MOE_K_MAX)
+            return MOE_EINVAL;
+    }
+    if (depth && prod != m->k)
+        return MOE_EINVAL;
+    moe_gate_shape s = moe_model_gate_shape(m);
+    s.depth = depth;
+    for (size_t l = 0; l < depth; l++)
+        s.branch[l] = branch[l];
+    size_t gp = m->gate->block_size(&s);
+    double *par = calloc(gp + 1, sizeof *par);
+    if (!par)
+        return MOE_ENOMEM;
+    free(m->gate_par);
+    m->gate_par = par;
+    m->gp = gp;
+    m->tree_depth = depth;
+    memset(m->tree, 0, sizeof m->tree);
+    for (size_t l = 0; l < depth; l++)
+        m->tree[l] = branch[l];
+    return MOE_SUCCESS;
 }
 
 void moe_model_reset_params(moe_model *m)
@@ -149,6 +194,10 @@ moe_model *moe_model_copy(const moe_model *m)
     moe_model *c = moe_model_alloc_typed(m->expert, m->gate, m->k, m->nx, m->nz);
     if (!c)
         return NULL;
+    if (m->tree_depth && moe_model_set_tree(c, m->tree_depth, m->tree)) {
+        moe_model_free(c);
+        return NULL;
+    }
     moe_model_copy_scaling(c, m);
     memcpy(c->expert_par, m->expert_par, m->k * m->ep * sizeof *c->expert_par);
     memcpy(c->gate_par, m->gate_par, m->gp * sizeof *c->gate_par);
@@ -195,13 +244,24 @@ size_t moe_model_expert_nparams(const moe_model *m) { return m->expert->nparams(
 
 size_t moe_model_nparams(const moe_model *m)
 {
-    return m->k * moe_model_expert_nparams(m) + m->gate->nparams(m->k, m->nz);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    return m->k * moe_model_expert_nparams(m) + m->gate->nparams(&gs);
 }
 
 size_t moe_model_df(const moe_expert_type *et, const moe_gate_type *gt, size_t k, size_t nx,
                     size_t nz)
 {
-    return k * et->nparams(nx) + gt->nparams(k, nz);
+    moe_gate_shape s;
+    memset(&s, 0, sizeof s);
+    s.k = k;
+    s.nz = nz;
+    return moe_model_df_shaped(et, gt, nx, &s);
+}
+
+size_t moe_model_df_shaped(const moe_expert_type *et, const moe_gate_type *gt, size_t nx,
+                           const moe_gate_shape *s)
+{
+    return s->k * et->nparams(nx) + gt->nparams(s);
 }
 
 void moe_model_get_theta(const moe_model *m, double *theta)
@@ -209,7 +269,8 @@ void moe_model_get_theta(const moe_model *m, double *theta)
     size_t ne = moe_model_expert_nparams(m);
     for (size_t i = 0; i < m->k; i++)
         m->expert->get_theta(m->nx, m->expert_par + i * m->ep, theta + i * ne);
-    m->gate->get_theta(m->k, m->nz, m->gate_par, theta + m->k * ne);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->get_theta(&gs, m->gate_par, theta + m->k * ne);
 }
 
 void moe_model_set_theta(moe_model *m, const double *theta)
@@ -217,7 +278,8 @@ void moe_model_set_theta(moe_model *m, const double *theta)
     size_t ne = moe_model_expert_nparams(m);
     for (size_t i = 0; i < m->k; i++)
         m->expert->set_theta(m->nx, theta + i * ne, m->expert_par + i * m->ep);
-    m->gate->set_theta(m->k, m->nz, theta + m->k * ne, m->gate_par);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->set_theta(&gs, theta + m->k * ne, m->gate_par);
 }
 
 /* ---------------------------------------------------------------- reported coefficients */
@@ -226,7 +288,8 @@ size_t moe_model_ncoef(const moe_model *m, size_t block)
 {
     if (!m || block > m->k)
         return 0;
-    return block < m->k ? m->expert->ncoef(m->nx) : m->gate->nparams(m->k, m->nz);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    return block < m->k ? m->expert->ncoef(m->nx) : m->gate->nparams(&gs);
 }
 
 int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, size_t len)
@@ -250,7 +313,8 @@ void moe_model_coefs(const moe_model *m, size_t block, double *coef)
 {
     if (!m || !coef || block > m->k)
         return;
-    size_t np = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(m->k, m->nz);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    size_t np = block < m->k ? moe_model_expert_nparams(m) : m->gate->nparams(&gs);
     double *theta = malloc((np + 1) * sizeof *theta);
     if (!theta)
         return;
@@ -258,7 +322,7 @@ void moe_model_coefs(const moe_model *m, size_t block, double *coef)
         m->expert->get_theta(m->nx, m->expert_par + block * m->ep, theta);
         m->expert->report(m, theta, coef);
     } else {
-        m->gate->get_theta(m->k, m->nz, m->gate_par, theta);
+        m->gate->get_theta(&gs, m->gate_par, theta);
         m->gate->report(m, theta, coef);
     }
     free(theta);

@@ -18,6 +18,18 @@
 
 /* Largest number of experts the library accepts (per-row temporaries live on the stack). */
 #define MOE_K_MAX 64
+/* Deepest tree a tree gate may have (levels of gates above the leaves). */
+#define MOE_TREE_DEPTH_MAX 6
+
+/* What a gate's layout depends on: K, the gate inputs, and for a tree gate its branching
+ * (depth levels, branch[l] children under every node of level l, K = the product). A flat
+ * gate has depth 0 and ignores branch. moe_model_gate_shape builds it from a model. */
+typedef struct moe_gate_shape {
+    size_t k;                          /* experts (the tree's leaves) */
+    size_t nz;                         /* gate inputs, without intercept */
+    size_t depth;                      /* levels of a tree gate; 0: no tree */
+    size_t branch[MOE_TREE_DEPTH_MAX]; /* children of every node of each level */
+} moe_gate_shape;
 
 struct moe_expert_type;
 struct moe_gate_type;
@@ -42,6 +54,8 @@ struct moe_model {
     double *expert_par;    /* k x ep: the expert blocks, standardised scale */
     size_t gp;             /* doubles of the gate block */
     double *gate_par;      /* the gate block, standardised scale */
+    size_t tree_depth;     /* levels of the tree gate, 0 for a flat gate */
+    size_t tree[MOE_TREE_DEPTH_MAX];  /* the tree's branching per level (model file "tree") */
 };
 
 /* One named field of a parameter block in the model file (src/model/json.c). */
@@ -64,6 +78,13 @@ moe_model *moe_model_alloc_typed(const struct moe_expert_type *et,
                                  size_t nz);
 /* The same with the default family and gate. */
 moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz);
+
+/* Gives M the tree shape DEPTH x BRANCH (the product must be M's K; depth 0: flat) and a
+ * neutral gate block of the new size. MOE_EINVAL for a shape that does not fit, MOE_ENOMEM. */
+int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch);
+
+/* M's gate shape (K, nz and the tree). */
+moe_gate_shape moe_model_gate_shape(const moe_model *m);
 
 /* Expert I's block, and the gate's. */
 double *moe_model_expert_block(moe_model *m, size_t i);
@@ -93,6 +114,28 @@ void moe_model_unscale_expert(const moe_model *m, const double *in, int with_res
                               double *out);
 void moe_model_unscale_gate(const moe_model *m, const double *in, double *out);
 
+/* A node of a tree gate's shape (src/model/tree.c explains the numbering). */
+typedef struct moe_tree_node {
+    size_t level;     /* 0: the root */
+    size_t index;     /* its place among the nodes of its level */
+    size_t children;  /* its branches (the last one is the reference) */
+    size_t row;       /* its first of children - 1 rows of nz + 1 coefficients in theta */
+    size_t leaf0;     /* the experts below it: leaf0 .. leaf0 + leaves - 1 */
+    size_t leaves;
+} moe_tree_node;
+
+/* The levels of S's tree and their branching into BRANCH (MOE_TREE_DEPTH_MAX values); a
+ * flat shape is the one-level tree [K] (no level at all when K = 1). */
+size_t moe_tree_levels(const moe_gate_shape *s, size_t *branch);
+/* The internal nodes (gates) of S's tree, and node T of them in breadth-first order. */
+size_t moe_tree_count(const moe_gate_shape *s);
+void moe_tree_node_get(const moe_gate_shape *s, size_t t, moe_tree_node *node);
+/* The path of node INDEX of level LEVEL into BUF: "root", "2", "1.2" (1-based child
+ * numbers from the root; level = depth gives a leaf's path). */
+void moe_tree_path(const moe_gate_shape *s, size_t level, size_t index, char *buf, size_t len);
+/* "2x2" for a tree shape into BUF (returns 1), "" for a flat one (returns 0). */
+int moe_tree_format(const moe_gate_shape *s, char *buf, size_t len);
+
 /* The flat free-parameter vector theta of M: every expert's theta (the family's
  * parametrisation, e.g. beta then log sigma) in expert order, then the gate's.
  * moe_model_nparams gives its length (the model's df); _get copies M's parameters into
@@ -105,5 +148,8 @@ void moe_model_set_theta(moe_model *m, const double *theta);
 /* The number of free parameters of a K-expert model with these types and shapes (the df). */
 size_t moe_model_df(const struct moe_expert_type *et, const struct moe_gate_type *gt, size_t k,
                     size_t nx, size_t nz);
+/* The same for a gate of shape S (K = S->k). */
+size_t moe_model_df_shaped(const struct moe_expert_type *et, const struct moe_gate_type *gt,
+                           size_t nx, const moe_gate_shape *s);
 
 #endif

@@ -151,7 +151,8 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
     }
     for (size_t i = 0; i < k; i++)
         et->from_linear(nx, beta + i * px, o.noise, moe_model_expert_block(m, i));
-    m->gate->set_theta(k, nz, gate, m->gate_par);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->set_theta(&gs, gate, m->gate_par);
     gsl_rng_free(rng);
     free(beta);
     free(gate);
@@ -211,7 +212,8 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
         status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
         goto done;
     }
-    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, logg);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, logg);
     for (size_t r = 0; r < n; r++) {
         double u = gsl_rng_uniform(rng), c = 0;
         size_t i = 0;

@@ -50,8 +50,14 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->nb = moe_block_count(w->n);
     w->ess = et->mstep ? et->stat_size(d->nx) : 0;
     w->nss = et->mstep ? 0 : et->newton_size(d->nx);
-    w->gss = gt->stat_size(k, d->nz);
-    w->np = gt->nparams(k, d->nz);
+    if (par->tree_depth && moe_model_set_tree(w->m, par->tree_depth, par->tree)) {
+        moe_model_free(w->m);
+        free(w);
+        return NULL;
+    }
+    w->shape = moe_model_gate_shape(w->m);
+    w->gss = gt->stat_size(&w->shape);
+    w->np = gt->nparams(&w->shape);
     size_t np1 = w->np + 1, nep = et->nparams(d->nx);
     w->h = malloc(w->n * k * sizeof *w->h);
     w->xpart = malloc((w->nb * k * w->ess + 1) * sizeof *w->xpart);
@@ -110,7 +116,7 @@ static double gate_penalty(const moe_em_work *w, const double *theta)
     const moe_gate_type *gt = w->m->gate;
     double s = 0;
     for (size_t j = 0; j < w->np; j++)
-        if (gt->is_slope(j, w->k, w->pz - 1))
+        if (gt->is_slope(j, &w->shape))
             s += theta[j] * theta[j];
     return 0.5 * w->par.gate_ridge * s;
 }
@@ -122,10 +128,10 @@ static void pass_full(moe_em_work *w, int estep)
 {
     const moe_dataset *d = w->d;
     const moe_model *m = w->m;
-    size_t k = w->k, nb = w->nb, n = w->n, kess = k * w->ess, gss = m->gate->stat_size(k,
-                                                                                        d->nz);
+    size_t k = w->k, nb = w->nb, n = w->n, kess = k * w->ess;
+    size_t gss = m->gate->stat_size(&w->shape);
     size_t lst = 2 + 2 * w->kmax;
-    m->gate->get_theta(k, d->nz, m->gate_par, w->theta);
+    m->gate->get_theta(&w->shape, m->gate_par, w->theta);
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t r0, r1;
@@ -150,7 +156,7 @@ static void pass_full(moe_em_work *w, int estep)
         }
         memset(gp, 0, gss * sizeof *gp);
         if (k > 1)
-            m->gate->stat_add(d, w->theta, w->h, k, r0, r1, 1, gp);
+            m->gate->stat_add(d, &w->shape, w->theta, w->h, r0, r1, 1, gp);
     }
     memset(w->xstat, 0, kess * sizeof *w->xstat);
     memset(w->gstat, 0, gss * sizeof *w->gstat);
@@ -191,7 +197,7 @@ static void pass_full(moe_em_work *w, int estep)
 static double gate_q(moe_em_work *w, const double *theta, const double *h, int deriv)
 {
     const moe_dataset *d = w->d;
-    size_t nb = w->nb, n = w->n, k = w->k, gss = w->m->gate->stat_size(k, d->nz);
+    size_t nb = w->nb, n = w->n, k = w->k, gss = w->m->gate->stat_size(&w->shape);
     if (k < 2)
         return 0;
 #pragma omp parallel for schedule(static) if (nb > 1)
@@ -200,7 +206,7 @@ static double gate_q(moe_em_work *w, const double *theta, const double *h, int d
         moe_block_range(n, nb, b, &r0, &r1);
         double *gp = w->gpart + b * w->gss;
         memset(gp, 0, (deriv ? gss : 1) * sizeof *gp);
-        w->m->gate->stat_add(d, theta, h, k, r0, r1, deriv, gp);
+        w->m->gate->stat_add(d, &w->shape, theta, h, r0, r1, deriv, gp);
     }
     double q = 0;
     if (deriv)
@@ -221,9 +227,9 @@ static void gate_derivatives(moe_em_work *w, const double *stats, const double *
                              double *grad, double *neg_hess)
 {
     const moe_gate_type *gt = w->m->gate;
-    gt->derivatives(stats, w->k, w->pz - 1, grad, neg_hess);
+    gt->derivatives(stats, &w->shape, grad, neg_hess);
     for (size_t j = 0; j < w->np; j++) {
-        double pen = gt->is_slope(j, w->k, w->pz - 1) ? w->par.gate_ridge : 0;
+        double pen = gt->is_slope(j, &w->shape) ? w->par.gate_ridge : 0;
         grad[j] -= pen * theta[j];
         neg_hess[j * w->np + j] += pen;
     }
@@ -257,7 +263,7 @@ static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
     int st = moe_newton_maximise(&p, w->theta, 1, q0, nw, &rep);
     if (st)
         return st;
-    w->m->gate->set_theta(w->k, w->pz - 1, w->theta, w->m->gate_par);
+    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
     w->ridge_gate += rep.ridged;
     w->halvings_failed += (size_t)rep.failed;
     *q1_out = rep.q1;
@@ -330,7 +336,7 @@ int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1)
 
 double moe_em_gate_objective(moe_em_work *w, const double *h)
 {
-    w->m->gate->get_theta(w->k, w->pz - 1, w->m->gate_par, w->theta);
+    w->m->gate->get_theta(&w->shape, w->m->gate_par, w->theta);
     return gate_q(w, w->theta, h, 0);
 }
 
@@ -352,10 +358,11 @@ static void drop_expert(moe_em_work *w, size_t i)
     }
     memmove(m->expert_par + i * ep, m->expert_par + (i + 1) * ep,
             (k - 1 - i) * ep * sizeof *m->expert_par);
-    m->gate->drop_expert(m->gate_par, k, w->pz - 1, i);
+    m->gate->drop_expert(m->gate_par, &w->shape, i);
     w->k = m->k = k - 1;
-    m->gp = m->gate->block_size(w->k, w->pz - 1);  /* the allocation stays as it was */
-    w->np = m->gate->nparams(w->k, w->pz - 1);
+    w->shape = moe_model_gate_shape(m);
+    m->gp = m->gate->block_size(&w->shape);  /* the allocation stays as it was */
+    w->np = m->gate->nparams(&w->shape);
     w->dropped++;
 }
 
@@ -364,8 +371,9 @@ static int init_from_h(moe_em_work *w)
 {
     moe_model *m = w->m;
     w->k = m->k = w->kmax;
-    m->gp = m->gate->block_size(w->k, w->pz - 1);
-    w->np = m->gate->nparams(w->k, w->pz - 1);
+    w->shape = moe_model_gate_shape(m);
+    m->gp = m->gate->block_size(&w->shape);
+    w->np = m->gate->nparams(&w->shape);
     moe_model_reset_params(m);
     w->iter = 0;
     w->converged = w->separated = 0;
@@ -447,7 +455,7 @@ int moe_em_iterate(moe_em_work *w)
         return MOE_ENUMERIC;
     }
     /* flexmix's minprior: drop experts whose prior fell below min_prior, smallest first */
-    if (w->par.min_prior > 0 && w->k > 1) {
+    if (w->par.min_prior > 0 && w->k > 1 && m->gate->drop_expert) {
         int any = 0;
         for (;;) {
             size_t worst = 0;
@@ -491,7 +499,7 @@ int moe_em_test(moe_em_work *w)
             double mx = 0;
             const moe_gate_type *gt = w->m->gate;
             for (size_t j = 0; j < w->np; j++)
-                if (gt->is_slope(j, w->k, w->pz - 1) && fabs(w->theta[j]) > mx)
+                if (gt->is_slope(j, &w->shape) && fabs(w->theta[j]) > mx)
                     mx = fabs(w->theta[j]);
             if (mx > MOE_EM_SEPARATION_SLOPE) {
                 if (conv)

@@ -29,6 +29,8 @@ typedef struct moe_em_params {
     double min_prior;    /* experts whose prior falls below this are dropped (0: never) */
     const struct moe_expert_type *expert;  /* expert family (NULL: the default) */
     const struct moe_gate_type *gate;      /* gate (NULL: the default) */
+    size_t tree_depth;                     /* a tree gate's levels (0: flat) */
+    size_t tree[MOE_TREE_DEPTH_MAX];       /* and its branching per level */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -36,6 +38,7 @@ typedef struct moe_em_work {
     const moe_dataset *d;          /* standardised data (not owned) */
     moe_model *m;                  /* the current iterate (owned), standardised scale */
     moe_em_params par;
+    moe_gate_shape shape;          /* the gate's shape (K follows k) */
     double *h;                     /* n x k responsibilities of the current iterate, times
                                       the row's weight when the data are weighted */
     size_t nb;                     /* row blocks (moe_block_count) */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "gates/gate.h"
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/select.h"
@@ -85,14 +86,21 @@ static void k_result_clear(k_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Runs every start for K experts; returns MOE_SUCCESS (R->model may still be NULL when no
- * start was usable), MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
-static int fit_one_k(const moe_dataset *ds, const moe_model *types, size_t k, const moe_fit_options *opt,
-                     double ll_shift, gsl_rng *rng, moe_train_output *f, k_result *res, moe_error *err)
+/* Runs every start for the model of shape SHAPE (K experts; a tree gate when it has a
+ * tree); returns MOE_SUCCESS (R->model may still be NULL when no start was usable),
+ * MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
+static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_gate_shape *shape,
+                     const moe_fit_options *opt, double ll_shift, gsl_rng *rng,
+                     moe_train_output *f, k_result *res, moe_error *err)
 {
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
-                         opt->min_prior, types->expert, types->gate};
-    size_t n = ds->n;
+                         opt->min_prior, types->expert, types->gate, 0, {0}};
+    size_t n = ds->n, k = shape->k;
+    if (shape->depth) {
+        par.gate = &moe_gate_tree;
+        par.tree_depth = shape->depth;
+        memcpy(par.tree, shape->branch, sizeof par.tree);
+    }
     memset(res, 0, sizeof *res);
     moe_em_work *w = moe_em_alloc(ds, k, &par);
     res->traces = calloc(opt->restarts, sizeof *res->traces);
@@ -213,7 +221,9 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, size_t k, co
         moe_fit_stats *s = &res->stats;
         s->k = kk;
         s->n = n;
-        s->df = moe_model_df(bm->expert, bm->gate, kk, ds->nx, ds->nz);
+        moe_gate_shape bs = moe_model_gate_shape(bm);
+        s->df = moe_model_df_shaped(bm->expert, bm->gate, ds->nx, &bs);
+        moe_tree_format(&bs, s->tree, sizeof s->tree);
         s->loglik = ll - ll_shift;
         s->aic = -2 * s->loglik + 2 * (double)s->df;
         s->bic = -2 * s->loglik + (double)s->df * log(nw);
@@ -230,7 +240,10 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
                      double ll_shift, moe_train_output *out, moe_error *err)
 {
     memset(out, 0, sizeof *out);
-    size_t nk = opt->k_max - opt->k_min + 1;
+    moe_gate_shape models[MOE_MODELS_MAX];
+    size_t nk;
+    if (moe_train_models(opt, models, &nk))
+        return moe_error_set(err, MOE_EINVAL, "fit: %s", moe_train_models(opt, models, &nk));
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     k_result chosen, cur;
     memset(&chosen, 0, sizeof chosen);
@@ -240,12 +253,18 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
         goto fail;
     }
-    for (size_t k = opt->k_min; k <= opt->k_max; k++) {
-        if ((status = fit_one_k(ds, types, k, opt, ll_shift, rng, out, &cur, err)))
+    for (size_t j = 0; j < nk; j++) {
+        size_t k = models[j].k;
+        if ((status = fit_one_k(ds, types, &models[j], opt, ll_shift, rng, out, &cur, err)))
             goto fail;
         if (!cur.model) {
-            moe_train_warn(out, "K = %zu: no start gave a usable fit; K left out of the selection",
-                         k);
+            char tr[32];
+            if (moe_tree_format(&models[j], tr, sizeof tr))
+                moe_train_warn(out, "tree %s: no start gave a usable fit; left out of the "
+                               "selection", tr);
+            else
+                moe_train_warn(out, "K = %zu: no start gave a usable fit; K left out of the "
+                               "selection", k);
             k_result_clear(&cur);
             continue;
         }

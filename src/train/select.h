@@ -31,6 +31,14 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
 
 void moe_train_output_clear(moe_train_output *o);
 
+/* The most models one fit chooses between. */
+#define MOE_MODELS_MAX 64
+
+/* The shapes OPT asks to fit, in order, into OUT (MOE_MODELS_MAX entries; nz left 0): each K
+ * of k_min..k_max with a flat gate, or the entries of opt->tree (src/train/models.c). NULL,
+ * or what is wrong with opt->tree (to follow its text in a message). */
+const char *moe_train_models(const moe_fit_options *opt, moe_gate_shape *out, size_t *n);
+
 /* Appends a printf-style warning to O (silently dropped when out of memory). */
 void moe_train_warn(moe_train_output *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

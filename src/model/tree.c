@@ -1,0 +1,98 @@
+/* tree.c: the node arithmetic of a tree gate's shape (hierarchical mixtures of experts):
+ * levels, nodes in breadth-first order, their rows of gate coefficients, the leaves below
+ * them and their paths ("1.2"). Shared by the tree gate, the model file, the summary and
+ * the plots, so that all of them number the nodes the same way.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * A shape of depth L with branching B_0 .. B_{L-1} has N_l = B_0 ... B_{l-1} nodes at
+ * level l (N_0 = 1, the root; level L holds the K = N_L leaves, the experts in order).
+ * Child c of node j of level l is node j B_l + c of level l + 1, so the leaves below node
+ * (l, j) are the K / N_l consecutive experts from j K / N_l. Each internal node has B_l - 1
+ * rows of nz + 1 free gate coefficients (its last child is the reference); theta holds them
+ * node after node, level by level. A flat shape (depth 0) is the one-level tree [K]. */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model.h"
+
+size_t moe_tree_levels(const moe_gate_shape *s, size_t *branch)
+{
+    if (s->depth == 0) {
+        if (s->k < 2)
+            return 0;
+        branch[0] = s->k;
+        return 1;
+    }
+    for (size_t l = 0; l < s->depth; l++)
+        branch[l] = s->branch[l];
+    return s->depth;
+}
+
+size_t moe_tree_count(const moe_gate_shape *s)
+{
+    size_t br[MOE_TREE_DEPTH_MAX], nl = moe_tree_levels(s, br), n = 0, at = 1;
+    for (size_t l = 0; l < nl; l++) {
+        n += at;
+        at *= br[l];
+    }
+    return n;
+}
+
+void moe_tree_node_get(const moe_gate_shape *s, size_t t, moe_tree_node *node)
+{
+    size_t br[MOE_TREE_DEPTH_MAX], nl = moe_tree_levels(s, br), at = 1, row = 0;
+    memset(node, 0, sizeof *node);
+    for (size_t l = 0; l < nl; l++) {
+        if (t < at) {
+            node->level = l;
+            node->index = t;
+            node->children = br[l];
+            node->row = row + t * (br[l] - 1);
+            node->leaves = s->k / at;
+            node->leaf0 = t * node->leaves;
+            return;
+        }
+        t -= at;
+        row += at * (br[l] - 1);
+        at *= br[l];
+    }
+}
+
+void moe_tree_path(const moe_gate_shape *s, size_t level, size_t index, char *buf, size_t len)
+{
+    size_t br[MOE_TREE_DEPTH_MAX], digit[MOE_TREE_DEPTH_MAX];
+    moe_tree_levels(s, br);
+    if (level == 0) {
+        snprintf(buf, len, "root");
+        return;
+    }
+    for (size_t l = level; l-- > 0;) {
+        digit[l] = index % br[l];
+        index /= br[l];
+    }
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t l = 0; l < level && used < len; l++) {
+        int w = snprintf(buf + used, len - used, "%s%zu", l ? "." : "", digit[l] + 1);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+int moe_tree_format(const moe_gate_shape *s, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    if (s->depth == 0)
+        return 0;
+    for (size_t l = 0; l < s->depth && used < len; l++) {
+        int w = snprintf(buf + used, len - used, "%s%zu", l ? "x" : "", s->branch[l]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return 1;
+}
