@@ -3,7 +3,8 @@
  *
  * Layout follows R's summary.lm/summary.glm: a call-like header, one coefficient table per
  * expert (Estimate, Std. Error, z value, Pr(>|z|), significance stars), the gate's tables
- * against the reference expert, the fit statistics, the model-selection table and warnings.
+ * against the reference expert (for a tree gate: one table per node, named by its path,
+ * each branch against the node's last branch), the fit statistics, the model-selection table and warnings.
  * z values are Wald statistics with two-sided normal p-values (GSL gsl_cdf_ugaussian_Q).
  * Anything not available (an SE that was not computed or is not identified) prints as "NA",
  * as R does, never as "nan". */
@@ -126,13 +127,32 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         fprintf(fp, ", trials = %s", m->trials_name);
     if (f->weights_name)
         fprintf(fp, ", weights = %s", f->weights_name);
-    if (nsel > 1)
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    int any_tree = 0;
+    for (size_t j = 0; j < nsel; j++)
+        any_tree |= moe_fit_selection(f, j).tree[0] != 0;
+    if (any_tree) {
+        fprintf(fp, ", tree = ");
+        for (size_t j = 0; j < nsel; j++) {
+            moe_fit_stats s = moe_fit_selection(f, j);
+            if (s.tree[0])
+                fprintf(fp, "%s%s", j ? "," : "", s.tree);
+            else
+                fprintf(fp, "%s%zu", j ? "," : "", s.k);
+        }
+        fprintf(fp, ")\n\n");
+    } else if (nsel > 1) {
         fprintf(fp, ", k = %zu:%zu)\n\n", moe_fit_selection(f, 0).k,
                 moe_fit_selection(f, nsel - 1).k);
-    else
+    } else {
         fprintf(fp, ", k = %zu)\n\n", k);
-    fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu", k,
-            m->expert->label, k == 1 ? "" : "s", st.n);
+    }
+    if (st.tree[0])
+        fprintf(fp, "Hierarchical mixture of %zu %s experts (tree %s: %zu gates), n = %zu", k,
+                m->expert->label, st.tree, moe_tree_count(&gs), st.n);
+    else
+        fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu", k,
+                m->expert->label, k == 1 ? "" : "s", st.n);
     if (f->weights_name)
         fprintf(fp, " rows of total weight %s (BIC's n)", num(b1, sizeof b1, 'g', 10,
                                                             f->weight_sum));
@@ -143,8 +163,15 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         size_t size = 0;
         moe_fit_expert(f, i, NULL, NULL, NULL, &prior, &size);
         moe_fit_coefs(f, i, coef, se);
-        fprintf(fp, "\nExpert %zu: prior %s, size %zu\n", i + 1,
-                num(b1, sizeof b1, 'f', 4, prior), size);
+        if (st.tree[0]) {
+            char path[64];
+            moe_tree_path(&gs, gs.depth, i, path, sizeof path);
+            fprintf(fp, "\nExpert %zu (leaf %s): prior %s, size %zu\n", i + 1, path,
+                    num(b1, sizeof b1, 'f', 4, prior), size);
+        } else {
+            fprintf(fp, "\nExpert %zu: prior %s, size %zu\n", i + 1,
+                    num(b1, sizeof b1, 'f', 4, prior), size);
+        }
         fprintf(fp, "Coefficients:\n");
         coef_table(fp, m, 0, coef, se, px);
         for (size_t j = px; j < nc; j++) {  /* the family's extras */
@@ -159,7 +186,31 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         }
     }
 
-    if (k > 1) {
+    if (k > 1 && st.tree[0]) {
+        size_t nn = moe_tree_count(&gs);
+        fprintf(fp, "\nGates (a multinomial logit at every node; reference: its last branch):\n");
+        for (size_t t = 0; t < nn; t++) {
+            moe_tree_node nd;
+            char path[64], lab[80];
+            moe_tree_node_get(&gs, t, &nd);
+            moe_tree_path(&gs, nd.level, nd.index, path, sizeof path);
+            if (nd.level == 0)
+                snprintf(lab, sizeof lab, "%s", "");
+            else
+                snprintf(lab, sizeof lab, "%s.", path);
+            fprintf(fp, "Node %s (experts %zu-%zu):\n", path, nd.leaf0 + 1,
+                    nd.leaf0 + nd.leaves);
+            for (size_t c = 0; c + 1 < nd.children; c++) {
+                moe_fit_gate(f, nd.row + c, coef, se);
+                fprintf(fp, "Branch %s%zu vs %s%zu:\n", lab, c + 1, lab, nd.children);
+                coef_table(fp, m, 1, coef, se, pz);
+            }
+        }
+        if (st.separated)
+            fprintf(fp, "Note: the gate separates the regimes; its coefficients are not "
+                    "identified, boundaries are\n(its likelihood keeps rising as they grow; "
+                    "try --gate-ridge for finite values).\n");
+    } else if (k > 1) {
         fprintf(fp, "\nGate (multinomial logit, reference: expert %zu):\n", k);
         for (size_t i = 0; i + 1 < k; i++) {
             moe_fit_gate(f, i, coef, se);
@@ -184,15 +235,23 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         const char *crit = f->criterion == MOE_CRIT_AIC   ? "AIC"
                            : f->criterion == MOE_CRIT_ICL ? "ICL"
                                                           : "BIC";
-        fprintf(fp, "\nModel selection (K chosen by the lowest %s):\n"
-                "%4s %14s %5s %14s %14s %14s\n", crit, "K", "logLik", "df",
-                "AIC", "BIC", "ICL");
+        if (any_tree)
+            fprintf(fp, "\nModel selection (chosen by the lowest %s):\n"
+                    "%-8s %4s %14s %5s %14s %14s %14s\n", crit, "gate", "K", "logLik", "df",
+                    "AIC", "BIC", "ICL");
+        else
+            fprintf(fp, "\nModel selection (K chosen by the lowest %s):\n"
+                    "%4s %14s %5s %14s %14s %14s\n", crit, "K", "logLik", "df",
+                    "AIC", "BIC", "ICL");
         for (size_t j = 0; j < nsel; j++) {
             moe_fit_stats s = moe_fit_selection(f, j);
+            int chosen = s.k == st.k && strcmp(s.tree, st.tree) == 0;
+            if (any_tree)
+                fprintf(fp, "%-8s ", s.tree[0] ? s.tree : "flat");
             fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s\n", s.k,
                     num(b1, sizeof b1, 'f', 4, s.loglik), s.df, num(b2, sizeof b2, 'f', 4, s.aic),
                     num(b3, sizeof b3, 'f', 4, s.bic), num(b4, sizeof b4, 'f', 4, s.icl),
-                    s.k == st.k ? "  <- chosen" : "");
+                    chosen ? "  <- chosen" : "");
         }
     }
     size_t nw = moe_fit_nwarnings(f);

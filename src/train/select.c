@@ -96,6 +96,11 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0}};
     size_t n = ds->n, k = shape->k;
+    char lab[48];  /* what the warnings call this model: "K = 3" or "tree 2x2" */
+    if (!moe_tree_format(shape, lab + 5, sizeof lab - 5))
+        snprintf(lab, sizeof lab, "K = %zu", k);
+    else
+        memcpy(lab, "tree ", 5);
     if (shape->depth) {
         par.gate = &moe_gate_tree;
         par.tree_depth = shape->depth;
@@ -142,14 +147,14 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
                     break;
             }
             if (st == MOE_ENUMERIC) {
-                status = moe_error_set(err, MOE_ENUMERIC, "K = %zu, start %zu: %s", k, r + 1,
+                status = moe_error_set(err, MOE_ENUMERIC, "%s, start %zu: %s", lab, r + 1,
                                        w->message);
                 goto done;
             }
             if (st != MOE_ESING)
                 break;
             redraws++;
-            moe_train_warn(f, "K = %zu, start %zu: %s; %s", k, r + 1, w->message,
+            moe_train_warn(f, "%s, start %zu: %s; %s", lab, r + 1, w->message,
                          attempt < MAX_REDRAWS ? "restarted from fresh random responsibilities"
                                                : "start abandoned");
         }
@@ -189,15 +194,15 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         }
     }
     if (ridge_e)
-        moe_train_warn(f, "K = %zu: %zu expert M-steps were singular and needed a small ridge "
-                     "(collinear inputs or too few rows in a regime)", k, ridge_e);
+        moe_train_warn(f, "%s: %zu expert M-steps were singular and needed a small ridge "
+                     "(collinear inputs or too few rows in a regime)", lab, ridge_e);
     if (ridge_g)
-        moe_train_warn(f, "K = %zu: %zu gate Newton steps needed a small ridge (nearly singular "
-                     "gate Hessian)", k, ridge_g);
+        moe_train_warn(f, "%s: %zu gate Newton steps needed a small ridge (nearly singular "
+                     "gate Hessian)", lab, ridge_g);
     (void)nohalve;
     if (failed)
-        moe_train_warn(f, "K = %zu: %zu of %zu starts gave no usable fit (degenerate experts "
-                     "after %d redraws)", k, failed, opt->restarts, MAX_REDRAWS);
+        moe_train_warn(f, "%s: %zu of %zu starts gave no usable fit (degenerate experts "
+                     "after %d redraws)", lab, failed, opt->restarts, MAX_REDRAWS);
     (void)redraws;
     if (res->model) {
         /* statistics of the best start: its E-step again, for the entropy (ICL) */
