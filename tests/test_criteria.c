@@ -225,7 +225,7 @@ static void check_em_work(const rows *r)
     moe_model *scale = moe_model_alloc(1, r->nx, r->nz);
     moe_model_scaling_from_data(scale, r->d);
     moe_dataset *ds = moe_model_standardise(scale, r->d);
-    moe_em_params par = {1e-8, 50, 0, 1e-6, 0, NULL, NULL};
+    moe_em_params par = {1e-8, 50, 0, 1e-6, 0, NULL, NULL, 0, {0}};
     size_t k = 3, n = r->n;
     moe_em_work *w = moe_em_alloc(ds, k, &par);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

@@ -50,41 +50,64 @@ static void dirichlet_rows(size_t n, size_t k, gsl_rng *rng, double *h)
 }
 
 /* Q, gradient and negative Hessian of the unpenalised objective in one block. */
-static double q_of(const moe_gate_type *gt, const moe_dataset *d, const double *theta,
-                   const double *h, size_t k, double *grad, double *nhess, double *stats)
+static double q_of(const moe_gate_type *gt, const moe_gate_shape *s, const moe_dataset *d,
+                   const double *theta, const double *h, double *grad, double *nhess,
+                   double *stats)
 {
-    memset(stats, 0, gt->stat_size(k, d->nz) * sizeof *stats);
-    gt->stat_add(d, theta, h, k, 0, d->n, grad != NULL, stats);
+    memset(stats, 0, gt->stat_size(s) * sizeof *stats);
+    gt->stat_add(d, s, theta, h, 0, d->n, grad != NULL, stats);
     if (grad)
-        gt->derivatives(stats, k, d->nz, grad, nhess);
+        gt->derivatives(stats, s, grad, nhess);
     return stats[0];
 }
 
-static void test_derivatives(size_t k, size_t nz, unsigned long seed)
+/* The gradient and negative Hessian of gate GT of shape {K, NZ, DEPTH, BRANCH} against
+ * central differences; with WEIGHTED the targets sum to random row weights in (0.5, 2). */
+static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, size_t depth,
+                                const size_t *branch, int weighted, unsigned long seed)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, seed);
     size_t n = 80;
     moe_dataset *d = sim(n, nz, rng);
-    const moe_gate_type *gt = &moe_gate_softmax;
-    size_t np = gt->nparams(k, nz);
+    moe_gate_shape sh = {k, nz, depth, {0}};
+    for (size_t l = 0; l < depth; l++)
+        sh.branch[l] = branch[l];
+    const moe_gate_shape *s = &sh;
+    char what[64];
+    if (depth) {
+        int at = snprintf(what, sizeof what, "tree ");
+        for (size_t l = 0; l < depth; l++)
+            at += snprintf(what + at, sizeof what - (size_t)at, "%s%zu", l ? "x" : "", branch[l]);
+    } else {
+        snprintf(what, sizeof what, "K = %zu", k);
+    }
+    size_t np = gt->nparams(s);
     double *h = malloc(n * k * sizeof *h), *theta = malloc(np * sizeof *theta);
     double *grad = malloc(np * sizeof *grad), *nhess = malloc(np * np * sizeof *nhess);
     double *g1 = malloc(np * sizeof *g1), *g2 = malloc(np * sizeof *g2);
     double *nh1 = malloc(np * np * sizeof *nh1);
-    double *stats = malloc(gt->stat_size(k, nz) * sizeof *stats);
+    double *stats = malloc(gt->stat_size(s) * sizeof *stats);
     dirichlet_rows(n, k, rng, h);
+    double *wts = malloc(n * sizeof *wts);
+    for (size_t r = 0; r < n; r++) {
+        wts[r] = weighted ? 0.5 + 1.5 * gsl_rng_uniform(rng) : 1;
+        for (size_t i = 0; i < k; i++)
+            h[r * k + i] *= wts[r];
+    }
+    if (weighted)
+        d->w = wts;
     for (size_t j = 0; j < np; j++)
         theta[j] = gsl_ran_gaussian(rng, 0.7);
-    q_of(gt, d, theta, h, k, grad, nhess, stats);
+    q_of(gt, s, d, theta, h, grad, nhess, stats);
     const double eps = 1e-5;
     double gerr = 0, herr = 0, gscale = 0, hscale = 0, asym = 0;
     for (size_t j = 0; j < np; j++) {
         double keep = theta[j];
         theta[j] = keep + eps;
-        double qp = q_of(gt, d, theta, h, k, g1, nh1, stats);
+        double qp = q_of(gt, s, d, theta, h, g1, nh1, stats);
         theta[j] = keep - eps;
-        double qm = q_of(gt, d, theta, h, k, g2, nh1, stats);
+        double qm = q_of(gt, s, d, theta, h, g2, nh1, stats);
         theta[j] = keep;
         double fd = (qp - qm) / (2 * eps);
         gerr = fmax(gerr, fabs(fd - grad[j]));
@@ -97,21 +120,36 @@ static void test_derivatives(size_t k, size_t nz, unsigned long seed)
             asym = fmax(asym, fabs(nhess[j * np + l] - nhess[l * np + j]));
         }
     }
-    tap_ok(gerr <= 1e-6 * (gscale + 1), "K = %zu, nz = %zu: gradient matches central "
-           "differences (max error %.3g, scale %.3g)", k, nz, gerr, gscale);
-    tap_ok(herr <= 1e-6 * (hscale + 1), "K = %zu, nz = %zu: exact Hessian matches central "
-           "differences of the gradient (max error %.3g, scale %.3g)", k, nz, herr, hscale);
-    tap_ok(asym == 0, "K = %zu, nz = %zu: the Hessian is exactly symmetric", k, nz);
-    /* the objective agrees with sum h log g computed through log_prob */
-    moe_model *m = moe_model_alloc(k, nz, nz);
-    gt->set_theta(k, nz, theta, m->gate_par);
-    double *logg = malloc(n * k * sizeof *logg), q = 0;
-    gt->log_prob_rows(d, m->gate_par, k, 0, n, logg);
+    tap_ok(gerr <= 1e-6 * (gscale + 1), "%s, nz = %zu%s: gradient matches central "
+           "differences (max error %.3g, scale %.3g)", what, nz, weighted ? ", weighted" : "",
+           gerr, gscale);
+    tap_ok(herr <= 1e-6 * (hscale + 1), "%s, nz = %zu%s: exact Hessian matches central "
+           "differences of the gradient (max error %.3g, scale %.3g)", what, nz,
+           weighted ? ", weighted" : "", herr, hscale);
+    tap_ok(asym == 0, "%s, nz = %zu: the Hessian is exactly symmetric", what, nz);
+    /* the objective agrees with sum h log g computed through log_prob, and the leaves'
+     * probabilities sum to 1 in every row */
+    moe_model *m = moe_model_alloc_typed(NULL, gt, k, nz, nz);
+    if (depth)
+        moe_model_set_tree(m, depth, branch);
+    gt->set_theta(s, theta, m->gate_par);
+    double *logg = malloc(n * k * sizeof *logg), q = 0, sumerr = 0;
+    gt->log_prob_rows(d, s, m->gate_par, 0, n, logg);
     for (size_t t = 0; t < n * k; t++)
         q += h[t] * logg[t];
-    tap_rel(q_of(gt, d, theta, h, k, NULL, NULL, stats), q, 1e-12,
-            "K = %zu, nz = %zu: Q = sum h log g", k, nz);
+    for (size_t r = 0; r < n; r++) {
+        double sg = 0;
+        for (size_t i = 0; i < k; i++)
+            sg += exp(logg[r * k + i]);
+        sumerr = fmax(sumerr, fabs(sg - 1));
+    }
+    tap_rel(q_of(gt, s, d, theta, h, NULL, NULL, stats), q, 1e-12,
+            "%s, nz = %zu: Q = sum h log g", what, nz);
+    tap_ok(sumerr < 1e-13, "%s, nz = %zu: the gate probabilities sum to 1 (error %.2g)", what,
+           nz, sumerr);
     moe_model_free(m);
+    d->w = NULL;
+    free(wts);
     free(logg);
     free(h);
     free(theta);
@@ -121,6 +159,79 @@ static void test_derivatives(size_t k, size_t nz, unsigned long seed)
     free(g2);
     free(nh1);
     free(stats);
+    moe_dataset_free(d);
+    gsl_rng_free(rng);
+}
+
+static void test_derivatives(size_t k, size_t nz, unsigned long seed)
+{
+    test_derivatives_of(&moe_gate_softmax, k, nz, 0, NULL, 0, seed);
+}
+
+/* The tree gate: gradient and block-diagonal Hessian against central differences, with and
+ * without weights (inner nodes see targets that sum to their posterior mass, not to 1, so
+ * the weighted case is what a tree always is below the root). */
+static void test_tree_derivatives(size_t depth, const size_t *branch, size_t nz,
+                                  unsigned long seed)
+{
+    size_t k = 1;
+    for (size_t l = 0; l < depth; l++)
+        k *= branch[l];
+    test_derivatives_of(&moe_gate_tree, k, nz, depth, branch, 0, seed);
+    test_derivatives_of(&moe_gate_tree, k, nz, depth, branch, 1, seed + 100);
+}
+
+/* A one-level tree [K] is the softmax gate of K experts: the same log-probabilities, Q,
+ * gradient and Hessian to rounding, for the same coefficients. */
+static void test_tree_one_level(size_t k, size_t nz, unsigned long seed)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    size_t n = 50;
+    moe_dataset *d = sim(n, nz, rng);
+    moe_gate_shape flat = {k, nz, 0, {0}}, tree = {k, nz, 1, {k}};
+    size_t np = moe_gate_softmax.nparams(&flat);
+    tap_int(moe_gate_tree.nparams(&tree), np, "tree [%zu]: as many coefficients as softmax", k);
+    double *theta = malloc(np * sizeof *theta), *h = malloc(n * k * sizeof *h);
+    double *pf = calloc(moe_gate_softmax.block_size(&flat), sizeof *pf);
+    double *pt = calloc(moe_gate_tree.block_size(&tree), sizeof *pt);
+    double *lf = malloc(n * k * sizeof *lf), *lt = malloc(n * k * sizeof *lt);
+    double *gf = malloc(np * sizeof *gf), *gtr = malloc(np * sizeof *gtr);
+    double *hf = malloc(np * np * sizeof *hf), *ht = malloc(np * np * sizeof *ht);
+    double *sf = malloc(moe_gate_softmax.stat_size(&flat) * sizeof *sf);
+    double *st = malloc(moe_gate_tree.stat_size(&tree) * sizeof *st);
+    for (size_t j = 0; j < np; j++)
+        theta[j] = gsl_ran_gaussian(rng, 1);
+    dirichlet_rows(n, k, rng, h);
+    moe_gate_softmax.set_theta(&flat, theta, pf);
+    moe_gate_tree.set_theta(&tree, theta, pt);
+    moe_gate_softmax.log_prob_rows(d, &flat, pf, 0, n, lf);
+    moe_gate_tree.log_prob_rows(d, &tree, pt, 0, n, lt);
+    double el = 0, eg = 0, eh = 0;
+    for (size_t t = 0; t < n * k; t++)
+        el = fmax(el, fabs(lf[t] - lt[t]));
+    double qf = q_of(&moe_gate_softmax, &flat, d, theta, h, gf, hf, sf);
+    double qt = q_of(&moe_gate_tree, &tree, d, theta, h, gtr, ht, st);
+    for (size_t j = 0; j < np; j++)
+        eg = fmax(eg, fabs(gf[j] - gtr[j]));
+    for (size_t j = 0; j < np * np; j++)
+        eh = fmax(eh, fabs(hf[j] - ht[j]));
+    tap_ok(el < 1e-13, "tree [%zu], nz = %zu: log g = softmax's (error %.2g)", k, nz, el);
+    tap_rel(qt, qf, 1e-13, "tree [%zu], nz = %zu: Q = softmax's", k, nz);
+    tap_ok(eg < 1e-11 && eh < 1e-11, "tree [%zu], nz = %zu: gradient and Hessian = softmax's "
+           "(errors %.2g, %.2g)", k, nz, eg, eh);
+    free(theta);
+    free(h);
+    free(pf);
+    free(pt);
+    free(lf);
+    free(lt);
+    free(gf);
+    free(gtr);
+    free(hf);
+    free(ht);
+    free(sf);
+    free(st);
     moe_dataset_free(d);
     gsl_rng_free(rng);
 }
@@ -235,7 +346,7 @@ static void set_gate(moe_em_work *w, const double *v)
 static void newton_run(const gdata *gd, size_t k, const double *h, double lambda,
                        const double *start, double *v, const char *what)
 {
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}};
     moe_em_work *w = moe_em_alloc(gd->d, k, &par);
     size_t np = (k - 1) * (gd->nz + 1);
     moe_em_init_h(w, h);
@@ -398,7 +509,7 @@ static void test_newton_separable(size_t k, size_t nz, double lambda, unsigned l
         for (size_t j = 0; j < k; j++)
             h[r * k + j] = j == i;
     }
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}};
     moe_em_work *w = moe_em_alloc(gd.d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0, qfirst = 0, prev = -INFINITY;
@@ -446,6 +557,14 @@ int main(void)
     test_derivatives(3, 2, 2);
     test_derivatives(4, 3, 3);
     test_derivatives(5, 0, 4);
+    static const size_t t22[] = {2, 2}, t32[] = {3, 2}, t232[] = {2, 3, 2}, t4[] = {4};
+    test_tree_derivatives(2, t22, 1, 21);
+    test_tree_derivatives(2, t32, 2, 22);
+    test_tree_derivatives(3, t232, 1, 23);
+    test_tree_derivatives(1, t4, 2, 24);
+    test_tree_derivatives(2, t22, 0, 25);
+    test_tree_one_level(2, 1, 26);
+    test_tree_one_level(4, 2, 27);
     test_newton_known(2, 1, 5);
     test_newton_known(3, 2, 6);
     test_newton_known(4, 1, 7);

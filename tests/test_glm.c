@@ -889,7 +889,8 @@ static void test_weighted_scaling(void)
 static void test_weighted_gate(void)
 {
     const moe_gate_type *gt = moe_gate_types[0];
-    size_t n = 40, k = 3, nz = 1, np = gt->nparams(k, nz), ss = gt->stat_size(k, nz);
+    moe_gate_shape sh = {3, 1, 0, {0}};
+    size_t n = 40, k = 3, nz = 1, np = gt->nparams(&sh), ss = gt->stat_size(&sh);
     moe_dataset *d = moe_dataset_alloc(n, nz, nz, 1);
     double *h = malloc(n * k * sizeof *h), *w = malloc(n * sizeof *w);
     double theta[4] = {0.3, -0.7, -0.2, 0.5}, g[4], gp[4], gm[4], nh[16];
@@ -904,21 +905,21 @@ static void test_weighted_gate(void)
         h[r * k + 2] = w[r] * c / t;
     }
     d->w = w;
-    gt->stat_add(d, theta, h, k, 0, n, 1, st);
-    gt->derivatives(st, k, nz, g, nh);
+    gt->stat_add(d, &sh, theta, h, 0, n, 1, st);
+    gt->derivatives(st, &sh, g, nh);
     double gerr = 0, herr = 0;
     for (size_t j = 0; j < np; j++) {
         double t0 = theta[j], e = 1e-5;
         theta[j] = t0 + e;
         memset(st, 0, ss * sizeof *st);
-        gt->stat_add(d, theta, h, k, 0, n, 1, st);
+        gt->stat_add(d, &sh, theta, h, 0, n, 1, st);
         double qp = st[0];
-        gt->derivatives(st, k, nz, gp, NULL);
+        gt->derivatives(st, &sh, gp, NULL);
         theta[j] = t0 - e;
         memset(st, 0, ss * sizeof *st);
-        gt->stat_add(d, theta, h, k, 0, n, 1, st);
+        gt->stat_add(d, &sh, theta, h, 0, n, 1, st);
         double qm = st[0];
-        gt->derivatives(st, k, nz, gm, NULL);
+        gt->derivatives(st, &sh, gm, NULL);
         theta[j] = t0;
         gerr = fmax(gerr, fabs((qp - qm) / (2 * e) - g[j]));
         for (size_t l = 0; l < np; l++)  /* the negative Hessian is minus d grad / d theta */

@@ -127,7 +127,8 @@ int main(void)
     tap_ok(worst_map < 1e-13, "expert_map A b + offset equals moe_model_expert");
     /* gate: logits on both scales agree */
     double *logg = malloc(n * k * sizeof *logg), gmap[9], gc[3];
-    m->gate->log_prob_rows(s, m->gate_par, k, 0, n, logg);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, logg);
     gate_map(m, gmap);
     for (size_t r = 0; r < n; r++) {
         double eta[8], mx = 0, sum = 0;

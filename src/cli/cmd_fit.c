@@ -350,9 +350,11 @@ int cli_fit(int argc, char **argv)
         goto done;
     if (verbosity != CLI_QUIET)
         cli_note_omitted(data);
+    /* a tree too large for the rows is a usage error (as a malformed --tree is); too many
+     * flat experts for -k stays a data error (65), as it always was */
     char rows_msg[256];
-    if (moe_fit_check_rows(&fo, data, rows_msg, sizeof rows_msg)) {
-        rc = cli_usage_error("fit", "%s%s", fo.tree ? "--tree: " : "-k: ", rows_msg);
+    if (fo.tree && moe_fit_check_rows(&fo, data, rows_msg, sizeof rows_msg)) {
+        rc = cli_usage_error("fit", "--tree '%s': %s", fo.tree, rows_msg);
         goto done;
     }
 

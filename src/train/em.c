@@ -396,6 +396,30 @@ int moe_em_init_h(moe_em_work *w, const double *h)
     return init_from_h(w);
 }
 
+int moe_em_init_model(moe_em_work *w, const moe_model *start)
+{
+    moe_model *m = w->m;
+    if (!start || start->k != w->kmax || start->nx != m->nx || start->nz != m->nz ||
+        start->expert != m->expert || start->gate != m->gate ||
+        start->tree_depth != m->tree_depth ||
+        memcmp(start->tree, m->tree, sizeof m->tree) != 0)
+        return MOE_EINVAL;
+    w->k = m->k = w->kmax;
+    w->shape = moe_model_gate_shape(m);
+    m->gp = m->gate->block_size(&w->shape);
+    w->np = m->gate->nparams(&w->shape);
+    memcpy(m->expert_par, start->expert_par, m->k * m->ep * sizeof *m->expert_par);
+    memcpy(m->gate_par, start->gate_par, m->gp * sizeof *m->gate_par);
+    w->iter = 0;
+    w->converged = w->separated = 0;
+    w->ridge_experts = w->ridge_gate = w->halvings_failed = w->dropped = 0;
+    w->message[0] = 0;
+    pass_full(w, 1);
+    w->prev_objective = -INFINITY;
+    w->objective = w->loglik - gate_penalty(w, w->theta);
+    return isfinite(w->objective) ? MOE_SUCCESS : MOE_ENUMERIC;
+}
+
 int moe_em_iterate(moe_em_work *w)
 {
     moe_model *m = w->m;

@@ -84,6 +84,11 @@ int moe_em_init(moe_em_work *w, int kmeans, gsl_rng *rng);
 /* Starts from the responsibilities H (n x kmax) given by the caller. */
 int moe_em_init_h(moe_em_work *w, const double *h);
 
+/* Starts from the parameters of START (standardised scale; the same family, gate, tree,
+ * K = kmax and inputs as W's model, else MOE_EINVAL): its E-step, so that the first
+ * iteration's log-likelihood is checked against START's (EM cannot fall below it). */
+int moe_em_init_model(moe_em_work *w, const moe_model *start);
+
 /* One EM iteration: M-step from the current responsibilities, then the E-step. Returns
  * MOE_SUCCESS; MOE_ESING when an expert degenerated (effective size below its number of
  * coefficients, or a singular M-step even with a ridge); MOE_ENUMERIC when the objective
