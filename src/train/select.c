@@ -9,6 +9,7 @@
  * weights (frequency weights: the number of rows they stand for). */
 #include <config.h>
 
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdarg.h>
@@ -86,12 +87,41 @@ static void k_result_clear(k_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The start a tree gets from the best flat fit FLAT of its root's K = B1: every flat expert
+ * copied into all the leaves below its root branch, the root's gate the flat gate, the lower
+ * gates drawn from RNG (any lower gates give the flat fit's likelihood, since the leaves
+ * below a node are equal; random ones let EM pull them apart). Into START, which has the
+ * tree's shape. */
+static void split_start(const moe_model *flat, gsl_rng *rng, moe_model *start)
+{
+    size_t kf = flat->k, kt = start->k, ne = moe_model_expert_nparams(flat);
+    size_t nf = moe_model_nparams(flat), nt = moe_model_nparams(start), pz = flat->nz + 1;
+    double *tf = malloc(nf * sizeof *tf), *tt = malloc(nt * sizeof *tt);
+    if (!tf || !tt) {
+        free(tf);
+        free(tt);
+        return;
+    }
+    moe_model_get_theta(flat, tf);
+    for (size_t i = 0; i < kt; i++)
+        memcpy(tt + i * ne, tf + (i / (kt / kf)) * ne, ne * sizeof *tt);
+    /* the gate: the root's rows first (src/model/tree.c), the flat softmax's rows */
+    size_t root = (kf - 1) * pz;
+    memcpy(tt + kt * ne, tf + kf * ne, root * sizeof *tt);
+    for (size_t j = root; j < nt - kt * ne; j++)
+        tt[kt * ne + j] = j % pz ? gsl_ran_gaussian(rng, 1) : 0;
+    moe_model_set_theta(start, tt);
+    free(tf);
+    free(tt);
+}
+
 /* Runs every start for the model of shape SHAPE (K experts; a tree gate when it has a
- * tree); returns MOE_SUCCESS (R->model may still be NULL when no start was usable),
- * MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
+ * tree), and for a tree one more from SPLIT_FROM when given (the best flat fit of its
+ * root's branching, see split_start); returns MOE_SUCCESS (R->model may still be NULL when
+ * no start was usable), MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
 static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_gate_shape *shape,
-                     const moe_fit_options *opt, double ll_shift, gsl_rng *rng,
-                     moe_train_output *f, k_result *res, moe_error *err)
+                     const moe_model *split_from, const moe_fit_options *opt, double ll_shift,
+                     gsl_rng *rng, moe_train_output *f, k_result *res, moe_error *err)
 {
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0}};
@@ -108,9 +138,12 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
     }
     memset(res, 0, sizeof *res);
     moe_em_work *w = moe_em_alloc(ds, k, &par);
-    res->traces = calloc(opt->restarts, sizeof *res->traces);
-    res->trace_len = calloc(opt->restarts, sizeof *res->trace_len);
-    if (!w || !res->traces || !res->trace_len) {
+    size_t starts = opt->restarts + (split_from != NULL);
+    moe_model *split = split_from && w ? moe_model_copy(w->m) : NULL;
+    res->traces = calloc(starts, sizeof *res->traces);
+    res->trace_len = calloc(starts, sizeof *res->trace_len);
+    if (!w || !res->traces || !res->trace_len || (split_from && !split)) {
+        moe_model_free(split);
         moe_em_free(w);
         free(res->traces);
         free(res->trace_len);
@@ -119,16 +152,21 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         return moe_error_set(err, MOE_ENOMEM, "fit: out of memory for K = %zu (%zu rows)", k,
                              n);
     }
-    res->ntraces = opt->restarts;
+    res->ntraces = starts;
     double best = -INFINITY;
     size_t ridge_e = 0, ridge_g = 0, nohalve = 0, redraws = 0, failed = 0;
     int status = MOE_SUCCESS;
-    for (size_t r = 0; r < opt->restarts; r++) {
+    for (size_t r = 0; r < starts; r++) {
         gsl_rng_set(rng, stream_seed(opt->seed, k, r));
         int use_kmeans = opt->init == MOE_INIT_KMEANS || (opt->init == MOE_INIT_MIXED && r == 0);
         int st = MOE_SUCCESS, t = MOE_CONTINUE;
+        if (r == opt->restarts)
+            split_start(split_from, rng, split);
         for (size_t attempt = 0; attempt <= MAX_REDRAWS; attempt++) {
-            st = moe_em_init(w, attempt == 0 ? use_kmeans : 0, rng);
+            if (attempt == 0 && r == opt->restarts)
+                st = moe_em_init_model(w, split);
+            else
+                st = moe_em_init(w, attempt == 0 ? use_kmeans : 0, rng);
             if (st == MOE_ENOMEM) {
                 status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (k-means)");
                 goto done;
@@ -235,6 +273,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         s->icl = s->bic + 2 * ent;
     }
 done:
+    moe_model_free(split);
     moe_em_free(w);
     if (status != MOE_SUCCESS)
         k_result_clear(res);
@@ -249,6 +288,8 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
     size_t nk;
     if (moe_train_models(opt, models, &nk))
         return moe_error_set(err, MOE_EINVAL, "fit: %s", moe_train_models(opt, models, &nk));
+    moe_model *flat[MOE_K_MAX + 1];
+    memset(flat, 0, sizeof flat);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     k_result chosen, cur;
     memset(&chosen, 0, sizeof chosen);
@@ -258,10 +299,33 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
         goto fail;
     }
+    /* the best flat fit of each K, for the trees whose root has K branches: a tree's extra
+     * start, so that a tree is never below the flat model it contains (fitted here when the
+     * list does not have it; its warnings are then not the user's business) */
     for (size_t j = 0; j < nk; j++) {
-        size_t k = models[j].k;
-        if ((status = fit_one_k(ds, types, &models[j], opt, ll_shift, rng, out, &cur, err)))
+        size_t k = models[j].k, b1 = models[j].branch[0];
+        if (models[j].depth >= 2 && !flat[b1]) {
+            moe_gate_shape fs;
+            moe_train_output scratch;
+            memset(&fs, 0, sizeof fs);
+            memset(&scratch, 0, sizeof scratch);
+            fs.k = b1;
+            status = fit_one_k(ds, types, &fs, NULL, opt, ll_shift, rng, &scratch, &cur, err);
+            moe_train_output_clear(&scratch);
+            if (status)
+                goto fail;
+            flat[b1] = cur.model;
+            cur.model = NULL;
+            k_result_clear(&cur);
+        }
+        if ((status = fit_one_k(ds, types, &models[j],
+                                models[j].depth >= 2 ? flat[b1] : NULL, opt, ll_shift, rng,
+                                out, &cur, err)))
             goto fail;
+        if (!models[j].depth && !flat[k] && cur.model && !(flat[k] = moe_model_copy(cur.model))) {
+            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (model copy)");
+            goto fail;
+        }
         if (!cur.model) {
             char tr[32];
             if (moe_tree_format(&models[j], tr, sizeof tr))
@@ -289,9 +353,13 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
     out->trace_len = chosen.trace_len;
     out->ntraces = chosen.ntraces;
     out->best_trace = chosen.best_trace;
+    for (size_t k = 0; k <= MOE_K_MAX; k++)
+        moe_model_free(flat[k]);
     gsl_rng_free(rng);
     return MOE_SUCCESS;
 fail:
+    for (size_t k = 0; k <= MOE_K_MAX; k++)
+        moe_model_free(flat[k]);
     k_result_clear(&chosen);
     k_result_clear(&cur);
     if (rng)
