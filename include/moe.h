@@ -183,6 +183,18 @@ void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma)
 /* Gate coefficients of expert I < K-1 on the data's own scale (nz+1 values). */
 void moe_model_gate(const moe_model *m, size_t i, double *coef);
 
+/* The tree of a hierarchical mixture (a tree gate): its depth, 0 for a flat gate, and into
+ * BRANCH (room for 6 values; may be NULL) the branches under every node of each level. */
+size_t moe_model_tree(const moe_model *m, size_t *branch);
+/* The inner nodes of the tree below the root, breadth-first (0 for a flat gate or a
+ * one-level tree), and node J's path into BUF ("1", "2", "1.2": child numbers from the
+ * root). Expert i is the leaf moe_model_leaf_name(i) ("1.2" in a 2x2 tree). */
+size_t moe_model_nnodes(const moe_model *m);
+int moe_model_node_name(const moe_model *m, size_t j, char *buf, size_t len);
+int moe_model_leaf_name(const moe_model *m, size_t i, char *buf, size_t len);
+/* The experts below inner node J: FIRST .. FIRST + COUNT - 1 (0-based). */
+void moe_model_node_leaves(const moe_model *m, size_t j, size_t *first, size_t *count);
+
 /* Saves as versioned JSON; written to a temporary name and renamed, so a failure leaves no
  * partial file. Doubles are written so that they reload bit for bit. */
 int moe_model_save(const moe_model *m, const char *path, moe_error *err);
@@ -326,6 +338,11 @@ typedef struct moe_prediction {
     double *gate;        /* n x k: gate probabilities */
     size_t *expert;      /* n: most probable expert by the gate (0-based) */
     double *posterior;   /* n x k: posterior responsibilities, or NULL without y */
+    size_t nodes;        /* inner nodes of a tree gate below the root (moe_model_nnodes), 0
+                            for a flat gate */
+    double *node;        /* n x nodes: the gate probability of reaching each of them (the sum
+                            over the leaves below it), or NULL for a flat gate */
+    double *node_posterior;  /* n x nodes: its posterior probability, or NULL */
 } moe_prediction;
 
 /* Predicts for the rows of D; POSTERIOR asks for responsibilities (D must have y). */

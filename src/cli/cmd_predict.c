@@ -45,24 +45,39 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0}
 };
 
-static void write_predictions(const moe_prediction *p, FILE *fp)
+static void write_predictions(const moe_model *m, const moe_prediction *p, FILE *fp)
 {
     fputs("mean,sd", fp);
     for (size_t i = 0; i < p->k; i++)
         fprintf(fp, ",g%zu", i + 1);
+    char name[64];
+    for (size_t j = 0; j < p->nodes; j++) {  /* a tree's inner nodes: g_node1.2 */
+        moe_model_node_name(m, j, name, sizeof name);
+        fprintf(fp, ",g_node%s", name);
+    }
     fputs(",expert", fp);
-    if (p->posterior)
+    if (p->posterior) {
         for (size_t i = 0; i < p->k; i++)
             fprintf(fp, ",h%zu", i + 1);
+        for (size_t j = 0; j < p->nodes; j++) {
+            moe_model_node_name(m, j, name, sizeof name);
+            fprintf(fp, ",h_node%s", name);
+        }
+    }
     fputc('\n', fp);
     for (size_t r = 0; r < p->n; r++) {
         fprintf(fp, "%.17g,%.17g", p->mean[r], p->sd[r]);
         for (size_t i = 0; i < p->k; i++)
             fprintf(fp, ",%.17g", p->gate[r * p->k + i]);
+        for (size_t j = 0; j < p->nodes; j++)
+            fprintf(fp, ",%.17g", p->node[r * p->nodes + j]);
         fprintf(fp, ",%zu", p->expert[r] + 1);
-        if (p->posterior)
+        if (p->posterior) {
             for (size_t i = 0; i < p->k; i++)
                 fprintf(fp, ",%.17g", p->posterior[r * p->k + i]);
+            for (size_t j = 0; j < p->nodes; j++)
+                fprintf(fp, ",%.17g", p->node_posterior[r * p->nodes + j]);
+        }
         fputc('\n', fp);
     }
 }
@@ -118,7 +133,7 @@ int cli_predict(int argc, char **argv)
     }
     if ((rc = cli_output_open(&out, out_path)))
         goto done;
-    write_predictions(pred, out.fp);
+    write_predictions(model, pred, out.fp);
     rc = cli_output_commit(&out);
 
 done:

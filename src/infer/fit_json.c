@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -73,8 +74,10 @@ static json_t *fit_to_json(const moe_fit *f)
         set(root, "n", json_integer((json_int_t)st.n)) ||
         set(root, "separated", json_boolean(st.separated)) ||
         set(root, "family", json_string(moe_model_family(m))) ||
-        set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")))
+        set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")) ||
+        (st.tree[0] && set(root, "tree", json_string(st.tree))))
         goto fail;
+    moe_gate_shape gs = moe_model_gate_shape(m);
     if (set(root, "experts", experts = json_array()))
         goto fail;
     for (size_t i = 0; i < k; i++) {
@@ -95,6 +98,10 @@ static json_t *fit_to_json(const moe_fit *f)
         }
         if (set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
             goto fail;
+        char leaf[64];
+        if (st.tree[0] && (moe_model_leaf_name(m, i, leaf, sizeof leaf) ||
+                           set(e, "leaf", json_string(leaf))))
+            goto fail;
     }
     if (set(root, "gate", gate = json_array()) ||
         set(root, "reference", json_integer((json_int_t)k)))
@@ -106,6 +113,21 @@ static json_t *fit_to_json(const moe_fit *f)
             set(g, "se", named(m, 1, se, pz)))
             goto fail;
     }
+    /* a tree: which node and branch each gate row belongs to (rows node after node) */
+    for (size_t t = 0, nn = st.tree[0] ? moe_tree_count(&gs) : 0; t < nn; t++) {
+        moe_tree_node nd;
+        char path[64], br[96];
+        moe_tree_node_get(&gs, t, &nd);
+        moe_tree_path(&gs, nd.level, nd.index, path, sizeof path);
+        for (size_t c = 0; c + 1 < nd.children; c++) {
+            json_t *g = json_array_get(gate, nd.row + c);
+            snprintf(br, sizeof br, "%s%s%zu", nd.level ? path : "", nd.level ? "." : "",
+                     c + 1);
+            if (!g || set(g, "node", json_string(path)) || set(g, "branch", json_string(br)) ||
+                set(g, "against", json_integer((json_int_t)nd.children)))
+                goto fail;
+        }
+    }
     size_t nsel = moe_fit_nselection(f);
     if (nsel > 1) {
         json_t *sel = json_array();
@@ -115,7 +137,8 @@ static json_t *fit_to_json(const moe_fit *f)
             moe_fit_stats s = moe_fit_selection(f, j);
             json_t *o = json_object();
             if (!o || json_array_append_new(sel, o) || add_stats(o, &s) ||
-                set(o, "chosen", json_boolean(s.k == st.k)))
+                (s.tree[0] && set(o, "tree", json_string(s.tree))) ||
+                set(o, "chosen", json_boolean(s.k == st.k && strcmp(s.tree, st.tree) == 0)))
                 goto fail;
         }
     }

@@ -29,10 +29,12 @@ void moe_prediction_free(moe_prediction *p)
     free(p->gate);
     free(p->expert);
     free(p->posterior);
+    free(p->node);
+    free(p->node_posterior);
     free(p);
 }
 
-static moe_prediction *prediction_alloc(size_t n, size_t k, int posterior)
+static moe_prediction *prediction_alloc(size_t n, size_t k, size_t nodes, int posterior)
 {
     moe_prediction *p = calloc(1, sizeof *p);
     if (!p)
@@ -47,7 +49,14 @@ static moe_prediction *prediction_alloc(size_t n, size_t k, int posterior)
     p->expert = malloc(nn * sizeof *p->expert);
     if (posterior)
         p->posterior = malloc(nk * sizeof *p->posterior);
-    if (!p->mean || !p->expert_mean || !p->sd || !p->gate || !p->expert || (posterior && !p->posterior)) {
+    p->nodes = nodes;
+    if (nodes) {
+        p->node = malloc((n ? n : 1) * nodes * sizeof *p->node);
+        if (posterior)
+            p->node_posterior = malloc((n ? n : 1) * nodes * sizeof *p->node_posterior);
+    }
+    if (!p->mean || !p->expert_mean || !p->sd || !p->gate || !p->expert || (posterior && !p->posterior) ||
+        (nodes && (!p->node || (posterior && !p->node_posterior)))) {
         moe_prediction_free(p);
         return NULL;
     }
@@ -75,7 +84,8 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_pre
         return moe_error_set(err, MOE_EINVAL, "the model has %zu experts (1 to %d allowed)",
                              m->k, MOE_K_MAX);
     size_t n = d->n, k = m->k;
-    moe_prediction *p = prediction_alloc(n, k, posterior);
+    size_t nodes = moe_model_nnodes(m);
+    moe_prediction *p = prediction_alloc(n, k, nodes, posterior);
     moe_dataset *s = moe_model_standardise(m, d);
     double *mu = malloc((n * k > 0 ? n * k : 1) * sizeof *mu);
     double *var = malloc((n * k > 0 ? n * k : 1) * sizeof *var);
@@ -142,6 +152,24 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_pre
                                        "posterior for row %zu is not finite", r / k + 1);
                 goto done;
             }
+    }
+    /* a tree's inner nodes: the sums over the leaves below them */
+    for (size_t j = 0; j < nodes; j++) {
+        size_t first, count;
+        moe_model_node_leaves(m, j, &first, &count);
+        for (size_t r = 0; r < n; r++) {
+            double sg = 0, sh = 0;
+            for (size_t i = first; i < first + count; i++) {
+                sg += p->gate[r * k + i];
+                if (posterior)
+                    sh += p->posterior[r * k + i];
+            }
+            p->node[r * nodes + j] = sg < 1 ? sg : 1;  /* a sum of rounded terms */
+            if (posterior && sh > 1)
+                sh = 1;
+            if (posterior)
+                p->node_posterior[r * nodes + j] = sh;
+        }
     }
 done:
     free(mu);

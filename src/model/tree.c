@@ -96,3 +96,60 @@ int moe_tree_format(const moe_gate_shape *s, char *buf, size_t len)
     }
     return 1;
 }
+
+/* ---------------------------------------------------------------- the public accessors */
+
+size_t moe_model_tree(const moe_model *m, size_t *branch)
+{
+    if (!m)
+        return 0;
+    if (branch)
+        for (size_t l = 0; l < m->tree_depth; l++)
+            branch[l] = m->tree[l];
+    return m->tree_depth;
+}
+
+size_t moe_model_nnodes(const moe_model *m)
+{
+    if (!m || !m->tree_depth)
+        return 0;
+    moe_gate_shape s = moe_model_gate_shape(m);
+    return moe_tree_count(&s) - 1;
+}
+
+int moe_model_node_name(const moe_model *m, size_t j, char *buf, size_t len)
+{
+    if (!m || !buf || len == 0 || j >= moe_model_nnodes(m))
+        return MOE_EINVAL;
+    moe_gate_shape s = moe_model_gate_shape(m);
+    moe_tree_node nd;
+    moe_tree_node_get(&s, j + 1, &nd);
+    moe_tree_path(&s, nd.level, nd.index, buf, len);
+    return MOE_SUCCESS;
+}
+
+int moe_model_leaf_name(const moe_model *m, size_t i, char *buf, size_t len)
+{
+    if (!m || !buf || len == 0 || i >= m->k)
+        return MOE_EINVAL;
+    moe_gate_shape s = moe_model_gate_shape(m);
+    size_t br[MOE_TREE_DEPTH_MAX];
+    moe_tree_path(&s, moe_tree_levels(&s, br), i, buf, len);
+    return MOE_SUCCESS;
+}
+
+void moe_model_node_leaves(const moe_model *m, size_t j, size_t *first, size_t *count)
+{
+    size_t f = 0, c = 0;
+    if (m && j < moe_model_nnodes(m)) {
+        moe_gate_shape s = moe_model_gate_shape(m);
+        moe_tree_node nd;
+        moe_tree_node_get(&s, j + 1, &nd);
+        f = nd.leaf0;
+        c = nd.leaves;
+    }
+    if (first)
+        *first = f;
+    if (count)
+        *count = c;
+}
