@@ -360,6 +360,9 @@ typedef struct moe_sim_options {
     unsigned long seed;  /* random seed (default 1) */
     const char *family;  /* expert family (NULL: gaussian); for poisson and logistic the lines
                             are linear predictors (log rate, logit) and noise is ignored */
+    const char *tree;    /* NULL, or a tree "B1xB2x..." (k is then the product): a tree gate
+                            whose every node splits its share of x1 into equal parts, so the
+                            leaves take the regimes in order, as the flat gate's do */
 } moe_sim_options;
 
 moe_sim_options moe_sim_options_default(void);

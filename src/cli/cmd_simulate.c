@@ -20,6 +20,8 @@ void cli_simulate_help(FILE *fp)
 "model's input range, the regime comes from the gate and y from that regime's expert.\n"
 "\n"
 "  -k, --experts=K        regimes of the random model (default 3)\n"
+"      --tree=B1xB2x...   a random hierarchical mixture instead: a tree of gates, every\n"
+"                         node splitting its share of x1 into equal parts (2x2: K = 4)\n"
 "  -n, --rows=N           rows to draw (default 200)\n"
 "      --seed=S           random seed; the same seed gives the same data (default 1)\n"
 "  -d, --inputs=D         inputs x1..xD of the random model (default 1)\n"
@@ -29,7 +31,7 @@ void cli_simulate_help(FILE *fp)
 "      --family=F         gaussian (default), poisson or logistic: the lines are then\n"
 "                         each expert's log rate or logit (try --separation 1)\n"
 "  -m, --model=FILE       draw from this saved (or hand-written) model instead; not\n"
-"                         with -k, --inputs, --noise or --separation\n"
+"                         with -k, --tree, --inputs, --noise or --separation\n"
 "  -o, --output=FILE      write the data to FILE (default '-': standard output)\n"
 "      --truth=FILE       write the true model as model JSON (usable by predict and plot)\n"
 "      --regimes=FILE     write each row's true regime as CSV 'row,regime' (both 1-based)\n"
@@ -40,10 +42,11 @@ void cli_simulate_help(FILE *fp)
           fp);
 }
 
-enum { OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES, OPT_FAMILY };
+enum { OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES, OPT_FAMILY, OPT_TREE };
 
 static const struct option long_options[] = {
     {"experts", required_argument, NULL, 'k'},
+    {"tree", required_argument, NULL, OPT_TREE},
     {"rows", required_argument, NULL, 'n'},
     {"seed", required_argument, NULL, OPT_SEED},
     {"inputs", required_argument, NULL, 'd'},
@@ -63,14 +66,22 @@ int cli_simulate(int argc, char **argv)
     moe_sim_options so = moe_sim_options_default();
     size_t n = 200;
     const char *model_path = NULL, *out_path = "-", *truth_path = NULL, *regimes_path = NULL;
-    int shape_given = 0;
+    int shape_given = 0, k_given = 0;
 
     opterr = 0;
     int c;
     while ((c = cli_getopt(argc, argv, ":k:n:d:m:o:h", long_options)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'k': bad = cli_parse_size("simulate", "-k", optarg, &so.k); shape_given = 1; break;
+        case 'k':
+            bad = cli_parse_size("simulate", "-k", optarg, &so.k);
+            shape_given = 1;
+            k_given = 1;
+            break;
+        case OPT_TREE:
+            so.tree = optarg;
+            shape_given = 1;
+            break;
         case 'n': bad = cli_parse_size("simulate", "-n", optarg, &n); break;
         case OPT_SEED: bad = cli_parse_ulong("simulate", "--seed", optarg, &so.seed); break;
         case 'd':
@@ -103,10 +114,21 @@ int cli_simulate(int argc, char **argv)
         return cli_usage_error("simulate", "takes no file arguments ('%s'); use -o or --model",
                                argv[optind]);
     if (model_path && shape_given)
-        return cli_usage_error("simulate", "--model cannot be combined with -k, --inputs, "
+        return cli_usage_error("simulate", "--model cannot be combined with -k, --tree, --inputs, "
                                            "--noise, --separation or --family");
     if (so.k < 1)
         return cli_usage_error("simulate", "-k needs at least 1 expert");
+    if (so.tree && k_given)
+        return cli_usage_error("simulate", "-k and --tree cannot be combined (the tree gives K)");
+    if (so.tree) {
+        moe_model *probe = NULL;
+        moe_error perr = {0};
+        if (moe_simulate_model(&so, &probe, &perr) == MOE_EINVAL)
+            return cli_usage_error("simulate", "--tree '%s': %s", so.tree,
+                                   strncmp(perr.message, "simulate: tree: ", 16) == 0
+                                       ? perr.message + 16 : perr.message);
+        moe_model_free(probe);
+    }
     if (n < 1)
         return cli_usage_error("simulate", "-n needs at least 1 row");
     if (!(so.noise > 0))

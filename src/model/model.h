@@ -133,6 +133,9 @@ void moe_tree_node_get(const moe_gate_shape *s, size_t t, moe_tree_node *node);
 /* The path of node INDEX of level LEVEL into BUF: "root", "2", "1.2" (1-based child
  * numbers from the root; level = depth gives a leaf's path). */
 void moe_tree_path(const moe_gate_shape *s, size_t level, size_t index, char *buf, size_t len);
+/* Parses [P, END), "4" (a flat K) or "2x3x2" (a tree), into S (nz 0): NULL, or what is
+ * wrong, as "tree: ..." (e.g. "tree: every node needs at least 2 branches (0 given)"). */
+const char *moe_tree_parse(const char *p, const char *end, moe_gate_shape *s);
 /* "2x2" for a tree shape into BUF (returns 1), "" for a flat one (returns 0). */
 int moe_tree_format(const moe_gate_shape *s, char *buf, size_t len);
 

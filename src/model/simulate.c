@@ -43,6 +43,7 @@ moe_sim_options moe_sim_options_default(void)
     o.noise = 1;
     o.seed = 1;
     o.family = NULL;
+    o.tree = NULL;
     return o;
 }
 
@@ -70,6 +71,33 @@ static int set_sim_names(moe_model *m)
     return MOE_SUCCESS;
 }
 
+/* The gate rows THETA (K-1 rows of nz + 1) of a tree S whose leaves take the flat regimes
+ * of x1 in order: the leaf i owns [lo + i len, lo + (i+1) len] (lo = -sqrt 3, len = 2 sqrt 3
+ * / K, the flat simulation's), and every node splits the span of its leaves into its
+ * children's equal parts with the flat gate's logits (sharpness 6 / part). */
+static void tree_gate(const moe_gate_shape *s, double *theta)
+{
+    size_t pz = s->nz + 1, nn = moe_tree_count(s);
+    const double lo = -sqrt(3.0), len = 2 * sqrt(3.0) / (double)s->k;
+    memset(theta, 0, (s->k - 1) * pz * sizeof *theta);
+    for (size_t t = 0; t < nn; t++) {
+        moe_tree_node nd;
+        moe_tree_node_get(s, t, &nd);
+        size_t b = nd.children;
+        double a = lo + (double)nd.leaf0 * len, part = (double)nd.leaves * len / (double)b;
+        double w = 6 / part, cum = 0, eta0[MOE_K_MAX];
+        for (size_t c = 0; c < b; c++) {
+            if (c > 0)
+                cum += a + (double)c * part;  /* boundary b_c */
+            eta0[c] = -w * cum;
+        }
+        for (size_t c = 0; c + 1 < b; c++) {
+            theta[(nd.row + c) * pz] = eta0[c] - eta0[b - 1];
+            theta[(nd.row + c) * pz + 1] = w * ((double)c - (double)(b - 1));
+        }
+    }
+}
+
 int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *err)
 {
     moe_core_init();
@@ -77,6 +105,17 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         return moe_error_set(err, MOE_EINVAL, "moe_simulate_model: no place for the result");
     *out = NULL;
     moe_sim_options o = opt ? *opt : moe_sim_options_default();
+    moe_gate_shape ts;
+    memset(&ts, 0, sizeof ts);
+    if (o.tree) {
+        const char *why = moe_tree_parse(o.tree, o.tree + strlen(o.tree), &ts);
+        if (why)
+            return moe_error_set(err, MOE_EINVAL, "simulate: %s", why);
+        if (!ts.depth)
+            return moe_error_set(err, MOE_EINVAL, "simulate: tree: must be a tree B1xB2x... "
+                                 "(e.g. 2x2), not one number");
+        o.k = ts.k;
+    }
     if (o.k < 1 || o.k > MOE_K_MAX)
         return moe_error_set(err, MOE_EINVAL, "simulate: k must be between 1 and %d",
                              MOE_K_MAX);
@@ -90,7 +129,11 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
     if (!et)
         return moe_error_set(err, MOE_EINVAL, "simulate: unknown expert family '%s'", o.family);
     size_t k = o.k, nx = o.nx, nz = o.nx, px = nx + 1, pz = nz + 1;
-    moe_model *m = moe_model_alloc_typed(et, NULL, k, nx, nz);
+    moe_model *m = moe_model_alloc_typed(et, ts.depth ? &moe_gate_tree : NULL, k, nx, nz);
+    if (m && ts.depth && moe_model_set_tree(m, ts.depth, ts.branch)) {
+        moe_model_free(m);
+        m = NULL;
+    }
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     /* the experts' linear predictors (k x px) and the gate's rows (k x pz, the last 0) */
     double *beta = calloc(k * px, sizeof *beta), *gate = calloc(k * pz, sizeof *gate);
@@ -152,6 +195,10 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
     for (size_t i = 0; i < k; i++)
         et->from_linear(nx, beta + i * px, o.noise, moe_model_expert_block(m, i));
     moe_gate_shape gs = moe_model_gate_shape(m);
+    if (ts.depth && nx > 0)
+        tree_gate(&gs, gate);
+    else if (ts.depth)
+        memset(gate, 0, k * pz * sizeof *gate);
     m->gate->set_theta(&gs, gate, m->gate_par);
     gsl_rng_free(rng);
     free(beta);

@@ -97,6 +97,50 @@ int moe_tree_format(const moe_gate_shape *s, char *buf, size_t len)
     return 1;
 }
 
+const char *moe_tree_parse(const char *p, const char *end, moe_gate_shape *s)
+{
+    size_t nb = 0, prod = 1, branch[MOE_TREE_DEPTH_MAX];
+    if (p == end)
+        return "tree: an entry is empty (write e.g. 2x2,4)";
+    while (p < end) {
+        size_t v = 0, digits = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+            if ((v = 10 * v + (size_t)(*p - '0')) > 1000)
+                return "tree: a model has more than 64 leaves";
+        if (digits == 0)
+            return "tree: must be trees B1xB2x... and numbers of experts K: whole numbers "
+                   "joined by x and commas (e.g. 2x2,4)";
+        if (p < end && *p != 'x')
+            return "tree: must be trees B1xB2x... and numbers of experts K: whole numbers "
+                   "joined by x and commas (e.g. 2x2,4)";
+        if (p < end && p + 1 == end)
+            return "tree: an entry ends in x (a branching is missing)";
+        if (nb == MOE_TREE_DEPTH_MAX)
+            return "tree: a tree may have at most 6 levels";
+        branch[nb++] = v;
+        prod *= v;
+        if (prod > MOE_K_MAX)
+            return "tree: a model has more than 64 leaves";
+        if (p < end)
+            p++;
+    }
+    memset(s, 0, sizeof *s);
+    if (nb == 1) {  /* a flat K */
+        if (branch[0] == 0)
+            return "tree: a flat model needs at least 1 expert (0 given)";
+        s->k = branch[0];
+        return NULL;
+    }
+    for (size_t l = 0; l < nb; l++)
+        if (branch[l] < 2)
+            return branch[l] == 0 ? "tree: every node needs at least 2 branches (0 given)"
+                                  : "tree: every node needs at least 2 branches (1 given)";
+    s->k = prod;
+    s->depth = nb;
+    memcpy(s->branch, branch, nb * sizeof *branch);
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- the public accessors */
 
 size_t moe_model_tree(const moe_model *m, size_t *branch)
