@@ -35,6 +35,9 @@
 /* Points of the grid the curves are drawn on. */
 #define PLOT_GRID 401
 
+/* The largest tree (in leaves) the tree figure draws. */
+#define MOE_PLOT_TREE_MAX 64
+
 /* Points along each side of the gate map's square grid (201 x 201 rows in gatemap.dat: fine
  * enough for a 1280-pixel picture, small enough to re-read by hand in a second). */
 #define PLOT_MAP_GRID 201
@@ -405,7 +408,9 @@ static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
     /* Titles: "mixture of 3 Gaussian linear experts, softmax gate on times". */
     char fam[64];
     snprintf(fam, sizeof fam, "%s expert%s", m->expert->label, k == 1 ? "" : "s");
-    snprintf(c->title, sizeof c->title, "%s of %zu %s", k == 1 ? "model" : "mixture", k, fam);
+    snprintf(c->title, sizeof c->title, "%s of %zu %s",
+             k == 1 ? "model" : moe_model_tree(m, NULL) ? "hierarchical mixture" : "mixture", k,
+             fam);
     if (!same_names(m)) {
         append(c->title, sizeof c->title, " on ");
         if (nx)
@@ -413,7 +418,16 @@ static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
         else
             append(c->title, sizeof c->title, "no inputs");
     }
-    if (k > 1) {
+    size_t br[8], depth = moe_model_tree(m, br);
+    if (k > 1 && depth) {
+        append(c->title, sizeof c->title, ", tree of gates ");
+        for (size_t l = 0; l < depth; l++)
+            append(c->title, sizeof c->title, "%s%zu", l ? "x" : "", br[l]);
+        if (nz) {
+            append(c->title, sizeof c->title, " on ");
+            list_names(c->title, sizeof c->title, nz, moe_model_gate_input, m);
+        }
+    } else if (k > 1) {
         if (nz) {
             append(c->title, sizeof c->title, ", softmax gate on ");
             list_names(c->title, sizeof c->title, nz, moe_model_gate_input, m);
@@ -582,10 +596,131 @@ static int figure_gating(const plot_ctx *c, const double *t, const moe_predictio
     s = close_out(&o, err);
     if (s)
         return s;
-    char note[700];
+    char note[700], extra[1200] = "";
     snprintf(note, sizeof note, "gate probabilities along %s", c->along);
-    return draw_figure(c, "gating", "every expert's gate probability", note, c->held, "",
+    if (moe_model_tree(c->m, NULL)) {
+        /* a tree: each curve is its leaf's total probability, the product down its path */
+        snprintf(note, sizeof note, "each leaf's total gate probability (the product of the "
+                 "branch probabilities on its path) along %s", c->along);
+        append(extra, sizeof extra, "leafnames = \"");
+        for (size_t i = 0; i < k; i++) {
+            char leaf[64];
+            moe_model_leaf_name(c->m, i, leaf, sizeof leaf);
+            append(extra, sizeof extra, "%s%s", i ? " " : "", leaf);
+        }
+        append(extra, sizeof extra, "\"\n");
+    }
+    return draw_figure(c, "gating", "every expert's gate probability", note, c->held, extra,
                        err);
+}
+
+/* The tree of a hierarchical mixture: its nodes level by level (the root on top, the leaves
+ * at the bottom, each node above the middle of its leaves), every branch labelled with its
+ * share (of the data's total gate probability reaching the node above, the share going down
+ * this branch) and every leaf with its expert's prior and linear predictor. */
+static int figure_tree(const plot_ctx *c, const moe_prediction *pd, moe_error *err)
+{
+    const moe_model *m = c->m;
+    size_t k = moe_model_k(m), nn = moe_model_nnodes(m), n = pd->n, px = moe_model_nx(m) + 1;
+    size_t br[8], depth = moe_model_tree(m, br);
+    /* every node's level, place, mean probability and parent; 0: the root, 1..nn: inner
+     * nodes, nn+1..nn+k: leaves */
+    size_t tot = 1 + nn + k;
+    double xs[3 * MOE_PLOT_TREE_MAX], ys[3 * MOE_PLOT_TREE_MAX], pm[3 * MOE_PLOT_TREE_MAX];
+    size_t parent[3 * MOE_PLOT_TREE_MAX];
+    char names[3 * MOE_PLOT_TREE_MAX][32];
+    snprintf(names[0], sizeof names[0], "root");
+    xs[0] = (double)(k - 1) / 2;
+    ys[0] = (double)depth;
+    pm[0] = 1;
+    parent[0] = 0;
+    for (size_t j = 0; j < nn + k; j++) {
+        size_t first, count, u = 1 + j, level;
+        if (j < nn) {
+            moe_model_node_leaves(m, j, &first, &count);
+            moe_model_node_name(m, j, names[u], sizeof names[u]);
+        } else {
+            first = j - nn;
+            count = 1;
+            moe_model_leaf_name(m, first, names[u], sizeof names[u]);
+        }
+        level = 1;
+        for (const char *p = names[u]; *p; p++)
+            level += *p == '.';
+        xs[u] = (double)first + (double)(count - 1) / 2;
+        ys[u] = (double)(depth - level);
+        double s = 0;
+        for (size_t r = 0; r < n; r++) {
+            double g = 0;
+            if (j < nn)
+                g = pd->node[r * nn + j];
+            else
+                g = pd->gate[r * k + first];
+            s += g;
+        }
+        pm[u] = n ? s / (double)n : 0;
+        /* the parent: the node whose path is this one's without its last part */
+        parent[u] = 0;
+        const char *dot = strrchr(names[u], '.');
+        if (dot)
+            for (size_t t = 1; t < u; t++)
+                if (strlen(names[t]) == (size_t)(dot - names[u]) &&
+                    strncmp(names[t], names[u], (size_t)(dot - names[u])) == 0)
+                    parent[u] = t;
+    }
+    out_file o;
+    int s = open_out(&o, c, "tree", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# tree.dat: the tree of gates of a hierarchical mixture (%zu leaves), "
+                  "written by moefit %s\n", k, moe_version());
+    fprintf(o.fp, "# index 0, the branches: x_from y_from dx dy x_mid y_mid share\n");
+    for (size_t u = 1; u < tot; u++) {
+        size_t p = parent[u];
+        put_num(&o, "", xs[p]);
+        put_num(&o, " ", ys[p]);
+        put_num(&o, " ", xs[u] - xs[p]);
+        put_num(&o, " ", ys[u] - ys[p]);
+        put_num(&o, " ", (xs[u] + xs[p]) / 2);
+        put_num(&o, " ", (ys[u] + ys[p]) / 2);
+        put_num(&o, " ", pm[p] > 0 ? pm[u] / pm[p] : 0);
+        fputc('\n', o.fp);
+    }
+    fprintf(o.fp, "\n\n# index 1, the gates: x y \"name\"\n");
+    for (size_t u = 0; u <= nn; u++) {
+        put_num(&o, "", xs[u]);
+        put_num(&o, " ", ys[u]);
+        fprintf(o.fp, " \"%s\"\n", u ? names[u] : "root");
+    }
+    fprintf(o.fp, "\n\n# index 2, the leaves: x y expert prior \"leaf path\" "
+                  "\"linear predictor\"\n");
+    double *coef = malloc((moe_model_ncoef(m, 0) + 1) * sizeof *coef);
+    if (!coef) {
+        close_out(&o, err);
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < k; i++) {
+        size_t u = 1 + nn + i;
+        moe_model_coefs(m, i, coef);
+        put_num(&o, "", xs[u]);
+        put_num(&o, " ", ys[u]);
+        fprintf(o.fp, " %zu", i + 1);
+        put_num(&o, " ", pm[u]);
+        fprintf(o.fp, " \"%s\" \"%.3g", names[u], coef[0]);
+        for (size_t j = 1; j < px && j < 3; j++)
+            fprintf(o.fp, " %+.3g %s", coef[j], moe_model_input(m, j - 1));
+        fprintf(o.fp, "%s\"\n", px > 3 ? " ..." : "");
+    }
+    free(coef);
+    s = close_out(&o, err);
+    if (s)
+        return s;
+    char extra[200];
+    snprintf(extra, sizeof extra, "depth = %zu\n", depth);
+    return draw_figure(c, "tree", "the tree of gates: nodes, branch shares and leaf experts",
+                       "on each branch: its share of the probability reaching the node above "
+                       "(mean over the data)",
+                       NULL, extra, err);
 }
 
 static int figure_regimes(const plot_ctx *c, const double *t, const moe_prediction *pg,
@@ -968,6 +1103,8 @@ int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
         s = figure_responsibility(&c, pd, order, err);
     if (!s && moe_model_k(m) >= 2 && moe_model_nz(m) >= 2)
         s = figure_gatemap(&c, pd, err);
+    if (!s && moe_model_tree(m, NULL) && moe_model_k(m) <= MOE_PLOT_TREE_MAX)
+        s = figure_tree(&c, pd, err);
     if (!s && f && moe_fit_ntraces(f) > 0)
         s = figure_convergence(&c, f, err);
     if (!s && f && moe_fit_nselection(f) > 1)
