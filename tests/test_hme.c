@@ -406,6 +406,53 @@ static void test_bad_trees(void)
     moe_dataset_free(d);
 }
 
+/* 7. The hand-written 2x2 tree tests/models/good_tree.json predicts what its gates say,
+ * computed here: at x, root P(branch 1) = s(3x), node 1 P(1.1) = s(2 - 2x), node 2
+ * P(2.1) = s(-1 + x) with s the logistic function; leaves in the order 1.1 1.2 2.1 2.2. */
+static void test_hand_tree(void)
+{
+    const char *srcdir = getenv("srcdir");
+    char file[1024];
+    snprintf(file, sizeof file, "%s/tests/models/good_tree.json", srcdir ? srcdir : ".");
+    moe_model *m = NULL;
+    moe_error err;
+    int st = moe_model_load(file, &m, &err);
+    tap_int(st, MOE_SUCCESS, "good_tree.json loads (%s)", st ? err.message : "ok");
+    if (st)
+        return;
+    double x[3] = {-1, 0.5, 2}, y[3] = {0, 1, 2};
+    moe_dataset *d = NULL;
+    moe_dataset_from_arrays(3, 1, x, 0, NULL, y, &d, NULL);
+    moe_prediction *p = NULL;
+    tap_int(moe_predict(m, d, 1, &p, NULL), MOE_SUCCESS, "predict with the hand tree");
+    static const double b0[4] = {1, -1, 3, 0}, b1[4] = {2, 0.5, -1, 0};
+    double gerr = 0, merr = 0, nerr = 0;
+    for (size_t r = 0; r < 3; r++) {
+        double e0 = 1 / (1 + exp(-3 * x[r])), e1 = 1 / (1 + exp(-(2 - 2 * x[r])));
+        double e2 = 1 / (1 + exp(-(-1 + x[r])));
+        double g[4] = {e0 * e1, e0 * (1 - e1), (1 - e0) * e2, (1 - e0) * (1 - e2)}, mean = 0;
+        for (size_t i = 0; i < 4; i++) {
+            gerr = fmax(gerr, fabs(p->gate[r * 4 + i] - g[i]));
+            mean += g[i] * (b0[i] + b1[i] * x[r]);
+        }
+        merr = fmax(merr, fabs(p->mean[r] - mean));
+        nerr = fmax(nerr, fabs(p->node[r * 2] - e0) + fabs(p->node[r * 2 + 1] - (1 - e0)));
+    }
+    tap_ok(gerr < 1e-14, "hand tree: leaf probabilities = the products down the paths (%.2g)",
+           gerr);
+    tap_ok(merr < 1e-13, "hand tree: mixture mean (%.2g)", merr);
+    tap_ok(p->nodes == 2 && nerr < 1e-14, "hand tree: node probabilities of nodes 1 and 2 "
+           "(%.2g)", nerr);
+    char name[32];
+    moe_model_node_name(m, 1, name, sizeof name);
+    tap_ok(strcmp(name, "2") == 0, "the second inner node is \"2\"");
+    moe_model_leaf_name(m, 2, name, sizeof name);
+    tap_ok(strcmp(name, "2.1") == 0, "expert 3 is the leaf \"2.1\"");
+    moe_prediction_free(p);
+    moe_dataset_free(d);
+    moe_model_free(m);
+}
+
 int main(void)
 {
     test_one_level(3, 1);
@@ -419,5 +466,6 @@ int main(void)
     test_recovery();
     test_save_load();
     test_bad_trees();
+    test_hand_tree();
     return tap_done();
 }

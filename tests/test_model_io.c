@@ -222,6 +222,14 @@ static const struct bad_case bad_cases[] = {
     {"bad_unknown_field.json", "unknown field \"experts_extra\"", 0},
     {"bad_scale_zero.json", "scaling.inputs.scale[0]: must be a finite number > 0", 0},
     {"bad_scaling_missing.json", "scaling.gate_inputs: missing", 0},
+    /* the tree gate's branching (issue 12) */
+    {"bad_tree_product.json", "tree: has 6 leaves but k is 4", 0},
+    {"bad_tree_zero.json", "tree[1]: must be between 2 and 64", 0},
+    {"bad_tree_missing.json", "tree: missing", 0},
+    {"bad_tree_softmax.json", "tree: only the tree gate has a tree", 0},
+    {"bad_tree_type.json", "tree: must be an array", 0},
+    {"bad_tree_entry.json", "tree[1]: must be a whole number", 0},
+    {"bad_tree_rows.json", "gate_coef: must have 3 rows, not 2", 0},
 };
 
 static void bad_files(void)
