@@ -12,6 +12,8 @@ out(MASS::mcycle[, c("times", "accel")], "mcycle.csv")
 suppressMessages(library(mixtools))
 data(tonedata, package = "mixtools")
 out(tonedata[, c("stretchratio", "tuned")], "tonedata.csv")
+data(NOdata, package = "mixtools")
+out(NOdata[, c("NO", "Equivalence")], "nodata.csv")  # mixtools' hmeEM example; y is not last
 library(lattice)
 out(lattice::ethanol[, c("C", "E", "NOx")], "ethanol.csv")
 out(datasets::faithful[, c("eruptions", "waiting")], "faithful.csv")

@@ -19,6 +19,7 @@ shape() {
 }
 check "mcycle.csv: 133 rows of times,accel" shape mcycle.csv 133 "times,accel"
 check "tonedata.csv: 150 rows of stretchratio,tuned" shape tonedata.csv 150 "stretchratio,tuned"
+check "nodata.csv: 88 rows of NO,Equivalence" shape nodata.csv 88 "NO,Equivalence"
 check "ethanol.csv: 88 rows of C,E,NOx" shape ethanol.csv 88 "C,E,NOx"
 check "faithful.csv: 272 rows of eruptions,waiting" shape faithful.csv 272 "eruptions,waiting"
 check "sim_piecewise.csv: 300 rows of x,y" shape sim_piecewise.csv 300 "x,y"
@@ -30,7 +31,7 @@ check "betablocker.csv: 44 rows of Center,Treatment,Total,Deaths" shape betabloc
   "Center,Treatment,Total,Deaths"
 check "seizure.csv: 140 rows of Day,...,Seizures" shape seizure.csv 140 \
   "Day,logDay,Treatment,TreatmentlogDay,Hours,logHours,Seizures"
-for f in mcycle tonedata ethanol faithful sim_piecewise sim_2inputs patent npreg trypanosome \
+for f in mcycle tonedata nodata ethanol faithful sim_piecewise sim_2inputs patent npreg trypanosome \
   betablocker seizure; do
   check "$f.csv is documented in README.md" grep -q "^## $f.csv: " "$D/README.md"
 done
