@@ -73,19 +73,23 @@ static void row_log_prob(const double *z, const double *v, size_t nl, const size
         size_t b = br[l];
         for (size_t j = 0; j < at; j++) {
             double *c = cl + c0 + j * b, mx = 0;  /* 0: the reference logit */
+            size_t arg = b - 1;
             const double *vj = v + (row + j * (b - 1)) * p;
             for (size_t i = 0; i + 1 < b; i++) {
                 double eta = 0;
                 for (size_t a = 0; a < p; a++)
                     eta += vj[i * p + a] * z[a];
                 c[i] = eta;
-                if (eta > mx)
+                if (eta > mx) {
                     mx = eta;
+                    arg = i;
+                }
             }
             c[b - 1] = 0;
-            double sum = 0;
+            double sum = 1;  /* exp(c[arg] - mx), exactly */
             for (size_t i = 0; i < b; i++)
-                sum += exp(c[i] - mx);
+                if (i != arg)
+                    sum += exp(c[i] - mx);
             double lse = mx + log(sum);
             for (size_t i = 0; i < b; i++) {
                 c[i] -= lse;

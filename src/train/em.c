@@ -200,6 +200,7 @@ static double gate_q(moe_em_work *w, const double *theta, const double *h, int d
     size_t nb = w->nb, n = w->n, k = w->k, gss = w->m->gate->stat_size(&w->shape);
     if (k < 2)
         return 0;
+    w->gate_passes++;
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t r0, r1;

@@ -67,6 +67,8 @@ typedef struct moe_em_work {
     size_t ridge_gate;             /* gate Newton steps that needed a ridge */
     size_t halvings_failed;        /* gate steps that found no ascent (kept the old V) */
     size_t dropped;                /* experts dropped by min_prior */
+    size_t gate_passes;            /* passes over the rows for the gate's Newton steps (for
+                                      the benchmarks: they vary with the gate's shape) */
     char message[256];             /* what the last non-success return was about */
 } moe_em_work;
 
