@@ -31,8 +31,8 @@ check "betablocker.csv: 44 rows of Center,Treatment,Total,Deaths" shape betabloc
   "Center,Treatment,Total,Deaths"
 check "seizure.csv: 140 rows of Day,...,Seizures" shape seizure.csv 140 \
   "Day,logDay,Treatment,TreatmentlogDay,Hours,logHours,Seizures"
-for f in mcycle tonedata nodata ethanol faithful sim_piecewise sim_2inputs patent npreg trypanosome \
-  betablocker seizure; do
+for f in mcycle tonedata nodata ethanol faithful sim_piecewise sim_2inputs patent npreg \
+  trypanosome betablocker seizure; do
   check "$f.csv is documented in README.md" grep -q "^## $f.csv: " "$D/README.md"
 done
 run_status 0 "fit -k 1:5 on sim_piecewise.csv" fit -y y -x x -k 1:5 --restarts 4 --json - \

@@ -60,7 +60,8 @@ static moe_dataset *simulate(size_t n, int poisson, unsigned long seed)
     double *x = malloc(n * sizeof *x), *z = malloc(2 * n * sizeof *z), *y = malloc(n * sizeof *y);
     for (size_t r = 0; r < n; r++) {
         x[r] = gsl_ran_gaussian(rng, 1);
-        double z1 = z[2 * r] = gsl_ran_gaussian(rng, 1), z2 = z[2 * r + 1] = gsl_ran_gaussian(rng, 1);
+        double z1 = z[2 * r] = gsl_ran_gaussian(rng, 1);
+        double z2 = z[2 * r + 1] = gsl_ran_gaussian(rng, 1);
         size_t leaf;
         if (!poisson) {
             double g[4], u = gsl_rng_uniform(rng), c = 0;
@@ -74,7 +75,8 @@ static moe_dataset *simulate(size_t n, int poisson, unsigned long seed)
             size_t b = z1 < -0.43 ? 0 : z1 < 0.43 ? 1 : 2;
             double p = 1 / (1 + exp(-3 * z2 * (b == 1 ? -1 : 1)));
             leaf = 2 * b + (gsl_rng_uniform(rng) < p ? 0 : 1);
-            y[r] = (double)gsl_ran_poisson(rng, exp(pois_beta[leaf][0] + pois_beta[leaf][1] * x[r]));
+            double rate = exp(pois_beta[leaf][0] + pois_beta[leaf][1] * x[r]);
+            y[r] = (double)gsl_ran_poisson(rng, rate);
         }
     }
     moe_dataset *d = NULL;

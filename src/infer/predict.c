@@ -55,7 +55,8 @@ static moe_prediction *prediction_alloc(size_t n, size_t k, size_t nodes, int po
         if (posterior)
             p->node_posterior = malloc((n ? n : 1) * nodes * sizeof *p->node_posterior);
     }
-    if (!p->mean || !p->expert_mean || !p->sd || !p->gate || !p->expert || (posterior && !p->posterior) ||
+    if (!p->mean || !p->expert_mean || !p->sd || !p->gate || !p->expert ||
+        (posterior && !p->posterior) ||
         (nodes && (!p->node || (posterior && !p->node_posterior)))) {
         moe_prediction_free(p);
         return NULL;

@@ -4,7 +4,8 @@
  * Layout follows R's summary.lm/summary.glm: a call-like header, one coefficient table per
  * expert (Estimate, Std. Error, z value, Pr(>|z|), significance stars), the gate's tables
  * against the reference expert (for a tree gate: one table per node, named by its path,
- * each branch against the node's last branch), the fit statistics, the model-selection table and warnings.
+ * each branch against the node's last branch), the fit statistics, the model-selection table
+ * and warnings.
  * z values are Wald statistics with two-sided normal p-values (GSL gsl_cdf_ugaussian_Q).
  * Anything not available (an SE that was not computed or is not identified) prints as "NA",
  * as R does, never as "nan". */

@@ -30,7 +30,8 @@ best_of <- function(y, x, label) {
 }
 data(NOdata)
 nod <- read.csv(file.path(top, "datasets/nodata.csv"))
-stopifnot(isTRUE(all.equal(nod$NO, NOdata$NO)), isTRUE(all.equal(nod$Equivalence, NOdata$Equivalence)))
+stopifnot(isTRUE(all.equal(nod$NO, NOdata$NO)),
+          isTRUE(all.equal(nod$Equivalence, NOdata$Equivalence)))
 set.seed(100)
 em.out <- quiet(regmixEM(NOdata$Equivalence, NOdata$NO))
 hme.out <- quiet(hmeEM(NOdata$Equivalence, NOdata$NO, beta = em.out$beta))
