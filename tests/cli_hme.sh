@@ -62,6 +62,10 @@ if command -v gnuplot >/dev/null 2>&1; then
   check "tree.dat: 6 branches, 3 gates, 4 leaves" \
     awk '/^# index/ { i++ } !/^#/ && NF { n[i]++ } END { exit !(n[1] == 6 && n[2] == 3 && n[3] == 4) }' \
     "$TMPD/figs/tree.dat"
+  run_status 0 "fit --tree 2x2,4 --plot" fit -q --tree 2x2,4 --restarts 2 --no-se \
+    --plot "$TMPD/sel" "$D/mcycle.csv"
+  check "selection plot of trees: the models named on the axis" \
+    grep -q "^model_tics = \"set xtics ('2x2' 1, 'K=4' 2)\"" "$TMPD/sel/selection.gp"
 else
   ok "# SKIP no gnuplot"
 fi

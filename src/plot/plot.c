@@ -879,10 +879,15 @@ static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
         return s;
     fprintf(o.fp, "# selection.dat: the best fit of every K tried, written by moefit %s\n",
             moe_version());
-    fprintf(o.fp, "# columns: k loglik df aic bic icl\n");
+    /* with trees in the selection, models are placed 1, 2, ... in their order and named on
+     * the axis (a tree and a flat model may have the same K) */
+    int trees = 0;
+    for (size_t j = 0; j < ns; j++)
+        trees |= moe_fit_selection(f, j).tree[0] != 0;
+    fprintf(o.fp, "# columns: %s loglik df aic bic icl\n", trees ? "model" : "k");
     for (size_t j = 0; j < ns; j++) {
         moe_fit_stats st = moe_fit_selection(f, j);
-        fprintf(o.fp, "%zu", st.k);
+        fprintf(o.fp, "%zu", trees ? j + 1 : st.k);
         put_num(&o, " ", st.loglik);
         fprintf(o.fp, " %zu", st.df);
         put_num(&o, " ", st.aic);
@@ -897,8 +902,31 @@ static int figure_selection(const plot_ctx *c, const moe_fit *f, moe_error *err)
     char note[700];
     snprintf(note, sizeof note, "model selection over K = %zu..%zu; K = %zu was kept",
              moe_fit_selection(f, 0).k, moe_fit_selection(f, ns - 1).k, st.k);
-    char extra[40];
+    char extra[1600];
     snprintf(extra, sizeof extra, "chosen = %zu\n", st.k);
+    if (trees) {
+        size_t at = 0;
+        for (size_t j = 0; j < ns; j++) {
+            moe_fit_stats sj = moe_fit_selection(f, j);
+            if (sj.k == st.k && strcmp(sj.tree, st.tree) == 0)
+                at = j + 1;
+        }
+        snprintf(note, sizeof note, "model selection over trees and flat models; %s%s was kept",
+                 st.tree[0] ? "tree " : "K = ", st.tree[0] ? st.tree : "");
+        if (!st.tree[0])
+            append(note, sizeof note, "%zu", st.k);
+        snprintf(extra, sizeof extra, "chosen = %zu\nmodel_tics = \"set xtics (", at);
+        for (size_t j = 0; j < ns; j++) {
+            moe_fit_stats sj = moe_fit_selection(f, j);
+            char lab[48];
+            if (sj.tree[0])
+                snprintf(lab, sizeof lab, "%s", sj.tree);
+            else
+                snprintf(lab, sizeof lab, "K=%zu", sj.k);
+            append(extra, sizeof extra, "%s'%s' %zu", j ? ", " : "", lab, j + 1);
+        }
+        append(extra, sizeof extra, ")\"\n");
+    }
     return draw_figure(c, "selection", "AIC, BIC and ICL against the number of experts", note,
                        NULL, extra, err);
 }
