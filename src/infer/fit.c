@@ -204,6 +204,9 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         *out = NULL;
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "fit: no place for the result");
+    int kst = moe_kernels_init(err);
+    if (kst)
+        return kst;
     const char *msg = moe_fit_options_check(opt);
     if (msg)
         return moe_error_set(err, MOE_EINVAL, "fit: %s", msg);
