@@ -312,11 +312,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     if (opt->standard_errors) {
         moe_error e2;
         memset(&e2, 0, sizeof e2);
-        /* separated: the full information is singular in exact arithmetic, and whether its
-         * Cholesky factorisation happens to succeed turns on rounding (one ulp of an exp can
-         * flip it), so the experts' SEs always come from the expert block given the gate */
-        int st = f->stats.separated ? MOE_ESING
-                                    : moe_infer_standard_errors(ds, m, f->block_se, &e2);
+        int st = moe_infer_standard_errors(ds, m, f->block_se, &e2);
         if (st == MOE_ENOMEM) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
             goto fail;
