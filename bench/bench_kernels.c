@@ -287,7 +287,7 @@ static double em_seconds(const moe_kernels *t, const moe_dataset *ds, size_t ite
                          double *loglik)
 {
     moe_kernels_force(t);
-    moe_em_params par = {1e-300, iters, 0, 1e-6, 0};
+    moe_em_params par = {1e-300, iters, 0, 1e-6, 0, NULL, NULL};
     moe_em_work *w = moe_em_alloc(ds, K, &par);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 1);
@@ -336,6 +336,15 @@ int main(int argc, char **argv)
     threads = omp_get_max_threads();
 #endif
     const char *isa = "none";
+    char load[128] = "?";
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (!fgets(load, sizeof load, lf))
+            strcpy(load, "?");
+        load[strcspn(load, "\n")] = 0;
+        fclose(lf);
+    }
+    printf("load average at the start (/proc/loadavg): %s\n", load);
     double bw = read_bandwidth(), peak = fma_peak(&isa);
     printf("machine: read bandwidth %.1f GB/s (one thread), %s FMA peak %.1f G multiply-adds/s"
            " = %.1f GFLOP/s (one core); default kernel set %s; %d OpenMP thread(s)\n",

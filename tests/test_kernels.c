@@ -9,8 +9,9 @@
  *     1 + |lp| because h = exp(a - lp) inherits lp's absolute error), for K = 1 .. 64 with
  *     -inf entries and rows 1e3 apart; the reference's lp against a long-double log-sum-exp
  *     and its h summing to 1.
- *   - wgram_rows, ger: bit-identical to the reference (memcmp) for P = 1 .. 12, strides
- *     larger than P, nonzero starting sums; the reference against long-double sums (TOL_SUM).
+ *   - wgram_rows, ger, ger_rows: bit-identical to the reference (memcmp) for P = 1 .. 12,
+ *     strides larger than P, nonzero starting sums; the reference against long-double sums
+ *     (TOL_SUM), and ref's ger_rows against N calls of its ger (bit for bit).
  * Sizes n = 0, 1, 7, 33 and larger throughout; a sentinel past the end catches overruns.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
@@ -299,6 +300,40 @@ static void test_ger(void)
         }
 }
 
+static void test_ger_rows(void)
+{
+    static const size_t ms[] = {0, 1, 3, 6, 10};
+    static const size_t qs[] = {0, 1, 7, 21, 33};
+    size_t lda = 11, ldx = 35;
+    double *alpha = malloc(1000 * lda * sizeof *alpha), *x = malloc(1000 * ldx * sizeof *x);
+    double y1[10 * 33 + 1], y2[10 * 33 + 1], y3[10 * 33 + 1];
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++)
+            for (size_t s = 0; s < NSIZES; s++) {
+                size_t m = ms[mi], q = qs[qi], n = sizes[s];
+                for (size_t t = 0; t < n * lda; t++)
+                    alpha[t] = gsl_ran_gaussian(rng, 1);
+                for (size_t t = 0; t < n * ldx; t++)
+                    x[t] = gsl_ran_gaussian(rng, 1);
+                for (size_t t = 0; t < m * q; t++)
+                    y1[t] = y2[t] = y3[t] = gsl_ran_gaussian(rng, 1);
+                y1[m * q] = y2[m * q] = SENTINEL;
+                kt->ger_rows(n, m, q, alpha, lda, x, ldx, y1);
+                ref->ger_rows(n, m, q, alpha, lda, x, ldx, y2);
+                for (size_t r = 0; r < n; r++)  /* the reference: N calls of ger */
+                    ref->ger(m, q, alpha + r * lda, x + r * ldx, y3);
+                tap_ok(memcmp(y1, y2, (m * q + 1) * sizeof *y1) == 0,
+                       "%s ger_rows n = %zu, m = %zu, q = %zu: bit-identical to ref", kt->name,
+                       n, m, q);
+                if (n == 33 || n == 1000)
+                    tap_ok(memcmp(y2, y3, m * q * sizeof *y2) == 0,
+                           "ref ger_rows n = %zu, m = %zu, q = %zu: equals n calls of ger", n,
+                           m, q);
+            }
+    free(alpha);
+    free(x);
+}
+
 static void test_dispatch(void)
 {
     const char *why = NULL;
@@ -311,7 +346,7 @@ static void test_dispatch(void)
             continue;
         }
         tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->posterior_rows &&
-                   t->wgram_rows && t->ger,
+                   t->wgram_rows && t->ger && t->ger_rows,
                "%s: named as asked, every slot filled", names[i]);
         if (i == 0)
             continue;
@@ -320,7 +355,8 @@ static void test_dispatch(void)
         if (!below)
             below = ref;
         tap_ok(t->vexp != below->vexp && t->posterior_rows != below->posterior_rows &&
-                   t->wgram_rows != below->wgram_rows && t->ger != below->ger,
+                   t->wgram_rows != below->wgram_rows && t->ger != below->ger &&
+                   t->ger_rows != below->ger_rows,
                "%s overrides every slot of %s", names[i], below->name);
     }
 #if defined(MOE_HAVE_AVX2_KERNELS)
@@ -367,6 +403,7 @@ int main(void)
     test_posterior();
     test_wgram();
     test_ger();
+    test_ger_rows();
     gsl_rng_free(rng);
     return tap_done();
 }

@@ -72,20 +72,30 @@ static void softmax_log_prob_rows(const moe_dataset *d, const double *par, size_
 }
 
 /* Per chunk of rows: the logits, then g = exp(eta - lse) and lse by posterior_rows; per row,
- * Q, the gradient (a rank-1 update e z~' of the K-1 x P gradient by the ger kernel) and the
- * Hessian pieces (one ger of the pair weights times the packed z~ z~'). ger is bit-identical
- * in every kernel set; g carries the tolerance of the set's exp. */
+ * Q, the gradient weights e_i = h_i - w g_i and the Hessian pair weights; then, for the whole
+ * chunk, the gradient (rank-1 updates e z~' of the K-1 x P gradient) and the Hessian pieces
+ * (the pair weights times the packed z~ z~') by the ger_rows kernel, each element summed in
+ * row order as before. ger_rows is bit-identical in every kernel set; g carries the tolerance
+ * of the set's exp. The chunk shrinks so that its pair weights and packed z~ z~' fit the
+ * stack buffers (K = 64 or P = 32 still take at least one row). */
+#define PW_BUF 4096
+#define ZZ_BUF 4096
 static void softmax_stat_add(const moe_dataset *d, const double *theta, const double *h,
                              size_t k, size_t r0, size_t r1, int deriv, double *stats)
 {
     size_t p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1, npair = km * k / 2;
     const moe_kernels *kern = moe_kernels_get();
-    double eta[CHUNK * MOE_K_MAX], gc[CHUNK * MOE_K_MAX], lse[CHUNK], zz[ZZ_MAX];
-    double ev[MOE_K_MAX], pw[MOE_K_MAX * (MOE_K_MAX - 1) / 2];
+    double eta[CHUNK * MOE_K_MAX], gc[CHUNK * MOE_K_MAX], lse[CHUNK], ev[CHUNK * MOE_K_MAX];
+    double pw[PW_BUF], zz[ZZ_BUF];
     double *grad = stats + 1, *blk = stats + 1 + km * p;
     int packed_ok = q <= ZZ_MAX;
-    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
-        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+    size_t rows = CHUNK;
+    if (npair > 0 && rows * npair > PW_BUF)
+        rows = PW_BUF / npair ? PW_BUF / npair : 1;
+    if (rows * q > ZZ_BUF)
+        rows = ZZ_BUF / q ? ZZ_BUF / q : 1;
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
         rows_logits(d->z + c0 * p, nc, theta, k, p, eta);
         kern->posterior_rows(nc, k, eta, gc, lse);
         for (size_t t = 0; t < nc; t++) {
@@ -101,35 +111,40 @@ static void softmax_stat_add(const moe_dataset *d, const double *theta, const do
             double wr = d->w ? d->w[r] : 1;
             for (size_t i = 0; i < km; i++) {
                 double e = hr[i] - wr * g[i];
-                ev[i] = e;
+                ev[t * km + i] = e;
             }
-            kern->ger(km, p, ev, z, grad);
+            double *pwt = pw + t * npair;
             size_t u = 0;
             for (size_t i = 0; i < km; i++)
                 for (size_t j = i; j < km; j++, u++) {
                     double w = g[i] * ((i == j) - g[j]);
                     if (d->w)
                         w *= wr;
-                    pw[u] = w;
+                    pwt[u] = w;
                 }
             if (packed_ok) {
+                double *zt = zz + t * q;
                 size_t t2 = 0;
                 for (size_t a = 0; a < p; a++)
                     for (size_t b = a; b < p; b++)
-                        zz[t2++] = z[a] * z[b];
-                kern->ger(npair, q, pw, zz, blk);
-            } else {
+                        zt[t2++] = z[a] * z[b];
+            } else {  /* P > 32: row by row, z~ z~' inline */
                 double *bp = blk;
                 for (u = 0; u < npair; u++, bp += q) {
                     size_t t2 = 0;
                     for (size_t a = 0; a < p; a++) {
-                        double wa = pw[u] * z[a];
+                        double wa = pwt[u] * z[a];
                         for (size_t b = a; b < p; b++)
                             bp[t2++] += wa * z[b];
                     }
                 }
             }
         }
+        if (!deriv || km == 0)
+            continue;
+        kern->ger_rows(nc, km, p, ev, km, d->z + c0 * p, p, grad);
+        if (packed_ok)
+            kern->ger_rows(nc, npair, q, pw, npair, zz, q, blk);
     }
 }
 

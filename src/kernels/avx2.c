@@ -2,8 +2,8 @@
  * (src/kernels/Makemodule.am) and called only when dispatch.c found the CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows and ger
- * (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed. */
 #include <config.h>
@@ -127,6 +127,31 @@ static void avx2_ger(size_t m, size_t q, const double *restrict alpha, const dou
     }
 }
 
+/* Each 4-wide piece of a row of Y stays in a register while the rows are summed into it. */
+static void avx2_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
+                          size_t lda, const double *restrict x, size_t ldx, double *restrict y)
+{
+    if (n == 0)
+        return;
+    for (size_t j = 0; j < m; j++) {
+        double *yj = y + j * q;
+        size_t t = 0;
+        for (; t + 4 <= q; t += 4) {
+            __m256d acc = _mm256_loadu_pd(yj + t);
+            for (size_t r = 0; r < n; r++)
+                acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(alpha[r * lda + j]),
+                                                       _mm256_loadu_pd(x + r * ldx + t)));
+            _mm256_storeu_pd(yj + t, acc);
+        }
+        for (; t < q; t++) {
+            double acc = yj[t];
+            for (size_t r = 0; r < n; r++)
+                acc += alpha[r * lda + j] * x[r * ldx + t];
+            yj[t] = acc;
+        }
+    }
+}
+
 void moe_kernels_fill_avx2(moe_kernels *t)
 {
     t->name = "avx2";
@@ -134,4 +159,5 @@ void moe_kernels_fill_avx2(moe_kernels *t)
     t->posterior_rows = avx2_posterior_rows;
     t->wgram_rows = avx2_wgram_rows;
     t->ger = avx2_ger;
+    t->ger_rows = avx2_ger_rows;
 }

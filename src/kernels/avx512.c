@@ -3,8 +3,8 @@
  * CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows and ger
- * (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop then a masked tail; n may be 0 or odd, no alignment is assumed. */
 #include <config.h>
@@ -189,6 +189,26 @@ static void avx512_ger(size_t m, size_t q, const double *restrict alpha,
     }
 }
 
+/* Each 8-wide piece of a row of Y stays in a register while the rows are summed into it. */
+static void avx512_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
+                            size_t lda, const double *restrict x, size_t ldx,
+                            double *restrict y)
+{
+    if (n == 0)
+        return;
+    for (size_t j = 0; j < m; j++) {
+        double *yj = y + j * q;
+        for (size_t t = 0; t < q; t += 8) {
+            __mmask8 mk = q - t >= 8 ? 0xff : (__mmask8)((1u << (q - t)) - 1);
+            __m512d acc = _mm512_maskz_loadu_pd(mk, yj + t);
+            for (size_t r = 0; r < n; r++)
+                acc = _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(alpha[r * lda + j]),
+                                                       _mm512_maskz_loadu_pd(mk, x + r * ldx + t)));
+            _mm512_mask_storeu_pd(yj + t, mk, acc);
+        }
+    }
+}
+
 void moe_kernels_fill_avx512(moe_kernels *t)
 {
     t->name = "avx512";
@@ -196,4 +216,5 @@ void moe_kernels_fill_avx512(moe_kernels *t)
     t->posterior_rows = avx512_posterior_rows;
     t->wgram_rows = avx512_wgram_rows;
     t->ger = avx512_ger;
+    t->ger_rows = avx512_ger_rows;
 }

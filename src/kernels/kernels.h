@@ -49,6 +49,12 @@ typedef struct moe_kernels {
      * ALPHA[j] * X[t] added to element t). Bit-identical to the reference. */
     void (*ger)(size_t m, size_t q, const double *restrict alpha, const double *restrict x,
                 double *restrict y);
+    /* N rank-1 updates Y += sum_r alpha_r x_r' of the M x Q row-major array Y, with
+     * alpha_r = ALPHA + r * LDA (M values) and x_r = X + r * LDX (Q values); each element's
+     * sum is taken in row order, so the result equals N calls of ger bit for bit. Bit-identical
+     * to the reference. */
+    void (*ger_rows)(size_t n, size_t m, size_t q, const double *restrict alpha, size_t lda,
+                     const double *restrict x, size_t ldx, double *restrict y);
 } moe_kernels;
 
 /* Accuracy bound of the ISA vexp against libm's exp, in units in the last place. */

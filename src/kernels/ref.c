@@ -67,6 +67,19 @@ static void ref_ger(size_t m, size_t q, const double *restrict alpha, const doub
     }
 }
 
+static void ref_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
+                         size_t lda, const double *restrict x, size_t ldx, double *restrict y)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < m; j++) {
+            double aj = alpha[r * lda + j];
+            const double *xr = x + r * ldx;
+            double *yj = y + j * q;
+            for (size_t t = 0; t < q; t++)
+                yj[t] += aj * xr[t];
+        }
+}
+
 void moe_kernels_fill_ref(moe_kernels *t)
 {
     t->name = "ref";
@@ -74,4 +87,5 @@ void moe_kernels_fill_ref(moe_kernels *t)
     t->posterior_rows = ref_posterior_rows;
     t->wgram_rows = ref_wgram_rows;
     t->ger = ref_ger;
+    t->ger_rows = ref_ger_rows;
 }
