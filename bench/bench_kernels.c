@@ -149,10 +149,11 @@ static double row_fmas(void)
 /* ---------------------------------------------------------------- kernel timings */
 
 typedef struct {
-    double *a, *h, *lp, *x, *y, *w, *s, *alpha, *zz, *blk;
+    double *a, *h, *lp, *x, *y, *w, *s, *alpha, *zz, *blk, *pw;
 } kbufs;
 
-/* Seconds per call of kernel WHICH (0 vexp, 1 posterior_rows, 2 wgram_rows, 3 ger) of T,
+/* Seconds per call of kernel WHICH (0 vexp, 1 posterior_rows, 2 wgram_rows, 3 ger,
+ * 4 ger_rows) of T,
  * best of 5 runs of REPS calls. */
 static double time_kernel(const moe_kernels *t, int which, kbufs *b, long reps)
 {
@@ -164,7 +165,8 @@ static double time_kernel(const moe_kernels *t, int which, kbufs *b, long reps)
             case 0: t->vexp(32 * K, b->a + (r & 31) * 32 * K, b->h); break;
             case 1: t->posterior_rows(32, K, b->a + (r & 31) * 32 * K, b->h, b->lp); break;
             case 2: t->wgram_rows(4096, D + 1, b->x, D + 1, b->y, b->w + (r & 3), K, b->s); break;
-            default: t->ger(6, 21, b->alpha, b->zz + (r & 63) * 21, b->blk); break;
+            case 3: t->ger(6, 21, b->alpha, b->zz + (r & 63) * 21, b->blk); break;
+            default: t->ger_rows(32, 6, 21, b->pw, 6, b->zz + (r & 31) * 21, 21, b->blk); break;
             }
         }
         best = fmin(best, (now() - t0) / (double)reps);
@@ -187,6 +189,9 @@ static void bench_kernels(const moe_kernels *const *sets, size_t nsets)
     b.alpha = malloc(6 * sizeof(double));
     b.zz = malloc(64 * 21 * sizeof(double));
     b.blk = calloc(6 * 21, sizeof(double));
+    b.pw = malloc(32 * 6 * sizeof(double));
+    for (size_t i = 0; i < 32 * 6; i++)
+        b.pw[i] = 1e-3 * gsl_rng_uniform(rng);
     for (size_t i = 0; i < 32 * 32 * K; i++)
         b.a[i] = -30 * gsl_rng_uniform(rng);
     for (size_t i = 0; i < 4096 * (D + 1); i++)
@@ -199,16 +204,17 @@ static void bench_kernels(const moe_kernels *const *sets, size_t nsets)
         b.alpha[i] = 1e-3 * gsl_rng_uniform(rng);
     for (size_t i = 0; i < 64 * 21; i++)
         b.zz[i] = gsl_ran_gaussian(rng, 1);
-    static const char *names[] = {"vexp", "posterior_rows", "wgram_rows", "ger"};
+    static const char *names[] = {"vexp", "posterior_rows", "wgram_rows", "ger", "ger_rows"};
     static const char *units[] = {"128 exps (32 rows x K = 4)", "32 rows, K = 4",
-                                  "4096 rows, P = 6", "6 x 21 (one row's Hessian)"};
-    static const long reps[] = {200000, 100000, 500, 1000000};
+                                  "4096 rows, P = 6", "6 x 21 (one row's Hessian)",
+                                  "32 rows of 6 x 21"};
+    static const long reps[] = {200000, 100000, 500, 1000000, 50000};
     printf("\nKernels (one thread; ns per call, best of 5; speed-up over ref):\n");
     printf("%-15s %-28s", "kernel", "call");
     for (size_t s = 0; s < nsets; s++)
         printf(" %12s", sets[s]->name);
     printf("\n");
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         double tref = 0;
         printf("%-15s %-28s", names[k], units[k]);
         for (size_t s = 0; s < nsets; s++) {
@@ -239,6 +245,7 @@ static void bench_kernels(const moe_kernels *const *sets, size_t nsets)
     free(b.alpha);
     free(b.zz);
     free(b.blk);
+    free(b.pw);
     gsl_rng_free(rng);
 }
 
