@@ -56,6 +56,15 @@ typedef struct moe_error {
 /* The library's version string, e.g. "0.1.0". */
 const char *moe_version(void);
 
+/* Checks the choice of SIMD kernels made once per process from the CPU (CPUID and XCR0) and
+ * the environment variable MOE_ARCH (ref, avx2 or avx512; unset: the best available).
+ * Returns MOE_EINVAL with a message when MOE_ARCH names an unknown set or one this CPU or
+ * build cannot run (the reference kernels are then used); moe_fit_run calls it first. */
+int moe_kernels_init(moe_error *err);
+
+/* The name of the kernel set in use: "avx512", "avx2" or "ref". */
+const char *moe_kernels_name(void);
+
 /* ---------------------------------------------------------------- tables (CSV) */
 
 /* A table as read from CSV: numeric columns with names. A cell that is missing or not a

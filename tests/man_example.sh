@@ -25,10 +25,16 @@ check "the example runs and exits 0" test $? -eq 0
 check "it prints the summary" grep -q "^Log-likelihood:" "$TMPD/out"
 check "and the prediction for row 1" grep -q "^row 1: mean .*, sd .*, expert [1-9]" "$TMPD/out"
 # Its numbers: the output equals the stored tests/expected/man_example.txt (remade by
-# tests/expected/regen.sh). The example fits at the default tolerance (1e-8), where one EM step
-# more or less on another compiler moves the fifth digit, so numbers are compared to 1e-4.
-check "its output equals tests/expected/man_example.txt (numbers to 1e-4)" \
-  same_numbers "$TMPD/out" "$top_srcdir/tests/expected/man_example.txt" 1e-4
+# tests/expected/regen.sh, with the reference kernels). The example fits at the default
+# tolerance (1e-8), where one EM step more or less on another compiler moves the fifth digit,
+# so numbers are compared to 1e-4. Its K = 4 fit separates the regimes: the gate coefficients
+# are not identified and drift wherever rounding sends them (the SIMD kernels' exp, within 2
+# ulp of libm's, moves them by 1%), so the stored file is compared with a run on the reference
+# kernels; the run above (the best kernel set) is held to the tool's output below.
+MOE_ARCH=ref "$top_builddir/libtool" --mode=execute "$TMPD/example" \
+  "$top_srcdir/datasets/mcycle.csv" >"$TMPD/out_ref" 2>"$TMPD/err"
+check "its output with MOE_ARCH=ref equals tests/expected/man_example.txt (numbers to 1e-4)" \
+  same_numbers "$TMPD/out_ref" "$top_srcdir/tests/expected/man_example.txt" 1e-4
 # And the library agrees with the tool: the summary is moefit fit's with the same options
 # (BIC over K = 1..4, the last column the response), and row 1 is what moefit predict says.
 "$MOEFIT" fit -k 1:4 -q -o "$TMPD/m.json" "$top_srcdir/datasets/mcycle.csv" >"$TMPD/cli.txt" \

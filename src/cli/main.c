@@ -41,6 +41,7 @@ static void version(void)
 {
     printf("moefit %s\n", PACKAGE_VERSION);
     printf("libmoe %s\n", moe_version());
+    printf("kernels %s\n", moe_kernels_name());
     printf("Copyright (C) 2026 the moefit developers.\n"
            "License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\n"
            "This is free software: you are free to change and redistribute it.\n"
@@ -87,6 +88,9 @@ int main(int argc, char **argv)
         help(stdout);
         return finish(0);
     }
+    moe_error kerr = {0};
+    if (moe_kernels_init(&kerr))
+        return cli_usage_error(NULL, "%s", kerr.message);
     if (strcmp(first, "-V") == 0 || strcmp(first, "--version") == 0) {
         version();
         return finish(0);

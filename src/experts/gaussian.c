@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "experts/expert.h"
+#include "kernels/kernels.h"
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
@@ -138,29 +139,18 @@ static size_t gauss_work_size(size_t nx)
     return p * p + p;
 }
 
+/* Every expert's statistics through the wgram_rows kernel (src/kernels), which takes the rows
+ * in order and is bit-identical in every kernel set. Rows with h = 0 add exact zeros. */
 static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size_t r0,
                            size_t r1, double *stats)
 {
     size_t px = d->nx + 1, ss = gauss_stat_size(d->nx);
-    for (size_t r = r0; r < r1; r++) {
-        const double *x = d->x + r * px;
-        double y = d->y[r];
-        for (size_t i = 0; i < k; i++) {
-            double w = h[r * k + i];
-            if (w == 0)
-                continue;
-            double *s = stats + i * ss, *xy = s + 2, *xx = s + 2 + px;
-            double wy = w * y;
-            s[0] += w;
-            s[1] += wy * y;
-            for (size_t a = 0; a < px; a++) {
-                double wxa = w * x[a];
-                xy[a] += wy * x[a];
-                for (size_t b = a; b < px; b++)
-                    *xx++ += wxa * x[b];
-            }
-        }
-    }
+    const moe_kernels *kern = moe_kernels_get();
+    if (r1 <= r0)
+        return;
+    for (size_t i = 0; i < k; i++)
+        kern->wgram_rows(r1 - r0, px, d->x + r0 * px, px, d->y + r0, h + r0 * k + i, k,
+                         stats + i * ss);
 }
 
 static int gauss_mstep(const double *stats, size_t nx, double var_floor, double *par,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "gates/gate.h"
+#include "kernels/kernels.h"
 
 /* packed z z' kept per row up to P = 32 gate coefficients; larger P computes it inline */
 #define ZZ_MAX 528
@@ -32,86 +33,119 @@ static size_t softmax_stat_size(const moe_gate_shape *s)
     return 1 + (k - 1) * p + (k - 1) * k / 2 * q;
 }
 
-/* log g for one row into LOGG (k values) from coefficient rows V (k x p, last row may be
- * absent: V has k-1 rows, the reference logit is 0). */
-static void row_log_prob(const double *z, const double *v, size_t k, size_t p, double *logg)
+/* Rows handled together (the per-row temporaries of stat_add live on the stack). */
+#define CHUNK 32
+
+/* The logits of NC rows Z (stride P) into ETA (NC x K): eta_i = v_i'z~ from the K-1
+ * coefficient rows V (K-1 x P), and the reference logit 0 last. */
+static void rows_logits(const double *z, size_t nc, const double *v, size_t k, size_t p,
+                        double *eta)
 {
-    double mx = 0;  /* the reference logit */
-    for (size_t i = 0; i + 1 < k; i++) {
-        double eta = 0;
-        for (size_t j = 0; j < p; j++)
-            eta += v[i * p + j] * z[j];
-        logg[i] = eta;
-        if (eta > mx)
-            mx = eta;
+    for (size_t t = 0; t < nc; t++) {
+        const double *zt = z + t * p;
+        for (size_t i = 0; i + 1 < k; i++) {
+            double e = 0;
+            for (size_t j = 0; j < p; j++)
+                e += v[i * p + j] * zt[j];
+            eta[t * k + i] = e;
+        }
+        eta[t * k + k - 1] = 0;
     }
-    logg[k - 1] = 0;
-    double s = 0;
-    for (size_t i = 0; i < k; i++)
-        s += exp(logg[i] - mx);
-    double lse = mx + log(s);
-    for (size_t i = 0; i < k; i++)
-        logg[i] -= lse;
 }
 
+/* log g = eta - logsumexp(eta) per row, the log-sum-exp by the posterior_rows kernel. */
 static void softmax_log_prob_rows(const moe_dataset *d, const moe_gate_shape *s,
                                   const double *par, size_t r0, size_t r1, double *logg)
 {
     size_t p = d->nz + 1, k = s->k;
-    for (size_t r = r0; r < r1; r++)
-        row_log_prob(d->z + r * p, par, k, p, logg + (r - r0) * k);
+    const moe_kernels *kern = moe_kernels_get();
+    double lse[CHUNK];
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+        double *lg = logg + (c0 - r0) * k;
+        rows_logits(d->z + c0 * p, nc, par, k, p, lg);
+        kern->posterior_rows(nc, k, lg, NULL, lse);
+        for (size_t t = 0; t < nc; t++)
+            for (size_t i = 0; i < k; i++)
+                lg[t * k + i] -= lse[t];
+    }
 }
 
+/* Per chunk of rows: the logits, then g = exp(eta - lse) and lse by posterior_rows; per row,
+ * Q, the gradient weights e_i = h_i - w g_i and the Hessian pair weights; then, for the whole
+ * chunk, the gradient (rank-1 updates e z~' of the K-1 x P gradient) and the Hessian pieces
+ * (the pair weights times the packed z~ z~') by the ger_rows kernel, each element summed in
+ * row order as before. ger_rows is bit-identical in every kernel set; g carries the tolerance
+ * of the set's exp. The chunk shrinks so that its pair weights and packed z~ z~' fit the
+ * stack buffers (K = 64 or P = 32 still take at least one row). */
+#define PW_BUF 4096
+#define ZZ_BUF 4096
 static void softmax_stat_add(const moe_dataset *d, const moe_gate_shape *s,
                              const double *theta, const double *h, size_t r0, size_t r1,
                              int deriv, double *stats)
 {
-    size_t k = s->k, p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1;
-    double logg[MOE_K_MAX], g[MOE_K_MAX], zz[ZZ_MAX];
+    size_t k = s->k, p = d->nz + 1, q = p * (p + 1) / 2, km = k - 1, npair = km * k / 2;
+    const moe_kernels *kern = moe_kernels_get();
+    double eta[CHUNK * MOE_K_MAX], gc[CHUNK * MOE_K_MAX], lse[CHUNK], ev[CHUNK * MOE_K_MAX];
+    double pw[PW_BUF], zz[ZZ_BUF];
     double *grad = stats + 1, *blk = stats + 1 + km * p;
     int packed_ok = q <= ZZ_MAX;
-    for (size_t r = r0; r < r1; r++) {
-        const double *z = d->z + r * p, *hr = h + r * k;
-        row_log_prob(z, theta, k, p, logg);
-        double qr = 0;
-        for (size_t i = 0; i < k; i++)
-            if (hr[i] != 0)
-                qr += hr[i] * logg[i];
-        stats[0] += qr;
-        if (!deriv || km == 0)
-            continue;
-        double wr = d->w ? d->w[r] : 1;
-        for (size_t i = 0; i < k; i++)
-            g[i] = exp(logg[i]);
-        for (size_t i = 0; i < km; i++) {
-            double e = hr[i] - wr * g[i];
-            for (size_t j = 0; j < p; j++)
-                grad[i * p + j] += e * z[j];
-        }
-        if (packed_ok) {
-            size_t t = 0;
-            for (size_t a = 0; a < p; a++)
-                for (size_t b = a; b < p; b++)
-                    zz[t++] = z[a] * z[b];
-        }
-        double *bp = blk;
-        for (size_t i = 0; i < km; i++)
-            for (size_t j = i; j < km; j++, bp += q) {
-                double w = g[i] * ((i == j) - g[j]);
-                if (d->w)
-                    w *= wr;
-                if (packed_ok) {
-                    for (size_t t = 0; t < q; t++)
-                        bp[t] += w * zz[t];
-                } else {
-                    size_t t = 0;
+    size_t rows = CHUNK;
+    if (npair > 0 && rows * npair > PW_BUF)
+        rows = PW_BUF / npair ? PW_BUF / npair : 1;
+    if (rows * q > ZZ_BUF)
+        rows = ZZ_BUF / q ? ZZ_BUF / q : 1;
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        rows_logits(d->z + c0 * p, nc, theta, k, p, eta);
+        kern->posterior_rows(nc, k, eta, gc, lse);
+        for (size_t t = 0; t < nc; t++) {
+            size_t r = c0 + t;
+            const double *z = d->z + r * p, *hr = h + r * k, *g = gc + t * k;
+            double qr = 0;
+            for (size_t i = 0; i < k; i++)
+                if (hr[i] != 0)
+                    qr += hr[i] * (eta[t * k + i] - lse[t]);
+            stats[0] += qr;
+            if (!deriv || km == 0)
+                continue;
+            double wr = d->w ? d->w[r] : 1;
+            for (size_t i = 0; i < km; i++) {
+                double e = hr[i] - wr * g[i];
+                ev[t * km + i] = e;
+            }
+            double *pwt = pw + t * npair;
+            size_t u = 0;
+            for (size_t i = 0; i < km; i++)
+                for (size_t j = i; j < km; j++, u++) {
+                    double w = g[i] * ((i == j) - g[j]);
+                    if (d->w)
+                        w *= wr;
+                    pwt[u] = w;
+                }
+            if (packed_ok) {
+                double *zt = zz + t * q;
+                size_t t2 = 0;
+                for (size_t a = 0; a < p; a++)
+                    for (size_t b = a; b < p; b++)
+                        zt[t2++] = z[a] * z[b];
+            } else {  /* P > 32: row by row, z~ z~' inline */
+                double *bp = blk;
+                for (u = 0; u < npair; u++, bp += q) {
+                    size_t t2 = 0;
                     for (size_t a = 0; a < p; a++) {
-                        double wa = w * z[a];
+                        double wa = pwt[u] * z[a];
                         for (size_t b = a; b < p; b++)
-                            bp[t++] += wa * z[b];
+                            bp[t2++] += wa * z[b];
                     }
                 }
             }
+        }
+        if (!deriv || km == 0)
+            continue;
+        kern->ger_rows(nc, km, p, ev, km, d->z + c0 * p, p, grad);
+        if (packed_ok)
+            kern->ger_rows(nc, npair, q, pw, npair, zz, q, blk);
     }
 }
 

@@ -262,6 +262,9 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         *out = NULL;
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "fit: no place for the result");
+    int kst = moe_kernels_init(err);
+    if (kst)
+        return kst;
     const char *msg = moe_fit_options_check(opt);
     if (msg)
         return moe_error_set(err, MOE_EINVAL, "fit: %s", msg);
@@ -365,7 +368,12 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     if (opt->standard_errors) {
         moe_error e2;
         memset(&e2, 0, sizeof e2);
-        int st = moe_infer_standard_errors(ds, m, f->block_se, &e2);
+        /* separated: the full information is singular in exact arithmetic, and whether its
+         * Cholesky factorisation happens to succeed turns on rounding (one ulp of an exp, the
+         * difference between kernel sets, flips it for mcycle), so the experts' SEs always come
+         * from the expert block given the gate, the only ones that are well defined */
+        int st = f->stats.separated ? MOE_ESING
+                                    : moe_infer_standard_errors(ds, m, f->block_se, &e2);
         if (st == MOE_ENOMEM) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
             goto fail;

@@ -2,7 +2,8 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Everything is in the log domain: log p_n = logsumexp_i (log g_ni + log f_ni) and
- * h_ni = exp(log g_ni + log f_ni - log p_n). Rows are cut into a fixed number of blocks that
+ * h_ni = exp(log g_ni + log f_ni - log p_n), both by the posterior_rows kernel (src/kernels:
+ * libm's exp in the reference set, a vector exp within 2 ulp of it in the SIMD sets). Rows are cut into a fixed number of blocks that
  * depends on n only; OpenMP threads take whole blocks, each block's sum is taken in row order
  * and the block sums are added in block order, so the result is the same bit for bit for any
  * number of threads. */
@@ -12,6 +13,7 @@
 
 #include "experts/expert.h"
 #include "gates/gate.h"
+#include "kernels/kernels.h"
 #include "model/estep.h"
 
 /* Rows handled together inside a block (the per-row temporaries live on the stack). */
@@ -37,7 +39,9 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
 {
     size_t k = m->k;
     moe_gate_shape gs = moe_model_gate_shape(m);
-    double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX];
+    const moe_kernels *kern = moe_kernels_get();
+    double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX], a[CHUNK * MOE_K_MAX], lpv[CHUNK];
+    double gexp[CHUNK * MOE_K_MAX];
     double ll = 0, ent = 0;
     if (gsum)
         for (size_t i = 0; i < k; i++)
@@ -45,37 +49,34 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
     for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
         size_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1, nc = c1 - c0;
         m->gate->log_prob_rows(d, &gs, m->gate_par, c0, c1, logg);
+        if (g || gsum)
+            kern->vexp(nc * k, logg, gexp);
         if (g)
             for (size_t t = 0; t < nc * k; t++)
-                g[c0 * k + t] = exp(logg[t]);
+                g[c0 * k + t] = gexp[t];
         if (gsum)
             for (size_t t = 0; t < nc; t++) {
                 double wr = d->w ? d->w[c0 + t] : 1;
                 for (size_t i = 0; i < k; i++)
-                    gsum[i] += d->w ? wr * exp(logg[t * k + i]) : exp(logg[t * k + i]);
+                    gsum[i] += d->w ? wr * gexp[t * k + i] : gexp[t * k + i];
             }
         if (!d->y)
             continue;
         for (size_t i = 0; i < k; i++)
             m->expert->log_density_rows(d, m->expert_par + i * m->ep, c0, c1,
                                         logf + i * CHUNK);
-        for (size_t t = 0; t < nc; t++) {
-            double a[MOE_K_MAX], mx = -INFINITY;
-            for (size_t i = 0; i < k; i++) {
-                a[i] = logg[t * k + i] + logf[i * CHUNK + t];
-                if (a[i] > mx)
-                    mx = a[i];
-            }
-            double s = 0;
+        for (size_t t = 0; t < nc; t++)
             for (size_t i = 0; i < k; i++)
-                s += exp(a[i] - mx);
-            double lp = mx + log(s), wr = d->w ? d->w[c0 + t] : 1, er = 0;
+                a[t * k + i] = logg[t * k + i] + logf[i * CHUNK + t];
+        double *hc = h ? h + c0 * k : NULL;
+        kern->posterior_rows(nc, k, a, hc, lpv);
+        for (size_t t = 0; t < nc; t++) {
+            double lp = lpv[t], wr = d->w ? d->w[c0 + t] : 1, er = 0;
             ll += d->w ? wr * lp : lp;
             if (h) {
-                double *hr = h + (c0 + t) * k;
+                const double *hr = hc + t * k;
                 for (size_t i = 0; i < k; i++) {
-                    double la = a[i] - lp;
-                    hr[i] = exp(la);
+                    double la = a[t * k + i] - lp;
                     if (entropy && hr[i] > 0)
                         er -= hr[i] * la;
                 }

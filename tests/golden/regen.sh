@@ -17,6 +17,9 @@ for tool in "$MOEFIT" "$GOLDEN_COMPARE"; do
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/moefit-regen.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# the reference kernels: the golden fits do not depend on the machine's SIMD kernel set
+MOE_ARCH=ref
+export MOE_ARCH
 status=0
 while IFS='|' read -r name data args; do
   case $name in '#'* | '') continue ;; esac

@@ -1,0 +1,163 @@
+/* avx2.c: the AVX2+FMA kernels; compiled alone with -mavx2 -mfma -ffp-contract=off
+ * (src/kernels/Makemodule.am) and called only when dispatch.c found the CPU and OS support.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
+ * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed. */
+#include <config.h>
+
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/exp_consts.h"
+#include "kernels/kernels.h"
+#include "kernels/posterior_impl.h"
+
+static inline __m256d exp_fast(__m256d x)
+{
+    const __m256d shifter = _mm256_set1_pd(MOE_EXP_SHIFTER);
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(MOE_EXP_LOG2E), shifter);
+    __m256d kd = _mm256_sub_pd(t, shifter);
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(MOE_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(MOE_EXP_LN2_LO), r);
+    __m256d p = _mm256_set1_pd(MOE_EXP_C13);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C12));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C11));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C10));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C9));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C8));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C7));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C6));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C4));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C3));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(MOE_EXP_C2));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    __m256i ki = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shifter));
+    return _mm256_castsi256_pd(
+        _mm256_add_epi64(_mm256_castpd_si256(p), _mm256_slli_epi64(ki, 52)));
+}
+
+static void avx2_vexp(size_t n, const double *x, double *y)
+{
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d v = _mm256_loadu_pd(x + i);
+        __m256d e = exp_fast(v);
+        __m256d zero = _mm256_cmp_pd(v, _mm256_set1_pd(MOE_EXP_ZERO_BELOW), _CMP_LT_OQ);
+        __m256d slow = _mm256_cmp_pd(_mm256_and_pd(v, absmask),
+                                     _mm256_set1_pd(MOE_EXP_FAST_MAX), _CMP_NLE_UQ);
+        int s = _mm256_movemask_pd(_mm256_andnot_pd(zero, slow));
+        if (s) {  /* from a copy of the input: Y may be X */
+            double in[4];
+            _mm256_storeu_pd(in, v);
+            _mm256_storeu_pd(y + i, _mm256_andnot_pd(zero, e));
+            while (s) {
+                int j = __builtin_ctz((unsigned)s);
+                y[i + j] = exp(in[j]);
+                s &= s - 1;
+            }
+        } else
+            _mm256_storeu_pd(y + i, _mm256_andnot_pd(zero, e));
+    }
+    if (i < n) {  /* the tail through a padded vector, so it gets the same exp */
+        double xin[4] = {0, 0, 0, 0}, out[4];
+        for (size_t j = i; j < n; j++)
+            xin[j - i] = x[j];
+        avx2_vexp(4, xin, out);
+        for (size_t j = i; j < n; j++)
+            y[j] = out[j - i];
+    }
+}
+
+static void avx2_posterior_rows(size_t n, size_t k, const double *restrict a,
+                                double *restrict h, double *restrict lp)
+{
+    moe_posterior_rows_with(avx2_vexp, n, k, a, h, lp);
+}
+
+static void avx2_wgram_rows(size_t n, size_t p, const double *restrict x, size_t ldx,
+                            const double *restrict y, const double *restrict w, size_t ldw,
+                            double *restrict s)
+{
+    double *xy = s + 2, *xx0 = s + 2 + p;
+    for (size_t r = 0; r < n; r++) {
+        const double *xr = x + r * ldx;
+        double wr = w[r * ldw], yr = y[r], wy = wr * yr, *xx = xx0;
+        s[0] += wr;
+        s[1] += wy * yr;
+        __m256d wyv = _mm256_set1_pd(wy);
+        size_t a = 0;
+        for (; a + 4 <= p; a += 4)
+            _mm256_storeu_pd(xy + a, _mm256_add_pd(_mm256_loadu_pd(xy + a),
+                                                   _mm256_mul_pd(wyv, _mm256_loadu_pd(xr + a))));
+        for (; a < p; a++)
+            xy[a] += wy * xr[a];
+        for (a = 0; a < p; a++) {
+            double wxa = wr * xr[a];
+            __m256d wv = _mm256_set1_pd(wxa);
+            size_t len = p - a, b = 0;
+            const double *xb = xr + a;
+            for (; b + 4 <= len; b += 4)
+                _mm256_storeu_pd(xx + b, _mm256_add_pd(_mm256_loadu_pd(xx + b),
+                                                       _mm256_mul_pd(wv, _mm256_loadu_pd(xb + b))));
+            for (; b < len; b++)
+                xx[b] += wxa * xb[b];
+            xx += len;
+        }
+    }
+}
+
+static void avx2_ger(size_t m, size_t q, const double *restrict alpha, const double *restrict x,
+                     double *restrict y)
+{
+    for (size_t j = 0; j < m; j++) {
+        __m256d aj = _mm256_set1_pd(alpha[j]);
+        double *yj = y + j * q;
+        size_t t = 0;
+        for (; t + 4 <= q; t += 4)
+            _mm256_storeu_pd(yj + t, _mm256_add_pd(_mm256_loadu_pd(yj + t),
+                                                   _mm256_mul_pd(aj, _mm256_loadu_pd(x + t))));
+        for (; t < q; t++)
+            yj[t] += alpha[j] * x[t];
+    }
+}
+
+/* Each 4-wide piece of a row of Y stays in a register while the rows are summed into it. */
+static void avx2_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
+                          size_t lda, const double *restrict x, size_t ldx, double *restrict y)
+{
+    if (n == 0)
+        return;
+    for (size_t j = 0; j < m; j++) {
+        double *yj = y + j * q;
+        size_t t = 0;
+        for (; t + 4 <= q; t += 4) {
+            __m256d acc = _mm256_loadu_pd(yj + t);
+            for (size_t r = 0; r < n; r++)
+                acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(alpha[r * lda + j]),
+                                                       _mm256_loadu_pd(x + r * ldx + t)));
+            _mm256_storeu_pd(yj + t, acc);
+        }
+        for (; t < q; t++) {
+            double acc = yj[t];
+            for (size_t r = 0; r < n; r++)
+                acc += alpha[r * lda + j] * x[r * ldx + t];
+            yj[t] = acc;
+        }
+    }
+}
+
+void moe_kernels_fill_avx2(moe_kernels *t)
+{
+    t->name = "avx2";
+    t->vexp = avx2_vexp;
+    t->posterior_rows = avx2_posterior_rows;
+    t->wgram_rows = avx2_wgram_rows;
+    t->ger = avx2_ger;
+    t->ger_rows = avx2_ger_rows;
+}

@@ -1,0 +1,220 @@
+/* avx512.c: the AVX-512 (F, DQ) kernels; compiled alone with -mavx512f -mavx512dq -mfma
+ * -ffp-contract=off (src/kernels/Makemodule.am) and called only when dispatch.c found the
+ * CPU and OS support.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
+ * loop then a masked tail; n may be 0 or odd, no alignment is assumed. */
+#include <config.h>
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/exp_consts.h"
+#include "kernels/kernels.h"
+#include "kernels/posterior_impl.h"
+
+static inline __m512d exp_fast(__m512d x)
+{
+    const __m512d shifter = _mm512_set1_pd(MOE_EXP_SHIFTER);
+    __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(MOE_EXP_LOG2E), shifter);
+    __m512d kd = _mm512_sub_pd(t, shifter);
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(MOE_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(MOE_EXP_LN2_LO), r);
+    __m512d p = _mm512_set1_pd(MOE_EXP_C13);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C12));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C11));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C10));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C9));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C8));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C7));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C6));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C4));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C3));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(MOE_EXP_C2));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    __m512i ki = _mm512_sub_epi64(_mm512_castpd_si512(t), _mm512_castpd_si512(shifter));
+    return _mm512_castsi512_pd(
+        _mm512_add_epi64(_mm512_castpd_si512(p), _mm512_slli_epi64(ki, 52)));
+}
+
+/* exp of the lanes of LIVE at X into Y (Y may be X); lanes out of the fast range go to libm. */
+static inline void exp_lanes(const double *x, double *y, __mmask8 live)
+{
+    __m512d v = _mm512_maskz_loadu_pd(live, x);
+    __m512d e = exp_fast(v);
+    __mmask8 slow = _mm512_cmp_pd_mask(_mm512_abs_pd(v), _mm512_set1_pd(MOE_EXP_FAST_MAX),
+                                       _CMP_NLE_UQ) & live;
+    __mmask8 zero = _mm512_cmp_pd_mask(v, _mm512_set1_pd(MOE_EXP_ZERO_BELOW), _CMP_LT_OQ);
+    e = _mm512_mask_blend_pd(zero, e, _mm512_setzero_pd());
+    _mm512_mask_storeu_pd(y, live, e);
+    slow &= (__mmask8)~zero;
+    if (slow) {  /* from a copy of the input: Y may be X */
+        double in[8];
+        _mm512_storeu_pd(in, v);
+        while (slow) {
+            int j = __builtin_ctz(slow);
+            y[j] = exp(in[j]);
+            slow &= (__mmask8)(slow - 1);
+        }
+    }
+}
+
+static void avx512_vexp(size_t n, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        exp_lanes(x + i, y + i, 0xff);
+    if (i < n)
+        exp_lanes(x + i, y + i, (__mmask8)((1u << (n - i)) - 1));
+}
+
+static void avx512_posterior_rows(size_t n, size_t k, const double *restrict a,
+                                  double *restrict h, double *restrict lp)
+{
+    moe_posterior_rows_with(avx512_vexp, n, k, a, h, lp);
+}
+
+/* wgram_rows for P <= 8 with NV = ceil(P(P+1)/2 / 8) packed vectors held in registers over
+ * all rows: the row x (one register) and w x are permuted into the (a, b) pairs of the
+ * packed upper triangle. */
+static inline __attribute__((always_inline)) void
+gram_small(size_t n, size_t p, const double *restrict x, size_t ldx, const double *restrict y,
+           const double *restrict w, size_t ldw, double *restrict s, const int nv)
+{
+    size_t q = p * (p + 1) / 2;
+    int64_t ia[40] = {0}, ib[40] = {0};
+    for (size_t a = 0, t = 0; a < p; a++)
+        for (size_t b = a; b < p; b++, t++) {
+            ia[t] = (int64_t)a;
+            ib[t] = (int64_t)b;
+        }
+    __m512i va[5], vb[5];
+    __m512d acc[5];
+    __mmask8 mv[5];
+    double *xx = s + 2 + p;
+    for (int v = 0; v < nv; v++) {
+        size_t left = q - 8 * (size_t)v;
+        mv[v] = left >= 8 ? 0xff : (__mmask8)((1u << left) - 1);
+        va[v] = _mm512_loadu_si512(ia + 8 * v);
+        vb[v] = _mm512_loadu_si512(ib + 8 * v);
+        acc[v] = _mm512_maskz_loadu_pd(mv[v], xx + 8 * v);
+    }
+    __mmask8 pm = (__mmask8)((1u << p) - 1);
+    __m512d accxy = _mm512_maskz_loadu_pd(pm, s + 2);
+    double s0 = s[0], s1 = s[1];
+    for (size_t r = 0; r < n; r++) {
+        double wr = w[r * ldw], yr = y[r], wy = wr * yr;
+        s0 += wr;
+        s1 += wy * yr;
+        __m512d xr = _mm512_maskz_loadu_pd(pm, x + r * ldx);
+        __m512d wx = _mm512_mul_pd(_mm512_set1_pd(wr), xr);
+        accxy = _mm512_add_pd(accxy, _mm512_mul_pd(_mm512_set1_pd(wy), xr));
+        for (int v = 0; v < nv; v++) {
+            __m512d av = _mm512_permutexvar_pd(va[v], wx);
+            __m512d bv = _mm512_permutexvar_pd(vb[v], xr);
+            acc[v] = _mm512_add_pd(acc[v], _mm512_mul_pd(av, bv));
+        }
+    }
+    s[0] = s0;
+    s[1] = s1;
+    _mm512_mask_storeu_pd(s + 2, pm, accxy);
+    for (int v = 0; v < nv; v++)
+        _mm512_mask_storeu_pd(xx + 8 * v, mv[v], acc[v]);
+}
+
+static void avx512_wgram_rows(size_t n, size_t p, const double *restrict x, size_t ldx,
+                              const double *restrict y, const double *restrict w, size_t ldw,
+                              double *restrict s)
+{
+    if (n == 0 || p == 0)
+        return;
+    switch ((p * (p + 1) / 2 + 7) / 8) {  /* p <= 8: 1 .. 5 vectors */
+    case 1: gram_small(n, p, x, ldx, y, w, ldw, s, 1); return;
+    case 2: gram_small(n, p, x, ldx, y, w, ldw, s, 2); return;
+    case 3: gram_small(n, p, x, ldx, y, w, ldw, s, 3); return;
+    case 4: gram_small(n, p, x, ldx, y, w, ldw, s, 4); return;
+    case 5: gram_small(n, p, x, ldx, y, w, ldw, s, 5); return;
+    default: break;
+    }
+    /* P > 8: each row of the packed triangle is a vector loop with a masked tail */
+    double *xy = s + 2, *xx0 = s + 2 + p;
+    for (size_t r = 0; r < n; r++) {
+        const double *xr = x + r * ldx;
+        double wr = w[r * ldw], yr = y[r], wy = wr * yr, *xx = xx0;
+        s[0] += wr;
+        s[1] += wy * yr;
+        __m512d wyv = _mm512_set1_pd(wy);
+        for (size_t a = 0; a < p; a += 8) {
+            __mmask8 m = p - a >= 8 ? 0xff : (__mmask8)((1u << (p - a)) - 1);
+            __m512d xv = _mm512_maskz_loadu_pd(m, xr + a);
+            __m512d yv = _mm512_maskz_loadu_pd(m, xy + a);
+            _mm512_mask_storeu_pd(xy + a, m, _mm512_add_pd(yv, _mm512_mul_pd(wyv, xv)));
+        }
+        for (size_t a = 0; a < p; a++) {
+            __m512d wxa = _mm512_set1_pd(wr * xr[a]);
+            size_t len = p - a;
+            for (size_t b = 0; b < len; b += 8) {
+                __mmask8 m = len - b >= 8 ? 0xff : (__mmask8)((1u << (len - b)) - 1);
+                __m512d xv = _mm512_maskz_loadu_pd(m, xr + a + b);
+                __m512d av = _mm512_maskz_loadu_pd(m, xx + b);
+                _mm512_mask_storeu_pd(xx + b, m, _mm512_add_pd(av, _mm512_mul_pd(wxa, xv)));
+            }
+            xx += len;
+        }
+    }
+}
+
+static void avx512_ger(size_t m, size_t q, const double *restrict alpha,
+                       const double *restrict x, double *restrict y)
+{
+    for (size_t j = 0; j < m; j++) {
+        __m512d aj = _mm512_set1_pd(alpha[j]);
+        double *yj = y + j * q;
+        size_t t = 0;
+        for (; t + 8 <= q; t += 8)
+            _mm512_storeu_pd(yj + t, _mm512_add_pd(_mm512_loadu_pd(yj + t),
+                                                   _mm512_mul_pd(aj, _mm512_loadu_pd(x + t))));
+        if (t < q) {
+            __mmask8 mk = (__mmask8)((1u << (q - t)) - 1);
+            __m512d yv = _mm512_maskz_loadu_pd(mk, yj + t);
+            __m512d xv = _mm512_maskz_loadu_pd(mk, x + t);
+            _mm512_mask_storeu_pd(yj + t, mk, _mm512_add_pd(yv, _mm512_mul_pd(aj, xv)));
+        }
+    }
+}
+
+/* Each 8-wide piece of a row of Y stays in a register while the rows are summed into it. */
+static void avx512_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
+                            size_t lda, const double *restrict x, size_t ldx,
+                            double *restrict y)
+{
+    if (n == 0)
+        return;
+    for (size_t j = 0; j < m; j++) {
+        double *yj = y + j * q;
+        for (size_t t = 0; t < q; t += 8) {
+            __mmask8 mk = q - t >= 8 ? 0xff : (__mmask8)((1u << (q - t)) - 1);
+            __m512d acc = _mm512_maskz_loadu_pd(mk, yj + t);
+            for (size_t r = 0; r < n; r++)
+                acc = _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(alpha[r * lda + j]),
+                                                       _mm512_maskz_loadu_pd(mk, x + r * ldx + t)));
+            _mm512_mask_storeu_pd(yj + t, mk, acc);
+        }
+    }
+}
+
+void moe_kernels_fill_avx512(moe_kernels *t)
+{
+    t->name = "avx512";
+    t->vexp = avx512_vexp;
+    t->posterior_rows = avx512_posterior_rows;
+    t->wgram_rows = avx512_wgram_rows;
+    t->ger = avx512_ger;
+    t->ger_rows = avx512_ger_rows;
+}

@@ -1,0 +1,83 @@
+/* kernels.h: the table of SIMD kernels (double precision) for the hot loops of EM, and its
+ * run-time choice.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * One table of function pointers (BLIS-style): the portable reference (ref.c) fills every slot
+ * first, then the AVX2+FMA (avx2.c) and AVX-512 (avx512.c) files override the slots they
+ * implement, so no slot is ever empty. Only those two files are compiled with ISA flags (as
+ * separate convenience libraries, src/kernels/Makemodule.am). The set is chosen once per
+ * process (pthread_once) from CPUID and XCR0 (the OS must have enabled the YMM / ZMM state),
+ * the best available first; MOE_ARCH=ref|avx2|avx512 forces one, and an unknown or unavailable
+ * choice is an error that moe_kernels_init reports (the table then falls back to ref, so a
+ * caller that ignores the error still computes correctly).
+ *
+ * Contracts common to every kernel: n (rows, elements) may be 0 or odd; no alignment is
+ * assumed; the pointers marked restrict do not overlap; nothing is allocated; the sums of a
+ * kernel that accumulates into an output are taken in row order for each output element, so
+ * a kernel is a pure function of its inputs (bit-identical for any thread count). Whether an
+ * ISA kernel is bit-identical to the reference or within a tolerance is stated at each slot
+ * below and checked by tests/test_kernels.c with that tolerance. */
+#ifndef MOE_KERNELS_KERNELS_H
+#define MOE_KERNELS_KERNELS_H
+
+#include <stddef.h>
+
+#include "moe.h"
+
+typedef struct moe_kernels {
+    const char *name;  /* "ref", "avx2" or "avx512" */
+    /* Y[i] = exp(X[i]) for i < N, for every double (-inf -> 0, underflow to subnormals and 0,
+     * overflow to +inf, NaN -> NaN). ISA versions: within MOE_KERNELS_EXP_ULP units in the
+     * last place of libm's exp (lanes outside [-707, 707] and NaN use libm's exp itself).
+     * Y may be X (in place); no other overlap. */
+    void (*vexp)(size_t n, const double *x, double *y);
+    /* Per-row log-sum-exp and posteriors of an N x K row-major array A of log terms:
+     * LP[r] = log sum_i exp(A[r,i]) (max-shifted), and when H is not NULL
+     * H[r,i] = exp(A[r,i] - LP[r]) (N x K). K >= 1. Within the tolerance of vexp (the
+     * reference uses libm's exp and log; ISA versions their vexp and libm's log). */
+    void (*posterior_rows)(size_t n, size_t k, const double *restrict a, double *restrict h,
+                           double *restrict lp);
+    /* The weighted Gram statistics of a Gaussian linear expert over N rows: with x_r the row
+     * X + r * LDX (P values), y_r = Y[r], w_r = W[r * LDW] and c_r = w_r y_r, adds to
+     * S = [sum w, sum c y, sum c x (P), sum (w x_a) x_b packed upper by rows (P(P+1)/2)]
+     * in row order. Bit-identical to the reference (separate multiply and add, no FMA) when
+     * every x_r and y_r is finite. */
+    void (*wgram_rows)(size_t n, size_t p, const double *restrict x, size_t ldx,
+                       const double *restrict y, const double *restrict w, size_t ldw,
+                       double *restrict s);
+    /* The rank-1 update Y += alpha x' of an M x Q row-major array Y (row j gets
+     * ALPHA[j] * X[t] added to element t). Bit-identical to the reference. */
+    void (*ger)(size_t m, size_t q, const double *restrict alpha, const double *restrict x,
+                double *restrict y);
+    /* N rank-1 updates Y += sum_r alpha_r x_r' of the M x Q row-major array Y, with
+     * alpha_r = ALPHA + r * LDA (M values) and x_r = X + r * LDX (Q values); each element's
+     * sum is taken in row order, so the result equals N calls of ger bit for bit. Bit-identical
+     * to the reference. */
+    void (*ger_rows)(size_t n, size_t m, size_t q, const double *restrict alpha, size_t lda,
+                     const double *restrict x, size_t ldx, double *restrict y);
+} moe_kernels;
+
+/* Accuracy bound of the ISA vexp against libm's exp, in units in the last place. */
+#define MOE_KERNELS_EXP_ULP 2
+
+/* The kernels in use (chosen on the first call, once per process); never NULL. */
+const moe_kernels *moe_kernels_get(void);
+
+/* The set named NAME ("ref", "avx2", "avx512") when it is compiled in and this CPU and OS
+ * support it, else NULL (with WHY, if not NULL, set to a reason). For tests and benchmarks. */
+const moe_kernels *moe_kernels_find(const char *name, const char **why);
+
+/* Makes T the set moe_kernels_get returns from now on (tests and benchmarks only: not safe
+ * while a fit runs in another thread). */
+void moe_kernels_force(const moe_kernels *t);
+
+/* Fills T with the reference kernels; the ISA files override slots of a filled table. */
+void moe_kernels_fill_ref(moe_kernels *t);
+void moe_kernels_fill_avx2(moe_kernels *t);
+void moe_kernels_fill_avx512(moe_kernels *t);
+
+/* CPU and OS support, from CPUID and XCR0 (1 yes, 0 no). */
+int moe_kernels_cpu_has_avx2(void);
+int moe_kernels_cpu_has_avx512(void);
+
+#endif
