@@ -303,27 +303,58 @@ void moe_model_gate(const moe_model *m, size_t i, double *coef)
  * the divisor sum w, so that weighted rows standardise as the rows repeated would) of
  * column J of the row-major N x P matrix A, so that a standardised column has mean 0 and ML
  * variance 1 (the scale on which var_floor is a share of var(y)). A constant (or single-row)
- * column gets scale 1. */
+ * column gets scale 1.
+ *
+ * Units: the moments are formed on the column divided by a power of two T near its largest
+ * magnitude, so no sum or square overflows or underflows for any column a double can hold
+ * (1e300 squared is inf, 1e-300 squared is 0), and multiplied by T at the end. Scaling by a
+ * power of two is exact, and a square root of a number times 4^-e is the root times 2^-e
+ * exactly, so columns of ordinary size get bit for bit the moments the plain formulas gave.
+ * The weights are likewise divided by a power of two near their largest, which cancels in
+ * the weighted mean and in ss / sum w. */
 static void column_moments(const double *a, const double *w, size_t n, size_t p, size_t j,
                            double *center, double *scale)
 {
+    double amax = 0, wmax = 0;
+    for (size_t r = 0; r < n; r++) {
+        double v = fabs(a[r * p + j]);
+        if (v > amax)
+            amax = v;
+        if (w && w[r] > wmax)
+            wmax = w[r];
+    }
+    int ea = 0, ew = 0;
+    if (amax > 0 && isfinite(amax))
+        (void)frexp(amax, &ea);
+    if (wmax > 0 && isfinite(wmax))
+        (void)frexp(wmax, &ew);
+    /* exponents within [-64, 64] leave the data as they are: bit-identical to the plain sums
+     * for every column of ordinary size, and still far from overflow (n 2^128 is finite) */
+    if (ea >= -64 && ea <= 64)
+        ea = 0;
+    if (ew >= -64 && ew <= 64)
+        ew = 0;
+    double ta = ldexp(1.0, -ea), tw = ldexp(1.0, -ew);
     double mean = 0, ss = 0, sw = 0;
     for (size_t r = 0; r < n; r++) {
-        double wr = w ? w[r] : 1;
-        mean += w ? wr * a[r * p + j] : a[r * p + j];
+        double wr = w ? w[r] * tw : 1, ar = a[r * p + j] * ta;
+        mean += w ? wr * ar : ar;
         sw += wr;
     }
     mean = sw > 0 ? mean / sw : 0;
     for (size_t r = 0; r < n; r++) {
-        double e = a[r * p + j] - mean;
-        ss += w ? w[r] * e * e : e * e;
+        double e = a[r * p + j] * ta - mean;
+        ss += w ? w[r] * tw * e * e : e * e;
     }
     double sd = sw > 0 ? sqrt(ss / sw) : 0;
     /* a column constant up to rounding would be blown up to noise: treat it as constant */
-    if (!(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd))
-        sd = 1;
-    *center = isfinite(mean) ? mean : 0;
-    *scale = sd;
+    if (!(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd)) {
+        *center = isfinite(mean) ? ldexp(mean, ea) : 0;
+        *scale = 1;
+        return;
+    }
+    *center = isfinite(mean) ? ldexp(mean, ea) : 0;
+    *scale = ldexp(sd, ea);
 }
 
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)
