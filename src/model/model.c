@@ -348,13 +348,9 @@ static void column_moments(const double *a, const double *w, size_t n, size_t p,
     }
     double sd = sw > 0 ? sqrt(ss / sw) : 0;
     /* a column constant up to rounding would be blown up to noise: treat it as constant */
-    if (!(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd)) {
-        *center = isfinite(mean) ? ldexp(mean, ea) : 0;
-        *scale = 1;
-        return;
-    }
+    int constant = !(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd);
     *center = isfinite(mean) ? ldexp(mean, ea) : 0;
-    *scale = ldexp(sd, ea);
+    *scale = constant ? 1 : ldexp(sd, ea);
 }
 
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)
