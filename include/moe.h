@@ -235,6 +235,11 @@ typedef struct moe_fit_options {
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
     const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
+    double min_rows;           /* an expert on fewer effective rows than min_rows per free
+                                  parameter is spurious (default 5; 0: no such check) */
+    int keep_spurious;         /* 1: K is picked by the criterion alone; 0 (default): a K
+                                  whose fit has spurious experts is picked only when every K
+                                  has them (spurious: at the variance floor or too few rows) */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -262,6 +267,7 @@ typedef struct moe_fit_stats {
     double aic;          /* -2 loglik + 2 df */
     double bic;          /* -2 loglik + df log n */
     double icl;          /* bic + 2 * posterior entropy */
+    size_t spurious;     /* experts at the variance floor or below min_rows (see options) */
 } moe_fit_stats;
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);

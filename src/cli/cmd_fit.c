@@ -34,6 +34,11 @@ void cli_fit_help(FILE *fp)
 "      --gate-ridge=L     L2 penalty on the gate's slopes, standardised scale (default 0)\n"
 "      --min-prior=P      drop experts whose prior share falls below P (default 0)\n"
 "      --var-floor=F      variance floor as a share of var(y) (default 1e-6)\n"
+"      --min-rows=R       an expert on fewer than R effective rows per free parameter,\n"
+"                         or at the variance floor, is spurious: warned about, and K\n"
+"                         is picked among the fits without such experts (default 5;\n"
+"                         0: only the floor counts)\n"
+"      --keep-spurious    pick K by the criterion alone (spurious experts still warned)\n"
 "      --no-se            do not compute standard errors\n"
 "\n"
 "Data:\n"
@@ -141,7 +146,8 @@ static void progress(const moe_progress *p, void *data)
 enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
-    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS
+    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_MIN_ROWS,
+    OPT_KEEP_SPURIOUS
 };
 
 static const struct option long_options[] = {
@@ -155,6 +161,8 @@ static const struct option long_options[] = {
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
+    {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
+    {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"weights", required_argument, NULL, OPT_WEIGHTS},
@@ -265,6 +273,10 @@ int cli_fit(int argc, char **argv)
         case OPT_VAR_FLOOR:
             bad = cli_parse_double("fit", "--var-floor", optarg, &fo.var_floor);
             break;
+        case OPT_MIN_ROWS:
+            bad = cli_parse_double("fit", "--min-rows", optarg, &fo.min_rows);
+            break;
+        case OPT_KEEP_SPURIOUS: fo.keep_spurious = 1; break;
         case OPT_NO_SE: fo.standard_errors = 0; break;
         case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
         case OPT_WEIGHTS: sel.weights = optarg; break;
@@ -355,11 +367,16 @@ int cli_fit(int argc, char **argv)
     }
     int stdout_taken = (json_path && strcmp(json_path, "-") == 0)
                        || (model_path && strcmp(model_path, "-") == 0);
-    /* The summary lists the warnings too: repeat them on standard error unless both streams
-     * are the same terminal, where the reader would see each one twice. */
-    if (stdout_taken || !isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO))
-        for (size_t i = 0; i < moe_fit_nwarnings(fit); i++)
+    /* Each warning is printed once: in the summary's Warnings section when there is a
+     * summary, else on standard error. A summary that goes to a file or a pipe while standard
+     * error is a terminal gets one line there saying how many it lists. */
+    size_t nwarn = moe_fit_nwarnings(fit);
+    if (stdout_taken)
+        for (size_t i = 0; i < nwarn; i++)
             cli_warning("%s", moe_fit_warning(fit, i));
+    else if (nwarn && !isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+        cli_warning("%zu warning%s, listed at the end of the summary", nwarn,
+                    nwarn == 1 ? "" : "s");
     if (!stdout_taken) {
         s = moe_fit_write_summary(fit, stdout, &err);
         if (s != MOE_SUCCESS) {

@@ -189,10 +189,14 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                 "AIC", "BIC", "ICL");
         for (size_t j = 0; j < nsel; j++) {
             moe_fit_stats s = moe_fit_selection(f, j);
-            fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s\n", s.k,
+            char spur[48] = "";
+            if (s.spurious)
+                snprintf(spur, sizeof spur, "  (%zu spurious expert%s)", s.spurious,
+                         s.spurious == 1 ? "" : "s");
+            fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s%s\n", s.k,
                     num(b1, sizeof b1, 'f', 4, s.loglik), s.df, num(b2, sizeof b2, 'f', 4, s.aic),
                     num(b3, sizeof b3, 'f', 4, s.bic), num(b4, sizeof b4, 'f', 4, s.icl),
-                    s.k == st.k ? "  <- chosen" : "");
+                    s.k == st.k ? "  <- chosen" : "", spur);
         }
     }
     size_t nw = moe_fit_nwarnings(f);
