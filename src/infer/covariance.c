@@ -25,6 +25,7 @@
 
 #include <lapacke.h>
 
+#include "core/blas_threads.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "experts/expert.h"
@@ -178,9 +179,12 @@ int moe_infer_invert_information(double *a, size_t np, moe_error *err)
         finite &= isfinite(a[i]) != 0;
     lapack_int info = -1;
     if (finite) {
+        /* one BLAS thread: the inverse must not depend on OMP_NUM_THREADS */
+        int saved = moe_blas_pin();
         info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
         if (info == 0)
             info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
+        moe_blas_unpin(saved);
     }
     if (info != 0) {
         for (size_t i = 0; i < np * np; i++)
