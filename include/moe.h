@@ -378,6 +378,10 @@ int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
  * (MOE_EWRITE). Call it before a long fit so that a plotting mistake fails at once. */
 int moe_plot_check(const moe_plot_options *opt, moe_error *err);
 
+/* Checks, before a fit, that OPT->along (when set) names an expert or gate input of the data
+ * set D that will be fitted (MOE_EINVAL with the inputs listed, else MOE_SUCCESS). */
+int moe_plot_check_data(const moe_plot_options *opt, const moe_dataset *d, moe_error *err);
+
 #ifdef __cplusplus
 }
 #endif

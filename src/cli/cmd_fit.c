@@ -344,6 +344,14 @@ int cli_fit(int argc, char **argv)
         goto done;
     if (verbosity != CLI_QUIET)
         cli_note_omitted(data);
+    if (po.dir) {
+        /* --along must name an input of this data set: said before the fit, not after */
+        int ps = moe_plot_check_data(&po, data, &err);
+        if (ps != MOE_SUCCESS) {
+            rc = cli_fail(ps, &err);
+            goto done;
+        }
+    }
 
     /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
     if (json_path && (rc = cli_output_open(&json_out, json_path)))

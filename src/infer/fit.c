@@ -246,14 +246,19 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     size_t kwant = opt->k_max, kfit = opt->k_max;
     while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, nx, nz))
         kfit--;
-    if (kfit < opt->k_min) {
-        size_t dfmin = moe_model_df(et, gt, opt->k_min, nx, nz);
+    if (kfit < opt->k_min)
         return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
                              "but the data have only %zu rows; use fewer experts", opt->k_min,
-                             dfmin, n);
-    }
+                             moe_model_df(et, gt, opt->k_min, nx, nz), n);
     o2.k_max = kfit;
     opt = &o2;
+    /* frequency weights stand for wsum observations: fewer than the parameters cannot be
+     * fitted, whatever the rows (weights of 1e-300 would otherwise end as degenerate starts) */
+    size_t dfmin = moe_model_df(et, gt, opt->k_min, nx, nz);
+    if (d->w && wsum < (double)dfmin)
+        return moe_error_set(err, MOE_EINVAL, "fit: the weights sum to %g, fewer observations "
+                             "than the %zu free parameters of K = %zu (frequency weights: a "
+                             "row of weight w counts as w rows)", wsum, dfmin, opt->k_min);
     moe_fit *f = calloc(1, sizeof *f);
     moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
     moe_dataset *ds = NULL;
