@@ -87,4 +87,21 @@ run_status 65 "weights of 1e-300: a data error" fit -k 1 --weights w -y waiting 
   "$TMPD/w.csv"
 err_has "the weights sum to 2.72e-298, fewer observations than the 3 free parameters" \
   "weights of 1e-300: says why"
+
+# ---- progress (-v, as stderr is not a terminal here): which K of the range, the best
+# log-likelihood of the K so far, time spent and left; nothing without -v (tests stay quiet)
+run_status 0 "-v -k 2:3: progress" fit -v -k 2:3 --restarts 2 "$D/mcycle.csv"
+err_has "K=2 restart 1/2: iteration" "-v: the start"
+check "-v: which K of the range" grep -q "| K 3 of 2..3, best -5[0-9.]*, [0-9.]*s elapsed" \
+  "$TMPD/err"
+check "-v: an estimate of the time left before the last start" \
+  grep -q "K=2 restart 1/2: .*, about [0-9]*s left\$" "$TMPD/err"
+check "-v: the last start has no time left" grep -q "K=3 restart 2/2: .*s elapsed\$" "$TMPD/err"
+best=$(sed -n 's/.*K=3 restart 2\/2: .*, best \(-[0-9.]*\),.*/\1/p' "$TMPD/err")
+last=$(sed -n 's/.*K=3 restart [12]\/2: iteration [0-9]*, logLik \(-[0-9.]*\) .*/\1/p' \
+  "$TMPD/err" | sort -g | tail -1)
+check "-v: the best is the largest final log-likelihood of K = 3's starts ($best, $last)" \
+  test "$best" = "$last"
+run_status 0 "no -v: quiet" fit -k 2:3 --restarts 2 "$D/mcycle.csv"
+check "no -v, stderr not a terminal: no progress" sh -c "! grep -q 'restart' '$TMPD/err'"
 tap_done

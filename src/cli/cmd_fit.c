@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -84,25 +85,54 @@ typedef struct progress_state {
     moe_progress last;    /* the latest report (for logs, printed when a start ends) */
     int have_last;
     struct timespec shown;
+    struct timespec start;  /* when the fit began */
+    size_t k_min, k_max;    /* the range of K */
+    size_t done, total;     /* starts finished, and in all */
+    size_t best_k;          /* the K whose best log-likelihood is BEST */
+    double best;            /* the best final log-likelihood of a start of the current K */
 } progress_state;
 
-static void progress_line(const moe_progress *p, FILE *fp)
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+}
+
+/* One progress line: the start, then where the whole fit stands (which K of the range, the
+ * best log-likelihood of this K's finished starts, time spent and an estimate of the time
+ * left from the mean time per start so far; larger K take longer, so it is rough). */
+static void progress_line(const progress_state *s, const moe_progress *p, FILE *fp)
 {
     fprintf(fp, "K=%zu restart %zu/%zu: iteration %zu, logLik %.1f", p->k, p->restart + 1,
             p->restarts, p->iteration, p->loglik);
+    if (s->k_max > s->k_min)
+        fprintf(fp, " | K %zu of %zu..%zu", p->k, s->k_min, s->k_max);
+    if (s->best_k == p->k && isfinite(s->best))
+        fprintf(fp, ", best %.1f", s->best);
+    double el = seconds_since(&s->start);
+    fprintf(fp, ", %.1fs elapsed", el);
+    if (s->done > 0 && s->total > s->done)
+        fprintf(fp, ", about %.0fs left", el / (double)s->done * (double)(s->total - s->done));
 }
 
 static void progress_end(progress_state *s)
 {
+    if (s->have_last) {
+        s->done++;
+        if (s->best_k != s->last.k || s->last.loglik > s->best)
+            s->best = s->last.loglik;
+        s->best_k = s->last.k;
+    }
     if (s->tty) {
         if (s->have_last) {   /* the start's final state, which throttling may have skipped */
             fputc('\r', stderr);
-            progress_line(&s->last, stderr);
+            progress_line(s, &s->last, stderr);
             fputs("\033[K\n", stderr);
         }
     } else if (s->have_last) {
         fputs("moefit: ", stderr);
-        progress_line(&s->last, stderr);
+        progress_line(s, &s->last, stderr);
         fputc('\n', stderr);
     }
     s->open = 0;
@@ -131,7 +161,7 @@ static void progress(const moe_progress *p, void *data)
                         + 1e-9 * (double)(now.tv_nsec - s->shown.tv_nsec);
             if (!same || dt >= 0.1 || p->iteration <= 1) {
                 fputc('\r', stderr);
-                progress_line(p, stderr);
+                progress_line(s, p, stderr);
                 fputs("\033[K", stderr);
                 fflush(stderr);
                 s->shown = now;
@@ -362,6 +392,11 @@ int cli_fit(int argc, char **argv)
     progress_state ps;
     memset(&ps, 0, sizeof ps);
     ps.tty = isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &ps.start);
+    ps.k_min = fo.k_min;
+    ps.k_max = fo.k_max;
+    ps.total = (fo.k_max - fo.k_min + 1) * fo.restarts;
+    ps.best = -INFINITY;
     if (verbosity == CLI_VERBOSE || (verbosity == CLI_NORMAL && ps.tty)) {
         fo.progress = progress;
         fo.progress_data = &ps;
