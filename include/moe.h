@@ -192,6 +192,12 @@ int moe_model_write(const moe_model *m, FILE *fp, moe_error *err);
  * field is validated: MOE_EFORMAT for truncated, corrupt or wrong-version files. */
 int moe_model_load(const char *path, moe_model **out, moe_error *err);
 
+/* Rows of D (a data set for M, data scale) with an input outside the range M was fitted on;
+ * WHY (LEN bytes, may be NULL) gets the first, e.g. "row 3: times = 70 outside [2.4, 57.6]".
+ * 0 when M records no ranges (a model file without "ranges"). */
+size_t moe_model_outside_range(const moe_model *m, const moe_dataset *d, char *why,
+                               size_t len);
+
 moe_model *moe_model_copy(const moe_model *m);
 void moe_model_free(moe_model *m);
 

@@ -104,4 +104,32 @@ check "-v: the best is the largest final log-likelihood of K = 3's starts ($best
   test "$best" = "$last"
 run_status 0 "no -v: quiet" fit -k 2:3 --restarts 2 "$D/mcycle.csv"
 check "no -v, stderr not a terminal: no progress" sh -c "! grep -q 'restart' '$TMPD/err'"
+
+# ---- the model file records the rows and input ranges fitted; predict warns outside them
+run_status 0 "fit -o model.json" fit -k 2 -q -o "$TMPD/m.json" "$D/mcycle.csv"
+check "the model records n = 133" test "$(jget "$TMPD/m.json" ranges.n)" = 133
+check "the model records the range of times (2.4 .. 57.6)" \
+  test "$(jget "$TMPD/m.json" 'ranges.inputs.min[0]') $(jget "$TMPD/m.json" \
+  'ranges.inputs.max[0]')" = "2.3999999999999999 57.600000000000001"
+printf 'times\n1\n30\n70\n' >"$TMPD/new.csv"
+run_status 0 "predict outside the fitted range" predict -q "$TMPD/m.json" "$TMPD/new.csv"
+err_has "2 of 3 rows have inputs outside the range the model was fitted on (first: row 1: times = 1 outside [2.4, 57.6])" \
+  "predict: the rows outside the range are counted, the first named"
+run_status 0 "predict inside the range" predict "$TMPD/m.json" "$D/mcycle.csv"
+check "predict inside the range: no warning" sh -c "! grep -q outside '$TMPD/err'"
+sed 's/"ranges": {/"description": "no ranges", "old_ranges": {/' "$TMPD/m.json" >"$TMPD/bad.json"
+run_status 65 "an unknown key is still rejected" predict "$TMPD/bad.json" "$TMPD/new.csv"
+awk '/"ranges": {/ { skip = 1 } skip && /^  },?$/ { skip = 0; next } !skip' "$TMPD/m.json" \
+  >"$TMPD/old.json"
+run_status 0 "a model file without ranges (older files) loads" predict "$TMPD/old.json" \
+  "$TMPD/new.csv"
+check "without ranges: no range warning" sh -c "! grep -q outside '$TMPD/err'"
+awk '/"max": \[/ { f = 1 } f && /57.6/ { sub(/57.600000000000001/, "1"); f = 0 } 1' \
+  "$TMPD/m.json" >"$TMPD/minmax.json"
+run_status 65 "ranges with min > max are rejected" predict "$TMPD/minmax.json" "$TMPD/new.csv"
+err_has "ranges.inputs: min must not exceed max" "min > max: the field named"
+cut -d, -f2 "$D/mcycle.csv" >"$TMPD/noinput.csv"
+run_status 65 "predict rejects data without the model's input column" predict "$TMPD/m.json" \
+  "$TMPD/noinput.csv"
+err_has "no column 'times', the model's input" "the missing column named"
 tap_done

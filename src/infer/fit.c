@@ -306,6 +306,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     /* the chosen model: standardised parameters with the data's scaling and names */
     moe_model_copy_scaling(m, scale);
+    moe_model_ranges_from_data(m, d);
     f->weight_sum = wsum;
     if (d->w && !(f->weights_name = strdup(d->w_name ? d->w_name : "weights"))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");

@@ -59,8 +59,10 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
     m->z_scale = malloc((nz + 1) * sizeof *m->z_scale);
     m->expert_par = calloc(k * m->ep + 1, sizeof *m->expert_par);
     m->gate_par = calloc(m->gp + 1, sizeof *m->gate_par);
+    m->x_range = calloc(2 * nx + 1, sizeof *m->x_range);
+    m->z_range = calloc(2 * nz + 1, sizeof *m->z_range);
     if (!m->x_names || !m->z_names || !m->x_center || !m->x_scale || !m->z_center ||
-        !m->z_scale || !m->expert_par || !m->gate_par) {
+        !m->z_scale || !m->expert_par || !m->gate_par || !m->x_range || !m->z_range) {
         moe_model_free(m);
         return NULL;
     }
@@ -106,6 +108,8 @@ void moe_model_free(moe_model *m)
     free(m->z_scale);
     free(m->expert_par);
     free(m->gate_par);
+    free(m->x_range);
+    free(m->z_range);
     free(m);
 }
 
@@ -140,6 +144,10 @@ void moe_model_copy_scaling(moe_model *dst, const moe_model *src)
     memcpy(dst->x_scale, src->x_scale, src->nx * sizeof *dst->x_scale);
     memcpy(dst->z_center, src->z_center, src->nz * sizeof *dst->z_center);
     memcpy(dst->z_scale, src->z_scale, src->nz * sizeof *dst->z_scale);
+    dst->has_ranges = src->has_ranges;
+    dst->n_fit = src->n_fit;
+    memcpy(dst->x_range, src->x_range, 2 * src->nx * sizeof *dst->x_range);
+    memcpy(dst->z_range, src->z_range, 2 * src->nz * sizeof *dst->z_range);
 }
 
 moe_model *moe_model_copy(const moe_model *m)
@@ -351,6 +359,61 @@ static void column_moments(const double *a, const double *w, size_t n, size_t p,
     int constant = !(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd);
     *center = isfinite(mean) ? ldexp(mean, ea) : 0;
     *scale = constant ? 1 : ldexp(sd, ea);
+}
+
+void moe_model_ranges_from_data(moe_model *m, const moe_dataset *d)
+{
+    if (!m || !d || d->nx != m->nx || d->nz != m->nz || d->n == 0)
+        return;
+    for (size_t w = 0; w < 2; w++) {
+        size_t p = w == 0 ? d->nx : d->nz;
+        const double *a = w == 0 ? d->x : d->z;
+        double *rg = w == 0 ? m->x_range : m->z_range;
+        for (size_t j = 0; j < p; j++) {
+            double lo = a[j + 1], hi = a[j + 1];
+            for (size_t r = 1; r < d->n; r++) {
+                double v = a[r * (p + 1) + j + 1];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+            rg[2 * j] = lo;
+            rg[2 * j + 1] = hi;
+        }
+    }
+    m->n_fit = d->n;
+    m->has_ranges = 1;
+}
+
+size_t moe_model_outside_range(const moe_model *m, const moe_dataset *d, char *why,
+                               size_t len)
+{
+    if (why && len)
+        why[0] = '\0';
+    if (!m || !d || !m->has_ranges || d->nx != m->nx || d->nz != m->nz)
+        return 0;
+    size_t rows = 0, used = 0;
+    for (size_t r = 0; r < d->n; r++) {
+        int out = 0;
+        for (size_t w = 0; w < 2; w++) {
+            size_t p = w == 0 ? d->nx : d->nz;
+            const double *a = w == 0 ? d->x : d->z;
+            const double *rg = w == 0 ? m->x_range : m->z_range;
+            char *const *nm = w == 0 ? m->x_names : m->z_names;
+            for (size_t j = 0; j < p; j++) {
+                double v = a[r * (p + 1) + j + 1];
+                if (v >= rg[2 * j] && v <= rg[2 * j + 1])
+                    continue;
+                if (!out && rows == 0 && why && len > used)
+                    used += (size_t)snprintf(why + used, len - used, "row %zu: %s = %.6g "
+                                             "outside [%.6g, %.6g]", r + 1,
+                                             nm[j] ? nm[j] : "?", v, rg[2 * j],
+                                             rg[2 * j + 1]);
+                out = 1;
+            }
+        }
+        rows += out;
+    }
+    return rows;
 }
 
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)
