@@ -213,6 +213,12 @@ int moe_model_write(const moe_model *m, FILE *fp, moe_error *err);
  * field is validated: MOE_EFORMAT for truncated, corrupt or wrong-version files. */
 int moe_model_load(const char *path, moe_model **out, moe_error *err);
 
+/* Rows of D (a data set for M, data scale) with an input outside the range M was fitted on;
+ * WHY (LEN bytes, may be NULL) gets the first, e.g. "row 3: times = 70 outside [2.4, 57.6]".
+ * 0 when M records no ranges (a model file without "ranges"). */
+size_t moe_model_outside_range(const moe_model *m, const moe_dataset *d, char *why,
+                               size_t len);
+
 moe_model *moe_model_copy(const moe_model *m);
 void moe_model_free(moe_model *m);
 
@@ -260,6 +266,11 @@ typedef struct moe_fit_options {
                                   a comma list of trees B1xB2x... (a hierarchical mixture,
                                   B_l branches under every node of level l) and flat K,
                                   e.g. "2x2,3x2,4"; NULL: flat gates only */
+    double min_rows;           /* an expert on fewer effective rows than min_rows per free
+                                  parameter is spurious (default 5; 0: no such check) */
+    int keep_spurious;         /* 1: K is picked by the criterion alone; 0 (default): a K
+                                  whose fit has spurious experts is picked only when every K
+                                  has them (spurious: at the variance floor or too few rows) */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -295,6 +306,7 @@ typedef struct moe_fit_stats {
     double bic;          /* -2 loglik + df log n */
     double icl;          /* bic + 2 * posterior entropy */
     char tree[32];       /* the tree gate's branching ("2x2"), "" for a flat gate */
+    size_t spurious;     /* experts at the variance floor or below min_rows (see options) */
 } moe_fit_stats;
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);
@@ -412,6 +424,10 @@ int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
  * run (MOE_EUNAVAIL) and that OPT->dir, when it exists, is a folder we may write in
  * (MOE_EWRITE). Call it before a long fit so that a plotting mistake fails at once. */
 int moe_plot_check(const moe_plot_options *opt, moe_error *err);
+
+/* Checks, before a fit, that OPT->along (when set) names an expert or gate input of the data
+ * set D that will be fitted (MOE_EINVAL with the inputs listed, else MOE_SUCCESS). */
+int moe_plot_check_data(const moe_plot_options *opt, const moe_dataset *d, moe_error *err);
 
 #ifdef __cplusplus
 }

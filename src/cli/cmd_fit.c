@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,11 @@ void cli_fit_help(FILE *fp)
 "      --gate-ridge=L     L2 penalty on the gate's slopes, standardised scale (default 0)\n"
 "      --min-prior=P      drop experts whose prior share falls below P (default 0)\n"
 "      --var-floor=F      variance floor as a share of var(y) (default 1e-6)\n"
+"      --min-rows=R       an expert on fewer than R effective rows per free parameter,\n"
+"                         or at the variance floor, is spurious: warned about, and K\n"
+"                         is picked among the fits without such experts (default 5;\n"
+"                         0: only the floor counts)\n"
+"      --keep-spurious    pick K by the criterion alone (spurious experts still warned)\n"
 "      --no-se            do not compute standard errors\n"
 "\n"
 "Data:\n"
@@ -84,25 +90,54 @@ typedef struct progress_state {
     moe_progress last;    /* the latest report (for logs, printed when a start ends) */
     int have_last;
     struct timespec shown;
+    struct timespec start;  /* when the fit began */
+    size_t k_min, k_max;    /* the range of K */
+    size_t done, total;     /* starts finished, and in all */
+    size_t best_k;          /* the K whose best log-likelihood is BEST */
+    double best;            /* the best final log-likelihood of a start of the current K */
 } progress_state;
 
-static void progress_line(const moe_progress *p, FILE *fp)
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+}
+
+/* One progress line: the start, then where the whole fit stands (which K of the range, the
+ * best log-likelihood of this K's finished starts, time spent and an estimate of the time
+ * left from the mean time per start so far; larger K take longer, so it is rough). */
+static void progress_line(const progress_state *s, const moe_progress *p, FILE *fp)
 {
     fprintf(fp, "K=%zu restart %zu/%zu: iteration %zu, logLik %.1f", p->k, p->restart + 1,
             p->restarts, p->iteration, p->loglik);
+    if (s->k_max > s->k_min)
+        fprintf(fp, " | K %zu of %zu..%zu", p->k, s->k_min, s->k_max);
+    if (s->best_k == p->k && isfinite(s->best))
+        fprintf(fp, ", best %.1f", s->best);
+    double el = seconds_since(&s->start);
+    fprintf(fp, ", %.1fs elapsed", el);
+    if (s->done > 0 && s->total > s->done)
+        fprintf(fp, ", about %.0fs left", el / (double)s->done * (double)(s->total - s->done));
 }
 
 static void progress_end(progress_state *s)
 {
+    if (s->have_last) {
+        s->done++;
+        if (s->best_k != s->last.k || s->last.loglik > s->best)
+            s->best = s->last.loglik;
+        s->best_k = s->last.k;
+    }
     if (s->tty) {
         if (s->have_last) {   /* the start's final state, which throttling may have skipped */
             fputc('\r', stderr);
-            progress_line(&s->last, stderr);
+            progress_line(s, &s->last, stderr);
             fputs("\033[K\n", stderr);
         }
     } else if (s->have_last) {
         fputs("moefit: ", stderr);
-        progress_line(&s->last, stderr);
+        progress_line(s, &s->last, stderr);
         fputc('\n', stderr);
     }
     s->open = 0;
@@ -131,7 +166,7 @@ static void progress(const moe_progress *p, void *data)
                         + 1e-9 * (double)(now.tv_nsec - s->shown.tv_nsec);
             if (!same || dt >= 0.1 || p->iteration <= 1) {
                 fputc('\r', stderr);
-                progress_line(p, stderr);
+                progress_line(s, p, stderr);
                 fputs("\033[K", stderr);
                 fflush(stderr);
                 s->shown = now;
@@ -146,7 +181,8 @@ static void progress(const moe_progress *p, void *data)
 enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
-    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE
+    OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
+    OPT_KEEP_SPURIOUS
 };
 
 static const struct option long_options[] = {
@@ -161,6 +197,8 @@ static const struct option long_options[] = {
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
+    {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
+    {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"weights", required_argument, NULL, OPT_WEIGHTS},
@@ -275,6 +313,10 @@ int cli_fit(int argc, char **argv)
         case OPT_VAR_FLOOR:
             bad = cli_parse_double("fit", "--var-floor", optarg, &fo.var_floor);
             break;
+        case OPT_MIN_ROWS:
+            bad = cli_parse_double("fit", "--min-rows", optarg, &fo.min_rows);
+            break;
+        case OPT_KEEP_SPURIOUS: fo.keep_spurious = 1; break;
         case OPT_NO_SE: fo.standard_errors = 0; break;
         case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
         case OPT_WEIGHTS: sel.weights = optarg; break;
@@ -357,6 +399,14 @@ int cli_fit(int argc, char **argv)
         rc = cli_usage_error("fit", "--tree '%s': %s", fo.tree, rows_msg);
         goto done;
     }
+    if (po.dir) {
+        /* --along must name an input of this data set: said before the fit, not after */
+        int ps = moe_plot_check_data(&po, data, &err);
+        if (ps != MOE_SUCCESS) {
+            rc = cli_fail(ps, &err);
+            goto done;
+        }
+    }
 
     /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
     if (json_path && (rc = cli_output_open(&json_out, json_path)))
@@ -367,6 +417,11 @@ int cli_fit(int argc, char **argv)
     progress_state ps;
     memset(&ps, 0, sizeof ps);
     ps.tty = isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &ps.start);
+    ps.k_min = fo.k_min;
+    ps.k_max = fo.k_max;
+    ps.total = (fo.k_max - fo.k_min + 1) * fo.restarts;
+    ps.best = -INFINITY;
     if (verbosity == CLI_VERBOSE || (verbosity == CLI_NORMAL && ps.tty)) {
         fo.progress = progress;
         fo.progress_data = &ps;
@@ -380,11 +435,16 @@ int cli_fit(int argc, char **argv)
     }
     int stdout_taken = (json_path && strcmp(json_path, "-") == 0)
                        || (model_path && strcmp(model_path, "-") == 0);
-    /* The summary lists the warnings too: repeat them on standard error unless both streams
-     * are the same terminal, where the reader would see each one twice. */
-    if (stdout_taken || !isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO))
-        for (size_t i = 0; i < moe_fit_nwarnings(fit); i++)
+    /* Each warning is printed once: in the summary's Warnings section when there is a
+     * summary, else on standard error. A summary that goes to a file or a pipe while standard
+     * error is a terminal gets one line there saying how many it lists. */
+    size_t nwarn = moe_fit_nwarnings(fit);
+    if (stdout_taken)
+        for (size_t i = 0; i < nwarn; i++)
             cli_warning("%s", moe_fit_warning(fit, i));
+    else if (nwarn && !isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+        cli_warning("%zu warning%s, listed at the end of the summary", nwarn,
+                    nwarn == 1 ? "" : "s");
     if (!stdout_taken) {
         s = moe_fit_write_summary(fit, stdout, &err);
         if (s != MOE_SUCCESS) {

@@ -126,6 +126,13 @@ int cli_predict(int argc, char **argv)
         goto done;
     if (!quiet)
         cli_note_omitted(data);
+    /* extrapolation is allowed but never silent (a warning: -q keeps it) */
+    char why[300];
+    size_t outside = moe_model_outside_range(model, data, why, sizeof why);
+    if (outside)
+        cli_warning("%zu of %zu rows have inputs outside the range the model was fitted on "
+                    "(first: %s): those predictions extrapolate", outside,
+                    moe_dataset_nrows(data), why);
     int s = moe_predict(model, data, posterior, &pred, &err);
     if (s != MOE_SUCCESS) {
         rc = cli_fail(s, &err);

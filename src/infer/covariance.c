@@ -25,6 +25,7 @@
 
 #include <lapacke.h>
 
+#include "core/blas_threads.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "experts/expert.h"
@@ -180,9 +181,12 @@ int moe_infer_invert_information(double *a, size_t np, moe_error *err)
         finite &= isfinite(a[i]) != 0;
     lapack_int info = -1;
     if (finite) {
+        /* one BLAS thread: the inverse must not depend on OMP_NUM_THREADS */
+        int saved = moe_blas_pin();
         info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
         if (info == 0)
             info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)np, a, (lapack_int)np);
+        moe_blas_unpin(saved);
     }
     if (info != 0) {
         for (size_t i = 0; i < np * np; i++)
@@ -253,11 +257,22 @@ int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size
             jac[c * nt + j] = (cp[c] - cm[c]) / span;
     }
     for (size_t c = 0; c < nc; c++) {
-        double v = 0;
+        /* Jacobian rows of data at 1e300 (or 1e-300) would overflow (underflow) in the
+         * quadratic form: divide the row by a power of two near its largest entry, exactly,
+         * and multiply the root back (left alone for rows of ordinary size: bit-identical) */
+        double jmax = 0;
+        for (size_t s = 0; s < nt; s++)
+            jmax = fmax(jmax, fabs(jac[c * nt + s]));
+        int e = 0;
+        if (jmax > 0 && isfinite(jmax))
+            (void)frexp(jmax, &e);
+        if (e >= -64 && e <= 64)
+            e = 0;
+        double ts = ldexp(1.0, -e), v = 0;
         for (size_t s = 0; s < nt; s++)
             for (size_t u = 0; u < nt; u++)
-                v += jac[c * nt + s] * cov[(off + s) * ld + off + u] * jac[c * nt + u];
-        se[c] = isfinite(v) && v > 0 ? sqrt(v) : NAN;
+                v += jac[c * nt + s] * ts * cov[(off + s) * ld + off + u] * (jac[c * nt + u] * ts);
+        se[c] = isfinite(v) && v > 0 ? ldexp(sqrt(v), e) : NAN;
     }
     free(t);
     free(jac);

@@ -24,6 +24,7 @@
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/select.h"
+#include "train/spurious.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -48,6 +49,8 @@ moe_fit_options moe_fit_options_default(void)
     o.progress_data = NULL;
     o.family = NULL;
     o.tree = NULL;
+    o.min_rows = MOE_SPURIOUS_MIN_ROWS;
+    o.keep_spurious = 0;
     return o;
 }
 
@@ -79,6 +82,8 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         return "min_prior must be in [0, 1)";
     if (!(opt->var_floor > 0) || !(opt->var_floor < 1))
         return "the variance floor must be in (0, 1) (a share of var(y))";
+    if (!(opt->min_rows >= 0) || !isfinite(opt->min_rows))
+        return "min_rows must be a finite number >= 0";
     if (opt->family && !moe_expert_type_find(opt->family))
         return "unknown expert family (see moe_family_name for the list)";
     if (opt->tree) {
@@ -295,9 +300,33 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         if (!(wsum > 0))
             return moe_error_set(err, MOE_EINVAL, "fit: every weight is 0");
     }
-    char rows_msg[256];
-    if (moe_fit_check_rows(opt, d, rows_msg, sizeof rows_msg))
-        return moe_error_set(err, MOE_EINVAL, "fit: %s", rows_msg);
+    /* A range of K is cut to the Ks the rows allow (the default 1:5 on 20 rows fits what it
+     * can and says which were skipped); a single K, or a range of which even the smallest is
+     * too large, is an error. */
+    moe_fit_options o2 = *opt;
+    size_t kwant = opt->k_max, kfit = opt->k_max;
+    if (opt->tree) {
+        /* trees: each must fit the rows (moe_fit_check_rows says which does not) */
+        char rows_msg[256];
+        if (moe_fit_check_rows(opt, d, rows_msg, sizeof rows_msg))
+            return moe_error_set(err, MOE_EINVAL, "fit: %s", rows_msg);
+    } else {
+        while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, nx, nz))
+            kfit--;
+        if (kfit < opt->k_min)
+            return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
+                                 "but the data have only %zu rows; use fewer experts", opt->k_min,
+                                 moe_model_df(et, gt, opt->k_min, nx, nz), n);
+        o2.k_max = kfit;
+        opt = &o2;
+    }
+    /* frequency weights stand for wsum observations: fewer than the parameters cannot be
+     * fitted, whatever the rows (weights of 1e-300 would otherwise end as degenerate starts) */
+    size_t dfmin = moe_model_df(et, gt, opt->k_min, nx, nz);
+    if (d->w && wsum < (double)dfmin)
+        return moe_error_set(err, MOE_EINVAL, "fit: the weights sum to %g, fewer observations "
+                             "than the %zu free parameters of K = %zu (frequency weights: a "
+                             "row of weight w counts as w rows)", wsum, dfmin, opt->k_min);
     moe_fit *f = calloc(1, sizeof *f);
     moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
     moe_dataset *ds = NULL;
@@ -324,6 +353,16 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     f->best_trace = tr.best_trace;
     f->warnings = tr.warnings;
     f->nwarnings = tr.nwarnings;
+    if (kfit < kwant) {
+        char ks[48];
+        if (kfit + 1 < kwant)
+            snprintf(ks, sizeof ks, "K = %zu..%zu", kfit + 1, kwant);
+        else
+            snprintf(ks, sizeof ks, "K = %zu", kwant);
+        moe_fit_warn(f, "%s skipped: K = %zu experts need %zu free parameters but the data "
+                     "have only %zu rows", ks, kfit + 1, moe_model_df(et, gt, kfit + 1, nx, nz),
+                     n);
+    }
     f->stats = tr.stats;
     f->criterion = opt->criterion;
     moe_model *m = f->model = tr.model;
@@ -335,6 +374,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     /* the chosen model: standardised parameters with the data's scaling and names */
     moe_model_copy_scaling(m, scale);
+    moe_model_ranges_from_data(m, d);
     f->weight_sum = wsum;
     if (d->w && !(f->weights_name = strdup(d->w_name ? d->w_name : "weights"))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");

@@ -5,7 +5,8 @@
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), selection: [{k, loglik, df,
- * aic, bic, icl}] when more than one K was fitted, warnings: [...]. Coefficient names are the
+ * aic, bic, icl, spurious, chosen}] when more than one K was fitted, warnings: [...]; spurious
+ * (top level and per K) counts the experts at the variance floor or on too few rows. Coefficient names are the
  * column names with "(Intercept)" first. A number that is not available (NaN) is written as
  * null; reals carry 17 significant digits. */
 #include <config.h>
@@ -56,7 +57,8 @@ static int add_stats(json_t *o, const moe_fit_stats *s)
     return set(o, "k", json_integer((json_int_t)s->k)) ||
            set(o, "loglik", jreal(s->loglik)) || set(o, "df", json_integer((json_int_t)s->df)) ||
            set(o, "aic", jreal(s->aic)) || set(o, "bic", jreal(s->bic)) ||
-           set(o, "icl", jreal(s->icl));
+           set(o, "icl", jreal(s->icl)) ||
+           set(o, "spurious", json_integer((json_int_t)s->spurious));
 }
 
 static json_t *fit_to_json(const moe_fit *f)

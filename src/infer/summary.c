@@ -247,12 +247,16 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         for (size_t j = 0; j < nsel; j++) {
             moe_fit_stats s = moe_fit_selection(f, j);
             int chosen = s.k == st.k && strcmp(s.tree, st.tree) == 0;
+            char spur[48] = "";
+            if (s.spurious)
+                snprintf(spur, sizeof spur, "  (%zu spurious expert%s)", s.spurious,
+                         s.spurious == 1 ? "" : "s");
             if (any_tree)
                 fprintf(fp, "%-8s ", s.tree[0] ? s.tree : "flat");
-            fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s\n", s.k,
+            fprintf(fp, "%4zu %14s %5zu %14s %14s %14s%s%s\n", s.k,
                     num(b1, sizeof b1, 'f', 4, s.loglik), s.df, num(b2, sizeof b2, 'f', 4, s.aic),
                     num(b3, sizeof b3, 'f', 4, s.bic), num(b4, sizeof b4, 'f', 4, s.icl),
-                    chosen ? "  <- chosen" : "");
+                    chosen ? "  <- chosen" : "", spur);
         }
     }
     size_t nw = moe_fit_nwarnings(f);

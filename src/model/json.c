@@ -25,6 +25,9 @@
  *     },
  *     "offset": "name",                  optional: the column of the experts' offset
  *     "trials": "name",                  optional: the column of the binomial trials
+ *     "ranges": {"n": rows,              optional: the data fitted (written by fits since
+ *       "inputs": {"min": [nx], "max": [nx]},       issue 13), for predict's warning on
+ *       "gate_inputs": {"min": [nz], "max": [nz]}}  inputs outside them; min <= max
  *     "experts": [{...}, ...],           k entries, each the family's block: its fields
  *                                        (moe_param_field), e.g. gaussian
  *                                        {"beta": [nx+1], "sigma": s}, poisson and logistic
@@ -167,6 +170,31 @@ static json_t *tree_array(const moe_model *m)
     return a;
 }
 
+/* {"min": [n], "max": [n]} from N (min, max) pairs. */
+static json_t *range_pair(const double *rg, size_t n)
+{
+    json_t *o = json_object(), *lo = json_array(), *hi = json_array();
+    if (!o || !lo || !hi) {
+        json_decref(o);
+        json_decref(lo);
+        json_decref(hi);
+        return NULL;
+    }
+    for (size_t j = 0; j < n; j++)
+        if (json_array_append_new(lo, json_real(rg[2 * j])) ||
+            json_array_append_new(hi, json_real(rg[2 * j + 1]))) {
+            json_decref(lo);
+            json_decref(hi);
+            json_decref(o);
+            return NULL;
+        }
+    if (json_object_set_new(o, "min", lo) || json_object_set_new(o, "max", hi)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *model_to_json(const moe_model *m)
 {
     moe_gate_shape gs = moe_model_gate_shape(m);
@@ -194,6 +222,13 @@ static json_t *model_to_json(const moe_model *m)
         set(scaling, "inputs", scaling_pair(m->x_center, m->x_scale, m->nx)) ||
         set(scaling, "gate_inputs", scaling_pair(m->z_center, m->z_scale, m->nz)))
         goto fail;
+    if (m->has_ranges) {
+        json_t *rg = json_object();
+        if (set(root, "ranges", rg) || set(rg, "n", json_integer((json_int_t)m->n_fit)) ||
+            set(rg, "inputs", range_pair(m->x_range, m->nx)) ||
+            set(rg, "gate_inputs", range_pair(m->z_range, m->nz)))
+            goto fail;
+    }
     for (size_t i = 0; i < m->k; i++) {
         json_t *e = json_object();
         if (!e || json_array_append_new(experts, e) ||
@@ -532,9 +567,58 @@ static int read_scaling(const loader *ld, const json_t *s, moe_model *m)
     return MOE_SUCCESS;
 }
 
+/* The optional "ranges": {"n": rows, "inputs": {"min": [nx], "max": [nx]}, "gate_inputs":
+ * {"min": [nz], "max": [nz]}} of the data the model was fitted on (min <= max). */
+static int read_ranges(const loader *ld, const json_t *r, moe_model *m)
+{
+    int status;
+    json_t *v, *lo = NULL, *hi = NULL;
+    if (!json_is_object(r))
+        return bad_field(ld, "ranges", "must be an object {\"n\", \"inputs\", \"gate_inputs\"}");
+    if ((status = typed_member(ld, r, "n", JSON_INTEGER, "must be an integer", &v)))
+        return status;
+    if (json_integer_value(v) < 1)
+        return bad_field(ld, "ranges.n", "must be at least 1");
+    m->n_fit = (size_t)json_integer_value(v);
+    for (size_t w = 0; w < 2; w++) {
+        const char *field = w == 0 ? "ranges.inputs" : "ranges.gate_inputs";
+        size_t n = w == 0 ? m->nx : m->nz;
+        double *rg = w == 0 ? m->x_range : m->z_range;
+        double *tmp = malloc((2 * n + 2) * sizeof *tmp);
+        char sub[64];
+        if (!tmp)
+            return moe_error_set(ld->err, MOE_ENOMEM, "out of memory");
+        json_t *o = json_object_get(r, w == 0 ? "inputs" : "gate_inputs");
+        status = MOE_SUCCESS;
+        if (!o || !json_is_object(o) || !(lo = json_object_get(o, "min")) ||
+            !(hi = json_object_get(o, "max")))
+            status = bad_field(ld, field, "must be an object {\"min\", \"max\"}");
+        if (!status) {
+            snprintf(sub, sizeof sub, "%s.min", field);
+            status = get_numbers(ld, lo, sub, n, 0, tmp);
+        }
+        if (!status) {
+            snprintf(sub, sizeof sub, "%s.max", field);
+            status = get_numbers(ld, hi, sub, n, 0, tmp + n);
+        }
+        for (size_t j = 0; !status && j < n; j++) {
+            if (!(tmp[j] <= tmp[n + j]))
+                status = bad_field(ld, field, "min must not exceed max");
+            rg[2 * j] = tmp[j];
+            rg[2 * j + 1] = tmp[n + j];
+        }
+        free(tmp);
+        if (status)
+            return status;
+    }
+    m->has_ranges = 1;
+    return MOE_SUCCESS;
+}
+
 static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
                                          "k", "response", "inputs", "gate_inputs", "scaling",
-                                         "offset", "trials", "experts", "tree", NULL};
+                                         "offset", "trials", "experts", "tree", "ranges",
+                                         NULL};
 
 /* Reads the optional "tree" of ROOT into DEPTH and BRANCH: required for the tree gate GT,
  * refused for any other; whole numbers >= 2 whose product is K. */
@@ -733,6 +817,8 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
     }
     /* moe_model_alloc's unit scaling stays unless the file gives one */
+    if ((v = json_object_get(root, "ranges")) && (status = read_ranges(ld, v, m)))
+        return status;
     if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
         goto fail;
     for (size_t i = 0; i < k; i++) {

@@ -60,8 +60,10 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
     m->z_scale = malloc((nz + 1) * sizeof *m->z_scale);
     m->expert_par = calloc(k * m->ep + 1, sizeof *m->expert_par);
     m->gate_par = calloc(m->gp + 1, sizeof *m->gate_par);
+    m->x_range = calloc(2 * nx + 1, sizeof *m->x_range);
+    m->z_range = calloc(2 * nz + 1, sizeof *m->z_range);
     if (!m->x_names || !m->z_names || !m->x_center || !m->x_scale || !m->z_center ||
-        !m->z_scale || !m->expert_par || !m->gate_par) {
+        !m->z_scale || !m->expert_par || !m->gate_par || !m->x_range || !m->z_range) {
         moe_model_free(m);
         return NULL;
     }
@@ -151,6 +153,8 @@ void moe_model_free(moe_model *m)
     free(m->z_scale);
     free(m->expert_par);
     free(m->gate_par);
+    free(m->x_range);
+    free(m->z_range);
     free(m);
 }
 
@@ -185,6 +189,10 @@ void moe_model_copy_scaling(moe_model *dst, const moe_model *src)
     memcpy(dst->x_scale, src->x_scale, src->nx * sizeof *dst->x_scale);
     memcpy(dst->z_center, src->z_center, src->nz * sizeof *dst->z_center);
     memcpy(dst->z_scale, src->z_scale, src->nz * sizeof *dst->z_scale);
+    dst->has_ranges = src->has_ranges;
+    dst->n_fit = src->n_fit;
+    memcpy(dst->x_range, src->x_range, 2 * src->nx * sizeof *dst->x_range);
+    memcpy(dst->z_range, src->z_range, 2 * src->nz * sizeof *dst->z_range);
 }
 
 moe_model *moe_model_copy(const moe_model *m)
@@ -367,27 +375,109 @@ void moe_model_gate(const moe_model *m, size_t i, double *coef)
  * the divisor sum w, so that weighted rows standardise as the rows repeated would) of
  * column J of the row-major N x P matrix A, so that a standardised column has mean 0 and ML
  * variance 1 (the scale on which var_floor is a share of var(y)). A constant (or single-row)
- * column gets scale 1. */
+ * column gets scale 1.
+ *
+ * Units: the moments are formed on the column divided by a power of two T near its largest
+ * magnitude, so no sum or square overflows or underflows for any column a double can hold
+ * (1e300 squared is inf, 1e-300 squared is 0), and multiplied by T at the end. Scaling by a
+ * power of two is exact, and a square root of a number times 4^-e is the root times 2^-e
+ * exactly, so columns of ordinary size get bit for bit the moments the plain formulas gave.
+ * The weights are likewise divided by a power of two near their largest, which cancels in
+ * the weighted mean and in ss / sum w. */
 static void column_moments(const double *a, const double *w, size_t n, size_t p, size_t j,
                            double *center, double *scale)
 {
+    double amax = 0, wmax = 0;
+    for (size_t r = 0; r < n; r++) {
+        double v = fabs(a[r * p + j]);
+        if (v > amax)
+            amax = v;
+        if (w && w[r] > wmax)
+            wmax = w[r];
+    }
+    int ea = 0, ew = 0;
+    if (amax > 0 && isfinite(amax))
+        (void)frexp(amax, &ea);
+    if (wmax > 0 && isfinite(wmax))
+        (void)frexp(wmax, &ew);
+    /* exponents within [-64, 64] leave the data as they are: bit-identical to the plain sums
+     * for every column of ordinary size, and still far from overflow (n 2^128 is finite) */
+    if (ea >= -64 && ea <= 64)
+        ea = 0;
+    if (ew >= -64 && ew <= 64)
+        ew = 0;
+    double ta = ldexp(1.0, -ea), tw = ldexp(1.0, -ew);
     double mean = 0, ss = 0, sw = 0;
     for (size_t r = 0; r < n; r++) {
-        double wr = w ? w[r] : 1;
-        mean += w ? wr * a[r * p + j] : a[r * p + j];
+        double wr = w ? w[r] * tw : 1, ar = a[r * p + j] * ta;
+        mean += w ? wr * ar : ar;
         sw += wr;
     }
     mean = sw > 0 ? mean / sw : 0;
     for (size_t r = 0; r < n; r++) {
-        double e = a[r * p + j] - mean;
-        ss += w ? w[r] * e * e : e * e;
+        double e = a[r * p + j] * ta - mean;
+        ss += w ? w[r] * tw * e * e : e * e;
     }
     double sd = sw > 0 ? sqrt(ss / sw) : 0;
     /* a column constant up to rounding would be blown up to noise: treat it as constant */
-    if (!(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd))
-        sd = 1;
-    *center = isfinite(mean) ? mean : 0;
-    *scale = sd;
+    int constant = !(sd > 1e-12 * (fabs(mean) + 1e-300)) || !isfinite(sd);
+    *center = isfinite(mean) ? ldexp(mean, ea) : 0;
+    *scale = constant ? 1 : ldexp(sd, ea);
+}
+
+void moe_model_ranges_from_data(moe_model *m, const moe_dataset *d)
+{
+    if (!m || !d || d->nx != m->nx || d->nz != m->nz || d->n == 0)
+        return;
+    for (size_t w = 0; w < 2; w++) {
+        size_t p = w == 0 ? d->nx : d->nz;
+        const double *a = w == 0 ? d->x : d->z;
+        double *rg = w == 0 ? m->x_range : m->z_range;
+        for (size_t j = 0; j < p; j++) {
+            double lo = a[j + 1], hi = a[j + 1];
+            for (size_t r = 1; r < d->n; r++) {
+                double v = a[r * (p + 1) + j + 1];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+            rg[2 * j] = lo;
+            rg[2 * j + 1] = hi;
+        }
+    }
+    m->n_fit = d->n;
+    m->has_ranges = 1;
+}
+
+size_t moe_model_outside_range(const moe_model *m, const moe_dataset *d, char *why,
+                               size_t len)
+{
+    if (why && len)
+        why[0] = '\0';
+    if (!m || !d || !m->has_ranges || d->nx != m->nx || d->nz != m->nz)
+        return 0;
+    size_t rows = 0, used = 0;
+    for (size_t r = 0; r < d->n; r++) {
+        int out = 0;
+        for (size_t w = 0; w < 2; w++) {
+            size_t p = w == 0 ? d->nx : d->nz;
+            const double *a = w == 0 ? d->x : d->z;
+            const double *rg = w == 0 ? m->x_range : m->z_range;
+            char *const *nm = w == 0 ? m->x_names : m->z_names;
+            for (size_t j = 0; j < p; j++) {
+                double v = a[r * (p + 1) + j + 1];
+                if (v >= rg[2 * j] && v <= rg[2 * j + 1])
+                    continue;
+                if (!out && rows == 0 && why && len > used)
+                    used += (size_t)snprintf(why + used, len - used, "row %zu: %s = %.6g "
+                                             "outside [%.6g, %.6g]", r + 1,
+                                             nm[j] ? nm[j] : "?", v, rg[2 * j],
+                                             rg[2 * j + 1]);
+                out = 1;
+            }
+        }
+        rows += out;
+    }
+    return rows;
 }
 
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d)

@@ -56,6 +56,10 @@ struct moe_model {
     double *gate_par;      /* the gate block, standardised scale */
     size_t tree_depth;     /* levels of the tree gate, 0 for a flat gate */
     size_t tree[MOE_TREE_DEPTH_MAX];  /* the tree's branching per level (model file "tree") */
+    int has_ranges;        /* 1: the ranges below are those of the data fitted */
+    size_t n_fit;          /* rows fitted (with has_ranges) */
+    double *x_range;       /* 2 nx: min and max of expert input j at [2j], [2j+1] */
+    double *z_range;       /* 2 nz: likewise for the gate inputs */
 };
 
 /* One named field of a parameter block in the model file (src/model/json.c). */
@@ -105,6 +109,10 @@ moe_dataset *moe_model_standardise(const moe_model *m, const moe_dataset *d);
 /* Sets M's scaling from D: centres are column means, scales column SDs (1 for a constant
  * column, so that it stays finite); the response only when M's family scales it. */
 void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d);
+
+/* Records in M the rows of D (data scale) and the range of each input: what predictions
+ * compare new inputs with (moe_model_outside_range); has_ranges becomes 1. */
+void moe_model_ranges_from_data(moe_model *m, const moe_dataset *d);
 
 /* Linear maps from standardised coefficients to the data's scale: a linear predictor on the
  * expert inputs (nx+1 values; WITH_RESPONSE: a predictor of the standardised response, so

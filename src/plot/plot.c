@@ -499,6 +499,30 @@ static int make_dir(const char *dir, moe_error *err)
     return check_dir(dir, 0, err);
 }
 
+int moe_plot_check_data(const moe_plot_options *opt, const moe_dataset *d, moe_error *err)
+{
+    if (!opt || !d)
+        return moe_error_set(err, MOE_EINVAL, "plot: no options or no data");
+    if (d->nx == 0 && d->nz == 0)
+        return moe_error_set(err, MOE_EINVAL, "the model has no inputs: there is nothing to "
+                             "draw the curves along");
+    if (!opt->along)
+        return MOE_SUCCESS;
+    char names[400] = "";
+    for (size_t w = 0; w < 2; w++) {
+        size_t n = w == 0 ? d->nx : d->nz;
+        char *const *nm = w == 0 ? d->x_names : d->z_names;
+        for (size_t j = 0; j < n; j++) {
+            if (nm && nm[j] && !strcmp(nm[j], opt->along))
+                return MOE_SUCCESS;
+            if (nm && nm[j] && !strstr(names, nm[j]))
+                append(names, sizeof names, "%s%s", names[0] ? ", " : "", nm[j]);
+        }
+    }
+    return moe_error_set(err, MOE_EINVAL, "--along %s: not an input of the model (%s)",
+                         opt->along, names);
+}
+
 int moe_plot_check(const moe_plot_options *opt, moe_error *err)
 {
     if (!opt || !opt->dir || !*opt->dir)

@@ -23,6 +23,7 @@
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/select.h"
+#include "train/spurious.h"
 
 /* Degenerate starts are redrawn (from random responsibilities) at most this many times. */
 #define MAX_REDRAWS 3
@@ -77,6 +78,8 @@ typedef struct k_result {
     double **traces;      /* restarts traces, data scale */
     size_t *trace_len;
     size_t ntraces, best_trace;
+    char **warnings;      /* what describes this K's fit; only the chosen K's are reported */
+    size_t nwarnings;
 } k_result;
 
 static void k_result_clear(k_result *r)
@@ -84,7 +87,17 @@ static void k_result_clear(k_result *r)
     moe_model_free(r->model);
     moe_list_free(r->traces, r->ntraces);
     free(r->trace_len);
+    moe_list_free(r->warnings, r->nwarnings);
     memset(r, 0, sizeof *r);
+}
+
+static void k_warn(k_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void k_warn(k_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    moe_list_vappend(&r->warnings, &r->nwarnings, fmt, ap);
+    va_end(ap);
 }
 
 /* The start a tree gets from the best flat fit FLAT of its root's K = B1: every flat expert
@@ -154,7 +167,10 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
     }
     res->ntraces = starts;
     double best = -INFINITY;
-    size_t ridge_e = 0, ridge_g = 0, nohalve = 0, redraws = 0, failed = 0;
+    /* Warnings describe the fit that is kept: the ridge counts are the best start's; what
+     * happened to the other starts is counted in one line, with the first message */
+    size_t ridge_e = 0, ridge_g = 0, redraws = 0, failed = 0, redrawn_starts = 0;
+    char first_redraw[300] = "";
     int status = MOE_SUCCESS;
     for (size_t r = 0; r < starts; r++) {
         gsl_rng_set(rng, stream_seed(opt->seed, k, r));
@@ -191,22 +207,21 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
             }
             if (st != MOE_ESING)
                 break;
-            redraws++;
-            moe_train_warn(f, "%s, start %zu: %s; %s", lab, r + 1, w->message,
-                         attempt < MAX_REDRAWS ? "restarted from fresh random responsibilities"
-                                               : "start abandoned");
+            if (redraws++ == 0)
+                snprintf(first_redraw, sizeof first_redraw, "start %zu: %s", r + 1,
+                         w->message);
+            if (attempt == 0)
+                redrawn_starts++;
         }
         if (st != MOE_SUCCESS) {
             failed++;
             continue;
         }
-        ridge_e += w->ridge_experts;
-        ridge_g += w->ridge_gate;
-        nohalve += w->halvings_failed;
+        char dropped[400] = "";
         if (w->dropped)
-            moe_train_warn(f, "K = %zu, start %zu: %zu expert%s dropped by min-prior %g (last: "
-                         "%s); refitted with %zu experts", k, r + 1, w->dropped,
-                         w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+            snprintf(dropped, sizeof dropped, "%zu expert%s dropped by min-prior %g (last: %s); "
+                     "refitted with %zu experts", w->dropped, w->dropped > 1 ? "s" : "",
+                     opt->min_prior, w->message, w->k);
         double *tr = malloc((w->iter + 1) * sizeof *tr);
         if (!tr) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
@@ -229,19 +244,27 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
             res->stats.iterations = w->iter;
             res->stats.converged = t == MOE_SUCCESS && w->converged;
             res->stats.separated = w->separated;
+            ridge_e = w->ridge_experts;
+            ridge_g = w->ridge_gate;
+            moe_list_free(res->warnings, res->nwarnings);
+            res->warnings = NULL;
+            res->nwarnings = 0;
+            if (dropped[0])
+                k_warn(res, "%s: %s", lab, dropped);
         }
     }
+    (void)f;
     if (ridge_e)
-        moe_train_warn(f, "%s: %zu expert M-steps were singular and needed a small ridge "
-                     "(collinear inputs or too few rows in a regime)", lab, ridge_e);
+        k_warn(res, "%s: %zu of the fit's expert M-steps were singular and needed a small "
+               "ridge (collinear inputs or too few rows in a regime)", lab, ridge_e);
     if (ridge_g)
-        moe_train_warn(f, "%s: %zu gate Newton steps needed a small ridge (nearly singular "
-                     "gate Hessian)", lab, ridge_g);
-    (void)nohalve;
-    if (failed)
-        moe_train_warn(f, "%s: %zu of %zu starts gave no usable fit (degenerate experts "
-                     "after %d redraws)", lab, failed, opt->restarts, MAX_REDRAWS);
-    (void)redraws;
+        k_warn(res, "%s: %zu of the fit's gate Newton steps needed a small ridge (nearly "
+               "singular gate Hessian)", lab, ridge_g);
+    if (redraws)
+        k_warn(res, "%s: %zu of %zu starts met a degenerate expert (first: %s) and were "
+               "redrawn from random responsibilities %zu time%s in all; %zu abandoned after %d "
+               "redraws", lab, redrawn_starts, starts, first_redraw, redraws,
+               redraws == 1 ? "" : "s", failed, MAX_REDRAWS);
     if (res->model) {
         /* statistics of the best start: its E-step again, for the entropy (ICL) */
         moe_model *bm = res->model;
@@ -271,6 +294,14 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         s->aic = -2 * s->loglik + 2 * (double)s->df;
         s->bic = -2 * s->loglik + (double)s->df * log(nw);
         s->icl = s->bic + 2 * ent;
+        char why[600];
+        s->spurious = moe_train_spurious(ds, bm, w->h, opt->var_floor, opt->min_rows,
+                                         types->y_scale, why, sizeof why);
+        if (s->spurious)
+            k_warn(res, "K = %zu: %zu spurious expert%s (%s): %s", kk, s->spurious,
+                   s->spurious == 1 ? "" : "s", why,
+                   "such an expert fits ties or a handful of rows rather than a regime, and "
+                   "its likelihood flatters the criterion");
     }
 done:
     moe_model_free(split);
@@ -291,9 +322,15 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
     moe_model *flat[MOE_K_MAX + 1];
     memset(flat, 0, sizeof flat);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    k_result chosen, cur;
+    /* CHOSEN: the best K by the criterion among the fits without spurious experts (or
+     * among all with keep_spurious); SPUR: the best of those with spurious experts, kept in
+     * case no K is clean; BEST_K: the K that the criterion alone would pick */
+    k_result chosen, spur, cur;
     memset(&chosen, 0, sizeof chosen);
+    memset(&spur, 0, sizeof spur);
     memset(&cur, 0, sizeof cur);
+    size_t best_k = 0;
+    double best_crit = INFINITY;
     int status = MOE_SUCCESS;
     if (!rng || !(out->selection = calloc(nk, sizeof *out->selection))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
@@ -338,21 +375,46 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
             continue;
         }
         out->selection[out->nselection++] = cur.stats;
-        if (!chosen.model || criterion_value(&cur.stats, opt->criterion) <
-                                 criterion_value(&chosen.stats, opt->criterion)) {
-            k_result_clear(&chosen);
-            chosen = cur;
+        double cv = criterion_value(&cur.stats, opt->criterion);
+        if (cv < best_crit || best_k == 0) {
+            best_crit = cv;
+            best_k = cur.stats.k;
+        }
+        k_result *slot = cur.stats.spurious && !opt->keep_spurious ? &spur : &chosen;
+        if (!slot->model || cv < criterion_value(&slot->stats, opt->criterion)) {
+            k_result_clear(slot);
+            *slot = cur;
         } else {
             k_result_clear(&cur);
         }
         memset(&cur, 0, sizeof cur);
     }
+    if (!chosen.model) {
+        chosen = spur;
+        memset(&spur, 0, sizeof spur);
+        if (chosen.model && out->nselection > 1)
+            moe_train_warn(out, "every K fitted has spurious experts; K = %zu is the best by "
+                           "the criterion", chosen.stats.k);
+    } else if (best_k != chosen.stats.k) {
+        moe_train_warn(out, "K = %zu has the best criterion but spurious experts; K = %zu is "
+                       "the best K without them and is the one reported (see the selection "
+                       "table; moefit --keep-spurious picks by the criterion alone)", best_k,
+                       chosen.stats.k);
+        for (size_t j = 0; j < spur.nwarnings; j++)
+            if (strstr(spur.warnings[j], "spurious expert"))
+                moe_train_warn(out, "%s", spur.warnings[j]);
+    }
+    k_result_clear(&spur);
     out->model = chosen.model;
     out->stats = chosen.stats;
     out->traces = chosen.traces;
     out->trace_len = chosen.trace_len;
     out->ntraces = chosen.ntraces;
     out->best_trace = chosen.best_trace;
+    /* the chosen K's warnings after the selection's own (Ks left out) */
+    for (size_t j = 0; j < chosen.nwarnings; j++)
+        moe_train_warn(out, "%s", chosen.warnings[j]);
+    moe_list_free(chosen.warnings, chosen.nwarnings);
     for (size_t k = 0; k <= MOE_K_MAX; k++)
         moe_model_free(flat[k]);
     gsl_rng_free(rng);
@@ -361,6 +423,7 @@ fail:
     for (size_t k = 0; k <= MOE_K_MAX; k++)
         moe_model_free(flat[k]);
     k_result_clear(&chosen);
+    k_result_clear(&spur);
     k_result_clear(&cur);
     if (rng)
         gsl_rng_free(rng);
