@@ -142,6 +142,7 @@ int moe_dataset_from_arrays(size_t n, size_t dx, const double *x, size_t dz, con
 
 size_t moe_dataset_nrows(const moe_dataset *d);
 size_t moe_dataset_omitted(const moe_dataset *d);   /* rows dropped by MOE_NA_OMIT */
+const double *moe_dataset_response(const moe_dataset *d);  /* n responses, or NULL: none */
 
 /* Writes the data set as CSV with a header: the response (if any) last, after the union of
  * expert and gate inputs in order of first appearance. */
@@ -237,13 +238,28 @@ typedef enum moe_init_method {
     MOE_INIT_MIXED        /* first restart k-means, the others random */
 } moe_init_method;
 
-/* Progress of a fit, handed to the progress callback after every EM iteration. */
+/* How a fit is trained: EM (the default) or gradient descent on a loss (moe_fit_options). */
+typedef enum moe_trainer { MOE_TRAIN_EM = 0, MOE_TRAIN_GD } moe_trainer;
+
+/* The losses of gradient descent (Jacobs, Jordan, Nowlan & Hinton 1991), per row with gate
+ * probabilities g_i, expert log-densities log f_i and means mu_i:
+ *  NLL          -log sum_i g_i f_i, the negative log-likelihood (their "specialisation" loss)
+ *  COMPETITIVE  sum_i g_i (-log f_i): for a unit-variance Gaussian, sum_i g_i (y - mu_i)^2 / 2
+ *  COOPERATIVE  (y - sum_i g_i mu_i)^2 / 2, the squared error of the blended prediction; a
+ *               sigma (which this loss does not see) is fitted as under COMPETITIVE. */
+typedef enum moe_loss { MOE_LOSS_NLL = 0, MOE_LOSS_COMPETITIVE, MOE_LOSS_COOPERATIVE } moe_loss;
+
+/* Optimisers of gradient descent. */
+typedef enum moe_optimizer { MOE_OPTIM_ADAM = 0, MOE_OPTIM_SGD } moe_optimizer;
+
+/* Progress of a fit, handed to the progress callback after every EM iteration or GD epoch. */
 typedef struct moe_progress {
     size_t k;            /* experts in the model being fitted */
     size_t restart;      /* 0-based restart index */
     size_t restarts;     /* restarts in all for this K */
     size_t iteration;    /* iterations done in this restart */
-    double loglik;       /* current observed-data log-likelihood (data scale) */
+    double loglik;       /* current observed-data log-likelihood (data scale); NaN under GD */
+    double loss;         /* GD: the epoch's mean training loss per row; NaN under EM */
 } moe_progress;
 
 typedef struct moe_fit_options {
@@ -271,6 +287,17 @@ typedef struct moe_fit_options {
     int keep_spurious;         /* 1: K is picked by the criterion alone; 0 (default): a K
                                   whose fit has spurious experts is picked only when every K
                                   has them (spurious: at the variance floor or too few rows) */
+    moe_trainer train;         /* MOE_TRAIN_EM (default) or MOE_TRAIN_GD */
+    moe_loss loss;             /* GD: the loss minimised (default MOE_LOSS_NLL) */
+    moe_optimizer optimizer;   /* GD: MOE_OPTIM_ADAM (default) or MOE_OPTIM_SGD */
+    double lr;                 /* GD: peak learning rate of the cosine schedule (0.05) */
+    double momentum;           /* GD: SGD's momentum in [0, 1) (0.9; Adam ignores it) */
+    size_t batch;              /* GD: rows per mini-batch; 0 = full batch (default 0) */
+    size_t epochs;             /* GD: passes over the training rows, at most (2000) */
+    double validation;         /* GD: share of rows held out for early stopping, [0, 0.9] (0) */
+    size_t patience;           /* GD: epochs without a better validation loss that stop (100) */
+    double clip;               /* GD: largest gradient norm, larger ones are scaled down;
+                                  0 = no clipping (default 0) */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -298,7 +325,7 @@ typedef struct moe_fit_stats {
     size_t k;            /* experts in the chosen model */
     size_t n;            /* rows used */
     size_t df;           /* free parameters */
-    size_t iterations;   /* EM iterations of the best start */
+    size_t iterations;   /* EM iterations (GD: epochs) of the best start */
     int converged;       /* 1 when the best start met the tolerance */
     int separated;       /* 1 when the gate separates the regimes (its MLE is infinite) */
     double loglik;       /* observed-data log-likelihood */
@@ -337,6 +364,19 @@ moe_fit_stats moe_fit_selection(const moe_fit *f, size_t j);
 size_t moe_fit_ntraces(const moe_fit *f);
 const double *moe_fit_trace(const moe_fit *f, size_t r, size_t *len);
 size_t moe_fit_best_trace(const moe_fit *f);
+
+/* GD fits: the loss of the kept start per row, on the training rows and on the held-out
+ * validation rows (NaN without --validation), and its validation-loss trace (one value per
+ * epoch, *LEN values; NULL without validation). Under GD the traces of moe_fit_trace are the
+ * training loss per epoch, not log-likelihoods. moe_fit_trainer says which trainer ran. */
+moe_trainer moe_fit_trainer(const moe_fit *f);
+moe_loss moe_fit_loss(const moe_fit *f);
+double moe_fit_train_loss(const moe_fit *f);
+double moe_fit_validation_loss(const moe_fit *f);
+const double *moe_fit_validation_trace(const moe_fit *f, size_t *len);
+
+/* The name of a loss ("nll", "competitive", "cooperative"), or NULL for a bad value. */
+const char *moe_loss_name(moe_loss loss);
 
 /* Warnings met on the way (ridge fallbacks, dropped experts, restarts, separation). */
 size_t moe_fit_nwarnings(const moe_fit *f);
@@ -419,6 +459,14 @@ moe_plot_options moe_plot_options_default(void);
  * MOE_EUNAVAIL when gnuplot cannot be run; gnuplot's own message when it fails. */
 int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
                    const moe_plot_options *opt, moe_error *err);
+
+/* The comparison figure of N models of the same data D (`moefit compare-losses --plot`): each
+ * model's own figures (as moe_plot_write without a fit) in the subfolder LABELS[j] of
+ * OPT->dir, and compare.png (.svg, .pdf) with compare.gp: the gating plots in a top row and
+ * the regimes plots in a bottom row, one column per model, titled by its label. Errors as
+ * moe_plot_write. */
+int moe_plot_compare(const moe_model *const *models, const char *const *labels, size_t n,
+                     const moe_dataset *d, const moe_plot_options *opt, moe_error *err);
 
 /* Checks, without writing anything, what moe_plot_write will need of OPT: that gnuplot can be
  * run (MOE_EUNAVAIL) and that OPT->dir, when it exists, is a folder we may write in

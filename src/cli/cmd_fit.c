@@ -47,6 +47,21 @@ void cli_fit_help(FILE *fp)
 "      --keep-spurious    pick K by the criterion alone (spurious experts still warned)\n"
 "      --no-se            do not compute standard errors\n"
 "\n"
+"Training:\n"
+"      --train=T          em (the default) or gd: gradient descent on --loss\n"
+"      --loss=L           gd: nll (negative log-likelihood, the default), competitive\n"
+"                         (sum_i g_i (-log f_i)) or cooperative ((y - sum_i g_i mu_i)^2 / 2)\n"
+"      --optimizer=O      gd: adam (the default) or sgd (with --momentum)\n"
+"      --lr=R             gd: peak learning rate of the cosine schedule (default 0.05)\n"
+"      --momentum=M       gd: SGD momentum in [0, 1) (default 0.9)\n"
+"      --batch=B          gd: rows per mini-batch, shuffled each epoch; 0 = full batch\n"
+"                         (default 0)\n"
+"      --epochs=E         gd: passes over the training rows (default 2000)\n"
+"      --validation=F     gd: hold out the share F of the rows; stop early when their\n"
+"                         loss has not improved for --patience epochs (default 0: none)\n"
+"      --patience=P       gd: epochs without a better validation loss (default 100)\n"
+"      --clip=C           gd: scale gradients longer than C down to C (default 0: none)\n"
+"\n"
 "Data:\n"
 "  -y, --response=COL     response column, by name or 1-based index (default: the last)\n"
 "  -x, --inputs=COLS      expert inputs, comma-separated (default: all other columns;\n"
@@ -109,8 +124,12 @@ static double seconds_since(const struct timespec *t0)
  * left from the mean time per start so far; larger K take longer, so it is rough). */
 static void progress_line(const progress_state *s, const moe_progress *p, FILE *fp)
 {
-    fprintf(fp, "K=%zu restart %zu/%zu: iteration %zu, logLik %.1f", p->k, p->restart + 1,
-            p->restarts, p->iteration, p->loglik);
+    if (p->loss == p->loss)  /* gradient descent */
+        fprintf(fp, "K=%zu restart %zu/%zu: epoch %zu, loss %.6g", p->k, p->restart + 1,
+                p->restarts, p->iteration, p->loss);
+    else
+        fprintf(fp, "K=%zu restart %zu/%zu: iteration %zu, logLik %.1f", p->k, p->restart + 1,
+                p->restarts, p->iteration, p->loglik);
     if (s->k_max > s->k_min)
         fprintf(fp, " | K %zu of %zu..%zu", p->k, s->k_min, s->k_max);
     if (s->best_k == p->k && isfinite(s->best))
@@ -182,7 +201,8 @@ enum {
     OPT_CRITERION = 256, OPT_INIT, OPT_RESTARTS, OPT_SEED, OPT_TOL, OPT_MAX_ITER,
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
-    OPT_KEEP_SPURIOUS
+    OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
+    OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP
 };
 
 static const struct option long_options[] = {
@@ -201,6 +221,16 @@ static const struct option long_options[] = {
     {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
     {"family", required_argument, NULL, OPT_FAMILY},
+    {"train", required_argument, NULL, OPT_TRAIN},
+    {"loss", required_argument, NULL, OPT_LOSS},
+    {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"momentum", required_argument, NULL, OPT_MOMENTUM},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"validation", required_argument, NULL, OPT_VALIDATION},
+    {"patience", required_argument, NULL, OPT_PATIENCE},
+    {"clip", required_argument, NULL, OPT_CLIP},
     {"weights", required_argument, NULL, OPT_WEIGHTS},
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"trials", required_argument, NULL, OPT_TRIALS},
@@ -267,6 +297,7 @@ int cli_fit(int argc, char **argv)
     moe_plot_options po = moe_plot_options_default();
     const char *json_path = NULL, *model_path = NULL;
     int verbosity = CLI_NORMAL, format_given = 0, k_given = 0;
+    const char *gd_given = NULL;  /* a GD-only option seen (for the message without --train gd) */
 
     opterr = 0;
     int c;
@@ -318,6 +349,64 @@ int cli_fit(int argc, char **argv)
             break;
         case OPT_KEEP_SPURIOUS: fo.keep_spurious = 1; break;
         case OPT_NO_SE: fo.standard_errors = 0; break;
+        case OPT_TRAIN:
+            if (strcmp(optarg, "em") == 0)
+                fo.train = MOE_TRAIN_EM;
+            else if (strcmp(optarg, "gd") == 0)
+                fo.train = MOE_TRAIN_GD;
+            else
+                return cli_usage_error("fit", "--train must be em or gd, not '%s'", optarg);
+            break;
+        case OPT_LOSS:
+            if (strcmp(optarg, "nll") == 0)
+                fo.loss = MOE_LOSS_NLL;
+            else if (strcmp(optarg, "competitive") == 0)
+                fo.loss = MOE_LOSS_COMPETITIVE;
+            else if (strcmp(optarg, "cooperative") == 0)
+                fo.loss = MOE_LOSS_COOPERATIVE;
+            else
+                return cli_usage_error("fit", "--loss must be nll, competitive or cooperative, "
+                                       "not '%s'", optarg);
+            gd_given = "--loss";
+            break;
+        case OPT_OPTIMIZER:
+            if (strcmp(optarg, "adam") == 0)
+                fo.optimizer = MOE_OPTIM_ADAM;
+            else if (strcmp(optarg, "sgd") == 0)
+                fo.optimizer = MOE_OPTIM_SGD;
+            else
+                return cli_usage_error("fit", "--optimizer must be adam or sgd, not '%s'",
+                                       optarg);
+            gd_given = "--optimizer";
+            break;
+        case OPT_LR:
+            bad = cli_parse_double("fit", "--lr", optarg, &fo.lr);
+            gd_given = "--lr";
+            break;
+        case OPT_MOMENTUM:
+            bad = cli_parse_double("fit", "--momentum", optarg, &fo.momentum);
+            gd_given = "--momentum";
+            break;
+        case OPT_BATCH:
+            bad = cli_parse_size("fit", "--batch", optarg, &fo.batch);
+            gd_given = "--batch";
+            break;
+        case OPT_EPOCHS:
+            bad = cli_parse_size("fit", "--epochs", optarg, &fo.epochs);
+            gd_given = "--epochs";
+            break;
+        case OPT_VALIDATION:
+            bad = cli_parse_double("fit", "--validation", optarg, &fo.validation);
+            gd_given = "--validation";
+            break;
+        case OPT_PATIENCE:
+            bad = cli_parse_size("fit", "--patience", optarg, &fo.patience);
+            gd_given = "--patience";
+            break;
+        case OPT_CLIP:
+            bad = cli_parse_double("fit", "--clip", optarg, &fo.clip);
+            gd_given = "--clip";
+            break;
         case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
         case OPT_WEIGHTS: sel.weights = optarg; break;
         case OPT_OFFSET: sel.offset = optarg; break;
@@ -369,6 +458,8 @@ int cli_fit(int argc, char **argv)
     if (fo.tree && fo.min_prior > 0)
         return cli_usage_error("fit", "--min-prior cannot be used with --tree (a tree's "
                                "branching is fixed, so no leaf can be dropped)");
+    if (gd_given && fo.train != MOE_TRAIN_GD)
+        return cli_usage_error("fit", "%s needs --train gd", gd_given);
     const char *why = moe_fit_options_check(&fo);
     if (why && fo.tree && strncmp(why, "tree: ", 6) == 0)
         return cli_usage_error("fit", "--tree '%s': %s", fo.tree, why + 6);

@@ -15,15 +15,19 @@ static void help(FILE *fp)
           "       moefit predict [OPTION]... MODEL.json DATA.csv\n"
           "       moefit simulate [OPTION]...\n"
           "       moefit plot [OPTION]... MODEL.json DATA.csv -o DIR\n"
+          "       moefit compare-losses [OPTION]... DATA.csv\n"
           "       moefit help [COMMAND]\n"
           "Fit, use and draw mixtures of experts: regression models whose regimes are chosen by a\n"
           "softmax gate (Jordan & Jacobs 1994).\n"
           "\n"
           "Commands:\n"
-          "  fit        fit K experts by EM and print an R-style summary (the default command)\n"
+          "  fit        fit K experts by EM (or gradient descent) and print an R-style summary\n"
+          "             (the default command)\n"
           "  predict    predict with a saved model: mixture mean, sd, gate probabilities\n"
           "  simulate   draw data from a random or a saved mixture of experts\n"
           "  plot       draw the gating, regimes and responsibility plots of a saved model\n"
+          "  compare-losses  fit the nll, competitive and cooperative losses by gradient\n"
+          "             descent from one start and compare how they divide the data\n"
           "  help       show this help, or a command's (same as COMMAND --help)\n"
           "\n"
           "Options:\n"
@@ -59,6 +63,7 @@ static const struct command commands[] = {
     {"predict", cli_predict, cli_predict_help},
     {"simulate", cli_simulate, cli_simulate_help},
     {"plot", cli_plot, cli_plot_help},
+    {"compare-losses", cli_compare, cli_compare_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

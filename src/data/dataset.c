@@ -147,6 +147,11 @@ size_t moe_dataset_omitted(const moe_dataset *d)
     return d ? d->omitted : 0;
 }
 
+const double *moe_dataset_response(const moe_dataset *d)
+{
+    return d ? d->y : NULL;
+}
+
 int moe_dataset_row_error(moe_error *err, const moe_dataset *d, size_t row, size_t column,
                           const char *fmt, ...)
 {

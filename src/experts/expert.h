@@ -67,6 +67,15 @@ typedef struct moe_expert_type {
      * with respect to theta at PAR, with H n x K and I the expert's column. */
     void (*score_rows)(const moe_dataset *d, const double *par, const double *h, size_t k,
                        size_t i, size_t r0, size_t r1, double *grad);
+    /* Adds to GRAD (nparams values) sum_{n in [R0,R1)} c_ni d mu(x_n; theta) / d theta, the
+     * gradient of the expert's mean of y (the mean of moments_rows) weighted by column I of C
+     * (n x K; any sign): what a loss on the mixture's mean (the cooperative loss of
+     * src/train/loss.c) needs. Components the mean does not depend on get 0. */
+    void (*mean_grad_rows)(const moe_dataset *d, const double *par, const double *c, size_t k,
+                           size_t i, size_t r0, size_t r1, double *grad);
+    /* 1 when the last component of theta is log sigma, a dispersion the mean does not depend
+     * on (the losses and optimisers of src/train/ treat it apart); 0 when there is none. */
+    int dispersion;
 
     /* Reported coefficients on the data's scale: ncoef values, the first nx+1 the
      * regression coefficients (intercept, then one per input), then the family's extras

@@ -112,6 +112,20 @@ static void gauss_score_rows(const moe_dataset *d, const double *par, const doub
     }
 }
 
+/* d mu / d beta = x; the mean does not depend on log sigma. */
+static void gauss_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
+                                 size_t k, size_t i, size_t r0, size_t r1, double *grad)
+{
+    (void)par;
+    size_t px = d->nx + 1;
+    for (size_t r = r0; r < r1; r++) {
+        const double *x = d->x + r * px;
+        double cr = c[r * k + i];
+        for (size_t j = 0; j < px; j++)
+            grad[j] += cr * x[j];
+    }
+}
+
 static const char *const gauss_extras[] = {"sigma", NULL};
 
 static void gauss_report(const moe_model *m, const double *theta, double *coef)
@@ -219,6 +233,8 @@ const moe_expert_type moe_expert_gaussian = {
     .moments_rows = gauss_moments_rows,
     .draw = gauss_draw,
     .score_rows = gauss_score_rows,
+    .mean_grad_rows = gauss_mean_grad_rows,
+    .dispersion = 1,
     .ncoef = gauss_ncoef,
     .extra_names = gauss_extras,
     .report = gauss_report,

@@ -57,6 +57,24 @@ void moe_glm_score_rows(const moe_glm_rows *g, const moe_dataset *d, const doubl
     }
 }
 
+void moe_glm_mean_grad_rows(const moe_glm_rows *g, const moe_dataset *d, const double *par,
+                            const double *c, size_t k, size_t i, size_t r0, size_t r1,
+                            double *grad)
+{
+    size_t px = d->nx + 1;
+    for (size_t r = r0; r < r1; r++) {
+        double cr = c[r * k + i];
+        if (cr == 0)
+            continue;
+        const double *x = d->x + r * px;
+        double resid, var;
+        g->row(d, r, g->eta(d, par, r), NULL, &resid, &var);
+        double a = cr * var;
+        for (size_t j = 0; j < px; j++)
+            grad[j] += a * x[j];
+    }
+}
+
 void moe_glm_newton_add(const moe_glm_rows *g, const moe_dataset *d, const double *theta,
                         const double *h, size_t k, size_t i, size_t r0, size_t r1, int deriv,
                         double *stats)

@@ -33,6 +33,10 @@ size_t moe_glm_newton_size(size_t nx);
 void moe_glm_score_rows(const moe_glm_rows *g, const moe_dataset *d, const double *par,
                         const double *h, size_t k, size_t i, size_t r0, size_t r1,
                         double *grad);
+/* The mean_grad_rows slot: with a canonical link d E y / d beta = var(y) x. */
+void moe_glm_mean_grad_rows(const moe_glm_rows *g, const moe_dataset *d, const double *par,
+                            const double *c, size_t k, size_t i, size_t r0, size_t r1,
+                            double *grad);
 void moe_glm_newton_add(const moe_glm_rows *g, const moe_dataset *d, const double *theta,
                         const double *h, size_t k, size_t i, size_t r0, size_t r1, int deriv,
                         double *stats);

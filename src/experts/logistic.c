@@ -136,6 +136,12 @@ static void logit_score_rows(const moe_dataset *d, const double *par, const doub
     moe_glm_score_rows(&logit_rows, d, par, h, k, i, r0, r1, grad);
 }
 
+static void logit_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
+                             size_t k, size_t i, size_t r0, size_t r1, double *grad)
+{
+    moe_glm_mean_grad_rows(&logit_rows, d, par, c, k, i, r0, r1, grad);
+}
+
 static void logit_newton_add(const moe_dataset *d, const double *theta, const double *h,
                              size_t k, size_t i, size_t r0, size_t r1, int deriv,
                              double *stats)
@@ -163,6 +169,7 @@ const moe_expert_type moe_expert_logistic = {
     .moments_rows = logit_moments_rows,
     .draw = logit_draw,
     .score_rows = logit_score_rows,
+    .mean_grad_rows = logit_mean_grad_rows,
     .ncoef = moe_glm_block_size,
     .extra_names = logit_extras,
     .report = moe_glm_report,

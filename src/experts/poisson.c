@@ -113,6 +113,12 @@ static void pois_score_rows(const moe_dataset *d, const double *par, const doubl
     moe_glm_score_rows(&pois_rows, d, par, h, k, i, r0, r1, grad);
 }
 
+static void pois_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
+                             size_t k, size_t i, size_t r0, size_t r1, double *grad)
+{
+    moe_glm_mean_grad_rows(&pois_rows, d, par, c, k, i, r0, r1, grad);
+}
+
 static void pois_newton_add(const moe_dataset *d, const double *theta, const double *h,
                             size_t k, size_t i, size_t r0, size_t r1, int deriv, double *stats)
 {
@@ -139,6 +145,7 @@ const moe_expert_type moe_expert_poisson = {
     .moments_rows = pois_moments_rows,
     .draw = pois_draw,
     .score_rows = pois_score_rows,
+    .mean_grad_rows = pois_mean_grad_rows,
     .ncoef = moe_glm_block_size,
     .extra_names = pois_extras,
     .report = moe_glm_report,

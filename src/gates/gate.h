@@ -29,6 +29,11 @@ typedef struct moe_gate_type {
      * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. */
     void (*stat_add)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                      const double *h, size_t r0, size_t r1, int deriv, double *stats);
+    /* Adds to GRAD (nparams values) the gradient at THETA of sum_{n in [R0,R1)} sum_i c_ni
+     * log g_i(z_n; theta) for any weights C (n x K, any sign, rows need not sum to 1): the
+     * gradient of every loss of src/train/loss.c is of this form, c_ni = -g_ni dE/dg_ni. */
+    void (*grad_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
+                      const double *c, size_t r0, size_t r1, double *grad);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,

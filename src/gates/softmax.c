@@ -149,6 +149,38 @@ static void softmax_stat_add(const moe_dataset *d, const moe_gate_shape *s,
     }
 }
 
+/* d/dv_i sum_j c_j log g_j = (c_i - g_i sum_j c_j) z~ for i < K-1. */
+static void softmax_grad_rows(const moe_dataset *d, const moe_gate_shape *sh,
+                              const double *theta, const double *c, size_t r0, size_t r1,
+                              double *grad)
+{
+    size_t p = d->nz + 1, k = sh->k;
+    double g[MOE_K_MAX];
+    for (size_t r = r0; r < r1; r++) {
+        const double *z = d->z + r * p, *cr = c + r * k;
+        /* g itself (not its log): K exponentials and no logarithm per row */
+        double mx = 0, gs = 0, csum = 0;
+        for (size_t i = 0; i + 1 < k; i++) {
+            double eta = 0;
+            for (size_t j = 0; j < p; j++)
+                eta += theta[i * p + j] * z[j];
+            g[i] = eta;
+            if (eta > mx)
+                mx = eta;
+        }
+        g[k - 1] = 0;
+        for (size_t i = 0; i < k; i++)
+            gs += (g[i] = exp(g[i] - mx));
+        for (size_t i = 0; i < k; i++)
+            csum += cr[i];
+        for (size_t i = 0; i + 1 < k; i++) {
+            double e = cr[i] - csum * (g[i] / gs);
+            for (size_t j = 0; j < p; j++)
+                grad[i * p + j] += e * z[j];
+        }
+    }
+}
+
 static void softmax_derivatives(const double *stats, const moe_gate_shape *s, double *grad,
                                 double *neg_hess)
 {
@@ -225,6 +257,7 @@ const moe_gate_type moe_gate_softmax = {
     .log_prob_rows = softmax_log_prob_rows,
     .stat_size = softmax_stat_size,
     .stat_add = softmax_stat_add,
+    .grad_rows = softmax_grad_rows,
     .derivatives = softmax_derivatives,
     .get_theta = softmax_get_theta,
     .set_theta = softmax_set_theta,

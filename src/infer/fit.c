@@ -51,6 +51,16 @@ moe_fit_options moe_fit_options_default(void)
     o.tree = NULL;
     o.min_rows = MOE_SPURIOUS_MIN_ROWS;
     o.keep_spurious = 0;
+    o.train = MOE_TRAIN_EM;
+    o.loss = MOE_LOSS_NLL;
+    o.optimizer = MOE_OPTIM_ADAM;
+    o.lr = 0.05;
+    o.momentum = 0.9;
+    o.batch = 0;
+    o.epochs = 2000;
+    o.validation = 0;
+    o.patience = 100;
+    o.clip = 0;
     return o;
 }
 
@@ -97,6 +107,31 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
                 if (models[j].depth)
                     return "min_prior cannot drop the leaves of a tree (its branching is "
                            "fixed): leave it 0 with a tree";
+    }
+    if (opt->train != MOE_TRAIN_EM && opt->train != MOE_TRAIN_GD)
+        return "the trainer must be em or gd";
+    if (opt->train == MOE_TRAIN_GD) {
+        if (!moe_loss_name(opt->loss))
+            return "the loss must be nll, competitive or cooperative";
+        if (opt->optimizer != MOE_OPTIM_ADAM && opt->optimizer != MOE_OPTIM_SGD)
+            return "the optimizer must be adam or sgd";
+        if (!(opt->lr > 0) || !isfinite(opt->lr))
+            return "the learning rate (--lr) must be a finite number > 0";
+        if (!(opt->momentum >= 0) || !(opt->momentum < 1))
+            return "the momentum must be in [0, 1)";
+        if (opt->epochs < 1)
+            return "the number of epochs must be at least 1";
+        if (!(opt->validation >= 0) || !(opt->validation <= 0.9))
+            return "the validation share must be in [0, 0.9]";
+        if (opt->validation > 0 && opt->patience < 1)
+            return "the patience must be at least 1 epoch";
+        if (!(opt->clip >= 0) || !isfinite(opt->clip))
+            return "the gradient clip must be a finite number >= 0 (0: none)";
+        if (opt->min_prior > 0)
+            return "min_prior (dropping experts) is EM's; it cannot be used with gradient "
+                   "descent";
+        if (opt->tree)
+            return "gradient descent does not train trees of gates yet: use EM with --tree";
     }
     return NULL;
 }
@@ -171,6 +206,7 @@ void moe_fit_free(moe_fit *f)
     free(f->selection);
     moe_list_free(f->traces, f->ntraces);
     free(f->trace_len);
+    free(f->vtrace);
     moe_list_free(f->warnings, f->nwarnings);
     free(f);
 }
@@ -351,6 +387,12 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     f->trace_len = tr.trace_len;
     f->ntraces = tr.ntraces;
     f->best_trace = tr.best_trace;
+    f->vtrace = tr.vtrace;
+    f->vtrace_len = tr.vtrace_len;
+    f->train = opt->train;
+    f->loss = opt->loss;
+    f->train_loss = opt->train == MOE_TRAIN_GD ? tr.loss : NAN;
+    f->validation_loss = opt->train == MOE_TRAIN_GD && opt->validation > 0 ? tr.vloss : NAN;
     f->warnings = tr.warnings;
     f->nwarnings = tr.nwarnings;
     if (kfit < kwant) {
@@ -402,10 +444,17 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
                      "standardised scale while the log-likelihood gained less than sqrt(tol) "
                      "relative over %d iterations); gate standard errors are not reported",
                      MOE_EM_SEPARATION_SLOPE, MOE_EM_SEPARATION_WINDOW);
-    else if (!f->stats.converged)
+    else if (!f->stats.converged && opt->train == MOE_TRAIN_EM)
         moe_fit_warn(f, "the best start did not converge in %zu iterations (tol %g)",
                      f->stats.iterations, opt->tol);
-    if (opt->standard_errors) {
+    int want_se = opt->standard_errors;
+    if (want_se && opt->train == MOE_TRAIN_GD && opt->loss != MOE_LOSS_NLL) {
+        want_se = 0;
+        moe_fit_warn(f, "standard errors not reported: the %s loss is not the likelihood, so "
+                     "the inverse information is not its estimator's covariance",
+                     moe_loss_name(opt->loss));
+    }
+    if (want_se) {
         moe_error e2;
         memset(&e2, 0, sizeof e2);
         /* separated: the full information is singular in exact arithmetic, and whether its
@@ -537,6 +586,28 @@ const double *moe_fit_trace(const moe_fit *f, size_t r, size_t *len)
 }
 
 size_t moe_fit_best_trace(const moe_fit *f) { return f ? f->best_trace : 0; }
+
+moe_trainer moe_fit_trainer(const moe_fit *f) { return f ? f->train : MOE_TRAIN_EM; }
+moe_loss moe_fit_loss(const moe_fit *f) { return f ? f->loss : MOE_LOSS_NLL; }
+double moe_fit_train_loss(const moe_fit *f) { return f ? f->train_loss : NAN; }
+double moe_fit_validation_loss(const moe_fit *f) { return f ? f->validation_loss : NAN; }
+
+const double *moe_fit_validation_trace(const moe_fit *f, size_t *len)
+{
+    if (len)
+        *len = f && f->vtrace ? f->vtrace_len : 0;
+    return f ? f->vtrace : NULL;
+}
+
+const char *moe_loss_name(moe_loss loss)
+{
+    switch (loss) {
+    case MOE_LOSS_NLL: return "nll";
+    case MOE_LOSS_COMPETITIVE: return "competitive";
+    case MOE_LOSS_COOPERATIVE: return "cooperative";
+    }
+    return NULL;
+}
 
 size_t moe_fit_nwarnings(const moe_fit *f) { return f ? f->nwarnings : 0; }
 

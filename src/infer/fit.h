@@ -19,6 +19,12 @@ struct moe_fit {
     size_t *trace_len;         /* length of each trace */
     size_t ntraces;
     size_t best_trace;         /* index of the start that was kept */
+    moe_trainer train;         /* EM or GD */
+    moe_loss loss;             /* GD's loss */
+    double train_loss;         /* GD: the kept start's loss per training row (NaN under EM) */
+    double validation_loss;    /* GD: its loss per held-out row (NaN without validation) */
+    double *vtrace;            /* GD: its validation loss per epoch, or NULL */
+    size_t vtrace_len;
     char *weights_name;        /* the weights' column, NULL when the rows are unweighted */
     double weight_sum;         /* the sum of the weights (n without weights): BIC's n */
     char **warnings;           /* nwarnings messages */

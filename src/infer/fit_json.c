@@ -8,7 +8,9 @@
  * aic, bic, icl, spurious, chosen}] when more than one K was fitted, warnings: [...]; spurious
  * (top level and per K) counts the experts at the variance floor or on too few rows. Coefficient names are the
  * column names with "(Intercept)" first. A number that is not available (NaN) is written as
- * null; reals carry 17 significant digits. */
+ * null; reals carry 17 significant digits. Gradient-descent fits add train ("gd"), loss (its
+ * name), train_loss and validation_loss (per row, standardised scale; null without
+ * validation), and their iterations are epochs. */
 #include <config.h>
 
 #include <math.h>
@@ -80,6 +82,12 @@ static json_t *fit_to_json(const moe_fit *f)
         (st.tree[0] && set(root, "tree", json_string(st.tree))))
         goto fail;
     moe_gate_shape gs = moe_model_gate_shape(m);
+    if (f->train == MOE_TRAIN_GD &&
+        (set(root, "train", json_string("gd")) ||
+         set(root, "loss", json_string(moe_loss_name(f->loss))) ||
+         set(root, "train_loss", jreal(f->train_loss)) ||
+         set(root, "validation_loss", jreal(f->validation_loss))))
+        goto fail;
     if (set(root, "experts", experts = json_array()))
         goto fail;
     for (size_t i = 0; i < k; i++) {

@@ -229,8 +229,17 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             st.df);
     fprintf(fp, "AIC: %s   BIC: %s   ICL: %s\n", num(b1, sizeof b1, 'f', 4, st.aic),
             num(b2, sizeof b2, 'f', 4, st.bic), num(b3, sizeof b3, 'f', 4, st.icl));
-    fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
-            st.converged ? "converged" : "not converged");
+    if (f->train == MOE_TRAIN_GD) {
+        fprintf(fp, "Gradient descent on the %s loss: %zu epochs; loss per row %s (training)",
+                moe_loss_name(f->loss), st.iterations,
+                num(b1, sizeof b1, 'g', 8, f->train_loss));
+        if (f->validation_loss == f->validation_loss)
+            fprintf(fp, ", %s (validation)", num(b2, sizeof b2, 'g', 8, f->validation_loss));
+        fputc('\n', fp);
+    } else {
+        fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
+                st.converged ? "converged" : "not converged");
+    }
 
     if (nsel > 1) {
         const char *crit = f->criterion == MOE_CRIT_AIC   ? "AIC"

@@ -846,11 +846,21 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
     int s = open_out(&o, c, "convergence", ".dat", err);
     if (s)
         return s;
-    fprintf(o.fp, "# convergence.dat: log-likelihood of every EM start of the chosen K, written "
-                  "by moefit %s\n",
-            moe_version());
-    fprintf(o.fp, "# one block (gnuplot index) per start that ran; columns: start iteration "
-                  "loglik\n");
+    int gd = moe_fit_trainer(f) == MOE_TRAIN_GD;
+    const char *lname = moe_loss_name(moe_fit_loss(f));
+    if (gd) {
+        fprintf(o.fp, "# convergence.dat: training %s loss per row (standardised scale) of every "
+                      "gradient-descent start of the chosen K, per epoch, written by moefit "
+                      "%s\n", lname, moe_version());
+        fprintf(o.fp, "# one block (gnuplot index) per start that ran, then (when rows were held "
+                      "out) one of the kept start's validation loss; columns: start epoch loss\n");
+    } else {
+        fprintf(o.fp, "# convergence.dat: log-likelihood of every EM start of the chosen K, "
+                      "written by moefit %s\n",
+                moe_version());
+        fprintf(o.fp, "# one block (gnuplot index) per start that ran; columns: start iteration "
+                      "loglik\n");
+    }
     for (size_t r = 0; r < nt; r++) {
         size_t len = 0;
         const double *tr = moe_fit_trace(f, r, &len);
@@ -875,6 +885,20 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
         }
         blocks++;
     }
+    size_t vlen = 0;
+    const double *vt = gd ? moe_fit_validation_trace(f, &vlen) : NULL;
+    long valid_block = -1;
+    if (vt && vlen && blocks) {
+        fprintf(o.fp, "\n\n# validation loss of the kept start\n");
+        for (size_t i = 0; i < vlen; i++) {
+            if (!isfinite(vt[i]))
+                continue;
+            fprintf(o.fp, "%zu %zu", best + 1, i + 1);
+            put_num(&o, " ", vt[i]);
+            fputc('\n', o.fp);
+        }
+        valid_block = (long)blocks;
+    }
     s = close_out(&o, err);
     if (s)
         return s;
@@ -884,13 +908,25 @@ static int figure_convergence(const plot_ctx *c, const moe_fit *f, moe_error *er
     }
     moe_fit_stats st = moe_fit_get_stats(f);
     char note[700];
-    snprintf(note, sizeof note, "%zu start%s; the kept one reached log-likelihood %.6g after %zu "
-                                "iterations (%s)",
-             blocks, blocks == 1 ? "" : "s", st.loglik, st.iterations,
-             st.converged ? "converged" : "not converged");
-    char extra[100];
-    snprintf(extra, sizeof extra, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
-    return draw_figure(c, "convergence", "log-likelihood against EM iteration for every start",
+    if (gd)
+        snprintf(note, sizeof note, "%zu start%s; the kept one ended at %s loss %.6g per row "
+                                    "after %zu epochs (log-likelihood %.6g)",
+                 blocks, blocks == 1 ? "" : "s", lname, moe_fit_train_loss(f), st.iterations,
+                 st.loglik);
+    else
+        snprintf(note, sizeof note, "%zu start%s; the kept one reached log-likelihood %.6g "
+                                    "after %zu iterations (%s)",
+                 blocks, blocks == 1 ? "" : "s", st.loglik, st.iterations,
+                 st.converged ? "converged" : "not converged");
+    char extra[300];
+    if (gd)
+        snprintf(extra, sizeof extra, "nstarts = %zu\nbest = %zu\nvalid = %ld\n"
+                 "xlab = 'epoch'\nylab = '%s loss per row (standardised scale)'\n", blocks,
+                 best_block, valid_block, lname);
+    else
+        snprintf(extra, sizeof extra, "nstarts = %zu\nbest = %zu\n", blocks, best_block);
+    return draw_figure(c, "convergence", gd ? "training (and validation) loss against epoch "
+                       "for every start" : "log-likelihood against EM iteration for every start",
                        note, NULL, extra, err);
 }
 
@@ -1167,6 +1203,102 @@ done:
     moe_dataset_free(grid);
     free(order);
     free(t);
+    ctx_free(&c);
+    return s;
+}
+
+/* ---------------------------------------------------------------- side-by-side comparison */
+
+int moe_plot_compare(const moe_model *const *models, const char *const *labels, size_t n,
+                     const moe_dataset *d, const moe_plot_options *opt, moe_error *err)
+{
+    moe_error_clear(err);
+    if (!models || !labels || n == 0 || !d || !opt || !opt->dir || !*opt->dir)
+        return moe_error_set(err, MOE_EINVAL, "moe_plot_compare: no models, data or folder");
+    int s = make_dir(opt->dir, err);
+    if (s)
+        return s;
+    /* every model's own figures in DIR/LABEL */
+    for (size_t j = 0; j < n; j++) {
+        char sub[PATH_MAX];
+        if ((s = join_path(sub, sizeof sub, opt->dir, labels[j], "", err)))
+            return s;
+        moe_plot_options o = *opt;
+        o.dir = sub;
+        if ((s = moe_plot_write(models[j], NULL, d, &o, err)))
+            return s;
+    }
+    plot_ctx c;
+    if ((s = ctx_init(&c, models[0], d, opt, err)) ||
+        (s = moe_plot_find_templates(opt, c.tpl, sizeof c.tpl, err))) {
+        ctx_free(&c);
+        return s;
+    }
+    c.gnuplot = moe_plot_gnuplot_program(opt);
+    out_file o;
+    if ((s = open_out(&o, &c, "compare", ".gp", err))) {
+        ctx_free(&c);
+        return s;
+    }
+    FILE *fp = o.fp;
+    unsigned w = opt->width * (unsigned)(n < 2 ? 1 : n) * 3 / 4, h = opt->height * 3 / 2;
+    fprintf(fp, "# compare.gp: the gating (top) and regimes (bottom) plots of %zu models side by "
+                "side, written by moefit %s.\n# The numbers are in each model's folder "
+                "(LABEL/gating.dat, LABEL/regimes.dat).\n", n, moe_version());
+    switch (opt->format) {
+    case MOE_PLOT_SVG:
+        fprintf(fp, "set terminal svg size %u,%u font 'Sans,16' linewidth 1.5 noenhanced "
+                    "background '#ffffff'\n", w, h);
+        break;
+    case MOE_PLOT_PDF:
+        fprintf(fp, "set terminal pdfcairo size %.3fin,%.3fin font 'Sans,14' linewidth 1.5 "
+                    "noenhanced\n", w / 160.0, h / 160.0);
+        break;
+    default:
+        fprintf(fp, "set terminal pngcairo size %u,%u font 'Sans,16' linewidth 1.5 "
+                    "noenhanced\n", w, h);
+        break;
+    }
+    fprintf(fp, "set output 'compare%s'\n", c.ext);
+    s = copy_template(fp, c.tpl, "style", err);
+    fprintf(fp, "set key inside top right\nset multiplot layout 2,%zu\n", n);
+    for (int row = 0; !s && row < 2; row++)
+        for (size_t j = 0; !s && j < n; j++) {
+            fprintf(fp, "\n# %s: %s\n", labels[j], row == 0 ? "gating" : "regimes");
+            fputs("datafile = ", fp);
+            char df[PATH_MAX];
+            snprintf(df, sizeof df, "%s/%s.dat", labels[j], row == 0 ? "gating" : "regimes");
+            put_gp_string(fp, df);
+            fprintf(fp, "\nK = %zu\nxname = ", moe_model_k(models[j]));
+            put_gp_string(fp, c.along);
+            fputs("\nyname = ", fp);
+            put_gp_string(fp, moe_model_response(models[j]));
+            fputs("\nmodel_title = ", fp);
+            put_gp_string(fp, labels[j]);
+            fprintf(fp, "\nnote = '%s'\nheld = ''\nhas_y = %d\n",
+                    row == 0 ? "gate probabilities" : "data by posterior expert, expert lines",
+                    d->y != NULL);
+            if (row == 1)
+                fputs("set autoscale y\nset ytics autofreq\n", fp);
+            s = copy_template(fp, c.tpl, row == 0 ? "gating" : "regimes", err);
+        }
+    fputs("\nunset multiplot\n", fp);
+    if (s) {
+        fclose(fp);
+        remove(o.path);
+        ctx_free(&c);
+        return s;
+    }
+    if ((s = close_out(&o, err))) {
+        ctx_free(&c);
+        return s;
+    }
+    s = moe_plot_run_gnuplot(c.gnuplot, opt->dir, "compare.gp", err);
+    if (s) {
+        char pic[PATH_MAX];
+        if (!join_path(pic, sizeof pic, opt->dir, "compare", c.ext, NULL))
+            remove(pic);
+    }
     ctx_free(&c);
     return s;
 }

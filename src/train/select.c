@@ -22,6 +22,7 @@
 #include "gates/gate.h"
 #include "model/estep.h"
 #include "train/em.h"
+#include "train/gd.h"
 #include "train/select.h"
 #include "train/spurious.h"
 
@@ -46,6 +47,7 @@ void moe_train_output_clear(moe_train_output *o)
     free(o->selection);
     moe_list_free(o->traces, o->ntraces);
     free(o->trace_len);
+    free(o->vtrace);
     moe_list_free(o->warnings, o->nwarnings);
     memset(o, 0, sizeof *o);
 }
@@ -80,6 +82,9 @@ typedef struct k_result {
     size_t ntraces, best_trace;
     char **warnings;      /* what describes this K's fit; only the chosen K's are reported */
     size_t nwarnings;
+    double *vtrace;       /* GD: the kept start's validation-loss trace, or NULL */
+    size_t vtrace_len;
+    double loss, vloss;   /* GD: the kept start's training and validation loss per row */
 } k_result;
 
 static void k_result_clear(k_result *r)
@@ -88,7 +93,29 @@ static void k_result_clear(k_result *r)
     moe_list_free(r->traces, r->ntraces);
     free(r->trace_len);
     moe_list_free(r->warnings, r->nwarnings);
+    free(r->vtrace);
     memset(r, 0, sizeof *r);
+}
+
+/* GD's per-epoch report to the fit's progress callback. */
+typedef struct gd_progress {
+    const moe_fit_options *opt;
+    size_t k, restart;
+} gd_progress;
+
+static void gd_report(size_t epoch, double loss, void *data)
+{
+    const gd_progress *g = data;
+    moe_progress p = {g->k, g->restart, g->opt->restarts, epoch, NAN, loss};
+    g->opt->progress(&p, g->opt->progress_data);
+}
+
+/* The GD parameters of the fit options. */
+static moe_gd_params gd_params(const moe_fit_options *opt)
+{
+    moe_gd_params p = {opt->loss, opt->optimizer, opt->lr, opt->momentum, opt->batch,
+                       opt->epochs, opt->patience, opt->clip, opt->var_floor};
+    return p;
 }
 
 static void k_warn(k_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -132,10 +159,12 @@ static void split_start(const moe_model *flat, gsl_rng *rng, moe_model *start)
  * tree), and for a tree one more from SPLIT_FROM when given (the best flat fit of its
  * root's branching, see split_start); returns MOE_SUCCESS (R->model may still be NULL when
  * no start was usable), MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
-static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_gate_shape *shape,
+static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe_dataset *dvalid,
+                     const moe_model *types, const moe_gate_shape *shape,
                      const moe_model *split_from, const moe_fit_options *opt, double ll_shift,
                      gsl_rng *rng, moe_train_output *f, k_result *res, moe_error *err)
 {
+    int gd = opt->train == MOE_TRAIN_GD;
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0}};
     size_t n = ds->n, k = shape->k;
@@ -150,13 +179,20 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         memcpy(par.tree, shape->branch, sizeof par.tree);
     }
     memset(res, 0, sizeof *res);
-    moe_em_work *w = moe_em_alloc(ds, k, &par);
+    moe_em_work *w = moe_em_alloc(dtrain, k, &par);
     size_t starts = opt->restarts + (split_from != NULL);
     moe_model *split = split_from && w ? moe_model_copy(w->m) : NULL;
+    moe_gd_params gp = gd_params(opt);
+    moe_gd_work *gw = NULL;
+    double *hfull = malloc(n * k * sizeof *hfull);
+    if (gd && w)
+        gw = moe_gd_alloc(dtrain, dvalid, w->m, &gp);
     res->traces = calloc(starts, sizeof *res->traces);
     res->trace_len = calloc(starts, sizeof *res->trace_len);
-    if (!w || !res->traces || !res->trace_len || (split_from && !split)) {
+    if (!w || (gd && !gw) || !hfull || !res->traces || !res->trace_len || (split_from && !split)) {
         moe_model_free(split);
+        moe_gd_free(gw);
+        free(hfull);
         moe_em_free(w);
         free(res->traces);
         free(res->trace_len);
@@ -188,19 +224,32 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
                 goto done;
             }
             t = MOE_CONTINUE;
-            while (st == MOE_SUCCESS) {
+            if (gd && st == MOE_SUCCESS) {
+                /* GD starts where EM's first M-step from the same responsibilities lands */
+                st = moe_em_iterate(w);
+                if (st == MOE_SUCCESS) {
+                    gd_progress gpr = {opt, k, r};
+                    st = moe_gd_run(gw, w->m, rng, opt->progress ? gd_report : NULL, &gpr);
+                    if (st == MOE_ENUMERIC) {  /* diverged: this start is abandoned */
+                        moe_train_warn(f, "%s, start %zu: %s", lab, r + 1, gw->message);
+                        break;
+                    }
+                    t = MOE_SUCCESS;
+                }
+            }
+            while (!gd && st == MOE_SUCCESS) {
                 st = moe_em_iterate(w);
                 if (st != MOE_SUCCESS)
                     break;
                 if (opt->progress) {
-                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift};
+                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift, NAN};
                     opt->progress(&p, opt->progress_data);
                 }
                 t = moe_em_test(w);
                 if (t != MOE_CONTINUE)
                     break;
             }
-            if (st == MOE_ENUMERIC) {
+            if (st == MOE_ENUMERIC && !gd) {
                 status = moe_error_set(err, MOE_ENUMERIC, "%s, start %zu: %s", lab, r + 1,
                                        w->message);
                 goto done;
@@ -222,16 +271,19 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
             snprintf(dropped, sizeof dropped, "%zu expert%s dropped by min-prior %g (last: %s); "
                      "refitted with %zu experts", w->dropped, w->dropped > 1 ? "s" : "",
                      opt->min_prior, w->message, w->k);
-        double *tr = malloc((w->iter + 1) * sizeof *tr);
+        size_t len = gd ? gw->epochs_done : w->iter;
+        double *tr = malloc((len + 1) * sizeof *tr);
         if (!tr) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
             goto done;
         }
-        for (size_t i = 0; i < w->iter; i++)
-            tr[i] = w->trace[i] - ll_shift;
+        for (size_t i = 0; i < len; i++)
+            tr[i] = gd ? gw->trace[i] : w->trace[i] - ll_shift;
         res->traces[r] = tr;
-        res->trace_len[r] = w->iter;
-        if (w->loglik > best) {
+        res->trace_len[r] = len;
+        /* GD keeps the start of the smallest loss (validation loss when rows are held out) */
+        double score = !gd ? w->loglik : dvalid ? -gw->vloss : -gw->loss;
+        if (score > best) {
             moe_model *c = moe_model_copy(w->m);
             if (!c) {
                 status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (model copy)");
@@ -239,11 +291,29 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
             }
             moe_model_free(res->model);
             res->model = c;
-            best = w->loglik;
+            best = score;
             res->best_trace = r;
             res->stats.iterations = w->iter;
             res->stats.converged = t == MOE_SUCCESS && w->converged;
             res->stats.separated = w->separated;
+            if (gd) {
+                res->stats.iterations = gw->epochs_done;
+                res->stats.converged = 1;
+                res->stats.separated = 0;
+                res->loss = gw->loss;
+                res->vloss = gw->vloss;
+                free(res->vtrace);
+                res->vtrace = NULL;
+                res->vtrace_len = 0;
+                if (dvalid) {
+                    if (!(res->vtrace = malloc(len * sizeof *res->vtrace + 1))) {
+                        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
+                        goto done;
+                    }
+                    memcpy(res->vtrace, gw->vtrace, len * sizeof *res->vtrace);
+                    res->vtrace_len = len;
+                }
+            }
             ridge_e = w->ridge_experts;
             ridge_g = w->ridge_gate;
             moe_list_free(res->warnings, res->nwarnings);
@@ -269,11 +339,11 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         /* statistics of the best start: its E-step again, for the entropy (ICL) */
         moe_model *bm = res->model;
         size_t kk = bm->k;
-        double ll = moe_estep(ds, bm, NULL, w->h), ent = 0, nw = (double)n;
+        double ll = moe_estep(ds, bm, NULL, hfull), ent = 0, nw = (double)n;
         for (size_t r = 0; r < n; r++) {
             double er = 0;
             for (size_t i = 0; i < kk; i++) {
-                double h = w->h[r * kk + i];
+                double h = hfull[r * kk + i];
                 if (h > 0)
                     er -= h * log(h);
             }
@@ -295,7 +365,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
         s->bic = -2 * s->loglik + (double)s->df * log(nw);
         s->icl = s->bic + 2 * ent;
         char why[600];
-        s->spurious = moe_train_spurious(ds, bm, w->h, opt->var_floor, opt->min_rows,
+        s->spurious = moe_train_spurious(ds, bm, hfull, opt->var_floor, opt->min_rows,
                                          types->y_scale, why, sizeof why);
         if (s->spurious)
             k_warn(res, "K = %zu: %zu spurious expert%s (%s): %s", kk, s->spurious,
@@ -306,6 +376,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_model *types, const moe_ga
 done:
     moe_model_free(split);
     moe_em_free(w);
+    moe_gd_free(gw);
+    free(hfull);
     if (status != MOE_SUCCESS)
         k_result_clear(res);
     return status;
@@ -331,11 +403,26 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
     memset(&cur, 0, sizeof cur);
     size_t best_k = 0;
     double best_crit = INFINITY;
+    moe_dataset *dtrain = NULL, *dvalid = NULL;
     int status = MOE_SUCCESS;
     if (!rng || !(out->selection = calloc(nk, sizeof *out->selection))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory");
         goto fail;
     }
+    if (opt->train == MOE_TRAIN_GD && opt->validation > 0) {
+        status = moe_gd_split(ds, opt->validation, opt->seed, &dtrain, &dvalid);
+        if (status == MOE_EINVAL) {
+            status = moe_error_set(err, MOE_EINVAL, "fit: --validation %g of %zu rows leaves "
+                                   "no rows to hold out or none to train on", opt->validation,
+                                   ds->n);
+            goto fail;
+        }
+        if (status) {
+            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (validation split)");
+            goto fail;
+        }
+    }
+    const moe_dataset *dt = dtrain ? dtrain : ds;
     /* the best flat fit of each K, for the trees whose root has K branches: a tree's extra
      * start, so that a tree is never below the flat model it contains (fitted here when the
      * list does not have it; its warnings are then not the user's business) */
@@ -347,7 +434,8 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
             memset(&fs, 0, sizeof fs);
             memset(&scratch, 0, sizeof scratch);
             fs.k = b1;
-            status = fit_one_k(ds, types, &fs, NULL, opt, ll_shift, rng, &scratch, &cur, err);
+            status = fit_one_k(ds, dt, dvalid, types, &fs, NULL, opt, ll_shift, rng, &scratch,
+                               &cur, err);
             moe_train_output_clear(&scratch);
             if (status)
                 goto fail;
@@ -355,7 +443,7 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
             cur.model = NULL;
             k_result_clear(&cur);
         }
-        if ((status = fit_one_k(ds, types, &models[j],
+        if ((status = fit_one_k(ds, dt, dvalid, types, &models[j],
                                 models[j].depth >= 2 ? flat[b1] : NULL, opt, ll_shift, rng,
                                 out, &cur, err)))
             goto fail;
@@ -415,11 +503,28 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
     for (size_t j = 0; j < chosen.nwarnings; j++)
         moe_train_warn(out, "%s", chosen.warnings[j]);
     moe_list_free(chosen.warnings, chosen.nwarnings);
+    out->vtrace = chosen.vtrace;
+    out->vtrace_len = chosen.vtrace_len;
+    out->loss = chosen.loss;
+    out->vloss = chosen.vloss;
     for (size_t k = 0; k <= MOE_K_MAX; k++)
         moe_model_free(flat[k]);
+    moe_dataset_free(dtrain);
+    moe_dataset_free(dvalid);
     gsl_rng_free(rng);
+    size_t dv = out->nwarnings;  /* the last divergence, if any */
+    while (dv > 0 && !strstr(out->warnings[dv - 1], "diverged"))
+        dv--;
+    if (!out->model && opt->train == MOE_TRAIN_GD && dv > 0) {
+        status = moe_error_set(err, MOE_ENUMERIC, "fit: no start gave a usable fit (last: %s)",
+                               out->warnings[dv - 1]);
+        moe_train_output_clear(out);
+        return status;
+    }
     return MOE_SUCCESS;
 fail:
+    moe_dataset_free(dtrain);
+    moe_dataset_free(dvalid);
     for (size_t k = 0; k <= MOE_K_MAX; k++)
         moe_model_free(flat[k]);
     k_result_clear(&chosen);

@@ -17,6 +17,9 @@ typedef struct moe_train_output {
     size_t *trace_len;         /* length of each trace */
     size_t ntraces;
     size_t best_trace;         /* index of the start that was kept */
+    double *vtrace;            /* GD: the kept start's validation loss per epoch, or NULL */
+    size_t vtrace_len;
+    double loss, vloss;        /* GD: its training and validation loss per row (NaN: none) */
     char **warnings;           /* nwarnings messages */
     size_t nwarnings;
 } moe_train_output;

@@ -1,0 +1,141 @@
+/* bench_gd.c: seconds per gradient-descent epoch (nll loss, Adam) of the softmax-gated mixture
+ * of K = 4 Gaussian linear experts on D = 5 inputs, N = 1e5 and 1e6 simulated rows, full batch
+ * and batch 256, with OMP_NUM_THREADS threads; bench/bench_gd.py times the same model and loss
+ * in PyTorch.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * Usage: bench/bench_gd [--epochs E] [--small]   (--small: N = 1e4 and 1e5)
+ * An epoch is one pass of src/train/gd.c over the rows: per batch the fused loss-and-gradient
+ * pass of src/train/loss.c over fixed row blocks, the Adam step and the model update. The time
+ * is the mean over E epochs (default 3 at full batch, 1 at batch 256) after one warm-up epoch. */
+#include <config.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "data/dataset.h"
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "model/model.h"
+#include "moe.h"
+#include "train/gd.h"
+
+#define D 5
+#define K 4
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* N standardised-looking rows: x ~ N(0, I_D), a regime from a softmax gate, y from its line. */
+static moe_dataset *simulate(size_t n, unsigned long seed)
+{
+    moe_dataset *d = moe_dataset_alloc(n, D, D, 1);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    double beta[K][D + 1], v[K][D + 1];
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j <= D; j++) {
+            beta[i][j] = gsl_ran_gaussian(rng, 1);
+            v[i][j] = i + 1 < K ? gsl_ran_gaussian(rng, 1) : 0;
+        }
+    for (size_t r = 0; r < n; r++) {
+        double *x = d->x + r * (D + 1), eta[K], mx = 0, s = 0;
+        for (size_t j = 1; j <= D; j++)
+            x[j] = d->z[r * (D + 1) + j] = gsl_ran_gaussian(rng, 1);
+        for (size_t i = 0; i < K; i++) {
+            eta[i] = 0;
+            for (size_t j = 0; j <= D; j++)
+                eta[i] += v[i][j] * x[j];
+            mx = fmax(mx, eta[i]);
+        }
+        for (size_t i = 0; i < K; i++)
+            s += (eta[i] = exp(eta[i] - mx));
+        double u = gsl_rng_uniform(rng) * s, c = 0;
+        size_t reg = K - 1;
+        for (size_t i = 0; i < K; i++)
+            if (u < (c += eta[i])) {
+                reg = i;
+                break;
+            }
+        double mu = 0;
+        for (size_t j = 0; j <= D; j++)
+            mu += beta[reg][j] * x[j];
+        d->y[r] = mu + 0.3 * gsl_ran_gaussian(rng, 1);
+    }
+    gsl_rng_free(rng);
+    return d;
+}
+
+int main(int argc, char **argv)
+{
+    size_t epochs_arg = 0, sizes[2] = {100000, 1000000};
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--epochs") == 0 && a + 1 < argc)
+            epochs_arg = (size_t)strtoul(argv[++a], NULL, 10);
+        else if (strcmp(argv[a], "--small") == 0) {
+            sizes[0] = 10000;
+            sizes[1] = 100000;
+        } else {
+            fprintf(stderr, "usage: bench_gd [--epochs E] [--small]\n");
+            return 64;
+        }
+    }
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("bench_gd: nll loss, Adam, K = %d Gaussian linear experts, D = %d, %d thread%s\n", K,
+           D, threads, threads == 1 ? "" : "s");
+    printf("%10s %8s %14s %14s\n", "N", "batch", "s/epoch", "rows/s");
+    size_t batches[2] = {0, 256};
+    for (size_t si = 0; si < 2; si++) {
+        size_t n = sizes[si];
+        moe_dataset *d = simulate(n, 42);
+        for (size_t bi = 0; bi < 2; bi++) {
+            size_t epochs = epochs_arg ? epochs_arg : batches[bi] ? 1 : 3;
+            moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax, K, D,
+                                                 D);
+            size_t np = moe_model_nparams(m);
+            double *theta = calloc(np, sizeof *theta);
+            gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+            for (size_t j = 0; j < np; j++)
+                theta[j] = 0.1 * gsl_ran_gaussian(rng, 1);
+            moe_model_set_theta(m, theta);
+            moe_gd_params p = {MOE_LOSS_NLL, MOE_OPTIM_ADAM, 0.01, 0.9, batches[bi], 1, 100, 0,
+                               1e-6};
+            moe_gd_work *w = moe_gd_alloc(d, NULL, m, &p);
+            if (!w) {
+                fprintf(stderr, "bench_gd: out of memory\n");
+                return 70;
+            }
+            moe_gd_run(w, m, rng, NULL, NULL);  /* warm-up epoch */
+            moe_gd_free(w);
+            p.epochs = epochs;
+            w = moe_gd_alloc(d, NULL, m, &p);
+            double t0 = now();
+            int st = moe_gd_run(w, m, rng, NULL, NULL);
+            double dt = (now() - t0) / (double)epochs;
+            printf("%10zu %8zu %14.5f %14.4g%s\n", n, batches[bi], dt, (double)n / dt,
+                   st ? "  (diverged)" : "");
+            fflush(stdout);
+            moe_gd_free(w);
+            gsl_rng_free(rng);
+            free(theta);
+            moe_model_free(m);
+        }
+        moe_dataset_free(d);
+    }
+    return 0;
+}

@@ -1,0 +1,320 @@
+/* gd.c: gradient descent on the losses of src/train/loss.c: epochs of seeded shuffles and
+ * mini-batches (or full batches), the optimisers of optim.c under a cosine learning-rate
+ * schedule, gradient clipping, early stopping on held-out rows, and divergence that is never
+ * silent.
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * A step's gradient is the mean over the batch's rows (weighted rows count their weight), so
+ * one learning rate suits every data size. The batch is cut into fixed row blocks that depend
+ * on its size alone (moe_block_count); the blocks' partial gradients are added in block order,
+ * so a fit is bit-identical whatever the number of OpenMP threads. The shuffle permutes the
+ * training rows into a copy once per epoch, so that a batch is a contiguous row range the type
+ * tables' row kernels take. Nothing is allocated after moe_gd_alloc. */
+#include <config.h>
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "model/estep.h"
+#include "train/gd.h"
+
+/* A data set with room for N rows shaped like D (weights, offset, trials as D has them). */
+static moe_dataset *alloc_like(const moe_dataset *d, size_t n)
+{
+    moe_dataset *s = moe_dataset_alloc(n, d->nx, d->nz, 1);
+    if (!s)
+        return NULL;
+    size_t nn = n ? n : 1;
+    if ((d->w && !(s->w = malloc(nn * sizeof *s->w))) ||
+        (d->offset && !(s->offset = malloc(nn * sizeof *s->offset))) ||
+        (d->trials && !(s->trials = malloc(nn * sizeof *s->trials)))) {
+        moe_dataset_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Row IDX[t] of D becomes row T of S, for t < N. */
+static void copy_rows(const moe_dataset *d, const size_t *idx, size_t n, moe_dataset *s)
+{
+    size_t px = d->nx + 1, pz = d->nz + 1;
+    for (size_t t = 0; t < n; t++) {
+        size_t r = idx[t];
+        memcpy(s->x + t * px, d->x + r * px, px * sizeof *s->x);
+        memcpy(s->z + t * pz, d->z + r * pz, pz * sizeof *s->z);
+        s->y[t] = d->y[r];
+        if (d->w)
+            s->w[t] = d->w[r];
+        if (d->offset)
+            s->offset[t] = d->offset[r];
+        if (d->trials)
+            s->trials[t] = d->trials[r];
+    }
+}
+
+int moe_gd_split(const moe_dataset *d, double frac, unsigned long seed, moe_dataset **train,
+                 moe_dataset **valid)
+{
+    *train = *valid = NULL;
+    size_t n = d->n, nv = (size_t)floor(frac * (double)n + 0.5);
+    if (nv == 0 || nv >= n)
+        return MOE_EINVAL;
+    size_t *all = malloc(n * sizeof *all), *pick = malloc(nv * sizeof *pick);
+    char *held = calloc(n, 1);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    int status = MOE_ENOMEM;
+    if (!all || !pick || !held || !rng)
+        goto out;
+    gsl_rng_set(rng, seed ^ 0x5eedUL);
+    for (size_t r = 0; r < n; r++)
+        all[r] = r;
+    gsl_ran_choose(rng, pick, nv, all, n, sizeof *all);  /* keeps the original order */
+    for (size_t t = 0; t < nv; t++)
+        held[pick[t]] = 1;
+    size_t nt = 0;
+    for (size_t r = 0; r < n; r++)
+        if (!held[r])
+            all[nt++] = r;
+    *train = alloc_like(d, nt);
+    *valid = alloc_like(d, nv);
+    if (!*train || !*valid) {
+        moe_dataset_free(*train);
+        moe_dataset_free(*valid);
+        *train = *valid = NULL;
+        goto out;
+    }
+    copy_rows(d, all, nt, *train);
+    copy_rows(d, pick, nv, *valid);
+    status = MOE_SUCCESS;
+out:
+    free(all);
+    free(pick);
+    free(held);
+    if (rng)
+        gsl_rng_free(rng);
+    return status;
+}
+
+moe_gd_work *moe_gd_alloc(const moe_dataset *train, const moe_dataset *valid,
+                          const moe_model *m, const moe_gd_params *par)
+{
+    if (!train || !train->y || train->n == 0 || !m || m->k == 0)
+        return NULL;
+    moe_gd_work *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->par = *par;
+    w->train = train;
+    w->valid = valid && valid->n ? valid : NULL;
+    w->n = train->n;
+    w->nv = w->valid ? valid->n : 0;
+    w->k = m->k;
+    w->np = moe_model_nparams(m);
+    w->nep = moe_model_expert_nparams(m);
+    size_t nmax = w->n > w->nv ? w->n : w->nv;
+    w->nbmax = moe_block_count(nmax);
+    size_t epochs = par->epochs ? par->epochs : 1, np1 = w->np + 1;
+    int shuffle = par->batch > 0 && par->batch < w->n;
+    if (shuffle) {
+        w->shuf = alloc_like(train, w->n);
+        w->perm = malloc(w->n * sizeof *w->perm);
+    }
+    w->lw = moe_loss_alloc(nmax, w->k);
+    w->opt = moe_optim_alloc(par->optimizer, w->np, par->momentum);
+    w->theta = malloc(np1 * sizeof *w->theta);
+    w->grad = malloc(np1 * sizeof *w->grad);
+    w->best = malloc(np1 * sizeof *w->best);
+    w->gpart = malloc(w->nbmax * np1 * sizeof *w->gpart);
+    w->lpart = malloc(w->nbmax * 2 * sizeof *w->lpart);
+    w->tmp = malloc(w->nbmax * (w->nep + 1) * sizeof *w->tmp);
+    w->trace = malloc(epochs * sizeof *w->trace);
+    w->vtrace = malloc(epochs * sizeof *w->vtrace);
+    if ((shuffle && (!w->shuf || !w->perm)) || !w->lw || !w->opt || !w->theta || !w->grad ||
+        !w->best || !w->gpart || !w->lpart || !w->tmp || !w->trace || !w->vtrace) {
+        moe_gd_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void moe_gd_free(moe_gd_work *w)
+{
+    if (!w)
+        return;
+    moe_dataset_free(w->shuf);
+    free(w->perm);
+    moe_loss_free(w->lw);
+    moe_optim_free(w->opt);
+    free(w->theta);
+    free(w->grad);
+    free(w->best);
+    free(w->gpart);
+    free(w->lpart);
+    free(w->tmp);
+    free(w->trace);
+    free(w->vtrace);
+    free(w);
+}
+
+/* Loss (and with GRAD, its gradient) summed over rows [R0, R1) of D in fixed blocks;
+ * *WSUM gets the rows' weight. M must hold THETA. */
+static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *m, size_t r0,
+                         size_t r1, double *grad, double *wsum)
+{
+    size_t rows = r1 - r0, nb = moe_block_count(rows), np = w->np, ne = w->k * w->nep;
+    const double *gth = w->theta + ne;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t a0, a1;
+        moe_block_range(rows, nb, b, &a0, &a1);
+        a0 += r0;
+        a1 += r0;
+        double *gp = w->gpart + b * (np + 1);
+        if (grad)
+            memset(gp, 0, np * sizeof *gp);
+        w->lpart[2 * b] = moe_loss_rows(w->par.loss, d, m, gth, a0, a1, grad ? gp : NULL,
+                                        w->tmp + b * (w->nep + 1), w->lw);
+        double s = 0;
+        if (d->w)
+            for (size_t r = a0; r < a1; r++)
+                s += d->w[r];
+        else
+            s = (double)(a1 - a0);
+        w->lpart[2 * b + 1] = s;
+    }
+    double loss = 0, ws = 0;
+    if (grad)
+        memset(grad, 0, np * sizeof *grad);
+    for (size_t b = 0; b < nb; b++) {
+        loss += w->lpart[2 * b];
+        ws += w->lpart[2 * b + 1];
+        if (grad)
+            for (size_t j = 0; j < np; j++)
+                grad[j] += w->gpart[b * (np + 1) + j];
+    }
+    *wsum = ws;
+    return loss;
+}
+
+double moe_gd_loss(moe_gd_work *w, const moe_dataset *d, const moe_model *m)
+{
+    moe_model_get_theta(m, w->theta);
+    double ws;
+    double l = batch_pass(w, d, m, 0, d->n, NULL, &ws);
+    return ws > 0 ? l / ws : NAN;
+}
+
+/* Keeps every expert's log sigma at or above log sqrt(var_floor): GD, like EM, must not let
+ * an expert shrink onto a few rows (the likelihood is unbounded there). */
+static void floor_dispersion(moe_gd_work *w, const moe_model *m)
+{
+    if (!m->expert->dispersion)
+        return;
+    double lo = 0.5 * log(w->par.var_floor);
+    for (size_t i = 0; i < w->k; i++) {
+        double *t = w->theta + i * w->nep + w->nep - 1;
+        if (*t < lo)
+            *t = lo;
+    }
+}
+
+static int all_finite(const double *a, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!isfinite(a[j]))
+            return 0;
+    return 1;
+}
+
+int moe_gd_run(moe_gd_work *w, moe_model *m, gsl_rng *rng,
+               void (*progress)(size_t epoch, double loss, void *data), void *data)
+{
+    const moe_gd_params *p = &w->par;
+    size_t n = w->n, np = w->np;
+    size_t batch = p->batch > 0 && p->batch < n ? p->batch : n;
+    size_t steps = (n + batch - 1) / batch, total = p->epochs * steps, t = 0;
+    moe_optim_reset(w->opt);
+    moe_model_get_theta(m, w->theta);
+    memcpy(w->best, w->theta, np * sizeof *w->best);
+    w->epochs_done = w->best_epoch = 0;
+    w->stopped_early = 0;
+    w->message[0] = 0;
+    double first = NAN, best_v = INFINITY;
+    for (size_t e = 0; e < p->epochs; e++) {
+        const moe_dataset *d = w->train;
+        if (batch < n) {
+            for (size_t r = 0; r < n; r++)
+                w->perm[r] = r;
+            gsl_ran_shuffle(rng, w->perm, n, sizeof *w->perm);
+            copy_rows(w->train, w->perm, n, w->shuf);
+            d = w->shuf;
+        }
+        double el = 0, ew = 0;
+        for (size_t s = 0; s < steps; s++, t++) {
+            size_t r0 = s * batch, r1 = r0 + batch < n ? r0 + batch : n;
+            double ws, l = batch_pass(w, d, m, r0, r1, w->grad, &ws);
+            if (!(ws > 0))
+                continue;  /* a batch of zero-weight rows moves nothing */
+            for (size_t j = 0; j < np; j++)
+                w->grad[j] /= ws;
+            el += l;
+            ew += ws;
+            if (!isfinite(l) || !all_finite(w->grad, np)) {
+                snprintf(w->message, sizeof w->message,
+                         "gradient descent diverged at epoch %zu (the %s turned non-finite); "
+                         "try a smaller --lr than %g", e + 1, isfinite(l) ? "gradient" : "loss",
+                         p->lr);
+                return MOE_ENUMERIC;
+            }
+            moe_optim_clip(w->grad, np, p->clip);
+            moe_optim_step(w->opt, w->grad, moe_optim_cosine(p->lr, t, total), w->theta);
+            floor_dispersion(w, m);
+            moe_model_set_theta(m, w->theta);
+        }
+        double loss = ew > 0 ? el / ew : NAN;
+        if (e == 0)
+            first = loss;
+        w->trace[e] = loss;
+        w->epochs_done = e + 1;
+        if (!isfinite(loss) || !all_finite(w->theta, np) ||
+            loss > first + MOE_GD_EXPLODE * (fabs(first) + 1)) {
+            snprintf(w->message, sizeof w->message,
+                     "gradient descent diverged at epoch %zu (loss per row %.3g after %.3g at "
+                     "the first epoch); try a smaller --lr than %g", e + 1, loss, first, p->lr);
+            return MOE_ENUMERIC;
+        }
+        if (progress)
+            progress(e + 1, loss, data);
+        if (w->valid) {
+            double vl = moe_gd_loss(w, w->valid, m);
+            w->vtrace[e] = vl;
+            if (vl < best_v) {
+                best_v = vl;
+                w->best_epoch = e + 1;
+                memcpy(w->best, w->theta, np * sizeof *w->best);
+            } else if (e + 1 - w->best_epoch >= p->patience) {
+                w->stopped_early = 1;
+                break;
+            }
+        }
+    }
+    if (w->valid) {  /* the parameters of the best validation loss */
+        memcpy(w->theta, w->best, np * sizeof *w->theta);
+        moe_model_set_theta(m, w->theta);
+    } else {
+        w->best_epoch = w->epochs_done;
+    }
+    w->loss = moe_gd_loss(w, w->train, m);
+    w->vloss = w->valid ? moe_gd_loss(w, w->valid, m) : NAN;
+    if (!isfinite(w->loss) || !all_finite(w->theta, np)) {
+        snprintf(w->message, sizeof w->message, "gradient descent ended on a non-finite loss; "
+                 "try a smaller --lr than %g", p->lr);
+        return MOE_ENUMERIC;
+    }
+    return MOE_SUCCESS;
+}

@@ -1,0 +1,158 @@
+/* test_loss.c: the gradients of the three GD losses (nll, competitive, cooperative) for every
+ * expert family with the softmax gate, against central finite differences of the losses
+ * themselves (src/train/loss.c, the experts' score_rows and mean_grad_rows and the gate's
+ * grad_rows), on weighted rows with separate gate inputs, an offset (poisson) and trials
+ * (logistic).
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
+#include <config.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experts/expert.h"
+#include "gates/gate.h"
+#include "model/estep.h"
+#include "model/model.h"
+#include "train/loss.h"
+#include "tap.h"
+
+#define N 37
+#define NX 2
+#define NZ 1
+#define K 3
+
+static moe_dataset *make_data(const moe_expert_type *et, gsl_rng *rng)
+{
+    moe_dataset *d = moe_dataset_alloc(N, NX, NZ, 1);
+    d->w = malloc(N * sizeof *d->w);
+    if (et->needs_offset)
+        d->offset = malloc(N * sizeof *d->offset);
+    if (et->needs_trials)
+        d->trials = malloc(N * sizeof *d->trials);
+    for (size_t r = 0; r < N; r++) {
+        for (size_t j = 1; j <= NX; j++)
+            d->x[r * (NX + 1) + j] = gsl_ran_gaussian(rng, 1);
+        for (size_t j = 1; j <= NZ; j++)
+            d->z[r * (NZ + 1) + j] = gsl_ran_gaussian(rng, 1);
+        d->w[r] = 0.5 + gsl_rng_uniform(rng) * 1.5;
+        if (d->offset)
+            d->offset[r] = 0.3 * gsl_ran_gaussian(rng, 1);
+        if (d->trials)
+            d->trials[r] = 1 + (double)gsl_rng_uniform_int(rng, 4);
+        if (strcmp(et->name, "gaussian") == 0)
+            d->y[r] = gsl_ran_gaussian(rng, 1.5);
+        else if (strcmp(et->name, "poisson") == 0)
+            d->y[r] = (double)gsl_ran_poisson(rng, 2.5);
+        else
+            d->y[r] = (double)gsl_ran_binomial(rng, 0.4, (unsigned)d->trials[r]);
+    }
+    return d;
+}
+
+static double loss_at(moe_loss loss, const moe_dataset *d, moe_model *m, const double *theta,
+                      size_t ne, moe_loss_work *lw)
+{
+    moe_model_set_theta(m, theta);
+    return moe_loss_rows(loss, d, m, theta + ne, 0, d->n, NULL, NULL, lw);
+}
+
+int main(void)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 20261202);
+    const char *lname[] = {"nll", "competitive", "cooperative"};
+    for (size_t f = 0; moe_expert_types[f]; f++) {
+        const moe_expert_type *et = moe_expert_types[f];
+        moe_dataset *d = make_data(et, rng);
+        moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
+        moe_loss_work *lw = moe_loss_alloc(N, K);
+        size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
+        double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
+        double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
+        double *tp = malloc(np * sizeof *tp), *tmp = malloc(nep * sizeof *tmp);
+        for (size_t j = 0; j < np; j++)
+            theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
+        /* competitive first: its dispersion gradient is what cooperative must give */
+        for (int li = 0; li < 3; li++) {
+            moe_loss loss = (moe_loss)li;
+            moe_model_set_theta(m, theta);
+            memset(g, 0, np * sizeof *g);
+            double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp, lw);
+            tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", et->name,
+                   lname[li], e);
+            if (loss == MOE_LOSS_COMPETITIVE)
+                memcpy(gc, g, np * sizeof *g);
+            double gmax = 0, worst = 0;
+            size_t wj = 0;
+            for (size_t j = 0; j < np; j++)
+                if (fabs(g[j]) > gmax)
+                    gmax = fabs(g[j]);
+            for (size_t j = 0; j < np; j++) {
+                int disp = et->dispersion && j < ne && j % nep == nep - 1;
+                double want;
+                if (loss == MOE_LOSS_COOPERATIVE && disp) {
+                    want = gc[j];  /* the dispersion follows the competitive loss */
+                } else {
+                    double h = 1e-5 * (1 + fabs(theta[j]));
+                    memcpy(tp, theta, np * sizeof *tp);
+                    tp[j] = theta[j] + h;
+                    double ep = loss_at(loss, d, m, tp, ne, lw);
+                    tp[j] = theta[j] - h;
+                    double em = loss_at(loss, d, m, tp, ne, lw);
+                    want = (ep - em) / (2 * h);
+                }
+                double dev = fabs(g[j] - want);
+                if (dev > worst) {
+                    worst = dev;
+                    wj = j;
+                }
+            }
+            tap_ok(worst <= 1e-6 * (gmax + 1), "%s %s: gradient = central differences "
+                   "(worst deviation %.3g at parameter %zu of %zu, largest |g| %.3g)",
+                   et->name, lname[li], worst, wj, np, gmax);
+            /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
+            moe_model_set_theta(m, theta);
+            memset(g2, 0, np * sizeof *g2);
+            double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp, lw);
+            e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp, lw);
+            double bd = 0;
+            for (size_t j = 0; j < np; j++)
+                if (fabs(g2[j] - g[j]) > bd)
+                    bd = fabs(g2[j] - g[j]);
+            tap_ok(fabs(e2 - e) <= 1e-12 * fabs(e) && bd <= 1e-12 * (gmax + 1),
+                   "%s %s: loss and gradient add over row blocks", et->name, lname[li]);
+        }
+        /* huge gate logits (a gate that separates): every gradient stays finite */
+        {
+            memcpy(tp, theta, np * sizeof *tp);
+            for (size_t j = ne; j < np; j++)
+                tp[j] = j % 2 ? 1000 : -800;
+            moe_model_set_theta(m, tp);
+            memset(g, 0, np * sizeof *g);
+            double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp, lw);
+            int fin = isfinite(e);
+            for (size_t j = 0; j < np; j++)
+                fin = fin && isfinite(g[j]);
+            tap_ok(fin, "%s: logits of +-1000: the nll and its gradient stay finite", et->name);
+        }
+        /* the nll is the negative (weighted) log-likelihood of the E-step */
+        moe_model_set_theta(m, theta);
+        tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL, lw),
+                -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
+                et->name);
+        free(theta);
+        free(g);
+        free(g2);
+        free(gc);
+        free(tp);
+        free(tmp);
+        moe_loss_free(lw);
+        moe_model_free(m);
+        moe_dataset_free(d);
+    }
+    gsl_rng_free(rng);
+    return tap_done();
+}
