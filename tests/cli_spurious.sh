@@ -16,7 +16,7 @@ head -21 "$D/mcycle.csv" >"$TMPD/small.csv"
 run_status 0 "head -24 mcycle.csv: the default fit" fit --json "$TMPD/s.json" "$TMPD/s.csv"
 cp "$TMPD/out" "$TMPD/s.out"
 check "the summary lists K = 4's experts at the variance floor" \
-  grep -q "K = 4: [0-9]* spurious experts (expert [0-9]* at the variance floor (SD 0.00271)" \
+  grep -q "K = 4: [0-9]* spurious experts (.*expert [0-9]* at the variance floor (SD 0.00271)" \
   "$TMPD/s.out"
 check "the summary says K = 4 had the best criterion but is not the one reported" \
   grep -q "K = 4 has the best criterion but spurious experts; K = 1 is the best K without them" \

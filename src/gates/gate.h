@@ -48,6 +48,10 @@ typedef struct moe_gate_type {
      * gives the remaining experts the same probabilities up to renormalisation. NULL when
      * the gate cannot lose a leaf (a tree of fixed branching): min_prior is then refused. */
     void (*drop_expert)(double *par, const moe_gate_shape *s, size_t i);
+    /* Renumbers the experts of block PAR in place: new expert T is old expert PERM[T], with
+     * the same probabilities. NULL when the gate fixes its experts' places (a tree: a leaf's
+     * number is its path), which then keep the order the fit gave them. */
+    void (*permute)(double *par, const moe_gate_shape *s, const size_t *perm);
     /* The coefficients on the data's scale (nparams values, in rows of nz+1, intercept
      * first; softmax: row r belongs to expert r) from theta, with M's scaling. */
     void (*report)(const moe_model *m, const double *theta, double *coef);

@@ -237,6 +237,34 @@ static void softmax_drop_expert(double *par, const moe_gate_shape *s, size_t i)
     memset(ref, 0, p * sizeof *ref);
 }
 
+/* Rows in the new order (each column moved along the permutation's cycles), then every row
+ * minus the new last one (the reference row 0): the same probabilities. */
+static void softmax_permute(double *par, const moe_gate_shape *s, const size_t *perm)
+{
+    size_t k = s->k, p = s->nz + 1;
+    for (size_t j = 0; j < p; j++) {
+        unsigned char seen[MOE_K_MAX] = {0};
+        for (size_t t = 0; t < k; t++) {
+            if (seen[t])
+                continue;
+            double first = par[t * p + j];
+            size_t cur = t;
+            seen[t] = 1;
+            while (perm[cur] != t) {
+                par[cur * p + j] = par[perm[cur] * p + j];
+                cur = perm[cur];
+                seen[cur] = 1;
+            }
+            par[cur * p + j] = first;
+        }
+    }
+    const double *ref = par + (k - 1) * p;
+    for (size_t t = 0; t + 1 < k; t++)
+        for (size_t j = 0; j < p; j++)
+            par[t * p + j] -= ref[j];
+    memset(par + (k - 1) * p, 0, p * sizeof *par);
+}
+
 static void softmax_report(const moe_model *m, const double *theta, double *coef)
 {
     size_t p = m->nz + 1;
@@ -263,6 +291,7 @@ const moe_gate_type moe_gate_softmax = {
     .set_theta = softmax_set_theta,
     .is_slope = softmax_is_slope,
     .drop_expert = softmax_drop_expert,
+    .permute = softmax_permute,
     .report = softmax_report,
     .fields = softmax_fields,
 };

@@ -338,6 +338,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
     if (res->model) {
         /* statistics of the best start: its E-step again, for the entropy (ICL) */
         moe_model *bm = res->model;
+        moe_train_order(ds, bm, hfull);
         size_t kk = bm->k;
         double ll = moe_estep(ds, bm, NULL, hfull), ent = 0, nw = (double)n;
         for (size_t r = 0; r < n; r++) {

@@ -34,6 +34,10 @@ int moe_train_select(const moe_dataset *ds, const moe_model *types, const moe_fi
 
 void moe_train_output_clear(moe_train_output *o);
 
+/* Renumbers the experts of M (a fit on DS) by the posterior-weighted mean of the first gate
+ * input (src/train/order.c); H is n x K scratch. A gate without a permute slot keeps M. */
+void moe_train_order(const moe_dataset *ds, moe_model *m, double *h);
+
 /* The most models one fit chooses between. */
 #define MOE_MODELS_MAX 64
 
