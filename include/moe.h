@@ -386,6 +386,13 @@ const char *moe_fit_warning(const moe_fit *f, size_t i);
 int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err);
 int moe_fit_write_json(const moe_fit *f, FILE *fp, moe_error *err);
 
+/* The summary of a saved model without refitting: moe_fit_write_summary's coefficient
+ * tables, log-likelihood and criteria from the record a fit leaves in its model (and in the
+ * model file since issue 13). A model without that record (an older file, one written by
+ * hand) prints its estimates with NA for the standard errors, z, p and the log-likelihood;
+ * iterations, model selection and warnings are never recorded and are not shown. */
+int moe_model_write_summary(const moe_model *m, FILE *fp, moe_error *err);
+
 void moe_fit_free(moe_fit *f);
 
 /* ---------------------------------------------------------------- prediction */

@@ -72,6 +72,22 @@ static void round_trip(const char *tmpdir)
     BETA(m, 2) = -0.0;
     SIGMA(m, 0) = 5e-324 * 1e300;
 
+    /* the fit's record (issue 13): awkward numbers, an SE that is not available (NaN, saved
+     * as null) and the gate block's last SE */
+    size_t nrec = moe_model_record_len(m);
+    double prior[3] = {0.1 + 0.2, 1.0 / 3, 1 - (0.1 + 0.2) - 1.0 / 3};
+    size_t size[3] = {17, 0, 983};
+    double *rec_se = malloc(nrec * sizeof *rec_se), *blocks[4];
+    for (size_t j = 0; rec_se && j < nrec; j++)
+        rec_se[j] = sqrt((double)j + 0.5) * 1e-3;
+    if (rec_se) {
+        rec_se[1] = NAN;
+        for (size_t b = 0, at = 0; b <= 3; at += moe_model_ncoef(m, b), b++)
+            blocks[b] = rec_se + at;
+        tap_int(moe_model_record_set(m, -M_PI * 100, 1e-310, 7.0 / 3, NAN, prior, size, blocks),
+                MOE_SUCCESS, "record a fit in the model");
+    }
+
     char path[4200];
     snprintf(path, sizeof path, "%s/model.json", tmpdir);
     tap_int(moe_model_save(m, path, &err), MOE_SUCCESS, "moe_model_save");
@@ -98,6 +114,23 @@ static void round_trip(const char *tmpdir)
     tap_ok(strcmp(l->y_name, m->y_name) == 0 && strcmp(l->x_names[1], m->x_names[1]) == 0 &&
                strcmp(l->z_names[0], m->z_names[0]) == 0,
            "names survive");
+    tap_ok(l->has_record && memcmp(&l->rec_loglik, &m->rec_loglik, sizeof(double)) == 0 &&
+               memcmp(&l->rec_aic, &m->rec_aic, sizeof(double)) == 0 &&
+               memcmp(&l->rec_bic, &m->rec_bic, sizeof(double)) == 0 && isnan(l->rec_icl) &&
+               same_doubles(l->rec_prior, m->rec_prior, k) &&
+               same_doubles(l->rec_size, m->rec_size, k),
+           "the fit's record survives: log-likelihood, criteria (null ICL), priors, sizes");
+    int se_same = l->has_record && rec_se;
+    for (size_t j = 0; se_same && j < nrec; j++)
+        se_same = j == 1 ? isnan(l->rec_se[j])
+                         : memcmp(&l->rec_se[j], &rec_se[j], sizeof(double)) == 0;
+    tap_ok(se_same, "the %zu recorded SEs survive bit for bit, the missing one as NaN", nrec);
+    moe_model *cp = moe_model_copy(l);
+    tap_ok(cp && cp->has_record && cp->rec_size[2] == 983 && isnan(cp->rec_se[1]) &&
+               cp->rec_se[nrec - 1] == l->rec_se[nrec - 1],
+           "moe_model_copy keeps the record");
+    moe_model_free(cp);
+    free(rec_se);
 
     /* predictions of the two models on simulated rows: identical arrays */
     moe_dataset *d = NULL;
@@ -230,6 +263,12 @@ static const struct bad_case bad_cases[] = {
     {"bad_tree_type.json", "tree: must be an array", 0},
     {"bad_tree_entry.json", "tree[1]: must be a whole number", 0},
     {"bad_tree_rows.json", "gate_coef: must have 3 rows, not 2", 0},
+    {"bad_fit_se_length.json", "fit.se[1]: must be an array of 3 numbers or nulls", 0},
+    {"bad_fit_se_negative.json", "fit.se[0][2]: must be a finite number >= 0 or null", 0},
+    {"bad_fit_prior.json", "fit.prior[1]: must be between 0 and 1", 0},
+    {"bad_fit_size.json", "fit.size[0]: must be a whole number >= 0", 0},
+    {"bad_fit_missing.json", "fit.loglik: missing", 0},
+    {"bad_fit_unknown.json", "fit: unknown field \"logLik\"", 0},
 };
 
 static void bad_files(void)

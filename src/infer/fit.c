@@ -486,6 +486,13 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
             for (size_t c = 0; c < moe_model_ncoef(m, k); c++)
                 f->block_se[k][c] = NAN;
     }
+    /* the model carries what the summary shows, for its file (moe_model_write_summary) */
+    if (moe_model_record_set(m, f->stats.loglik, f->stats.aic, f->stats.bic, f->stats.icl,
+                             f->prior, f->size, f->block_se) ||
+        moe_model_record_notes(m, f->stats.separated, f->warnings, f->nwarnings)) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
+        goto fail;
+    }
     moe_model_free(scale);
     moe_dataset_free(ds);
     *out = f;

@@ -29,6 +29,8 @@ struct moe_fit {
     double weight_sum;         /* the sum of the weights (n without weights): BIC's n */
     char **warnings;           /* nwarnings messages */
     size_t nwarnings;
+    int from_model;            /* 1: a view of a saved model's record (summary_model.c): no
+                                  iterations, selection or warnings to report */
 };
 
 /* Appends a printf-style warning to F (silently dropped when out of memory). */

@@ -149,11 +149,15 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         fprintf(fp, ", k = %zu)\n\n", k);
     }
     if (st.tree[0])
-        fprintf(fp, "Hierarchical mixture of %zu %s experts (tree %s: %zu gates), n = %zu", k,
-                m->expert->label, st.tree, moe_tree_count(&gs), st.n);
+        fprintf(fp, "Hierarchical mixture of %zu %s experts (tree %s: %zu gates)", k,
+                m->expert->label, st.tree, moe_tree_count(&gs));
     else
-        fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate, n = %zu", k,
-                m->expert->label, k == 1 ? "" : "s", st.n);
+        fprintf(fp, "Mixture of %zu %s expert%s with a softmax gate", k, m->expert->label,
+                k == 1 ? "" : "s");
+    if (st.n)
+        fprintf(fp, ", n = %zu", st.n);
+    else
+        fprintf(fp, ", n not recorded");
     if (f->weights_name)
         fprintf(fp, " rows of total weight %s (BIC's n)", num(b1, sizeof b1, 'g', 10,
                                                             f->weight_sum));
@@ -167,12 +171,14 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         if (st.tree[0]) {
             char path[64];
             moe_tree_path(&gs, gs.depth, i, path, sizeof path);
-            fprintf(fp, "\nExpert %zu (leaf %s): prior %s, size %zu\n", i + 1, path,
-                    num(b1, sizeof b1, 'f', 4, prior), size);
+            fprintf(fp, "\nExpert %zu (leaf %s)", i + 1, path);
         } else {
-            fprintf(fp, "\nExpert %zu: prior %s, size %zu\n", i + 1,
-                    num(b1, sizeof b1, 'f', 4, prior), size);
+            fprintf(fp, "\nExpert %zu", i + 1);
         }
+        if (isfinite(prior))  /* a saved model without the fit's record has no shares */
+            fprintf(fp, ": prior %s, size %zu\n", num(b1, sizeof b1, 'f', 4, prior), size);
+        else
+            fprintf(fp, ":\n");
         fprintf(fp, "Coefficients:\n");
         coef_table(fp, m, 0, coef, se, px);
         for (size_t j = px; j < nc; j++) {  /* the family's extras */
@@ -229,7 +235,10 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             st.df);
     fprintf(fp, "AIC: %s   BIC: %s   ICL: %s\n", num(b1, sizeof b1, 'f', 4, st.aic),
             num(b2, sizeof b2, 'f', 4, st.bic), num(b3, sizeof b3, 'f', 4, st.icl));
-    if (f->train == MOE_TRAIN_GD) {
+    if (f->from_model) {
+        fprintf(fp, "(from a saved model: the fit's iterations and model selection are not "
+                "recorded)\n");
+    } else if (f->train == MOE_TRAIN_GD) {
         fprintf(fp, "Gradient descent on the %s loss: %zu epochs; loss per row %s (training)",
                 moe_loss_name(f->loss), st.iterations,
                 num(b1, sizeof b1, 'g', 8, f->train_loss));

@@ -28,6 +28,18 @@
  *     "ranges": {"n": rows,              optional: the data fitted (written by fits since
  *       "inputs": {"min": [nx], "max": [nx]},       issue 13), for predict's warning on
  *       "gate_inputs": {"min": [nz], "max": [nz]}}  inputs outside them; min <= max
+ *     "fit": {"loglik": L,               optional: the record of the fit (written by fits
+ *       "aic": A, "bic": B, "icl": I,      since issue 13), what `moefit summary` shows:
+ *       "prior": [k], "size": [k],         log-likelihood and criteria (data scale), each
+ *       "se": [[nc], ..., [nc]],           expert's prior share (0..1) and size (whole
+ *                                          numbers >= 0), and k + 1 arrays (the experts',
+ *                                          then the gate's) of the standard errors of the
+ *                                          reported coefficients (moe_model_coefs: data
+ *                                          scale, gaussian beta then sigma; the gate's rows
+ *                                          one after the other); an SE or criterion that
+ *                                          was not available is null, others are >= 0;
+ *       "separated": false,              optional: the gate separated the regimes
+ *       "warnings": ["..."]}             optional: the fit's warnings (<= 1000 strings)
  *     "experts": [{...}, ...],           k entries, each the family's block: its fields
  *                                        (moe_param_field), e.g. gaussian
  *                                        {"beta": [nx+1], "sigma": s}, poisson and logistic
@@ -138,6 +150,8 @@ static int check_model(const moe_model *m, moe_error *err)
         !all_finite(m->z_scale, m->nz) || !all_finite(m->expert_par, m->k * m->ep) ||
         !all_finite(m->gate_par, m->gp))
         return moe_error_set(err, MOE_EINVAL, "model: parameters are not all finite");
+    if (m->has_record && (!all_finite(m->rec_prior, m->k) || !all_finite(m->rec_size, m->k)))
+        return moe_error_set(err, MOE_EINVAL, "model: the fit's expert shares are not finite");
     return MOE_SUCCESS;
 }
 
@@ -195,6 +209,54 @@ static json_t *range_pair(const double *rg, size_t n)
     return o;
 }
 
+/* X as a JSON number, or null when it is not finite (an SE that was not available). */
+static json_t *real_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *real_or_null_array(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t j = 0; a && j < n; j++)
+        a = append_or_free(a, real_or_null(v[j]));
+    return a;
+}
+
+/* The fit's record: {"loglik", "aic", "bic", "icl", "prior", "size", "se"}. */
+static json_t *record_to_json(const moe_model *m)
+{
+    json_t *o = json_object(), *se = json_array(), *size = json_array();
+    if (!o || !se || !size)
+        goto fail;
+    for (size_t i = 0; size && i < m->k; i++)
+        size = append_or_free(size, json_integer((json_int_t)m->rec_size[i]));
+    if (set(o, "loglik", real_or_null(m->rec_loglik)) ||
+        set(o, "aic", real_or_null(m->rec_aic)) || set(o, "bic", real_or_null(m->rec_bic)) ||
+        set(o, "icl", real_or_null(m->rec_icl)) ||
+        set(o, "prior", real_array(m->rec_prior, m->k)) || set(o, "size", size)) {
+        size = NULL;
+        goto fail;
+    }
+    size_t at = 0;
+    for (size_t b = 0; se && b <= m->k; b++) {
+        size_t nc = moe_model_ncoef(m, b);
+        se = append_or_free(se, real_or_null_array(m->rec_se + at, nc));
+        at += nc;
+    }
+    if (set(o, "se", se) || set(o, "separated", json_boolean(m->rec_separated)) ||
+        set(o, "warnings", string_array(m->rec_warnings, m->rec_nwarnings))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+fail:
+    json_decref(size);
+    json_decref(se);
+    json_decref(o);
+    return NULL;
+}
+
 static json_t *model_to_json(const moe_model *m)
 {
     moe_gate_shape gs = moe_model_gate_shape(m);
@@ -229,6 +291,8 @@ static json_t *model_to_json(const moe_model *m)
             set(rg, "gate_inputs", range_pair(m->z_range, m->nz)))
             goto fail;
     }
+    if (m->has_record && set(root, "fit", record_to_json(m)))
+        goto fail;
     for (size_t i = 0; i < m->k; i++) {
         json_t *e = json_object();
         if (!e || json_array_append_new(experts, e) ||
@@ -615,10 +679,131 @@ static int read_ranges(const loader *ld, const json_t *r, moe_model *m)
     return MOE_SUCCESS;
 }
 
+/* A number >= 0 or null (read as NaN) into *X: a recorded SE or criterion (NONNEG 0: any
+ * finite number). */
+static int get_number_or_null(const loader *ld, const json_t *v, const char *field,
+                              int nonneg, double *x)
+{
+    if (json_is_null(v)) {
+        *x = NAN;
+        return MOE_SUCCESS;
+    }
+    if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+        (nonneg && !(json_number_value(v) >= 0)))
+        return bad_field(ld, field, nonneg ? "must be a finite number >= 0 or null"
+                                           : "must be a finite number or null");
+    *x = json_number_value(v);
+    return MOE_SUCCESS;
+}
+
+/* The optional "fit" record (the header comment gives its layout) into M's record. */
+static int read_record(const loader *ld, const json_t *r, moe_model *m)
+{
+    static const char *const keys[] = {"loglik", "aic", "bic", "icl", "prior", "size", "se",
+                                       "separated", "warnings", NULL};
+    double *crit[4] = {&m->rec_loglik, &m->rec_aic, &m->rec_bic, &m->rec_icl};
+    char sub[96];
+    json_t *v;
+    const char *key;
+    int status;
+    if (!json_is_object(r))
+        return bad_field(ld, "fit", "must be an object {\"loglik\", \"aic\", \"bic\", "
+                         "\"icl\", \"prior\", \"size\", \"se\"}");
+    json_object_foreach((json_t *)r, key, v) {
+        int known = 0;
+        for (const char *const *kk = keys; *kk; kk++)
+            known |= strcmp(key, *kk) == 0;
+        if (!known)
+            return bad_name(ld, "fit", "unknown field", key);
+    }
+    if (moe_model_record_alloc(m))
+        return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    for (int c = 0; c < 4; c++) {
+        snprintf(sub, sizeof sub, "fit.%s", keys[c]);
+        if ((status = member(ld, r, keys[c], sub, &v)) ||
+            (status = get_number_or_null(ld, v, sub, 0, crit[c])))
+            return status;
+    }
+    if ((status = member(ld, r, "prior", "fit.prior", &v)) ||
+        (status = get_numbers(ld, v, "fit.prior", m->k, 0, m->rec_prior)))
+        return status;
+    for (size_t i = 0; i < m->k; i++)
+        if (!(m->rec_prior[i] >= 0 && m->rec_prior[i] <= 1)) {
+            snprintf(sub, sizeof sub, "fit.prior[%zu]", i);
+            return bad_field(ld, sub, "must be between 0 and 1");
+        }
+    if ((status = member(ld, r, "size", "fit.size", &v)))
+        return status;
+    if (!json_is_array(v) || json_array_size(v) != m->k) {
+        snprintf(sub, sizeof sub, "must be an array of k = %zu whole numbers", m->k);
+        return bad_field(ld, "fit.size", sub);
+    }
+    for (size_t i = 0; i < m->k; i++) {
+        json_t *e = json_array_get(v, i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0) {
+            snprintf(sub, sizeof sub, "fit.size[%zu]", i);
+            return bad_field(ld, sub, "must be a whole number >= 0");
+        }
+        m->rec_size[i] = (double)json_integer_value(e);
+    }
+    if ((status = member(ld, r, "se", "fit.se", &v)))
+        return status;
+    if (!json_is_array(v) || json_array_size(v) != m->k + 1) {
+        snprintf(sub, sizeof sub, "must be an array of k + 1 = %zu arrays (the experts', then "
+                 "the gate's)", m->k + 1);
+        return bad_field(ld, "fit.se", sub);
+    }
+    size_t at = 0;
+    for (size_t b = 0; b <= m->k; b++) {
+        size_t nc = moe_model_ncoef(m, b);
+        json_t *a = json_array_get(v, b);
+        snprintf(sub, sizeof sub, "fit.se[%zu]", b);
+        if (!json_is_array(a) || json_array_size(a) != nc) {
+            char what[96];
+            snprintf(what, sizeof what, "must be an array of %zu numbers or nulls", nc);
+            return bad_field(ld, sub, what);
+        }
+        for (size_t j = 0; j < nc; j++) {
+            char el[112];
+            snprintf(el, sizeof el, "%s[%zu]", sub, j);
+            if ((status = get_number_or_null(ld, json_array_get(a, j), el, 1, m->rec_se + at)))
+                return status;
+            at++;
+        }
+    }
+    if ((v = json_object_get(r, "separated")) && !json_is_boolean(v))
+        return bad_field(ld, "fit.separated", "must be true or false");
+    int separated = v && json_is_true(v);
+    size_t nw = 0;
+    if ((v = json_object_get(r, "warnings"))) {
+        if (!json_is_array(v) || json_array_size(v) > 1000)
+            return bad_field(ld, "fit.warnings", "must be an array of at most 1000 strings");
+        nw = json_array_size(v);
+        for (size_t j = 0; j < nw; j++) {
+            json_t *w = json_array_get(v, j);
+            if (!json_is_string(w) || strlen(json_string_value(w)) != json_string_length(w)) {
+                snprintf(sub, sizeof sub, "fit.warnings[%zu]", j);
+                return bad_field(ld, sub, "must be a string (without NUL characters)");
+            }
+        }
+    }
+    char **w = nw ? calloc(nw, sizeof *w) : NULL;
+    if (nw && !w)
+        return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    for (size_t j = 0; j < nw; j++)
+        w[j] = (char *)json_string_value(json_array_get(v, j));
+    status = moe_model_record_notes(m, separated, w, nw);
+    free(w);
+    if (status)
+        return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
+    m->has_record = 1;
+    return MOE_SUCCESS;
+}
+
 static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
                                          "k", "response", "inputs", "gate_inputs", "scaling",
                                          "offset", "trials", "experts", "tree", "ranges",
-                                         NULL};
+                                         "fit", NULL};
 
 /* Reads the optional "tree" of ROOT into DEPTH and BRANCH: required for the tree gate GT,
  * refused for any other; whole numbers >= 2 whose product is K. */
@@ -818,7 +1003,9 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
     }
     /* moe_model_alloc's unit scaling stays unless the file gives one */
     if ((v = json_object_get(root, "ranges")) && (status = read_ranges(ld, v, m)))
-        return status;
+        goto fail;
+    if ((v = json_object_get(root, "fit")) && (status = read_record(ld, v, m)))
+        goto fail;
     if ((v = json_object_get(root, "scaling")) && (status = read_scaling(ld, v, m)))
         goto fail;
     for (size_t i = 0; i < k; i++) {

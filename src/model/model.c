@@ -72,6 +72,7 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
     for (size_t j = 0; j < nz; j++)
         m->z_scale[j] = 1;
     moe_model_reset_params(m);
+    m->rec_loglik = m->rec_aic = m->rec_bic = m->rec_icl = NAN;
     return m;
 }
 
@@ -121,6 +122,7 @@ int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch)
     memset(m->tree, 0, sizeof m->tree);
     for (size_t l = 0; l < depth; l++)
         m->tree[l] = branch[l];
+    moe_model_record_clear(m);  /* the record's gate SEs were of the old shape */
     return MOE_SUCCESS;
 }
 
@@ -155,6 +157,7 @@ void moe_model_free(moe_model *m)
     free(m->gate_par);
     free(m->x_range);
     free(m->z_range);
+    moe_model_record_clear(m);
     free(m);
 }
 
@@ -211,7 +214,8 @@ moe_model *moe_model_copy(const moe_model *m)
     memcpy(c->gate_par, m->gate_par, m->gp * sizeof *c->gate_par);
     if (replace_str(&c->y_name, m->y_name) || replace_str(&c->offset_name, m->offset_name) ||
         replace_str(&c->trials_name, m->trials_name) ||
-        copy_names(c->x_names, m->x_names, m->nx) || copy_names(c->z_names, m->z_names, m->nz)) {
+        copy_names(c->x_names, m->x_names, m->nx) || copy_names(c->z_names, m->z_names, m->nz) ||
+        moe_model_record_copy(c, m)) {
         moe_model_free(c);
         return NULL;
     }

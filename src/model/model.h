@@ -60,6 +60,16 @@ struct moe_model {
     size_t n_fit;          /* rows fitted (with has_ranges) */
     double *x_range;       /* 2 nx: min and max of expert input j at [2j], [2j+1] */
     double *z_range;       /* 2 nz: likewise for the gate inputs */
+    int has_record;        /* 1: the record below is that of the fit (src/model/record.c) */
+    double rec_loglik;     /* its log-likelihood, AIC, BIC and ICL (data scale; NaN: none) */
+    double rec_aic, rec_bic, rec_icl;
+    double *rec_prior;     /* k: mean gate probability of each expert */
+    double *rec_size;      /* k: rows hard-assigned to each expert (whole numbers) */
+    double *rec_se;        /* moe_model_record_len values: the SE of every reported
+                              coefficient (moe_model_coefs), block after block, NaN: none */
+    int rec_separated;     /* 1: the fit's gate separated the regimes */
+    char **rec_warnings;   /* rec_nwarnings warnings of the fit (owned) */
+    size_t rec_nwarnings;
 };
 
 /* One named field of a parameter block in the model file (src/model/json.c). */
@@ -113,6 +123,21 @@ void moe_model_scaling_from_data(moe_model *m, const moe_dataset *d);
 /* Records in M the rows of D (data scale) and the range of each input: what predictions
  * compare new inputs with (moe_model_outside_range); has_ranges becomes 1. */
 void moe_model_ranges_from_data(moe_model *m, const moe_dataset *d);
+
+/* The fit's record (src/model/record.c): what a summary of the fit shows besides the
+ * parameters (criteria, shares, SEs, separation, warnings), kept with the model so that a model file can be summarised again. _len is
+ * the number of SEs (the sum of moe_model_ncoef over the K + 1 blocks); _set copies LOGLIK,
+ * AIC, BIC, ICL, PRIOR and SIZE (K each) and the SEs of every block (BLOCK_SE[b] holds
+ * moe_model_ncoef(M, b) values) into M (MOE_ENOMEM); _clear drops it; _copy copies SRC's
+ * record into DST of the same shape (MOE_ENOMEM). */
+size_t moe_model_record_len(const moe_model *m);
+int moe_model_record_set(moe_model *m, double loglik, double aic, double bic, double icl,
+                         const double *prior, const size_t *size, double *const *block_se);
+/* Sets the record's separation flag and copies its NW warnings W (MOE_ENOMEM). */
+int moe_model_record_notes(moe_model *m, int separated, char *const *w, size_t nw);
+int moe_model_record_alloc(moe_model *m);
+void moe_model_record_clear(moe_model *m);
+int moe_model_record_copy(moe_model *dst, const moe_model *src);
 
 /* Linear maps from standardised coefficients to the data's scale: a linear predictor on the
  * expert inputs (nx+1 values; WITH_RESPONSE: a predictor of the standardised response, so
