@@ -10,13 +10,112 @@
 # own words). Skipped when gnuplot is not installed.
 . "$top_srcdir/tests/tap.sh"
 
-if ! command -v gnuplot >/dev/null 2>&1; then
-  echo "1..0 # SKIP gnuplot is not installed"
-  exit 0
-fi
 D="$top_srcdir/datasets"
+X="$top_srcdir/tests/expected"
 HAVE_PY=0
 command -v python3 >/dev/null 2>&1 && HAVE_PY=1
+
+# data_rows FILE [INDEX]: the numeric rows of gnuplot block INDEX (default 0) of FILE.
+data_rows() {
+  awk -v want="${2:-0}" 'BEGIN {b = 0; blank = 0}
+    /^[ \t]*$/ {blank++; next}
+    {if (blank >= 2 && seen) b++; blank = 0}
+    /^#/ {next}
+    {seen = 1; if (b == want) print}' "$1"
+}
+
+# ---------------------------------------------------------------- the fitted view (no gnuplot)
+# With two or more inputs the regimes and responsibility figures place every row at its own
+# inputs (y against its expert's fitted mean, h_i against g_i) instead of drawing lines with
+# the other inputs held at their means, which the rows cannot follow. Only the data files are
+# checked here, so a silent stand-in for gnuplot (exit 0, no picture) is enough. Reference
+# numbers: `moefit predict --posterior` on the same stored model and rows, and each expert's
+# mean recomputed by hand from the model file's beta and scaling (python3, when present).
+printf '#!/bin/sh\nexit 0\n' >"$TMPD/quiet-gnuplot"
+chmod +x "$TMPD/quiet-gnuplot"
+F="$TMPD/fv"
+MOE_GNUPLOT="$TMPD/quiet-gnuplot" run_status 0 "plot the stored two-input model (no gnuplot)" \
+  plot -o "$F" "$X/plot_sim2.model.json" "$D/sim_2inputs.csv"
+for n in regimes responsibility; do
+  check "two inputs: $n.gp is drawn in the fitted view, nothing held at a mean" sh -c \
+    "grep -qx 'fitted = 1' '$F/$n.gp' && grep -qx \"inputs = 'x1, x2'\" '$F/$n.gp' &&
+     grep -qx \"held = ''\" '$F/$n.gp'"
+done
+check "the gating curves are still drawn along x1 with x2 held at its mean" sh -c \
+  "grep -q '^held = .other inputs held at their means: x2 = ' '$F/gating.gp' &&
+   ! grep -q '^fitted = ' '$F/gating.gp'"
+MOE_GNUPLOT="$TMPD/quiet-gnuplot" run_status 0 "predict --posterior on the same rows" \
+  predict --posterior "$X/plot_sim2.model.json" "$D/sim_2inputs.csv"
+# predict --posterior columns: mean sd g1 g2 expert h1 h2
+tail -n +2 "$TMPD/out" | tr ',' ' ' >"$TMPD/fvpred.txt"
+tail -n +2 "$D/sim_2inputs.csv" | tr ',' ' ' >"$TMPD/fvdata.txt"
+data_rows "$F/regimes.dat" 1 >"$TMPD/fv1.txt"
+check "regimes.dat: 400 rows of fitted y expert mean x1, in the data's order" awk \
+  'NR == FNR {x1[FNR] = $1; y[FNR] = $3; next}
+   {if (NF != 5 || $2 != y[FNR] || $5 != x1[FNR]) exit 1} END {if (FNR != 400) exit 1}' \
+  "$TMPD/fvdata.txt" "$TMPD/fv1.txt"
+check "regimes.dat: expert is the largest posterior, mean is predict's mixture mean (1e-9)" awk \
+  'NR == FNR {m[FNR] = $1; e[FNR] = $7 > $6 ? 2 : 1; next}
+   {d = $4 - m[FNR]; if (d < 0) d = -d; if ($3 != e[FNR] || d > 1e-9 * (1 + (m[FNR] < 0 ? -m[FNR] : m[FNR]))) exit 1}
+   END {if (FNR != 400) exit 1}' "$TMPD/fvpred.txt" "$TMPD/fv1.txt"
+# The rows follow the diagonal: y - fitted is the experts' noise (simulated SD 0.4), while the
+# old view's lines (x2 at its mean; x2 moves y by about +-2 across the data) were off by far more.
+check "the rows follow the diagonal: RMS of y - fitted below 0.6" awk \
+  '{d = $2 - $1; s += d * d} END {if (!(NR == 400 && sqrt(s / NR) < 0.6)) exit 1}' \
+  "$TMPD/fv1.txt"
+data_rows "$F/regimes.dat" 0 >"$TMPD/fv0.txt"
+check "regimes.dat index 0: the diagonal over the range of the fitted means and y" awk \
+  'NR == FNR {if (FNR == 1 || $1 < lo) lo = $1; if ($2 < lo) lo = $2
+     if (FNR == 1 || $1 > hi) hi = $1; if ($2 > hi) hi = $2; next}
+   {if ($1 != $2) exit 1; if (FNR == 1 && $1 != lo) exit 1; if (FNR == 2 && $1 != hi) exit 1}
+   END {if (FNR != 2) exit 1}' "$TMPD/fv1.txt" "$TMPD/fv0.txt"
+if [ "$HAVE_PY" -eq 1 ]; then
+  check "regimes.dat: fitted is the row's expert's mean, from the model file's beta (1e-9)" \
+    python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1])); sc = m["scaling"]
+yc, ys = sc["response"]["center"], sc["response"]["scale"]
+xc, xs = sc["inputs"]["center"], sc["inputs"]["scale"]
+data = [list(map(float, l.split())) for l in open(sys.argv[2])]
+rows = [list(map(float, l.split())) for l in open(sys.argv[3])]
+assert len(rows) == len(data) == 400
+for d, r in zip(data, rows):
+    b = m["experts"][int(r[2]) - 1]["beta"]
+    mu = yc + ys * (b[0] + sum(b[j + 1] * (d[j] - xc[j]) / xs[j] for j in range(2)))
+    if abs(mu - r[0]) > 1e-9 * (1 + abs(mu)):
+        sys.exit(1)' "$X/plot_sim2.model.json" "$TMPD/fvdata.txt" "$TMPD/fv1.txt"
+fi
+data_rows "$F/responsibility.dat" >"$TMPD/fvh.txt"
+check "responsibility.dat: every row's own gates and posteriors, equal to predict's (1e-9)" awk \
+  'NR == FNR {g1[FNR] = $3; g2[FNR] = $4; h1[FNR] = $6; h2[FNR] = $7; next}
+   {if (NF != 5) exit 1
+    a = $2 - g1[FNR]; b = $3 - g2[FNR]; c = $4 - h1[FNR]; d = $5 - h2[FNR]
+    if (a * a > 1e-18 || b * b > 1e-18 || c * c > 1e-18 || d * d > 1e-18) exit 1}
+   END {if (FNR != 400) exit 1}' "$TMPD/fvpred.txt" "$TMPD/fvh.txt"
+MOE_GNUPLOT="$TMPD/quiet-gnuplot" run_status 0 "plot --along x2 in the fitted view" \
+  plot --along x2 -o "$TMPD/fv2" "$X/plot_sim2.model.json" "$D/sim_2inputs.csv"
+data_rows "$TMPD/fv2/regimes.dat" 1 | cut -d' ' -f1-4 >"$TMPD/fv2a.txt"
+cut -d' ' -f1-4 "$TMPD/fv1.txt" >"$TMPD/fv1a.txt"
+check "--along x2: the same fitted, y, expert and mean as along x1" cmp -s "$TMPD/fv1a.txt" \
+  "$TMPD/fv2a.txt"
+data_rows "$TMPD/fv2/regimes.dat" 1 | awk '{print $5}' >"$TMPD/fv2x.txt"
+check "--along x2: the last column of regimes.dat is x2" sh -c \
+  "awk '{print \$2}' '$TMPD/fvdata.txt' | cmp -s - '$TMPD/fv2x.txt'"
+MOE_GNUPLOT="$TMPD/quiet-gnuplot" run_status 0 "plot the stored one-input model (no gnuplot)" \
+  plot -o "$TMPD/fv3" "$X/plot_mcycle_k3.model.json" "$D/mcycle.csv"
+check "one input: regimes and responsibility keep the curves along times" sh -c \
+  "! grep -q '^fitted = ' '$TMPD/fv3/regimes.gp' && ! grep -q '^fitted = ' '$TMPD/fv3/responsibility.gp'"
+cut -d, -f1,2 "$D/sim_2inputs.csv" >"$TMPD/fvx.csv"
+MOE_GNUPLOT="$TMPD/quiet-gnuplot" run_status 0 "two inputs without the response (no gnuplot)" \
+  plot -o "$TMPD/fvn" "$X/plot_sim2.model.json" "$TMPD/fvx.csv"
+check "without the response: the model's curves along x1 (no rows to place)" sh -c \
+  "grep -qx 'has_y = 0' '$TMPD/fvn/regimes.gp' && ! grep -q '^fitted = ' '$TMPD/fvn/regimes.gp'"
+
+if ! command -v gnuplot >/dev/null 2>&1; then
+  echo "# SKIP the pictures: gnuplot is not installed"
+  tap_done
+  exit $?
+fi
 
 # png_ok FILE W H: PNG signature, an IHDR chunk first, and the stated width and height.
 png_ok() {
@@ -33,15 +132,6 @@ same_files() {
   if cmp -s "$TMPD/want.lst" "$TMPD/got.lst"; then return 0; fi
   diff "$TMPD/want.lst" "$TMPD/got.lst" | sed 's/^/# /'
   return 1
-}
-
-# data_rows FILE [INDEX]: the numeric rows of gnuplot block INDEX (default 0) of FILE.
-data_rows() {
-  awk -v want="${2:-0}" 'BEGIN {b = 0; blank = 0}
-    /^[ \t]*$/ {blank++; next}
-    {if (blank >= 2 && seen) b++; blank = 0}
-    /^#/ {next}
-    {seen = 1; if (b == want) print}' "$1"
 }
 
 # ---------------------------------------------------------------- fit --plot on mcycle
@@ -265,7 +355,6 @@ err_has "nosuch" "the message names the column"
 # tests/expected/regen.sh remakes them). `moefit plot` of a stored model is a pure function of
 # the model and the data, so its numbers are compared to 1e-9 (they carry 12 digits). The
 # moefit version in the comments is left out of the comparison.
-X="$top_srcdir/tests/expected"
 unversion() { sed 's/moefit [0-9][0-9.]*[0-9]/moefit VERSION/' "$@"; }
 gp_headers() { d=$1; shift; for n in "$@"; do awk '/^$/ {exit} {print}' "$d/$n.gp"; done |
   unversion; }

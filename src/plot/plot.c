@@ -7,7 +7,14 @@
  * programs name their data files relatively, so `gnuplot NAME.gp` in that folder redraws a
  * figure without re-fitting. Curves are drawn on a grid along one input with the other inputs
  * held at their means over the data; the gate map, on a grid over two gate inputs with the
- * other gate inputs held at their means; nothing but the pictures' own files is written. */
+ * other gate inputs held at their means; nothing but the pictures' own files is written.
+ *
+ * With two or more inputs (any input besides the one drawn along) the data rows cannot follow
+ * lines drawn with the other inputs held at their means, so the two figures that put the rows
+ * on the model are drawn against the fitted values at each row's own inputs instead (the
+ * "fitted view"): regimes, y against the fitted mean of the row's most probable expert, with
+ * the diagonal y = fitted; responsibility, each row's posterior responsibility h_i against its
+ * own gate probability g_i, with the diagonal h = g (where the response did not move it). */
 #include <config.h>
 
 #include <errno.h>
@@ -69,6 +76,8 @@ typedef struct plot_ctx {
     double *xmean, *zmean;      /* nx and nz means over the data */
     char title[512];            /* the model, for every title */
     char held[512];             /* "other inputs held at their means: ..." or "" */
+    char inputs[512];           /* every input, expert and gate, once: "x1, x2" */
+    int fitted;                 /* the fitted view: two or more inputs and the response */
 } plot_ctx;
 
 /* ---------------------------------------------------------------- small writers */
@@ -450,6 +459,17 @@ static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
             append(c->held, sizeof c->held, "%s%s = %.4g", c->held[0] ? ", " : "",
                    moe_model_gate_input(m, j), c->zmean[j]);
     }
+    list_names(c->inputs, sizeof c->inputs, nx, moe_model_input, m);
+    for (size_t j = 0; j < nz; j++) {
+        int dup = 0;
+        for (size_t i = 0; i < nx; i++)
+            dup |= !strcmp(moe_model_input(m, i), moe_model_gate_input(m, j));
+        if (!dup)
+            append(c->inputs, sizeof c->inputs, "%s%s", c->inputs[0] ? ", " : "",
+                   moe_model_gate_input(m, j));
+    }
+    /* Some input is held at its mean (there are two or more) and there are rows to place. */
+    c->fitted = c->held[0] != '\0' && d->y != NULL;
     return MOE_SUCCESS;
 }
 
@@ -747,9 +767,138 @@ static int figure_tree(const plot_ctx *c, const moe_prediction *pd, moe_error *e
                        NULL, extra, err);
 }
 
+/* The most probable expert of data row R by the posterior (0-based). */
+static size_t row_expert(const moe_prediction *pd, size_t r)
+{
+    size_t k = pd->k, best = 0;
+    for (size_t i = 1; i < k; i++)
+        if (pd->posterior[r * k + i] > pd->posterior[r * k + best])
+            best = i;
+    return best;
+}
+
+/* "inputs = 'x1, x2'", the fitted view's flag, for the fitted-view templates. */
+static int fitted_vars(const plot_ctx *c, char **out, moe_error *err)
+{
+    size_t len = 0;
+    FILE *v = open_memstream(out, &len);
+    if (!v)
+        return moe_error_set(err, MOE_ENOMEM, "out of memory");
+    fputs("fitted = 1\ninputs = ", v);
+    put_gp_string(v, c->inputs);
+    fputs("\nhas_y = 1\n", v);
+    fclose(v);
+    return MOE_SUCCESS;
+}
+
+/* The regimes figure with two or more inputs: every row's y against the fitted mean of its
+ * most probable expert at the row's own inputs, coloured by that expert, over the diagonal
+ * y = fitted (which the rows follow up to the experts' noise). */
+static int figure_regimes_fitted(const plot_ctx *c, const moe_prediction *pd, moe_error *err)
+{
+    const moe_dataset *d = c->d;
+    size_t k = pd->k;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t r = 0; r < d->n; r++) {
+        double f = pd->expert_mean[r * k + row_expert(pd, r)];
+        lo = fmin(lo, fmin(f, d->y[r]));
+        hi = fmax(hi, fmax(f, d->y[r]));
+    }
+    out_file o;
+    int s = open_out(&o, c, "regimes", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# regimes.dat: written by moefit %s\n", moe_version());
+    fprintf(o.fp, "# fitted view (inputs %s): every row at its own inputs, none held at a "
+                  "mean\n",
+            c->inputs);
+    fprintf(o.fp, "# index 0: the diagonal %s = fitted over the range of both\n",
+            moe_model_response(c->m));
+    fprintf(o.fp, "# columns: fitted %s\n", moe_model_response(c->m));
+    put_num(&o, "", lo);
+    put_num(&o, " ", lo);
+    fputc('\n', o.fp);
+    put_num(&o, "", hi);
+    put_num(&o, " ", hi);
+    fputc('\n', o.fp);
+    fprintf(o.fp, "\n\n# index 1: the data (%zu rows, in their order); expert: the most probable "
+                  "expert by the posterior (1-based); fitted: that expert's mean at the row; "
+                  "mean: the mixture mean at the row\n",
+            d->n);
+    fprintf(o.fp, "# columns: fitted %s expert mean %s\n", moe_model_response(c->m), c->along);
+    for (size_t r = 0; r < d->n; r++) {
+        size_t best = row_expert(pd, r);
+        put_num(&o, "", pd->expert_mean[r * k + best]);
+        put_num(&o, " ", d->y[r]);
+        fprintf(o.fp, " %zu", best + 1);
+        put_num(&o, " ", pd->mean[r]);
+        put_num(&o, " ", along_value(c, r));
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, err);
+    if (s)
+        return s;
+    char note[700];
+    snprintf(note, sizeof note, "%zu rows by their most probable expert, each at its own %s",
+             d->n, c->inputs);
+    char *extra = NULL;
+    s = fitted_vars(c, &extra, err);
+    if (s)
+        return s;
+    s = draw_figure(c, "regimes", "the data by regime against their experts' fitted means", note,
+                    NULL, extra, err);
+    free(extra);
+    return s;
+}
+
+/* The responsibility figure with two or more inputs: every row's posterior responsibility
+ * h_i against its own gate probability g_i (the prior the response updates), over the
+ * diagonal h = g. */
+static int figure_responsibility_fitted(const plot_ctx *c, const moe_prediction *pd,
+                                        moe_error *err)
+{
+    size_t k = pd->k;
+    out_file o;
+    int s = open_out(&o, c, "responsibility", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# responsibility.dat: gate probabilities g_i and posterior responsibilities "
+                  "h_i of every row (in their order) at its own inputs (%s), written by moefit "
+                  "%s\n",
+            c->inputs, moe_version());
+    header_row(o.fp, c, "gate", k);
+    for (size_t i = 0; i < k; i++)
+        fprintf(o.fp, " post_%zu", i + 1);
+    fputc('\n', o.fp);
+    for (size_t r = 0; r < pd->n; r++) {
+        put_num(&o, "", along_value(c, r));
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pd->gate[r * k + i]);
+        for (size_t i = 0; i < k; i++)
+            put_num(&o, " ", pd->posterior[r * k + i]);
+        fputc('\n', o.fp);
+    }
+    s = close_out(&o, err);
+    if (s)
+        return s;
+    char note[700];
+    snprintf(note, sizeof note, "%zu rows, each at its own %s; on the diagonal y did not move "
+                                "the gate", pd->n, c->inputs);
+    char *extra = NULL;
+    s = fitted_vars(c, &extra, err);
+    if (s)
+        return s;
+    s = draw_figure(c, "responsibility", "posterior responsibilities against the gate "
+                    "probabilities", note, NULL, extra, err);
+    free(extra);
+    return s;
+}
+
 static int figure_regimes(const plot_ctx *c, const double *t, const moe_prediction *pg,
                           const moe_prediction *pd, const key_index *order, moe_error *err)
 {
+    if (c->fitted)
+        return figure_regimes_fitted(c, pd, err);
     const moe_model *m = c->m;
     const moe_dataset *d = c->d;
     size_t k = pg->k;
@@ -815,6 +964,8 @@ static int figure_regimes(const plot_ctx *c, const double *t, const moe_predicti
 static int figure_responsibility(const plot_ctx *c, const moe_prediction *pd,
                                  const key_index *order, moe_error *err)
 {
+    if (c->fitted)
+        return figure_responsibility_fitted(c, pd, err);
     size_t k = pd->k;
     out_file o;
     int s = open_out(&o, c, "responsibility", ".dat", err);
