@@ -235,7 +235,9 @@ typedef enum moe_criterion { MOE_CRIT_BIC = 0, MOE_CRIT_AIC, MOE_CRIT_ICL } moe_
 typedef enum moe_init_method {
     MOE_INIT_KMEANS = 0,  /* k-means on standardised (x, y), then responsibilities 0/1 */
     MOE_INIT_RANDOM,      /* random responsibilities (Dirichlet rows) */
-    MOE_INIT_MIXED        /* first restart k-means, the others random */
+    MOE_INIT_MIXED        /* first start k-means, then in turn random slabs of the gate
+                             inputs, random Voronoi cells of (x, y) and random
+                             responsibilities */
 } moe_init_method;
 
 /* How a fit is trained: EM (the default) or gradient descent on a loss (moe_fit_options). */
@@ -267,7 +269,11 @@ typedef struct moe_fit_options {
     size_t k_max;              /* most experts tried (default 5); k_min == k_max fits one K */
     moe_criterion criterion;   /* picks K when a range is fitted (default BIC) */
     moe_init_method init;      /* initialisation (default MOE_INIT_MIXED) */
-    size_t restarts;           /* starts per K, the best log-likelihood kept (default 10) */
+    size_t restarts;           /* starts per K of the global search (default 40); each runs
+                                  short_iter EM iterations, the keep best go on */
+    size_t short_iter;         /* EM iterations of each start's short run (default 30); 0:
+                                  every start runs to convergence (plain restarts) */
+    size_t keep;               /* best short runs continued to convergence (default 8) */
     unsigned long seed;        /* random seed (default 1); the same seed gives the same fit */
     double tol;                /* stop when the relative log-likelihood change < tol (1e-8) */
     size_t max_iter;           /* iterations per start (default 1000) */
@@ -321,19 +327,35 @@ typedef struct moe_fit moe_fit;
 int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
                 moe_error *err);
 
+/* How the global search of one K went (moe_fit_run's emEM: OPT.restarts short runs from
+ * diverse starts, the OPT.keep best continued to convergence). */
+typedef struct moe_search_report {
+    size_t starts;       /* starts drawn */
+    size_t failed;       /* starts that gave no usable fit (degenerate after redraws) */
+    size_t finished;     /* runs taken to convergence or to max_iter: the continued ones and
+                            those that converged within their short run */
+    size_t reached;      /* finished runs within same_tol of the best log-likelihood */
+    double same_tol;     /* that tolerance, log-likelihood units: 1e-3 + 1e-6 |best| */
+    double others_lo;    /* lowest and highest log-likelihood of the finished runs that */
+    double others_hi;    /*   did not reach the best; NaN when every one did */
+} moe_search_report;
+
 typedef struct moe_fit_stats {
     size_t k;            /* experts in the chosen model */
     size_t n;            /* rows used */
     size_t df;           /* free parameters */
     size_t iterations;   /* EM iterations (GD: epochs) of the best start */
-    int converged;       /* 1 when the best start met the tolerance */
-    int separated;       /* 1 when the gate separates the regimes (its MLE is infinite) */
+    int converged;       /* 1 when the best start met the tolerance at a finite maximum */
+    int separated;       /* 1 when EM stopped because the gate separates the regimes (the
+                            likelihood still rises along the gate direction: the MLE is
+                            infinite); converged is then 0 */
     double loglik;       /* observed-data log-likelihood */
     double aic;          /* -2 loglik + 2 df */
     double bic;          /* -2 loglik + df log n */
     double icl;          /* bic + 2 * posterior entropy */
     char tree[32];       /* the tree gate's branching ("2x2"), "" for a flat gate */
     size_t spurious;     /* experts at the variance floor or below min_rows (see options) */
+    moe_search_report search;  /* how many starts reached this log-likelihood */
 } moe_fit_stats;
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);

@@ -2,6 +2,8 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
+ * search: {starts, failed, finished, reached, tolerance, others_min, others_max} (issue 13: how
+ * many runs taken to convergence reached the best log-likelihood; others_* null when all),
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), selection: [{k, loglik, df,
@@ -63,6 +65,21 @@ static int add_stats(json_t *o, const moe_fit_stats *s)
            set(o, "spurious", json_integer((json_int_t)s->spurious));
 }
 
+static json_t *search_json(const moe_search_report *r)
+{
+    json_t *o = json_object();
+    if (!o || set(o, "starts", json_integer((json_int_t)r->starts)) ||
+        set(o, "failed", json_integer((json_int_t)r->failed)) ||
+        set(o, "finished", json_integer((json_int_t)r->finished)) ||
+        set(o, "reached", json_integer((json_int_t)r->reached)) ||
+        set(o, "tolerance", jreal(r->same_tol)) || set(o, "others_min", jreal(r->others_lo)) ||
+        set(o, "others_max", jreal(r->others_hi))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *fit_to_json(const moe_fit *f)
 {
     const moe_model *m = moe_fit_model(f);
@@ -77,6 +94,7 @@ static json_t *fit_to_json(const moe_fit *f)
         set(root, "converged", json_boolean(st.converged)) ||
         set(root, "n", json_integer((json_int_t)st.n)) ||
         set(root, "separated", json_boolean(st.separated)) ||
+        set(root, "search", search_json(&st.search)) ||
         set(root, "family", json_string(moe_model_family(m))) ||
         set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")) ||
         (st.tree[0] && set(root, "tree", json_string(st.tree))))

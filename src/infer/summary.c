@@ -97,6 +97,25 @@ static void formula_side(FILE *fp, const moe_model *m, int gate)
     }
 }
 
+/* "Search: best log-likelihood reached by 3 of 8 runs taken to convergence (within 0.0016;
+ * 40 starts); others -591.1 to -580.5". */
+static void search_line(FILE *fp, const moe_search_report *r)
+{
+    char b1[32], b2[32], b3[32];
+    if (!r->finished)
+        return;
+    fprintf(fp, "Search: best log-likelihood reached by %zu of %zu run%s taken to convergence "
+            "(within %s; %zu start%s", r->reached, r->finished, r->finished == 1 ? "" : "s",
+            num(b1, sizeof b1, 'g', 2, r->same_tol), r->starts, r->starts == 1 ? "" : "s");
+    if (r->failed)
+        fprintf(fp, ", %zu unusable", r->failed);
+    fprintf(fp, ")");
+    if (r->reached < r->finished)
+        fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
+                num(b3, sizeof b3, 'f', 2, r->others_hi));
+    fputc('\n', fp);
+}
+
 int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
 {
     if (!f || !fp)
@@ -238,7 +257,11 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         fputc('\n', fp);
     } else {
         fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
-                st.converged ? "converged" : "not converged");
+                st.separated   ? "stopped: the gate separates the regimes, the log-likelihood "
+                                 "still rises along it"
+                : st.converged ? "converged"
+                               : "not converged: iteration limit");
+        search_line(fp, &st.search);
     }
 
     if (nsel > 1) {
