@@ -17,8 +17,8 @@ awk -F, 'NR == 1 { print "times,times2,accel"; next } { print $1 "," $1 * $1 ","
 # case name | best known log-likelihood | data | moefit options
 cases="mcycle-K3|-578.036769|$src/datasets/mcycle.csv|-k 3
 mcycle-quad-K4|-533.66|$tmp/mcycle2.csv|-k 4 -x times,times2 -z times
-faithful-K2|-96.0516|$src/datasets/faithful.csv|-k 2
-faithful-K3|-80.7082|$src/datasets/faithful.csv|-k 3
+faithful-K2|-96.0516|$src/datasets/faithful.csv|-y eruptions -x waiting -k 2
+faithful-K3|-80.7082|$src/datasets/faithful.csv|-y eruptions -x waiting -k 3
 tonedata-K2|141.198|$src/datasets/tonedata.csv|-k 2
 sim2-K3|SIM|$src/datasets/sim_2inputs.csv|-k 3
 patent-pois-K2|SIM|$src/datasets/patent.csv|-k 2 --family poisson"
