@@ -281,6 +281,7 @@ typedef struct moe_fit_options {
     double min_prior;          /* drop experts whose prior falls below this (default 0) */
     double var_floor;          /* variance floor as a share of var(y) (default 1e-6) */
     int standard_errors;       /* compute standard errors (default 1) */
+    int gate_lrt;              /* likelihood-ratio tests of the gate, by refits (default 1) */
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
     const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
@@ -377,6 +378,16 @@ double moe_fit_sigma_se(const moe_fit *f, size_t i);
 
 /* Gate of expert I < K-1: coefficients and standard errors (nz+1 values each). */
 void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se);
+
+/* Likelihood-ratio tests of the gate of the chosen K (moe_fit_options.gate_lrt): test 0 the
+ * gate against a constant gate, then (2 to 4 gate inputs) one per input left out. Each reduced
+ * model is refitted by the same search. moe_fit_gate_lrt gives test J's statistic
+ * 2 (L - L_reduced), its degrees of freedom (K - 1 per input left out) and chi-square p-value;
+ * MOE_EINVAL when there is no test J (K = 1, no gate inputs, or not asked).
+ * moe_fit_gate_lrt_dropped: the 0-based gate input test J leaves out, -1 for all. */
+size_t moe_fit_ngate_lrt(const moe_fit *f);
+int moe_fit_gate_lrt(const moe_fit *f, size_t j, double *statistic, size_t *df, double *p);
+long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j);
 
 /* The model-selection table: one row per K fitted. */
 size_t moe_fit_nselection(const moe_fit *f);

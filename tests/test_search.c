@@ -160,6 +160,76 @@ static void test_real_separation(void)
     free(y);
 }
 
+static moe_dataset *read_csv(const char *file, const char *response, const char *inputs,
+                             const char *gate)
+{
+    const char *srcdir = getenv("srcdir");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/datasets/%s", srcdir ? srcdir : ".", file);
+    moe_table *t = NULL;
+    moe_dataset *d = NULL;
+    moe_csv_options co = moe_csv_options_default();
+    moe_selection sel = moe_selection_default();
+    sel.response = response;
+    sel.inputs = inputs;
+    sel.gate_inputs = gate;
+    if (moe_table_read_csv(path, &co, &t, NULL) == MOE_SUCCESS)
+        moe_dataset_from_table(t, &sel, &d, NULL);
+    moe_table_free(t);
+    return d;
+}
+
+/* Gate likelihood-ratio tests against independent refits: faithful waiting ~ eruptions, K = 2
+ * (issue 13: Wald p = 0.25, LR p = 3.5e-7), the statistic equal to twice the difference from a
+ * separate constant-gate fit (gate inputs ''), df 1, and p the chi-square(1) tail: for the
+ * statistic 25.969 printed by this build, Rscript -e 'pchisq(25.969, 1, lower = FALSE)' gives
+ * 3.4698e-07. With two gate inputs (sim_2inputs, K = 3) one test per input, df K - 1 = 2. */
+static void test_gate_lrt(void)
+{
+    moe_dataset *d = read_csv("faithful.csv", "waiting", "eruptions", NULL);
+    moe_dataset *d0 = read_csv("faithful.csv", "waiting", "eruptions", "");
+    moe_fit_options o = moe_fit_options_default();
+    o.k_min = o.k_max = 2;
+    o.standard_errors = 1;
+    moe_fit *f = fit(d, o), *f0 = fit(d0, o);
+    double st = NAN, p = NAN;
+    size_t df = 0;
+    tap_ok(f && moe_fit_ngate_lrt(f) == 1 && moe_fit_gate_lrt(f, 0, &st, &df, &p) == 0,
+           "faithful K = 2: one gate test (one gate input)");
+    tap_ok(moe_fit_gate_lrt_dropped(f, 0) == -1 && df == 1, "it drops all inputs, df 1");
+    double want = 2 * (moe_fit_get_stats(f).loglik - moe_fit_get_stats(f0).loglik);
+    tap_rel(st, want, 1e-9, "statistic = 2 (L - L_constant gate) of a separate fit (%.6f)", want);
+    tap_rel(p, 3.4698e-07, 2e-3, "p = 3.47e-7 as the issue reports");
+    double coef[2], se[2];
+    moe_fit_gate(f, 0, coef, se);
+    tap_ok(isfinite(se[1]) && 2 * (1 - 0.5 * erfc(-fabs(coef[1] / se[1]) / sqrt(2))) > 0.2,
+           "while the gate slope's Wald p is above 0.2 (Hauck-Donner)");
+    tap_ok(moe_fit_ngate_lrt(f0) == 0 && moe_fit_gate_lrt(f0, 0, NULL, NULL, NULL) != 0,
+           "no gate inputs: no test");
+    moe_fit_free(f);
+    moe_fit_free(f0);
+    moe_dataset_free(d);
+    moe_dataset_free(d0);
+
+    moe_dataset *d2 = read_csv("sim_2inputs.csv", NULL, NULL, NULL);
+    moe_dataset *d2a = read_csv("sim_2inputs.csv", NULL, NULL, "x2");
+    o.k_min = o.k_max = 3;
+    o.standard_errors = 0;
+    f = fit(d2, o);
+    f0 = fit(d2a, o);
+    tap_ok(f && moe_fit_ngate_lrt(f) == 3, "two gate inputs: constant gate and one per input");
+    moe_fit_gate_lrt(f, 0, &st, &df, &p);
+    tap_ok(df == 4, "constant gate: df (K - 1) x 2 = 4");
+    moe_fit_gate_lrt(f, 1, &st, &df, &p);
+    tap_ok(moe_fit_gate_lrt_dropped(f, 1) == 0 && df == 2, "x1 dropped: df 2");
+    want = 2 * (moe_fit_get_stats(f).loglik - moe_fit_get_stats(f0).loglik);
+    tap_rel(st, want < 0 ? 0 : want, 1e-9, "x1 dropped: 2 (L - L_gate on x2) (%.4f)", want);
+    moe_fit_free(f);
+    moe_fit_free(f0);
+    moe_dataset_free(d2);
+    moe_dataset_free(d2a);
+}
+
 /* keep = 0 is refused with a message naming it. */
 static void test_options(void)
 {
@@ -181,6 +251,7 @@ int main(void)
     test_plain_restarts(d);
     test_finite_max_not_separated(d);
     test_real_separation();
+    test_gate_lrt();
     moe_dataset_free(d);
     return tap_done();
 }

@@ -50,6 +50,8 @@ void cli_fit_help(FILE *fp)
 "                         0: only the floor counts)\n"
 "      --keep-spurious    pick K by the criterion alone (spurious experts still warned)\n"
 "      --no-se            do not compute standard errors\n"
+"      --no-lrt           skip the likelihood-ratio tests of the gate (each refits the\n"
+"                         chosen K with a constant gate, and without each of 2-4 inputs)\n"
 "\n"
 "Training:\n"
 "      --train=T          em (the default) or gd: gradient descent on --loss\n"
@@ -207,7 +209,7 @@ enum {
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
-    OPT_KEEP
+    OPT_KEEP, OPT_NO_LRT
 };
 
 static const struct option long_options[] = {
@@ -227,6 +229,7 @@ static const struct option long_options[] = {
     {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
     {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
+    {"no-lrt", no_argument, NULL, OPT_NO_LRT},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"train", required_argument, NULL, OPT_TRAIN},
     {"loss", required_argument, NULL, OPT_LOSS},
@@ -343,6 +346,7 @@ int cli_fit(int argc, char **argv)
         case OPT_SHORT_ITER:
             bad = cli_parse_size("fit", "--short-iter", optarg, &fo.short_iter);
             break;
+        case OPT_NO_LRT: fo.gate_lrt = 0; break;
         case OPT_KEEP: bad = cli_parse_size("fit", "--keep", optarg, &fo.keep); break;
         case OPT_TOL: bad = cli_parse_double("fit", "--tol", optarg, &fo.tol); break;
         case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;

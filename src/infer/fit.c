@@ -21,6 +21,7 @@
 #include "gates/gate.h"
 #include "infer/fit.h"
 #include "infer/infer.h"
+#include "infer/lrtest.h"
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/select.h"
@@ -47,6 +48,7 @@ moe_fit_options moe_fit_options_default(void)
     o.min_prior = 0;
     o.var_floor = 1e-6;
     o.standard_errors = 1;
+    o.gate_lrt = 1;
     o.progress = NULL;
     o.progress_data = NULL;
     o.family = NULL;
@@ -203,6 +205,7 @@ void moe_fit_free(moe_fit *f)
         for (size_t b = 0; f->model && b <= f->model->k; b++)
             free(f->block_se[b]);
     free(f->block_se);
+    free(f->lrt);
     free(f->weights_name);
     moe_model_free(f->model);
     free(f->prior);
@@ -482,6 +485,9 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
             for (size_t c = 0; c < moe_model_ncoef(m, k); c++)
                 f->block_se[k][c] = NAN;
     }
+    if (opt->gate_lrt && !f->stats.tree[0] &&  /* trees: not yet */
+        (status = moe_infer_gate_lrt(ds, scale, opt, k, ll_shift, f->stats.loglik, f, err)))
+        goto fail;
     moe_model_free(scale);
     moe_dataset_free(ds);
     *out = f;
