@@ -77,6 +77,30 @@ static void test_mcycle_seeds(const moe_dataset *d)
     }
 }
 
+/* keep = 1: the start continued is the one whose short run ended highest (read off the
+ * traces: each start's value after its short run against the kept start's). */
+static void test_keep_best_short(const moe_dataset *d)
+{
+    moe_fit_options o = moe_fit_options_default();
+    o.k_min = o.k_max = 3;
+    o.keep = 1;
+    o.standard_errors = 0;
+    o.gate_lrt = 0;
+    moe_fit *f = fit(d, o);
+    size_t b = moe_fit_best_trace(f), lb = 0, worse = 0, n = moe_fit_ntraces(f);
+    const double *tb = moe_fit_trace(f, b, &lb);
+    double sb = tb && lb ? tb[(lb < o.short_iter ? lb : o.short_iter) - 1] : NAN;
+    for (size_t r = 0; r < n; r++) {
+        size_t len = 0;
+        const double *t = moe_fit_trace(f, r, &len);
+        if (t && len && t[(len < o.short_iter ? len : o.short_iter) - 1] > sb + 1e-9)
+            worse++;
+    }
+    tap_ok(n == o.restarts && isfinite(sb) && worse == 0,
+           "keep 1: no short run ended above the continued one (%zu did)", worse);
+    moe_fit_free(f);
+}
+
 /* Plain restarts (short_iter 0) report every start as finished; the kept model is the best of
  * them, so more starts never give less. */
 static void test_plain_restarts(const moe_dataset *d)
@@ -249,6 +273,7 @@ int main(void)
     test_options();
     test_mcycle_seeds(d);
     test_plain_restarts(d);
+    test_keep_best_short(d);
     test_finite_max_not_separated(d);
     test_real_separation();
     test_gate_lrt();
