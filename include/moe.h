@@ -389,6 +389,10 @@ size_t moe_fit_ngate_lrt(const moe_fit *f);
 int moe_fit_gate_lrt(const moe_fit *f, size_t j, double *statistic, size_t *df, double *p);
 long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j);
 
+/* The upper tail P(X > x) of a chi-square with DF degrees of freedom (for likelihood-ratio
+ * tests of saved models, `moefit lrtest`); NaN for DF <= 0. */
+double moe_chisq_upper(double x, double df);
+
 /* The model-selection table: one row per K fitted. */
 size_t moe_fit_nselection(const moe_fit *f);
 moe_fit_stats moe_fit_selection(const moe_fit *f, size_t j);
@@ -443,6 +447,11 @@ typedef struct moe_prediction {
 int moe_predict(const moe_model *m, const moe_dataset *d, int posterior,
                 moe_prediction **out, moe_error *err);
 void moe_prediction_free(moe_prediction *p);
+
+/* The observed-data log-likelihood of M on D (data scale; D must have the response and M's
+ * inputs, as moe_dataset_for_model builds it): MOE_SUCCESS, MOE_EINVAL, MOE_EBADLEN,
+ * MOE_ENOMEM or MOE_ENUMERIC (not finite: a response the model gives no density). */
+int moe_model_loglik(const moe_model *m, const moe_dataset *d, double *loglik, moe_error *err);
 
 /* ---------------------------------------------------------------- simulation */
 

@@ -142,6 +142,7 @@ int cli_predict(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_lrtest(int argc, char **argv);
 
 /* The subcommands' help texts (stdout). */
 void cli_fit_help(FILE *fp);
@@ -149,5 +150,6 @@ void cli_predict_help(FILE *fp);
 void cli_simulate_help(FILE *fp);
 void cli_plot_help(FILE *fp);
 void cli_compare_help(FILE *fp);
+void cli_lrtest_help(FILE *fp);
 
 #endif

@@ -129,3 +129,10 @@ long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j)
         return -1;
     return (long)f->lrt[j].dropped;
 }
+
+double moe_chisq_upper(double x, double df)
+{
+    if (!(df > 0) || isnan(x))
+        return NAN;
+    return x <= 0 ? 1.0 : gsl_cdf_chisq_Q(x, df);
+}
