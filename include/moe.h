@@ -478,6 +478,14 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
 int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
                  size_t *regime, moe_error *err);
 
+/* Draws a new response for every row of INPUTS from M, keeping the rows' inputs (and their
+ * offset and trials) as they are: the regime from the gate, y from that expert. INPUTS is a
+ * data set built for M (moe_dataset_for_model); its response, if any, is ignored. The
+ * parametric bootstrap with the observed inputs held fixed. REGIME (n values, may be NULL)
+ * receives each row's expert. MOE_EBADLEN when the columns do not match M's. */
+int moe_simulate_at(const moe_model *m, const moe_dataset *inputs, unsigned long seed,
+                    moe_dataset **out, size_t *regime, moe_error *err);
+
 /* ---------------------------------------------------------------- plots */
 
 typedef enum moe_plot_format { MOE_PLOT_PNG = 0, MOE_PLOT_SVG, MOE_PLOT_PDF } moe_plot_format;

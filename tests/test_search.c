@@ -254,6 +254,88 @@ static void test_gate_lrt(void)
     moe_dataset_free(d2a);
 }
 
+/* moe_simulate_at keeps the observed inputs bit for bit, is seeded, and its draws average to
+ * the model's mixture mean (moe_predict, an independent code path): over 400 draws of the
+ * mcycle inputs from the K = 3 fit, every row's mean is within 5 standard errors (sd / 20). */
+static int same_csv(const moe_dataset *a, const moe_dataset *b)
+{
+    FILE *fa = tmpfile(), *fb = tmpfile();
+    moe_dataset_write_csv(a, fa, NULL);
+    moe_dataset_write_csv(b, fb, NULL);
+    rewind(fa);
+    rewind(fb);
+    int x, y, same = 1;
+    do {
+        x = fgetc(fa);
+        y = fgetc(fb);
+        same &= x == y;
+    } while (x != EOF && y != EOF);
+    fclose(fa);
+    fclose(fb);
+    return same;
+}
+
+/* The response column of S, read back through its CSV (the last column). */
+static moe_table *as_table(const moe_dataset *s)
+{
+    FILE *t = tmpfile();
+    moe_dataset_write_csv(s, t, NULL);
+    rewind(t);
+    moe_table *tab = NULL;
+    moe_csv_options co = moe_csv_options_default();
+    moe_table_read_stream(t, "sim", &co, &tab, NULL);
+    fclose(t);
+    return tab;
+}
+
+static void test_simulate_at(const moe_dataset *d)
+{
+    moe_fit_options o = moe_fit_options_default();
+    o.k_min = o.k_max = 3;
+    o.standard_errors = 0;
+    o.gate_lrt = 0;
+    moe_fit *f = fit(d, o);
+    const moe_model *m = moe_fit_model(f);
+    size_t n = moe_dataset_nrows(d), reps = 400, bad = 0;
+    double *sum = calloc(n, sizeof *sum);
+    moe_prediction *p = NULL, *q = NULL;
+    moe_predict(m, d, 0, &p, NULL);
+    moe_dataset *s1 = NULL, *s2 = NULL, *chk = NULL;
+    moe_simulate_at(m, d, 100, &s1, NULL, NULL);
+    moe_simulate_at(m, d, 100, &s2, NULL, NULL);
+    tap_ok(s1 && s2 && same_csv(s1, s2), "simulate_at: the same seed gives the same data");
+    moe_table *t1 = as_table(s1);
+    moe_dataset_for_model(t1, m, 0, MOE_NA_FAIL, &chk, NULL);
+    moe_predict(m, chk, 0, &q, NULL);
+    int kept = q != NULL;
+    for (size_t r = 0; kept && r < n; r++)
+        kept &= q->mean[r] == p->mean[r];
+    tap_ok(kept, "simulate_at: the inputs are kept (predictions at them equal, bit for bit)");
+    moe_prediction_free(q);
+    moe_dataset_free(chk);
+    moe_table_free(t1);
+    moe_dataset_free(s1);
+    moe_dataset_free(s2);
+    for (size_t b = 0; b < reps; b++) {
+        moe_dataset *s = NULL;
+        moe_simulate_at(m, d, 1000 + b, &s, NULL, NULL);
+        moe_table *tab = as_table(s);
+        const double *ys = moe_table_column(tab, moe_table_ncols(tab) - 1);
+        for (size_t r = 0; r < n; r++)
+            sum[r] += ys[r];
+        moe_table_free(tab);
+        moe_dataset_free(s);
+    }
+    for (size_t r = 0; r < n; r++)
+        if (fabs(sum[r] / (double)reps - p->mean[r]) > 5 * p->sd[r] / sqrt((double)reps))
+            bad++;
+    tap_ok(bad == 0, "simulate_at: every row's mean of 400 draws near the mixture mean (%zu off)",
+           bad);
+    moe_prediction_free(p);
+    free(sum);
+    moe_fit_free(f);
+}
+
 /* keep = 0 is refused with a message naming it. */
 static void test_options(void)
 {
@@ -277,6 +359,7 @@ int main(void)
     test_finite_max_not_separated(d);
     test_real_separation();
     test_gate_lrt();
+    test_simulate_at(d);
     moe_dataset_free(d);
     return tap_done();
 }
