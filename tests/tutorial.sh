@@ -76,36 +76,35 @@ K3=$(out "-k 3 datasets/mcycle.csv")
 check "first fit: K = 3 on mcycle, n = 133" \
   grep -q "^Mixture of 3 Gaussian linear experts with a softmax gate, n = 133$" "$K3"
 check "first fit: AIC = -2L + 2 df, BIC = -2L + df log n, ICL >= BIC" criteria "$K3" 133
+# compared under the kernel set the stored file was made with (tests/expected/regen.sh pins
+# MOE_ARCH=ref): the fit's gate separates, so its unidentified coefficients depend on rounding
+(cd "$W" && MOE_ARCH=ref "$MOEFIT" fit -y accel -x times -k 3 datasets/mcycle.csv) \
+  >"$TMPD/k3ref.txt" 2>/dev/null
 check "first fit: the summary equals tests/expected/tutorial_mcycle_k3.txt (numbers to 1e-4)" \
-  same_numbers "$K3" "$top_srcdir/tests/expected/tutorial_mcycle_k3.txt" 1e-4
+  same_numbers "$TMPD/k3ref.txt" "$top_srcdir/tests/expected/tutorial_mcycle_k3.txt" 1e-4
 
-K15=$(out "-k 1:4 -o mcycle.json")
+K15=$(out "-k 1:5 -o mcycle.json")
 # The selection table: K logLik df AIC BIC ICL [<- chosen].
 awk '/^Model selection/ {on = 1; next} on && /^ +[0-9]+ / {print} on && /^$/ {on = 0}' \
   "$K15" >"$TMPD/selection.txt"
-check "choosing K: the table has K = 1..4" \
-  test "$(awk '{printf "%s", $1}' "$TMPD/selection.txt")" = 1234
+check "choosing K: the table has K = 1..5" \
+  test "$(awk '{printf "%s", $1}' "$TMPD/selection.txt")" = 12345
 check "choosing K: the log-likelihood rises with K" \
   awk 'NR > 1 && $2 <= l {exit 1} {l = $2}' "$TMPD/selection.txt"
 check "choosing K: every row has AIC = -2L + 2 df and BIC = -2L + df log 133" \
   awk '{a = -2 * $2 + 2 * $3 - $4; b = -2 * $2 + $3 * log(133) - $5
     if (a * a > 1e-6 || b * b > 1e-6) exit 1}' "$TMPD/selection.txt"
-check "choosing K: BIC falls from K = 1 to K = 4" \
-  awk '{b[$1] = $5} END {exit !(b[1] > b[2] && b[2] > b[3] && b[3] > b[4])}' \
+check "choosing K: BIC falls from K = 1 to K = 5" \
+  awk '{b[$1] = $5} END {exit !(b[1] > b[2] && b[2] > b[3] && b[3] > b[4] && b[4] > b[5])}' \
   "$TMPD/selection.txt"
+check "choosing K: K = 5 is marked as having a spurious expert" \
+  grep -q '^ *5 .*(1 spurious expert)' "$TMPD/selection.txt"
 check "choosing K: K = 4 is marked chosen, and only it" \
   test "$(grep -- '<- chosen' "$TMPD/selection.txt" | awk '{print $1}')" = 4
 check "choosing K: the summary above the table is the K = 4 model" \
   grep -q "^Mixture of 4 Gaussian linear experts" "$K15"
-# The default range 1:5: BIC picks K = 5, whose smallest expert threads a few rows with a
-# residual SD under 0.1 g (a spurious maximum; the tutorial says so and goes on with 1:4).
-K5=$(out "-k 1:5 datasets/mcycle.csv")
-check "the default 1:5 picks K = 5 with an expert of at most 5 rows and SD < 0.1 g" sh -c "
-  grep -q '^Mixture of 5 Gaussian linear experts' '$K5' &&
-  awk '/^Expert [0-9]+: prior/ {n = \$6 + 0} /^Residual SD:/ && \$3 + 0 < 0.1 && n <= 5 {f = 1}
-    END {exit !f}' '$K5'"
 "$MOEFIT" "$top_srcdir/datasets/mcycle.csv" >"$TMPD/default.txt" 2>/dev/null
-check "'moefit datasets/mcycle.csv' alone does the default fit" cmp "$TMPD/default.txt" "$K5"
+check "'moefit datasets/mcycle.csv' alone does the same fit" cmp "$TMPD/default.txt" "$K15"
 
 # What the experts specialise in (K = 4): the gate's most probable expert on a fine grid of
 # times changes at about 14, 21 and 31 ms (within 1.5 ms).
