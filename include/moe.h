@@ -235,7 +235,9 @@ typedef enum moe_criterion { MOE_CRIT_BIC = 0, MOE_CRIT_AIC, MOE_CRIT_ICL } moe_
 typedef enum moe_init_method {
     MOE_INIT_KMEANS = 0,  /* k-means on standardised (x, y), then responsibilities 0/1 */
     MOE_INIT_RANDOM,      /* random responsibilities (Dirichlet rows) */
-    MOE_INIT_MIXED        /* first restart k-means, the others random */
+    MOE_INIT_MIXED        /* first start k-means, then in turn random slabs of the gate
+                             inputs, random Voronoi cells of (x, y) and random
+                             responsibilities */
 } moe_init_method;
 
 /* How a fit is trained: EM (the default) or gradient descent on a loss (moe_fit_options). */
@@ -267,7 +269,11 @@ typedef struct moe_fit_options {
     size_t k_max;              /* most experts tried (default 5); k_min == k_max fits one K */
     moe_criterion criterion;   /* picks K when a range is fitted (default BIC) */
     moe_init_method init;      /* initialisation (default MOE_INIT_MIXED) */
-    size_t restarts;           /* starts per K, the best log-likelihood kept (default 10) */
+    size_t restarts;           /* starts per K of the global search (default 40); each runs
+                                  short_iter EM iterations, the keep best go on */
+    size_t short_iter;         /* EM iterations of each start's short run (default 30); 0:
+                                  every start runs to convergence (plain restarts) */
+    size_t keep;               /* best short runs continued to convergence (default 8) */
     unsigned long seed;        /* random seed (default 1); the same seed gives the same fit */
     double tol;                /* stop when the relative log-likelihood change < tol (1e-8) */
     size_t max_iter;           /* iterations per start (default 1000) */
@@ -275,6 +281,7 @@ typedef struct moe_fit_options {
     double min_prior;          /* drop experts whose prior falls below this (default 0) */
     double var_floor;          /* variance floor as a share of var(y) (default 1e-6) */
     int standard_errors;       /* compute standard errors (default 1) */
+    int gate_lrt;              /* likelihood-ratio tests of the gate, by refits (default 1) */
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
     const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
@@ -321,19 +328,35 @@ typedef struct moe_fit moe_fit;
 int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
                 moe_error *err);
 
+/* How the global search of one K went (moe_fit_run's emEM: OPT.restarts short runs from
+ * diverse starts, the OPT.keep best continued to convergence). */
+typedef struct moe_search_report {
+    size_t starts;       /* starts drawn */
+    size_t failed;       /* starts that gave no usable fit (degenerate after redraws) */
+    size_t finished;     /* runs taken to convergence or to max_iter: the continued ones and
+                            those that converged within their short run */
+    size_t reached;      /* finished runs within same_tol of the best log-likelihood */
+    double same_tol;     /* that tolerance, log-likelihood units: 1e-3 + 1e-6 |best| */
+    double others_lo;    /* lowest and highest log-likelihood of the finished runs that */
+    double others_hi;    /*   did not reach the best; NaN when every one did */
+} moe_search_report;
+
 typedef struct moe_fit_stats {
     size_t k;            /* experts in the chosen model */
     size_t n;            /* rows used */
     size_t df;           /* free parameters */
     size_t iterations;   /* EM iterations (GD: epochs) of the best start */
-    int converged;       /* 1 when the best start met the tolerance */
-    int separated;       /* 1 when the gate separates the regimes (its MLE is infinite) */
+    int converged;       /* 1 when the best start met the tolerance at a finite maximum */
+    int separated;       /* 1 when EM stopped because the gate separates the regimes (the
+                            likelihood still rises along the gate direction: the MLE is
+                            infinite); converged is then 0 */
     double loglik;       /* observed-data log-likelihood */
     double aic;          /* -2 loglik + 2 df */
     double bic;          /* -2 loglik + df log n */
     double icl;          /* bic + 2 * posterior entropy */
     char tree[32];       /* the tree gate's branching ("2x2"), "" for a flat gate */
     size_t spurious;     /* experts at the variance floor or below min_rows (see options) */
+    moe_search_report search;  /* how many starts reached this log-likelihood */
 } moe_fit_stats;
 
 moe_fit_stats moe_fit_get_stats(const moe_fit *f);
@@ -355,6 +378,20 @@ double moe_fit_sigma_se(const moe_fit *f, size_t i);
 
 /* Gate of expert I < K-1: coefficients and standard errors (nz+1 values each). */
 void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se);
+
+/* Likelihood-ratio tests of the gate of the chosen K (moe_fit_options.gate_lrt): test 0 the
+ * gate against a constant gate, then (2 to 4 gate inputs) one per input left out. Each reduced
+ * model is refitted by the same search. moe_fit_gate_lrt gives test J's statistic
+ * 2 (L - L_reduced), its degrees of freedom (K - 1 per input left out) and chi-square p-value;
+ * MOE_EINVAL when there is no test J (K = 1, no gate inputs, or not asked).
+ * moe_fit_gate_lrt_dropped: the 0-based gate input test J leaves out, -1 for all. */
+size_t moe_fit_ngate_lrt(const moe_fit *f);
+int moe_fit_gate_lrt(const moe_fit *f, size_t j, double *statistic, size_t *df, double *p);
+long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j);
+
+/* The upper tail P(X > x) of a chi-square with DF degrees of freedom (for likelihood-ratio
+ * tests of saved models, `moefit lrtest`); NaN for DF <= 0. */
+double moe_chisq_upper(double x, double df);
 
 /* The model-selection table: one row per K fitted. */
 size_t moe_fit_nselection(const moe_fit *f);
@@ -418,6 +455,11 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior,
                 moe_prediction **out, moe_error *err);
 void moe_prediction_free(moe_prediction *p);
 
+/* The observed-data log-likelihood of M on D (data scale; D must have the response and M's
+ * inputs, as moe_dataset_for_model builds it): MOE_SUCCESS, MOE_EINVAL, MOE_EBADLEN,
+ * MOE_ENOMEM or MOE_ENUMERIC (not finite: a response the model gives no density). */
+int moe_model_loglik(const moe_model *m, const moe_dataset *d, double *loglik, moe_error *err);
+
 /* ---------------------------------------------------------------- simulation */
 
 typedef struct moe_sim_options {
@@ -442,6 +484,14 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
  * y from that expert. REGIME (n values, may be NULL) receives each row's true expert. */
 int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
                  size_t *regime, moe_error *err);
+
+/* Draws a new response for every row of INPUTS from M, keeping the rows' inputs (and their
+ * offset and trials) as they are: the regime from the gate, y from that expert. INPUTS is a
+ * data set built for M (moe_dataset_for_model); its response, if any, is ignored. The
+ * parametric bootstrap with the observed inputs held fixed. REGIME (n values, may be NULL)
+ * receives each row's expert. MOE_EBADLEN when the columns do not match M's. */
+int moe_simulate_at(const moe_model *m, const moe_dataset *inputs, unsigned long seed,
+                    moe_dataset **out, size_t *regime, moe_error *err);
 
 /* ---------------------------------------------------------------- plots */
 

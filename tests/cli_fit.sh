@@ -84,8 +84,14 @@ else
   skip "python3 not found: JSON not parsed"
   skip "python3 not found: JSON keys not checked"
 fi
+# K = 3 of this range is a separated fit: its gate coefficients are not identified and where EM
+# stops on the way out depends on rounding, so the run compared with the stored file uses the
+# kernel set the file was made with (tests/expected/regen.sh pins MOE_ARCH=ref), as
+# man_example.sh does
+MOE_ARCH=ref; export MOE_ARCH
 run_status 0 "fit -k 1:3 --json FILE" -k 1:3 --restarts 2 --tol 1e-12 -q --json "$TMPD/fit.json" \
   "$DATA"
+unset MOE_ARCH
 check "--json FILE: the summary still goes to stdout" grep -q "^Call:" "$TMPD/out"
 check "--json FILE with the selection equals tests/expected/fit_mcycle_k1-3.json (1e-6)" \
   same_json "$TMPD/fit.json" "$E/fit_mcycle_k1-3.json" 1e-6

@@ -15,21 +15,26 @@ head -21 "$D/mcycle.csv" >"$TMPD/small.csv"
 # ---- the criterion's K has experts at the floor: another K is reported, and it is said
 run_status 0 "head -24 mcycle.csv: the default fit" fit --json "$TMPD/s.json" "$TMPD/s.csv"
 cp "$TMPD/out" "$TMPD/s.out"
-check "the summary lists K = 4's experts at the variance floor" \
-  grep -q "K = 4: [0-9]* spurious experts (.*expert [0-9]* at the variance floor (SD 0.00271)" \
+# The K the criterion alone picks: K = 4 when the issue was filed; the global search (issue 13
+# part A) finds sharper spikes, and BIC then prefers K = 3 (BIC -7.04 against K = 4's -4.33 on
+# this build). Which K it is does not matter here, only that it has an expert at the floor and
+# is not the one reported. kb: the K of the lowest BIC in the JSON's selection table.
+kb=$(for j in 0 1 2 3 4; do
+  printf '%s %s\n' "$(jget "$TMPD/s.json" "selection[$j].bic")" "$(jget "$TMPD/s.json" "selection[$j].k")"
+done | sort -g | head -n 1 | cut -d' ' -f2)
+check "the criterion's K ($kb) is not 1" test "$kb" -gt 1
+check "the summary lists K = $kb's spurious experts, one at the variance floor (SD 0.00271)" \
+  grep -q "K = $kb: [0-9]* spurious experts (.*at the variance floor (SD 0.00271)" \
   "$TMPD/s.out"
-check "the summary says K = 4 had the best criterion but is not the one reported" \
-  grep -q "K = 4 has the best criterion but spurious experts; K = 1 is the best K without them" \
+check "the summary says K = $kb had the best criterion but is not the one reported" \
+  grep -q "K = $kb has the best criterion but spurious experts; K = 1 is the best K without them" \
   "$TMPD/s.out"
 check "the selection table marks K = 4" \
   grep -q "^   4 .*(4 spurious experts)\$" "$TMPD/s.out"
 check "--json: the reported fit has no spurious expert" test "$(jget "$TMPD/s.json" spurious)" = 0
 check "--json: K = 4's row counts 4 spurious experts" \
   test "$(jget "$TMPD/s.json" 'selection[3].spurious')" = 4
-check "--json: the reported K is not K = 4" test "$(jget "$TMPD/s.json" k)" != 4
-check "--json: K = 4 has the lowest BIC all the same" sh -c "jb() { '$top_builddir/tests/golden/json_get' '$TMPD/s.json' \"selection[\$1].bic\"; }
-  awk -v b1=\$(jb 0) -v b2=\$(jb 1) -v b3=\$(jb 2) -v b4=\$(jb 3) -v b5=\$(jb 4) \
-    'BEGIN { exit !(b4 < b1 && b4 < b2 && b4 < b3 && b4 < b5) }'"
+check "--json: the reported K is not K = $kb" test "$(jget "$TMPD/s.json" k)" != "$kb"
 # warnings describe the chosen fit: a handful of lines, where the starts of K = 2..5 gave 93
 nw=$(sed -n '/^Warnings:/,$p' "$TMPD/s.out" | grep -c '^  ')
 check "a few warnings, not one per start ($nw)" test "$nw" -ge 2 -a "$nw" -le 6
@@ -39,9 +44,9 @@ check "stdout not a terminal: each warning printed once (none repeated on stderr
   sh -c "! grep -q 'spurious' '$TMPD/err'"
 run_status 0 "--keep-spurious: the criterion alone" fit --keep-spurious --json "$TMPD/keep.json" \
   "$TMPD/s.csv"
-check "--keep-spurious: K = 4" test "$(jget "$TMPD/keep.json" k)" = 4
+check "--keep-spurious: K = $kb" test "$(jget "$TMPD/keep.json" k)" = "$kb"
 check "--keep-spurious: its spurious experts are still warned about" \
-  grep -q "^  K = 4: 4 spurious experts" "$TMPD/out"
+  grep -q "^  K = $kb: [0-9]* spurious experts" "$TMPD/out"
 run_status 0 "--json -: no summary" fit --json - "$TMPD/s.csv"
 n1=$(grep -c 'spurious experts (' "$TMPD/err")
 check "--json -: the warnings go to stderr, once each ($n1)" test "$n1" = 1

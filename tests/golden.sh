@@ -64,6 +64,6 @@ rc=$?
 check "comparer: an infinite value is an error (exit $rc)" test "$rc" -eq 99
 plant '0,/"size": 24$/s//"size": 25/'
 plant_fails "a row count off by one" "experts[0].size"
-plant 's/"separated": true/"separated": false/'
-plant_fails "separated flipped" "separated: fit false"
+plant 's/"separated": false/"separated": true/'
+plant_fails "separated flipped" "separated: fit true"
 tap_done

@@ -123,7 +123,7 @@ static void test_options(void)
 {
     moe_fit_options o = moe_fit_options_default();
     tap_ok(moe_fit_options_check(&o) == NULL, "default options are valid");
-    tap_ok(o.k_min == 1 && o.k_max == 5 && o.restarts == 10 && o.seed == 1 && o.tol == 1e-8 &&
+    tap_ok(o.k_min == 1 && o.k_max == 5 && o.restarts == 40 && o.short_iter == 30 && o.keep == 8 && o.seed == 1 && o.tol == 1e-8 &&
                o.max_iter == 1000 && o.var_floor == 1e-6 && o.init == MOE_INIT_MIXED &&
                o.criterion == MOE_CRIT_BIC && o.standard_errors == 1,
            "defaults as documented in moe.h");

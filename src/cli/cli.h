@@ -143,6 +143,7 @@ int cli_simulate(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_summary(int argc, char **argv);
+int cli_lrtest(int argc, char **argv);
 
 /* The subcommands' help texts (stdout). */
 void cli_fit_help(FILE *fp);
@@ -151,5 +152,6 @@ void cli_simulate_help(FILE *fp);
 void cli_plot_help(FILE *fp);
 void cli_compare_help(FILE *fp);
 void cli_summary_help(FILE *fp);
+void cli_lrtest_help(FILE *fp);
 
 #endif

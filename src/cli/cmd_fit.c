@@ -31,9 +31,13 @@ void cli_fit_help(FILE *fp)
 "                         poisson (counts, log link) or logistic (0/1 or successes out of\n"
 "                         --trials, logit link)\n"
 "      --criterion=C      aic, bic or icl: picks K in a range (default bic)\n"
-"      --init=M           kmeans, random or mixed (first start k-means, then random;\n"
-"                         default mixed)\n"
-"      --restarts=R       starts per K; the best log-likelihood is kept (default 10)\n"
+"      --init=M           kmeans, random or mixed (first start k-means, then in turn\n"
+"                         random slabs of the gate inputs, random Voronoi cells of\n"
+"                         (x, y) and random responsibilities; default mixed)\n"
+"      --restarts=R       starts per K of the global search (default 40)\n"
+"      --short-iter=N     EM iterations of each start before the best are continued\n"
+"                         (default 30; 0: every start runs to convergence)\n"
+"      --keep=M           best short runs continued to convergence (default 8)\n"
 "      --seed=S           random seed; the same seed gives the same fit (default 1)\n"
 "      --tol=T            stop when the relative log-likelihood change < T (default 1e-8)\n"
 "      --max-iter=N       EM iterations per start (default 1000)\n"
@@ -46,6 +50,8 @@ void cli_fit_help(FILE *fp)
 "                         0: only the floor counts)\n"
 "      --keep-spurious    pick K by the criterion alone (spurious experts still warned)\n"
 "      --no-se            do not compute standard errors\n"
+"      --no-lrt           skip the likelihood-ratio tests of the gate (each refits the\n"
+"                         chosen K with a constant gate, and without each of 2-4 inputs)\n"
 "\n"
 "Training:\n"
 "      --train=T          em (the default) or gd: gradient descent on --loss\n"
@@ -202,7 +208,8 @@ enum {
     OPT_GATE_RIDGE, OPT_MIN_PRIOR, OPT_VAR_FLOOR, OPT_NO_SE, OPT_JSON, OPT_PLOT, OPT_FORMAT,
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
-    OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP
+    OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
+    OPT_KEEP, OPT_NO_LRT
 };
 
 static const struct option long_options[] = {
@@ -212,6 +219,8 @@ static const struct option long_options[] = {
     {"init", required_argument, NULL, OPT_INIT},
     {"restarts", required_argument, NULL, OPT_RESTARTS},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"short-iter", required_argument, NULL, OPT_SHORT_ITER},
+    {"keep", required_argument, NULL, OPT_KEEP},
     {"tol", required_argument, NULL, OPT_TOL},
     {"max-iter", required_argument, NULL, OPT_MAX_ITER},
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
@@ -220,6 +229,7 @@ static const struct option long_options[] = {
     {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
     {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
+    {"no-lrt", no_argument, NULL, OPT_NO_LRT},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"train", required_argument, NULL, OPT_TRAIN},
     {"loss", required_argument, NULL, OPT_LOSS},
@@ -333,6 +343,11 @@ int cli_fit(int argc, char **argv)
             break;
         case OPT_RESTARTS: bad = cli_parse_size("fit", "--restarts", optarg, &fo.restarts); break;
         case OPT_SEED: bad = cli_parse_ulong("fit", "--seed", optarg, &fo.seed); break;
+        case OPT_SHORT_ITER:
+            bad = cli_parse_size("fit", "--short-iter", optarg, &fo.short_iter);
+            break;
+        case OPT_NO_LRT: fo.gate_lrt = 0; break;
+        case OPT_KEEP: bad = cli_parse_size("fit", "--keep", optarg, &fo.keep); break;
         case OPT_TOL: bad = cli_parse_double("fit", "--tol", optarg, &fo.tol); break;
         case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;
         case OPT_GATE_RIDGE:

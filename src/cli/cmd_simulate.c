@@ -32,6 +32,10 @@ void cli_simulate_help(FILE *fp)
 "                         each expert's log rate or logit (try --separation 1)\n"
 "  -m, --model=FILE       draw from this saved (or hand-written) model instead; not\n"
 "                         with -k, --tree, --inputs, --noise or --separation\n"
+"      --data=CSV         with --model: keep the inputs of these rows (the model's\n"
+"                         columns by name, with its offset and trials) and draw only a\n"
+"                         new response for each (a parametric bootstrap sample); not\n"
+"                         with -n\n"
 "  -o, --output=FILE      write the data to FILE (default '-': standard output)\n"
 "      --truth=FILE       write the true model as model JSON (usable by predict and plot)\n"
 "      --regimes=FILE     write each row's true regime as CSV 'row,regime' (both 1-based)\n"
@@ -42,7 +46,10 @@ void cli_simulate_help(FILE *fp)
           fp);
 }
 
-enum { OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES, OPT_FAMILY, OPT_TREE };
+enum {
+    OPT_SEED = 256, OPT_NOISE, OPT_SEPARATION, OPT_TRUTH, OPT_REGIMES, OPT_FAMILY, OPT_TREE,
+    OPT_DATA
+};
 
 static const struct option long_options[] = {
     {"experts", required_argument, NULL, 'k'},
@@ -53,6 +60,7 @@ static const struct option long_options[] = {
     {"noise", required_argument, NULL, OPT_NOISE},
     {"separation", required_argument, NULL, OPT_SEPARATION},
     {"model", required_argument, NULL, 'm'},
+    {"data", required_argument, NULL, OPT_DATA},
     {"output", required_argument, NULL, 'o'},
     {"truth", required_argument, NULL, OPT_TRUTH},
     {"regimes", required_argument, NULL, OPT_REGIMES},
@@ -65,6 +73,8 @@ int cli_simulate(int argc, char **argv)
 {
     moe_sim_options so = moe_sim_options_default();
     size_t n = 200;
+    int n_given = 0;
+    const char *data_path = NULL;
     const char *model_path = NULL, *out_path = "-", *truth_path = NULL, *regimes_path = NULL;
     int shape_given = 0, k_given = 0;
 
@@ -82,7 +92,11 @@ int cli_simulate(int argc, char **argv)
             so.tree = optarg;
             shape_given = 1;
             break;
-        case 'n': bad = cli_parse_size("simulate", "-n", optarg, &n); break;
+        case 'n':
+            bad = cli_parse_size("simulate", "-n", optarg, &n);
+            n_given = 1;
+            break;
+        case OPT_DATA: data_path = optarg; break;
         case OPT_SEED: bad = cli_parse_ulong("simulate", "--seed", optarg, &so.seed); break;
         case 'd':
             bad = cli_parse_size("simulate", "--inputs", optarg, &so.nx);
@@ -116,6 +130,11 @@ int cli_simulate(int argc, char **argv)
     if (model_path && shape_given)
         return cli_usage_error("simulate", "--model cannot be combined with -k, --tree, --inputs, "
                                            "--noise, --separation or --family");
+    if (data_path && !model_path)
+        return cli_usage_error("simulate", "--data needs --model (the model to draw from)");
+    if (data_path && n_given)
+        return cli_usage_error("simulate", "--data keeps the rows of the data file: -n cannot "
+                                           "be given with it");
     if (so.k < 1)
         return cli_usage_error("simulate", "-k needs at least 1 expert");
     if (so.tree && k_given)
@@ -143,7 +162,7 @@ int cli_simulate(int argc, char **argv)
                                        paths[i]);
 
     moe_model *model = NULL;
-    moe_dataset *data = NULL;
+    moe_dataset *data = NULL, *inputs = NULL;
     size_t *regime = NULL;
     cli_output out = {0}, truth = {0}, regimes = {0};
     moe_error err = {0};
@@ -160,13 +179,21 @@ int cli_simulate(int argc, char **argv)
             goto done;
         }
     }
+    if (data_path) {
+        moe_csv_options csv = moe_csv_options_default();
+        if ((rc = cli_read_data_for_model(data_path, &csv, model, CLI_WITHOUT_RESPONSE,
+                                          MOE_NA_FAIL, &inputs)))
+            goto done;
+        n = moe_dataset_nrows(inputs);
+    }
     regime = n <= SIZE_MAX / sizeof *regime ? malloc(n * sizeof *regime) : NULL;
     if (!regime) {
         cli_error("out of memory for %zu rows", n);
         rc = CLI_SOFTWARE;
         goto done;
     }
-    s = moe_simulate(model, n, so.seed, &data, regime, &err);
+    s = inputs ? moe_simulate_at(model, inputs, so.seed, &data, regime, &err)
+               : moe_simulate(model, n, so.seed, &data, regime, &err);
     if (s != MOE_SUCCESS) {
         rc = cli_fail(s, &err);
         goto done;
@@ -200,5 +227,6 @@ done:
     free(regime);
     moe_dataset_free(data);
     moe_model_free(model);
+    moe_dataset_free(inputs);
     return rc;
 }

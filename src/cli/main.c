@@ -17,6 +17,7 @@ static void help(FILE *fp)
           "       moefit plot [OPTION]... MODEL.json DATA.csv -o DIR\n"
           "       moefit compare-losses [OPTION]... DATA.csv\n"
           "       moefit summary MODEL.json\n"
+          "       moefit lrtest [OPTION]... A.json B.json DATA.csv\n"
           "       moefit help [COMMAND]\n"
           "Fit, use and draw mixtures of experts: regression models whose regimes are chosen by a\n"
           "softmax gate (Jordan & Jacobs 1994).\n"
@@ -30,6 +31,7 @@ static void help(FILE *fp)
           "  compare-losses  fit the nll, competitive and cooperative losses by gradient\n"
           "             descent from one start and compare how they divide the data\n"
           "  summary    print a saved model's summary again, without refitting\n"
+          "  lrtest     likelihood-ratio test of two nested saved models on their data\n"
           "  help       show this help, or a command's (same as COMMAND --help)\n"
           "\n"
           "Options:\n"
@@ -64,6 +66,7 @@ static const struct command commands[] = {
     {"fit", cli_fit, cli_fit_help},
     {"predict", cli_predict, cli_predict_help},
     {"simulate", cli_simulate, cli_simulate_help},
+    {"lrtest", cli_lrtest, cli_lrtest_help},
     {"plot", cli_plot, cli_plot_help},
     {"compare-losses", cli_compare, cli_compare_help},
     {"summary", cli_summary, cli_summary_help},

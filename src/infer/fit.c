@@ -21,6 +21,7 @@
 #include "gates/gate.h"
 #include "infer/fit.h"
 #include "infer/infer.h"
+#include "infer/lrtest.h"
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/select.h"
@@ -37,7 +38,9 @@ moe_fit_options moe_fit_options_default(void)
     o.k_max = 5;
     o.criterion = MOE_CRIT_BIC;
     o.init = MOE_INIT_MIXED;
-    o.restarts = 10;
+    o.restarts = 40;
+    o.short_iter = 30;
+    o.keep = 8;
     o.seed = 1;
     o.tol = 1e-8;
     o.max_iter = 1000;
@@ -45,6 +48,7 @@ moe_fit_options moe_fit_options_default(void)
     o.min_prior = 0;
     o.var_floor = 1e-6;
     o.standard_errors = 1;
+    o.gate_lrt = 1;
     o.progress = NULL;
     o.progress_data = NULL;
     o.family = NULL;
@@ -82,6 +86,8 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         return "the initialisation must be kmeans, random or mixed";
     if (opt->restarts < 1)
         return "the number of restarts must be at least 1";
+    if (opt->keep < 1)
+        return "the number of starts continued to convergence (keep) must be at least 1";
     if (!(opt->tol > 0) || !isfinite(opt->tol))
         return "the tolerance must be a finite number > 0";
     if (opt->max_iter < 1)
@@ -199,6 +205,7 @@ void moe_fit_free(moe_fit *f)
         for (size_t b = 0; f->model && b <= f->model->k; b++)
             free(f->block_se[b]);
     free(f->block_se);
+    free(f->lrt);
     free(f->weights_name);
     moe_model_free(f->model);
     free(f->prior);
@@ -440,10 +447,10 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     if (f->stats.separated)
         moe_fit_warn(f, "gate separates the regimes; coefficients are not identified, "
-                     "boundaries are (EM stopped once the largest gate slope exceeded %g on the "
-                     "standardised scale while the log-likelihood gained less than sqrt(tol) "
-                     "relative over %d iterations); gate standard errors are not reported",
-                     MOE_EM_SEPARATION_SLOPE, MOE_EM_SEPARATION_WINDOW);
+                     "boundaries are (EM stopped with the largest gate slope above %g on the "
+                     "standardised scale and the log-likelihood still rising along the gate "
+                     "direction); gate standard errors are not reported",
+                     MOE_EM_SEPARATION_SLOPE);
     else if (!f->stats.converged && opt->train == MOE_TRAIN_EM)
         moe_fit_warn(f, "the best start did not converge in %zu iterations (tol %g)",
                      f->stats.iterations, opt->tol);
@@ -460,32 +467,27 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         /* separated: the full information is singular in exact arithmetic, and whether its
          * Cholesky factorisation happens to succeed turns on rounding (one ulp of an exp, the
          * difference between kernel sets, flips it for mcycle), so the experts' SEs always come
-         * from the expert block given the gate, the only ones that are well defined */
-        int st = f->stats.separated ? MOE_ESING
+         * from the expert block given the gate, the only ones that are well defined, and the
+         * caveat says so every time */
+        int st = f->stats.separated ? expert_se_given_gate(ds, m, f->block_se, &e2)
                                     : moe_infer_standard_errors(ds, m, f->block_se, &e2);
         if (st == MOE_ENOMEM) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
             goto fail;
         }
-        if (st != MOE_SUCCESS && f->stats.separated) {
-            st = expert_se_given_gate(ds, m, f->block_se, &e2);
-            if (st == MOE_ENOMEM) {
-                status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (standard errors)");
-                goto fail;
-            }
-            if (st == MOE_SUCCESS)
-                moe_fit_warn(f, "expert standard errors are conditional on the fitted gate "
-                             "boundaries (the full information is singular because the gate "
-                             "separates the regimes)");
-            else
-                moe_fit_warn(f, "standard errors not available: %s", e2.message);
-        } else if (st != MOE_SUCCESS) {
+        if (st == MOE_SUCCESS && f->stats.separated)
+            moe_fit_warn(f, "expert standard errors are conditional on the fitted gate "
+                         "boundaries (the full information is singular because the gate "
+                         "separates the regimes)");
+        else if (st != MOE_SUCCESS)
             moe_fit_warn(f, "standard errors not available: %s", e2.message);
-        }
         if (f->stats.separated)
             for (size_t c = 0; c < moe_model_ncoef(m, k); c++)
                 f->block_se[k][c] = NAN;
     }
+    if (opt->gate_lrt && !f->stats.tree[0] &&  /* trees: not yet */
+        (status = moe_infer_gate_lrt(ds, scale, opt, k, ll_shift, f->stats.loglik, f, err)))
+        goto fail;
     /* the model carries what the summary shows, for its file (moe_model_write_summary) */
     if (moe_model_record_set(m, f->stats.loglik, f->stats.aic, f->stats.bic, f->stats.icl,
                              f->prior, f->size, f->block_se) ||

@@ -5,6 +5,16 @@
 
 #include "moe.h"
 
+/* One likelihood-ratio test of the gate (src/infer/lrtest.c). */
+typedef struct moe_gate_lrt {
+    size_t dropped;         /* the gate input left out (0-based), SIZE_MAX: all (constant) */
+    double loglik_reduced;  /* the reduced model's best log-likelihood (data scale) */
+    double statistic;       /* 2 (loglik - loglik_reduced), at least 0 */
+    size_t df;              /* (K - 1) x inputs dropped */
+    double p;               /* upper chi-square tail */
+    int search_missed;      /* 1: the reduced fit was higher (the full search missed) */
+} moe_gate_lrt;
+
 struct moe_fit {
     moe_model *model;          /* the chosen model (owned) */
     moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
@@ -31,6 +41,8 @@ struct moe_fit {
     size_t nwarnings;
     int from_model;            /* 1: a view of a saved model's record (summary_model.c): no
                                   iterations, selection or warnings to report */
+    moe_gate_lrt *lrt;         /* nlrt gate tests: the constant gate first, then per input */
+    size_t nlrt;
 };
 
 /* Appends a printf-style warning to F (silently dropped when out of memory). */

@@ -2,11 +2,15 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
+ * search: {starts, failed, finished, reached, tolerance, others_min, others_max} (issue 13: how
+ * many runs taken to convergence reached the best log-likelihood; others_* left out when all did),
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
- * omitted), reference (1-based index of the reference expert), selection: [{k, loglik, df,
- * aic, bic, icl, spurious, chosen}] when more than one K was fitted, warnings: [...]; spurious
- * (top level and per K) counts the experts at the variance floor or on too few rows. Coefficient names are the
+ * omitted), reference (1-based index of the reference expert), gate_lrt: [{dropped (an
+ * input name or "all"), statistic, df, p}] (K > 1 with gate inputs), selection: [{k, loglik,
+ * df, aic, bic, icl, spurious, chosen}] when more than one K was fitted, warnings: [...];
+ * spurious (top level and per K) counts the experts at the variance floor or on too few rows.
+ * Coefficient names are the
  * column names with "(Intercept)" first. A number that is not available (NaN) is written as
  * null; reals carry 17 significant digits. Gradient-descent fits add train ("gd"), loss (its
  * name), train_loss and validation_loss (per row, standardised scale; null without
@@ -63,6 +67,22 @@ static int add_stats(json_t *o, const moe_fit_stats *s)
            set(o, "spurious", json_integer((json_int_t)s->spurious));
 }
 
+static json_t *search_json(const moe_search_report *r)
+{
+    json_t *o = json_object();
+    if (!o || set(o, "starts", json_integer((json_int_t)r->starts)) ||
+        set(o, "failed", json_integer((json_int_t)r->failed)) ||
+        set(o, "finished", json_integer((json_int_t)r->finished)) ||
+        set(o, "reached", json_integer((json_int_t)r->reached)) ||
+        set(o, "tolerance", jreal(r->same_tol)) ||
+        (isfinite(r->others_lo) && (set(o, "others_min", jreal(r->others_lo)) ||
+                                    set(o, "others_max", jreal(r->others_hi))))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *fit_to_json(const moe_fit *f)
 {
     const moe_model *m = moe_fit_model(f);
@@ -77,6 +97,7 @@ static json_t *fit_to_json(const moe_fit *f)
         set(root, "converged", json_boolean(st.converged)) ||
         set(root, "n", json_integer((json_int_t)st.n)) ||
         set(root, "separated", json_boolean(st.separated)) ||
+        set(root, "search", search_json(&st.search)) ||
         set(root, "family", json_string(moe_model_family(m))) ||
         set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")) ||
         (st.tree[0] && set(root, "tree", json_string(st.tree))))
@@ -135,6 +156,25 @@ static json_t *fit_to_json(const moe_fit *f)
                      c + 1);
             if (!g || set(g, "node", json_string(path)) || set(g, "branch", json_string(br)) ||
                 set(g, "against", json_integer((json_int_t)nd.children)))
+                goto fail;
+        }
+    }
+    size_t nlrt = moe_fit_ngate_lrt(f);
+    if (nlrt) {
+        json_t *arr = json_array();
+        if (set(root, "gate_lrt", arr))
+            goto fail;
+        for (size_t t = 0; t < nlrt; t++) {
+            double stat, p;
+            size_t df;
+            moe_fit_gate_lrt(f, t, &stat, &df, &p);
+            long j = moe_fit_gate_lrt_dropped(f, t);
+            const char *nm = j < 0 ? NULL : moe_model_gate_input(m, (size_t)j);
+            json_t *o = json_object();
+            if (!o || json_array_append_new(arr, o) ||
+                set(o, "dropped", j < 0 ? json_string("all") : json_string(nm ? nm : "?")) ||
+                set(o, "statistic", jreal(stat)) || set(o, "df", json_integer((json_int_t)df)) ||
+                set(o, "p", jreal(p)))
                 goto fail;
         }
     }

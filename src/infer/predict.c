@@ -185,3 +185,24 @@ done:
     *out = p;
     return MOE_SUCCESS;
 }
+
+int moe_model_loglik(const moe_model *m, const moe_dataset *d, double *loglik, moe_error *err)
+{
+    if (!m || !d || !loglik)
+        return moe_error_set(err, MOE_EINVAL, "loglik: no model, data or output");
+    if (!d->y)
+        return moe_error_set(err, MOE_EINVAL, "loglik: the data have no response");
+    if (d->nx != m->nx || d->nz != m->nz)
+        return moe_error_set(err, MOE_EBADLEN, "loglik: the data have %zu inputs and %zu gate "
+                             "inputs, the model %zu and %zu", d->nx, d->nz, m->nx, m->nz);
+    moe_dataset *ds = moe_model_standardise(m, d);
+    if (!ds)
+        return moe_error_set(err, MOE_ENOMEM, "loglik: out of memory");
+    double wsum = 0;
+    for (size_t r = 0; r < d->n; r++)
+        wsum += d->w ? d->w[r] : 1;
+    *loglik = moe_estep(ds, m, NULL, NULL) - wsum * log(m->y_scale);
+    moe_dataset_free(ds);
+    return isfinite(*loglik) ? MOE_SUCCESS
+                             : moe_error_set(err, MOE_ENUMERIC, "loglik: not finite on these data");
+}

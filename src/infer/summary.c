@@ -97,6 +97,81 @@ static void formula_side(FILE *fp, const moe_model *m, int gate)
     }
 }
 
+/* The smallest Wald p-value of gate input J's slopes over the K - 1 gate rows (NaN if none). */
+static double wald_min_p(const moe_fit *f, size_t j, double *coef, double *se)
+{
+    const moe_model *m = moe_fit_model(f);
+    double best = NAN;
+    for (size_t i = 0; i + 1 < moe_model_k(m); i++) {
+        moe_fit_gate(f, i, coef, se);
+        double z = isfinite(se[j + 1]) && se[j + 1] > 0 ? coef[j + 1] / se[j + 1] : NAN;
+        double p = isfinite(z) ? 2 * gsl_cdf_ugaussian_Q(fabs(z)) : NAN;
+        if (isfinite(p) && !(p >= best))
+            best = p;
+    }
+    return best;
+}
+
+/* The likelihood-ratio tests of the gate, with a note where Wald and LR disagree at 5%. */
+static void lrt_table(FILE *fp, const moe_fit *f, double *coef, double *se)
+{
+    const moe_model *m = moe_fit_model(f);
+    size_t nt = moe_fit_ngate_lrt(f), nz = moe_model_nz(m);
+    if (!nt)
+        return;
+    char b1[32], b2[32];
+    size_t w = strlen("all (constant gate)");
+    fprintf(fp, "Likelihood-ratio tests of the gate (each reduced model refitted by the same "
+            "search):\n%-*s %10s %4s %10s\n", (int)w, "gate inputs left out", "LR stat",
+            "df", "Pr(>Chisq)");
+    for (size_t t = 0; t < nt; t++) {
+        double st, p;
+        size_t df;
+        moe_fit_gate_lrt(f, t, &st, &df, &p);
+        long j = moe_fit_gate_lrt_dropped(f, t);
+        const char *nm = j < 0 ? "all (constant gate)" : moe_model_gate_input(m, (size_t)j);
+        fprintf(fp, "%-*s %10s %4zu %10s%s%s\n", (int)w, nm ? nm : "?",
+                num(b1, sizeof b1, 'f', 3, st), df, pval(b2, sizeof b2, p),
+                *stars(p) ? " " : "", stars(p));
+    }
+    for (size_t t = 0; t < nt; t++) {
+        double st, p;
+        moe_fit_gate_lrt(f, t, &st, NULL, &p);
+        long j = moe_fit_gate_lrt_dropped(f, t);
+        if (j < 0 && nz != 1)
+            continue;  /* the constant-gate test matches one input's Wald tests only when nz = 1 */
+        size_t jj = j < 0 ? 0 : (size_t)j;
+        double pw = wald_min_p(f, jj, coef, se);
+        if (!isfinite(pw) || !isfinite(p) || (pw < 0.05) == (p < 0.05))
+            continue;
+        const char *nm = moe_model_gate_input(m, jj);
+        fprintf(fp, "Note: for %s the Wald test (smallest p = %s) and the likelihood-ratio test "
+                "(p = %s) disagree; trust the likelihood ratio%s.\n", nm ? nm : "?",
+                pval(b1, sizeof b1, pw), pval(b2, sizeof b2, p),
+                pw > p ? " (large gate coefficients inflate their Wald standard errors: the "
+                         "Hauck-Donner effect)" : "");
+    }
+}
+
+/* "Search: best log-likelihood reached by 3 of 8 runs taken to convergence (within 0.0016;
+ * 40 starts); others -591.1 to -580.5". */
+static void search_line(FILE *fp, const moe_search_report *r)
+{
+    char b1[32], b2[32], b3[32];
+    if (!r->finished)
+        return;
+    fprintf(fp, "Search: best log-likelihood reached by %zu of %zu run%s taken to convergence "
+            "(within %s; %zu start%s", r->reached, r->finished, r->finished == 1 ? "" : "s",
+            num(b1, sizeof b1, 'g', 2, r->same_tol), r->starts, r->starts == 1 ? "" : "s");
+    if (r->failed)
+        fprintf(fp, ", %zu unusable", r->failed);
+    fprintf(fp, ")");
+    if (r->reached < r->finished)
+        fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
+                num(b3, sizeof b3, 'f', 2, r->others_hi));
+    fputc('\n', fp);
+}
+
 int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
 {
     if (!f || !fp)
@@ -228,6 +303,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             fprintf(fp, "Note: the gate separates the regimes; its coefficients are not "
                     "identified, boundaries are\n(its likelihood keeps rising as they grow; "
                     "try --gate-ridge for finite values).\n");
+        lrt_table(fp, f, coef, se);
     }
     fprintf(fp, "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n\n");
 
@@ -247,7 +323,11 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         fputc('\n', fp);
     } else {
         fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
-                st.converged ? "converged" : "not converged");
+                st.separated   ? "stopped: the gate separates the regimes, the log-likelihood "
+                                 "still rises along it"
+                : st.converged ? "converged"
+                               : "not converged: iteration limit");
+        search_line(fp, &st.search);
     }
 
     if (nsel > 1) {

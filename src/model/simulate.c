@@ -207,6 +207,46 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
     return MOE_SUCCESS;
 }
 
+/* Draws every row's regime from M's gate at the inputs of D, then y from that expert, in row
+ * order, into D->y (data scale). LOGG (n x k) and REG (n) are scratch. */
+static int draw_y(const moe_model *m, moe_dataset *d, gsl_rng *rng, double *logg, size_t *reg,
+                  moe_error *err)
+{
+    size_t n = d->n, k = m->k;
+    int status = MOE_SUCCESS;
+    moe_dataset *s = NULL;
+    if (!(s = moe_model_standardise(m, d))) {
+        status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
+        goto out;
+    }
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, logg);
+    for (size_t r = 0; r < n; r++) {
+        double u = gsl_rng_uniform(rng), c = 0;
+        size_t i = 0;
+        for (; i + 1 < k; i++) {
+            c += exp(logg[r * k + i]);
+            if (u < c)
+                break;
+        }
+        reg[r] = i;
+    }
+    /* then y from each row's own expert, in row order */
+    for (size_t r = 0; r < n; r++) {
+        double ystd = m->expert->draw(s, moe_model_expert_block_const(m, reg[r]), r, rng);
+        d->y[r] = m->y_center + m->y_scale * ystd;
+        if (!isfinite(d->y[r])) {
+            status = moe_error_set(err, MOE_ENUMERIC,
+                                   "simulate: row %zu is not a finite number (the model's "
+                                   "coefficients are too large)", r + 1);
+            goto out;
+        }
+    }
+out:
+    moe_dataset_free(s);
+    return status;
+}
+
 int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset **out,
                  size_t *regime, moe_error *err)
 {
@@ -220,7 +260,6 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
         return moe_error_set(err, MOE_EINVAL, "simulate: the number of rows must be >= 1");
     size_t k = m->k, nx = m->nx, nz = m->nz, px = nx + 1, pz = nz + 1;
     moe_dataset *d = moe_dataset_alloc(n, nx, nz, 1);
-    moe_dataset *s = NULL;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     size_t *zsrc = malloc((nz ? nz : 1) * sizeof *zsrc);
     double *logg = malloc(n * k * sizeof *logg);
@@ -255,39 +294,63 @@ int moe_simulate(const moe_model *m, size_t n, unsigned long seed, moe_dataset *
                            : m->z_center[j] + m->z_scale[j] * r3 * (2 * gsl_rng_uniform(rng) - 1);
         d->y[r] = 0;
     }
-    if (!(s = moe_model_standardise(m, d))) {
-        status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
+    if ((status = draw_y(m, d, rng, logg, reg, err)))
         goto done;
-    }
-    moe_gate_shape gs = moe_model_gate_shape(m);
-    m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, logg);
-    for (size_t r = 0; r < n; r++) {
-        double u = gsl_rng_uniform(rng), c = 0;
-        size_t i = 0;
-        for (; i + 1 < k; i++) {
-            c += exp(logg[r * k + i]);
-            if (u < c)
-                break;
-        }
-        reg[r] = i;
-    }
-    /* then y from each row's own expert, in row order */
-    for (size_t r = 0; r < n; r++) {
-        double ystd = m->expert->draw(s, moe_model_expert_block_const(m, reg[r]), r, rng);
-        d->y[r] = m->y_center + m->y_scale * ystd;
-        if (!isfinite(d->y[r])) {
-            status = moe_error_set(err, MOE_ENUMERIC,
-                                   "simulate: row %zu is not a finite number (the model's "
-                                   "coefficients are too large)", r + 1);
-            goto done;
-        }
-    }
     if (regime)
         memcpy(regime, reg, n * sizeof *reg);
 done:
-    moe_dataset_free(s);
     gsl_rng_free(rng);
     free(zsrc);
+    free(logg);
+    free(reg);
+    if (status) {
+        moe_dataset_free(d);
+        return status;
+    }
+    *out = d;
+    return MOE_SUCCESS;
+}
+
+int moe_simulate_at(const moe_model *m, const moe_dataset *inputs, unsigned long seed,
+                    moe_dataset **out, size_t *regime, moe_error *err)
+{
+    moe_core_init();
+    if (!out)
+        return moe_error_set(err, MOE_EINVAL, "moe_simulate_at: no place for the result");
+    *out = NULL;
+    if (!m || m->k == 0 || m->k > MOE_K_MAX || !inputs)
+        return moe_error_set(err, MOE_EINVAL, "simulate: no usable model or inputs");
+    if (inputs->nx != m->nx || inputs->nz != m->nz)
+        return moe_error_set(err, MOE_EBADLEN, "simulate: the inputs have %zu expert and %zu "
+                             "gate columns, the model %zu and %zu", inputs->nx, inputs->nz,
+                             m->nx, m->nz);
+    size_t n = inputs->n, k = m->k, px = m->nx + 1, pz = m->nz + 1;
+    moe_dataset *d = moe_dataset_alloc(n, m->nx, m->nz, 1);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    double *logg = malloc((n * k + 1) * sizeof *logg);
+    size_t *reg = malloc((n + 1) * sizeof *reg);
+    int status = MOE_SUCCESS;
+    if (!d || !rng || !logg || !reg ||
+        moe_dataset_set_names(d, m->y_name, (const char *const *)m->x_names,
+                              (const char *const *)m->z_names) ||
+        (inputs->offset && !(d->offset = malloc(n * sizeof *d->offset))) ||
+        (inputs->trials && !(d->trials = malloc(n * sizeof *d->trials)))) {
+        status = moe_error_set(err, MOE_ENOMEM, "simulate: out of memory (%zu rows)", n);
+        goto done;
+    }
+    memcpy(d->x, inputs->x, n * px * sizeof *d->x);
+    memcpy(d->z, inputs->z, n * pz * sizeof *d->z);
+    if (inputs->offset)
+        memcpy(d->offset, inputs->offset, n * sizeof *d->offset);
+    if (inputs->trials)
+        memcpy(d->trials, inputs->trials, n * sizeof *d->trials);
+    gsl_rng_set(rng, seed);
+    if ((status = draw_y(m, d, rng, logg, reg, err)))
+        goto done;
+    if (regime)
+        memcpy(regime, reg, n * sizeof *reg);
+done:
+    gsl_rng_free(rng);
     free(logg);
     free(reg);
     if (status) {

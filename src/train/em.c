@@ -50,7 +50,8 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->nb = moe_block_count(w->n);
     w->ess = et->mstep ? et->stat_size(d->nx) : 0;
     w->nss = et->mstep ? 0 : et->newton_size(d->nx);
-    if (par->tree_depth && moe_model_set_tree(w->m, par->tree_depth, par->tree)) {
+    if ((par->tree_depth && moe_model_set_tree(w->m, par->tree_depth, par->tree)) ||
+        !(w->mtrial = moe_model_copy(w->m))) {
         moe_model_free(w->m);
         free(w);
         return NULL;
@@ -75,9 +76,10 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->prior = malloc(k * sizeof *w->prior);
     w->hsum = malloc(k * sizeof *w->hsum);
     w->trace = malloc((par->max_iter + 2) * sizeof *w->trace);
+    w->slope = malloc((par->max_iter + 2) * sizeof *w->slope);
     if (!w->h || !w->xpart || !w->xstat || !w->npart || !w->nstat || !w->gpart || !w->gstat ||
         !w->gtrial || !w->lpart || !w->theta || !w->etheta || !w->newton || !w->ework ||
-        !w->prior || !w->hsum || !w->trace) {
+        !w->prior || !w->hsum || !w->trace || !w->slope) {
         moe_em_free(w);
         return NULL;
     }
@@ -89,6 +91,7 @@ void moe_em_free(moe_em_work *w)
     if (!w)
         return;
     moe_model_free(w->m);
+    moe_model_free(w->mtrial);
     free(w->h);
     free(w->xpart);
     free(w->xstat);
@@ -105,6 +108,7 @@ void moe_em_free(moe_em_work *w)
     free(w->prior);
     free(w->hsum);
     free(w->trace);
+    free(w->slope);
     free(w);
 }
 
@@ -397,15 +401,24 @@ int moe_em_init_h(moe_em_work *w, const double *h)
     return init_from_h(w);
 }
 
+void moe_em_copy_params(moe_model *dst, const moe_model *src)
+{
+    dst->k = src->k;
+    dst->gp = src->gp;
+    memcpy(dst->expert_par, src->expert_par, src->k * src->ep * sizeof *dst->expert_par);
+    memcpy(dst->gate_par, src->gate_par, src->gp * sizeof *dst->gate_par);
+}
+
 int moe_em_init_model(moe_em_work *w, const moe_model *start)
 {
     moe_model *m = w->m;
-    if (!start || start->k != w->kmax || start->nx != m->nx || start->nz != m->nz ||
-        start->expert != m->expert || start->gate != m->gate ||
+    if (!start || start->k < 1 || start->k > w->kmax || start->nx != m->nx ||
+        start->nz != m->nz || start->expert != m->expert || start->gate != m->gate ||
         start->tree_depth != m->tree_depth ||
-        memcmp(start->tree, m->tree, sizeof m->tree) != 0)
+        memcmp(start->tree, m->tree, sizeof m->tree) != 0 ||
+        (m->tree_depth && start->k != w->kmax))
         return MOE_EINVAL;
-    w->k = m->k = w->kmax;
+    w->k = m->k = start->k;
     w->shape = moe_model_gate_shape(m);
     m->gp = m->gate->block_size(&w->shape);
     w->np = m->gate->nparams(&w->shape);
@@ -420,6 +433,8 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start)
     w->objective = w->loglik - gate_penalty(w, w->theta);
     return isfinite(w->objective) ? MOE_SUCCESS : MOE_ENUMERIC;
 }
+
+static double max_slope(const moe_em_work *w);
 
 int moe_em_iterate(moe_em_work *w)
 {
@@ -464,6 +479,7 @@ int moe_em_iterate(moe_em_work *w)
     pass_full(w, 1);
     w->iter++;
     w->trace[w->iter - 1] = w->loglik;
+    w->slope[w->iter - 1] = max_slope(w);
     w->prev_objective = w->objective;
     w->objective = w->loglik - gate_penalty(w, w->theta);
     if (!isfinite(w->objective)) {
@@ -505,43 +521,83 @@ int moe_em_iterate(moe_em_work *w)
     return MOE_SUCCESS;
 }
 
+/* The largest absolute gate slope of the current iterate (standardised scale). */
+static double max_slope(const moe_em_work *w)
+{
+    double mx = 0;
+    const moe_gate_type *gt = w->m->gate;
+    for (size_t j = 0; j < w->np; j++)
+        if (gt->is_slope(j, &w->shape) && fabs(w->theta[j]) > mx)
+            mx = fabs(w->theta[j]);
+    return mx;
+}
+
+/* Whether the likelihood still rises along the gate direction: the observed log-likelihood
+ * with every gate coefficient doubled (the same boundaries, twice as sharp; the experts as
+ * they are) against the current one. At a finite maximum it falls; when the gate separates
+ * the regimes it rises towards its supremum (or stays equal to rounding). One pass over the
+ * rows, in block order (thread-count independent), no allocation. */
+static int gate_still_rises(moe_em_work *w)
+{
+    moe_model *t = w->mtrial;
+    const moe_gate_type *gt = w->m->gate;
+    moe_em_copy_params(t, w->m);
+    gt->get_theta(&w->shape, w->m->gate_par, w->theta);
+    for (size_t j = 0; j < w->np; j++)
+        w->theta[j] *= 2;
+    gt->set_theta(&w->shape, w->theta, t->gate_par);
+    gt->get_theta(&w->shape, w->m->gate_par, w->theta);
+    size_t nb = w->nb, n = w->n, lst = 2 + 2 * w->kmax;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        w->lpart[b * lst] = moe_estep_rows(w->d, t, r0, r1, NULL, NULL, NULL, NULL);
+    }
+    double ll2 = 0;
+    for (size_t b = 0; b < nb; b++)
+        ll2 += w->lpart[b * lst];
+    return ll2 >= w->loglik - MOE_EM_SEPARATION_RISE_TOL * (fabs(w->loglik) + 1);
+}
+
+/* The separation check at a stop: the largest gate slope above MOE_EM_SEPARATION_SLOPE on
+ * the standardised scale and the likelihood still rising along the gate direction. Never
+ * with a gate ridge, which keeps the MLE finite. */
+static int separated(moe_em_work *w)
+{
+    if (w->k < 2 || w->par.gate_ridge > 0)
+        return 0;
+    size_t t = w->iter;
+    double mx = max_slope(w);
+    if (!(mx > MOE_EM_SEPARATION_SLOPE))
+        return 0;
+    if (mx > MOE_EM_SEPARATION_SHARP)
+        return 1;
+    if (t > MOE_EM_SEPARATION_WINDOW &&
+        mx > (1 + MOE_EM_SEPARATION_GROWTH) * w->slope[t - 1 - MOE_EM_SEPARATION_WINDOW] &&
+        w->trace[t - 1] > w->trace[t - 1 - MOE_EM_SEPARATION_WINDOW])
+        return 1;
+    return gate_still_rises(w);
+}
+
 int moe_em_test(moe_em_work *w)
 {
     size_t t = w->iter;
+    /* When the regimes are separable the gate's likelihood keeps rising as its slopes grow
+     * without bound: the MLE is infinite, and EM's gains shrink geometrically, so the relative
+     * tolerance stops it. The stop is then reported as separation only when it is real (the
+     * check above); a large slope at a proper finite maximum is an ordinary convergence. */
     if (t >= 2) {
         double l1 = w->trace[t - 1], l0 = w->trace[t - 2];
-        int conv = fabs(l1 - l0) <= w->par.tol * fabs(l1);
-        /* Separation rule: when the regimes are separable the gate's likelihood keeps rising
-         * as its slopes grow without bound, so the MLE is infinite. On the standardised scale
-         * a slope above MOE_EM_SEPARATION_SLOPE (25) makes the gate switch within about
-         * 0.2 SD of its input; if moreover the log-likelihood gained less than sqrt(tol)
-         * relative over the last MOE_EM_SEPARATION_WINDOW (10) iterations, we stop and
-         * report that the gate separates the regimes: its coefficients are not identified,
-         * its boundaries are. The rule is also applied at ordinary convergence. Never with a
-         * gate ridge, which keeps the MLE finite. */
-        int sep = 0;
-        if (w->k > 1 && !(w->par.gate_ridge > 0)) {
-            double mx = 0;
-            const moe_gate_type *gt = w->m->gate;
-            for (size_t j = 0; j < w->np; j++)
-                if (gt->is_slope(j, &w->shape) && fabs(w->theta[j]) > mx)
-                    mx = fabs(w->theta[j]);
-            if (mx > MOE_EM_SEPARATION_SLOPE) {
-                if (conv)
-                    sep = 1;
-                else if (t > MOE_EM_SEPARATION_WINDOW) {
-                    double lw = w->trace[t - 1 - MOE_EM_SEPARATION_WINDOW];
-                    sep = l1 - lw <= sqrt(w->par.tol) * fabs(l1);
-                }
-            }
-        }
-        if (conv || sep) {
-            w->converged = 1;
-            w->separated = sep;
+        if (fabs(l1 - l0) <= w->par.tol * fabs(l1)) {
+            w->separated = separated(w);
+            w->converged = !w->separated;
             return MOE_SUCCESS;
         }
     }
-    if (t >= w->par.max_iter)
+    if (t >= w->par.max_iter) {
+        w->separated = separated(w);
         return MOE_EMAXITER;
+    }
     return MOE_CONTINUE;
 }

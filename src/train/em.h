@@ -11,15 +11,33 @@
 #include "model/model.h"
 #include "train/newton.h"
 
-/* The largest absolute gate slope (standardised scale) above which a fit whose
- * log-likelihood has stopped rising is declared separated (see moe_em_test). */
+/* The largest absolute gate slope (standardised scale) above which a converged fit is
+ * checked for separation (see moe_em_test). */
 #ifndef MOE_EM_SEPARATION_SLOPE
 #define MOE_EM_SEPARATION_SLOPE 25.0
 #endif
 /* Newton steps of the gate per EM iteration, at most. */
 #define MOE_EM_GATE_STEPS 20
-/* Iterations over which the separation rule measures the log-likelihood gain. */
+/* A converged fit with a large gate slope is separated when the log-likelihood at twice
+ * its gate coefficients (the same boundaries, sharper) is not below the fitted value by more
+ * than this share of |loglik| + 1: the likelihood still rises along the gate direction. */
+#ifndef MOE_EM_SEPARATION_RISE_TOL
+#define MOE_EM_SEPARATION_RISE_TOL 1e-12
+#endif
+/* ... or when EM is still carrying the gate outwards at the stop: its largest slope grew by
+ * more than MOE_EM_SEPARATION_GROWTH (relative) over the last MOE_EM_SEPARATION_WINDOW
+ * iterations while the log-likelihood rose (EM never lowers it). That catches separation
+ * whose boundary sits on tied inputs, where the supremum is approached off the ray. */
 #define MOE_EM_SEPARATION_WINDOW 10
+/* ... or when the largest slope exceeds this (the gate switches within 1e-3 SD of its input,
+ * finer than any data resolve: a boundary on tied inputs, the supremum at infinity, where
+ * Newton's steps stall on a vanishing Hessian and neither rule above can see the rise). */
+#ifndef MOE_EM_SEPARATION_SHARP
+#define MOE_EM_SEPARATION_SHARP 1000.0
+#endif
+#ifndef MOE_EM_SEPARATION_GROWTH
+#define MOE_EM_SEPARATION_GROWTH 0.01
+#endif
 
 typedef struct moe_em_params {
     double tol;          /* relative log-likelihood change that stops the iterations */
@@ -37,6 +55,7 @@ typedef struct moe_em_work {
     size_t n, k, kmax, px, pz;     /* rows, current and allocated experts, design widths */
     const moe_dataset *d;          /* standardised data (not owned) */
     moe_model *m;                  /* the current iterate (owned), standardised scale */
+    moe_model *mtrial;             /* scratch model of the same shape (separation check) */
     moe_em_params par;
     moe_gate_shape shape;          /* the gate's shape (K follows k) */
     double *h;                     /* n x k responsibilities of the current iterate, times
@@ -61,6 +80,7 @@ typedef struct moe_em_work {
     double *prior;                 /* k: mean gate probability of each expert */
     double *hsum;                  /* k: sum_n h_ni, each expert's effective size */
     double *trace;                 /* max_iter + 1 log-likelihoods (standardised scale) */
+    double *slope;                 /* max_iter + 1 largest absolute gate slopes */
     size_t iter;                   /* M-steps done */
     int converged, separated;
     size_t ridge_experts;          /* expert M-steps that needed a ridge */
@@ -86,10 +106,29 @@ int moe_em_init(moe_em_work *w, int kmeans, gsl_rng *rng);
 /* Starts from the responsibilities H (n x kmax) given by the caller. */
 int moe_em_init_h(moe_em_work *w, const double *h);
 
-/* Starts from the parameters of START (standardised scale; the same family, gate, tree,
- * K = kmax and inputs as W's model, else MOE_EINVAL): its E-step, so that the first
- * iteration's log-likelihood is checked against START's (EM cannot fall below it). */
+/* Starts from the parameters of START (standardised scale; the same family, gate, tree and
+ * inputs as W's model, START->k <= kmax experts (= kmax for a tree), else MOE_EINVAL): its
+ * E-step, so that the next moe_em_iterate continues an earlier run exactly where it stopped
+ * and the first iteration's log-likelihood is checked against START's (EM cannot fall below
+ * it). The iteration count and trace start again from 0. */
 int moe_em_init_model(moe_em_work *w, const moe_model *start);
+
+/* Copies the parameters (and expert count) of SRC into DST, a model of the same types and
+ * shapes allocated for at least SRC->k experts. No allocation. */
+void moe_em_copy_params(moe_model *dst, const moe_model *src);
+
+/* Start types of moe_em_init_start. */
+typedef enum moe_em_start {
+    MOE_START_KMEANS = 0,  /* k-means++ then Lloyd on the standardised (x, y) */
+    MOE_START_DIRICHLET,   /* random Dirichlet(0.5) responsibility rows */
+    MOE_START_SLABS,       /* slabs of a random direction in the gate inputs, random sizes */
+    MOE_START_VORONOI,     /* nearest of K random rows in the standardised (x, y) */
+    MOE_START_SEGMENTS     /* + j: the best K-segment Gaussian regression along gate input j
+                              (dynamic programming; deterministic, Gaussian family only) */
+} moe_em_start;
+
+/* Starts from responsibilities of type TYPE drawn from RNG (see moe_em_init). */
+int moe_em_init_start(moe_em_work *w, moe_em_start type, gsl_rng *rng);
 
 /* One EM iteration: M-step from the current responsibilities, then the E-step. Returns
  * MOE_SUCCESS; MOE_ESING when an expert degenerated (effective size below its number of
@@ -97,8 +136,10 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start);
  * decreased by more than rounding or turned non-finite. w->message says more. */
 int moe_em_iterate(moe_em_work *w);
 
-/* MOE_SUCCESS when converged (relative change < tol) or stopped by the separation rule,
- * MOE_EMAXITER at max_iter, else MOE_CONTINUE. */
+/* MOE_SUCCESS when converged (relative change < tol; w->separated is then set when the gate
+ * separates the regimes: its largest slope exceeds MOE_EM_SEPARATION_SLOPE and the
+ * log-likelihood still rises along the gate direction), MOE_EMAXITER at max_iter (with the
+ * same separation check), else MOE_CONTINUE. */
 int moe_em_test(moe_em_work *w);
 
 /* The gate M-step alone (exposed for the tests): damped Newton steps on the penalised

@@ -23,11 +23,9 @@
 #include "model/estep.h"
 #include "train/em.h"
 #include "train/gd.h"
+#include "train/search.h"
 #include "train/select.h"
 #include "train/spurious.h"
-
-/* Degenerate starts are redrawn (from random responsibilities) at most this many times. */
-#define MAX_REDRAWS 3
 
 void moe_train_warn(moe_train_output *o, const char *fmt, ...)
 {
@@ -194,10 +192,6 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         moe_gd_free(gw);
         free(hfull);
         moe_em_free(w);
-        free(res->traces);
-        free(res->trace_len);
-        res->traces = NULL;
-        res->trace_len = NULL;
         return moe_error_set(err, MOE_ENOMEM, "fit: out of memory for K = %zu (%zu rows)", k,
                              n);
     }
@@ -208,7 +202,36 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
     size_t ridge_e = 0, ridge_g = 0, redraws = 0, failed = 0, redrawn_starts = 0;
     char first_redraw[300] = "";
     int status = MOE_SUCCESS;
-    for (size_t r = 0; r < starts; r++) {
+    if (!gd) {  /* EM: the global search (src/train/search.c) */
+        free(res->traces);
+        free(res->trace_len);
+        res->traces = NULL;
+        res->trace_len = NULL;
+        res->ntraces = 0;
+        moe_search_result sr;
+        moe_search_extra extra = {split_from, split, split_start, lab};
+        if ((status = moe_train_search(w, opt, ll_shift, rng, stream_seed, &extra, f, &sr, err)))
+            goto done;
+        res->model = sr.model;
+        res->traces = sr.traces;
+        res->trace_len = sr.trace_len;
+        res->ntraces = sr.ntraces;
+        res->best_trace = sr.best_trace;
+        res->stats.iterations = sr.iterations;
+        res->stats.converged = sr.converged;
+        res->stats.separated = sr.separated;
+        res->stats.search = sr.report;
+        ridge_e = sr.ridge_experts;
+        ridge_g = sr.ridge_gate;
+        redraws = sr.redraws;
+        redrawn_starts = sr.redrawn_starts;
+        failed = sr.report.failed;
+        starts = sr.report.starts;
+        memcpy(first_redraw, sr.first_redraw, sizeof first_redraw);
+        if (sr.dropped[0])
+            k_warn(res, "%s: %s", lab, sr.dropped);
+    }
+    for (size_t r = 0; gd && r < starts; r++) {
         gsl_rng_set(rng, stream_seed(opt->seed, k, r));
         int use_kmeans = opt->init == MOE_INIT_KMEANS || (opt->init == MOE_INIT_MIXED && r == 0);
         int st = MOE_SUCCESS, t = MOE_CONTINUE;
