@@ -88,6 +88,9 @@ int cli_model_data_args(const char *cmd, int argc, char **argv, const char **mod
 
 /* Points PO at the plot templates in $MOE_PLOTDIR when it is set and not empty. */
 void cli_plot_templates_from_env(moe_plot_options *po);
+/* The templates from the environment and, when PO has a folder, moe_plot_check before any
+ * fit: 0, or the exit status after saying why. */
+int cli_plot_prepare(moe_plot_options *po);
 
 /* Each of these prints why it failed and returns the exit status, else returns 0. */
 

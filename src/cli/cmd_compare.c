@@ -175,13 +175,9 @@ int cli_compare(int argc, char **argv)
     const char *why = moe_fit_options_check(&fo);
     if (why)
         return cli_usage_error("compare-losses", "%s", why);
-    cli_plot_templates_from_env(&po);
-    if (po.dir) {
-        moe_error perr = {0};
-        int ps = moe_plot_check(&po, &perr);
-        if (ps != MOE_SUCCESS)
-            return cli_fail(ps, &perr);
-    }
+    int prc = cli_plot_prepare(&po);
+    if (prc)
+        return prc;
 
     moe_dataset *data = NULL;
     moe_fit *fit[NLOSS] = {NULL, NULL, NULL};

@@ -480,14 +480,9 @@ int cli_fit(int argc, char **argv)
         return cli_usage_error("fit", "--tree '%s': %s", fo.tree, why + 6);
     if (why)
         return cli_usage_error("fit", "%s", why);
-    cli_plot_templates_from_env(&po);
-    if (po.dir) {
-        /* no gnuplot, or a --plot DIR that cannot be used, fails before the fit */
-        moe_error perr = {0};
-        int ps = moe_plot_check(&po, &perr);
-        if (ps != MOE_SUCCESS)
-            return cli_fail(ps, &perr);
-    }
+    int prc = cli_plot_prepare(&po);
+    if (prc)
+        return prc;
 
     moe_dataset *data = NULL;
     moe_fit *fit = NULL;

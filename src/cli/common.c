@@ -372,6 +372,17 @@ void cli_plot_templates_from_env(moe_plot_options *po)
         po->templates = env;
 }
 
+int cli_plot_prepare(moe_plot_options *po)
+{
+    cli_plot_templates_from_env(po);
+    if (!po->dir)
+        return 0;
+    /* no gnuplot, or a --plot DIR that cannot be used, fails before the fit */
+    moe_error perr = {0};
+    int ps = moe_plot_check(po, &perr);
+    return ps != MOE_SUCCESS ? cli_fail(ps, &perr) : 0;
+}
+
 /* ---------------------------------------------------------------- models and data */
 
 int cli_load_model(const char *path, moe_model **out)
