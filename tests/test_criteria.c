@@ -272,6 +272,31 @@ static void check_em_work(const rows *r)
     moe_model_free(scale);
 }
 
+/* moe_em_test: MOE_CONTINUE before the iteration limit, MOE_EMAXITER once W has done exactly
+ * max_iter iterations (tol 0: the tolerance never stops it). */
+static void check_em_test_limit(const rows *r)
+{
+    moe_model *scale = moe_model_alloc(1, r->nx, r->nz);
+    moe_model_scaling_from_data(scale, r->d);
+    moe_dataset *ds = moe_model_standardise(scale, r->d);
+    moe_em_params par = {0, 4, 0, 1e-6, 0, NULL, NULL, 0, {0}};
+    moe_em_work *w = moe_em_alloc(ds, 2, &par);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    int st = moe_em_init(w, 0, rng), verdict[4] = {0, 0, 0, 0};
+    for (int it = 0; st == MOE_SUCCESS && it < 4; it++) {
+        st = moe_em_iterate(w);
+        verdict[it] = moe_em_test(w);
+    }
+    tap_int(st, MOE_SUCCESS, "moe_em_test: 4 iterations");
+    tap_int(verdict[2], MOE_CONTINUE, "moe_em_test: iteration 3 of 4 continues");
+    tap_int(verdict[3], MOE_EMAXITER, "moe_em_test: iteration 4 of 4 stops at the limit");
+    gsl_rng_free(rng);
+    moe_em_free(w);
+    moe_dataset_free(ds);
+    moe_model_free(scale);
+}
+
 /* A fit stopped by the iteration limit reports exactly max_iter iterations, not converged. */
 static void check_max_iter(const rows *r)
 {
@@ -317,8 +342,28 @@ int main(void)
         }
         moe_fit_free(f);
     }
+    /* sim_2inputs on its first input: AIC (K = 4) and BIC (K = 2) choose differently, so a
+     * criterion read from the wrong field cannot pass check_selection for both */
+    rows s2;
+    if (tap_ok(read_rows("sim_2inputs.csv", &s2), "sim_2inputs.csv read")) {
+        size_t chosen[2] = {0, 0};
+        for (int c = 0; c < 2; c++) {
+            char what[64];
+            snprintf(what, sizeof what, "sim_2inputs K = 1..4 by %s", names[c]);
+            moe_fit *f = fit(&s2, 1, 4, crits[c], 3);
+            if (tap_ok(f != NULL, "%s fitted", what)) {
+                check_selection(f, crits[c], &s2, what);
+                chosen[c] = moe_fit_get_stats(f).k;
+            }
+            moe_fit_free(f);
+        }
+        tap_ok(chosen[0] != chosen[1], "sim_2inputs: BIC and AIC choose different K (%zu, %zu)",
+               chosen[0], chosen[1]);
+        rows_free(&s2);
+    }
     check_em_work(&mc);
     check_max_iter(&mc);
+    check_em_test_limit(&mc);
     rows_free(&mc);
 
     rows sh;
