@@ -262,6 +262,9 @@ typedef struct moe_progress {
     size_t iteration;    /* iterations done in this restart */
     double loglik;       /* current observed-data log-likelihood (data scale); NaN under GD */
     double loss;         /* GD: the epoch's mean training loss per row; NaN under EM */
+    int bootstrap;       /* 1: a bootstrap replicate (moe_fit_options.bootstrap) was refitted:
+                            restart + 1 of restarts (= B) are done, iteration and loglik are
+                            that refit's; 0: a start of the fit itself */
 } moe_progress;
 
 typedef struct moe_fit_options {
@@ -305,6 +308,12 @@ typedef struct moe_fit_options {
     size_t patience;           /* GD: epochs without a better validation loss that stop (100) */
     double clip;               /* GD: largest gradient norm, larger ones are scaled down;
                                   0 = no clipping (default 0) */
+    size_t bootstrap;          /* parametric bootstrap: B data sets drawn from the chosen
+                                  model at the observed inputs, each refitted with the same K
+                                  (moe_fit_boot_se); 0 (default): none. EM and flat gates only */
+    int bootstrap_search;      /* 1: each replicate is refitted by the global search (restarts,
+                                  short_iter, keep) plus a start from the fitted model, and
+                                  keeps the best; 0 (default): EM from the fitted model */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -378,6 +387,34 @@ double moe_fit_sigma_se(const moe_fit *f, size_t i);
 
 /* Gate of expert I < K-1: coefficients and standard errors (nz+1 values each). */
 void moe_fit_gate(const moe_fit *f, size_t i, double *coef, double *se);
+
+/* The parametric bootstrap (moe_fit_options.bootstrap = B): replicate b draws new responses
+ * from the chosen model at the observed inputs (moe_simulate_at, with the offset, trials and
+ * weights kept) from a random stream seeded by (seed, b), refits the same K from the fitted
+ * model (or by the search, bootstrap_search), matches its experts to the fit's (the
+ * permutation minimising the squared distance between the experts' parameters on the
+ * standardised scale: every permutation for K <= 8, greedy pairing above) and records every
+ * reported coefficient (moe_model_coefs). Replicates run in parallel (OpenMP) and are combined
+ * in the order of b, so the result is the same for any number of threads. */
+typedef struct moe_bootstrap_report {
+    size_t replicates;     /* B (0: no bootstrap was run) */
+    size_t used;           /* refits in the experts' bootstrap SEs */
+    size_t used_gate;      /* refits in the gate's: used less the separated ones */
+    size_t failed;         /* refits that failed (a degenerate expert, a numerical failure):
+                              counted here and left out, never silently */
+    size_t not_converged;  /* used refits that stopped at max_iter */
+    size_t separated;      /* used refits whose gate separated the regimes (infinite gate
+                              coefficients: their experts are used, their gate is not) */
+    size_t relabelled;     /* used refits whose experts came back in another order */
+    int search;            /* 1: refitted by the global search (bootstrap_search) */
+} moe_bootstrap_report;
+
+moe_bootstrap_report moe_fit_bootstrap(const moe_fit *f);
+
+/* Block B's bootstrap standard errors (moe_model_ncoef values, as moe_fit_coefs): the
+ * standard deviation (divisor used - 1) of the coefficient over the used refits; NaN without
+ * a bootstrap or with fewer than 2 usable refits. */
+void moe_fit_boot_se(const moe_fit *f, size_t block, double *se);
 
 /* Likelihood-ratio tests of the gate of the chosen K (moe_fit_options.gate_lrt): test 0 the
  * gate against a constant gate, then (2 to 4 gate inputs) one per input left out. Each reduced

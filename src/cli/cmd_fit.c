@@ -52,6 +52,12 @@ void cli_fit_help(FILE *fp)
 "      --no-se            do not compute standard errors\n"
 "      --no-lrt           skip the likelihood-ratio tests of the gate (each refits the\n"
 "                         chosen K with a constant gate, and without each of 2-4 inputs)\n"
+"      --bootstrap=B      parametric bootstrap standard errors: refit the chosen K on B\n"
+"                         data sets drawn from the fit at the observed inputs (EM from\n"
+"                         the fitted model; experts matched to the fit's), reported as\n"
+"                         \"Boot SE\" beside the observed-information SEs (flat gates)\n"
+"      --bootstrap-search refit each bootstrap data set by the global search (plus a\n"
+"                         start from the fit) instead: slower, honest about other maxima\n"
 "\n"
 "Training:\n"
 "      --train=T          em (the default) or gd: gradient descent on --loss\n"
@@ -116,6 +122,8 @@ typedef struct progress_state {
     size_t done, total;     /* starts finished, and in all */
     size_t best_k;          /* the K whose best log-likelihood is BEST */
     double best;            /* the best final log-likelihood of a start of the current K */
+    int in_boot;            /* the bootstrap's reports have begun */
+    struct timespec boot_start;  /* when the first of them came */
 } progress_state;
 
 static double seconds_since(const struct timespec *t0)
@@ -130,6 +138,15 @@ static double seconds_since(const struct timespec *t0)
  * left from the mean time per start so far; larger K take longer, so it is rough). */
 static void progress_line(const progress_state *s, const moe_progress *p, FILE *fp)
 {
+    if (p->bootstrap) {  /* one line for the whole bootstrap, its own estimate of time left */
+        double el = seconds_since(&s->boot_start);
+        size_t done = p->restart + 1;
+        fprintf(fp, "K=%zu bootstrap: %zu of %zu replicates refitted (last: %zu iterations, "
+                "logLik %.1f), %.1fs", p->k, done, p->restarts, p->iteration, p->loglik, el);
+        if (p->restarts > done)
+            fprintf(fp, ", about %.0fs left", el / (double)done * (double)(p->restarts - done));
+        return;
+    }
     if (p->loss == p->loss)  /* gradient descent */
         fprintf(fp, "K=%zu restart %zu/%zu: epoch %zu, loss %.6g", p->k, p->restart + 1,
                 p->restarts, p->iteration, p->loss);
@@ -178,7 +195,14 @@ static void progress(const moe_progress *p, void *data)
 #endif
     {
         int same = (s->open || s->have_last) && s->k == p->k && s->restart == p->restart;
-        if (!same)
+        if (p->bootstrap && !s->in_boot) {
+            progress_end(s);  /* the fit's last start */
+            s->in_boot = 1;
+            clock_gettime(CLOCK_MONOTONIC, &s->boot_start);
+        }
+        if (p->bootstrap)  /* one line, updated in place, for all the replicates */
+            same = 1;
+        else if (!same)
             progress_end(s);
         s->k = p->k;
         s->restart = p->restart;
@@ -197,6 +221,13 @@ static void progress(const moe_progress *p, void *data)
                 s->shown = now;
                 s->open = 1;
             }
+        } else if (p->bootstrap && p->restarts >= 10 && (p->restart + 1) % (p->restarts / 10) == 0
+                   && p->restart + 1 < p->restarts) {
+            /* a log: a line at every tenth of the replicates (progress_end prints the last) */
+            fputs("moefit: ", stderr);
+            progress_line(s, p, stderr);
+            fputc('\n', stderr);
+            fflush(stderr);
         }
     }
 }
@@ -209,7 +240,7 @@ enum {
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
-    OPT_KEEP, OPT_NO_LRT
+    OPT_KEEP, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH
 };
 
 static const struct option long_options[] = {
@@ -230,6 +261,8 @@ static const struct option long_options[] = {
     {"keep-spurious", no_argument, NULL, OPT_KEEP_SPURIOUS},
     {"no-se", no_argument, NULL, OPT_NO_SE},
     {"no-lrt", no_argument, NULL, OPT_NO_LRT},
+    {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+    {"bootstrap-search", no_argument, NULL, OPT_BOOTSTRAP_SEARCH},
     {"family", required_argument, NULL, OPT_FAMILY},
     {"train", required_argument, NULL, OPT_TRAIN},
     {"loss", required_argument, NULL, OPT_LOSS},
@@ -347,6 +380,13 @@ int cli_fit(int argc, char **argv)
             bad = cli_parse_size("fit", "--short-iter", optarg, &fo.short_iter);
             break;
         case OPT_NO_LRT: fo.gate_lrt = 0; break;
+        case OPT_BOOTSTRAP:
+            bad = cli_parse_size("fit", "--bootstrap", optarg, &fo.bootstrap);
+            if (!bad && fo.bootstrap == 0)
+                return cli_usage_error("fit", "--bootstrap needs a positive number of "
+                                       "replicates, not '%s'", optarg);
+            break;
+        case OPT_BOOTSTRAP_SEARCH: fo.bootstrap_search = 1; break;
         case OPT_KEEP: bad = cli_parse_size("fit", "--keep", optarg, &fo.keep); break;
         case OPT_TOL: bad = cli_parse_double("fit", "--tol", optarg, &fo.tol); break;
         case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;
@@ -475,6 +515,14 @@ int cli_fit(int argc, char **argv)
                                "branching is fixed, so no leaf can be dropped)");
     if (gd_given && fo.train != MOE_TRAIN_GD)
         return cli_usage_error("fit", "%s needs --train gd", gd_given);
+    if (fo.bootstrap_search && !fo.bootstrap)
+        return cli_usage_error("fit", "--bootstrap-search needs --bootstrap B");
+    if (fo.bootstrap && fo.train == MOE_TRAIN_GD)
+        return cli_usage_error("fit", "--bootstrap refits by EM: it cannot be used with "
+                               "--train gd");
+    if (fo.bootstrap && fo.tree)
+        return cli_usage_error("fit", "--bootstrap does not support --tree yet (a tree's "
+                               "leaves cannot be relabelled freely to match the refits)");
     const char *why = moe_fit_options_check(&fo);
     if (why && fo.tree && strncmp(why, "tree: ", 6) == 0)
         return cli_usage_error("fit", "--tree '%s': %s", fo.tree, why + 6);

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "experts/expert.h"
 #include "gates/gate.h"
+#include "infer/bootstrap.h"
 #include "infer/fit.h"
 #include "infer/infer.h"
 #include "infer/lrtest.h"
@@ -65,6 +66,8 @@ moe_fit_options moe_fit_options_default(void)
     o.validation = 0;
     o.patience = 100;
     o.clip = 0;
+    o.bootstrap = 0;
+    o.bootstrap_search = 0;
     return o;
 }
 
@@ -138,7 +141,12 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
                    "descent";
         if (opt->tree)
             return "gradient descent does not train trees of gates yet: use EM with --tree";
+        if (opt->bootstrap)
+            return "the bootstrap refits by EM: it cannot be used with gradient descent";
     }
+    if (opt->bootstrap && opt->tree)
+        return "the bootstrap does not support trees of gates yet (a tree's leaves cannot be "
+               "relabelled freely to match the refits): use a flat gate";
     return NULL;
 }
 
@@ -205,6 +213,10 @@ void moe_fit_free(moe_fit *f)
         for (size_t b = 0; f->model && b <= f->model->k; b++)
             free(f->block_se[b]);
     free(f->block_se);
+    if (f->boot_se)
+        for (size_t b = 0; f->model && b <= f->model->k; b++)
+            free(f->boot_se[b]);
+    free(f->boot_se);
     free(f->lrt);
     free(f->weights_name);
     moe_model_free(f->model);
@@ -487,6 +499,8 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     if (opt->gate_lrt && !f->stats.tree[0] &&  /* trees: not yet */
         (status = moe_infer_gate_lrt(ds, scale, opt, k, ll_shift, f->stats.loglik, f, err)))
+        goto fail;
+    if (opt->bootstrap && (status = moe_infer_bootstrap(d, opt, f, err)))
         goto fail;
     /* the model carries what the summary shows, for its file (moe_model_write_summary) */
     if (moe_model_record_set(m, f->stats.loglik, f->stats.aic, f->stats.bic, f->stats.icl,

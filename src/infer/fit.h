@@ -43,6 +43,9 @@ struct moe_fit {
                                   iterations, selection or warnings to report */
     moe_gate_lrt *lrt;         /* nlrt gate tests: the constant gate first, then per input */
     size_t nlrt;
+    double **boot_se;          /* k + 1 blocks of bootstrap SEs (src/infer/bootstrap.c), NULL
+                                  without a bootstrap */
+    moe_bootstrap_report boot; /* how the bootstrap's replicates went (replicates 0: none) */
 };
 
 /* Appends a printf-style warning to F (silently dropped when out of memory). */

@@ -172,6 +172,75 @@ static void search_line(FILE *fp, const moe_search_report *r)
     fputc('\n', fp);
 }
 
+/* The parametric bootstrap's table (moe_fit_options.bootstrap): every reported coefficient with
+ * its observed-information SE, its bootstrap SE and their ratio, and what happened to the
+ * replicates. A second table rather than a column of the coefficient tables, so that those
+ * keep R's layout. */
+static void boot_table(FILE *fp, const moe_fit *f)
+{
+    moe_bootstrap_report br = moe_fit_bootstrap(f);
+    if (!br.replicates)
+        return;
+    const moe_model *m = moe_fit_model(f);
+    size_t k = moe_model_k(m), pz = moe_model_nz(m) + 1, w = 0;
+    char b1[32], b2[32], b3[32], b4[32], nm[200], lab[260];
+    fprintf(fp, "\nParametric bootstrap: %zu data sets drawn from the fit at the observed inputs, "
+            "each refitted\n%s, experts matched to the fit's; %zu used, %zu failed%s\n",
+            br.replicates, br.search ? "by the global search (and from the fitted model)"
+                                     : "by EM from the fitted model", br.used, br.failed,
+            br.failed ? " (left out)" : "");
+    if (br.not_converged || br.separated || br.relabelled) {
+        fprintf(fp, "(");
+        const char *sep = "";
+        if (br.not_converged) {
+            fprintf(fp, "%zu used refit%s stopped at the iteration limit", br.not_converged,
+                    br.not_converged == 1 ? "" : "s");
+            sep = "; ";
+        }
+        if (br.separated) {
+            fprintf(fp, "%s%zu separated the gate: experts used, gate not", sep, br.separated);
+            sep = "; ";
+        }
+        if (br.relabelled)
+            fprintf(fp, "%s%zu came back with the experts in another order, relabelled",
+                    sep, br.relabelled);
+        fprintf(fp, ")\n");
+    }
+    /* the labels: "Expert 1: times", "Gate 1 vs 3: times" */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            fprintf(fp, "%-*s %12s %12s %12s %8s\n", (int)w, "", "Estimate", "Std. Error",
+                    "Boot SE", "Boot/SE");
+        for (size_t blk = 0; blk <= k; blk++) {
+            size_t nc = moe_model_ncoef(m, blk);
+            double coef[nc + 1], se[nc + 1], bse[nc + 1];
+            moe_fit_coefs(f, blk, coef, se);
+            moe_fit_boot_se(f, blk, bse);
+            for (size_t c = 0; c < nc; c++) {
+                if (blk < k) {
+                    moe_model_coef_name(m, blk, c, nm, sizeof nm);
+                    snprintf(lab, sizeof lab, "Expert %zu: %s", blk + 1, nm);
+                } else {
+                    size_t j = c % pz;
+                    const char *in = j ? moe_model_gate_input(m, j - 1) : "(Intercept)";
+                    snprintf(lab, sizeof lab, "Gate %zu vs %zu: %s", c / pz + 1, k,
+                             in ? in : "?");
+                }
+                if (pass == 0) {
+                    if (strlen(lab) > w)
+                        w = strlen(lab);
+                    continue;
+                }
+                fprintf(fp, "%-*s %12s %12s %12s %8s\n", (int)w, lab,
+                        num(b1, sizeof b1, 'g', 6, coef[c]), num(b2, sizeof b2, 'g', 4, se[c]),
+                        num(b3, sizeof b3, 'g', 4, bse[c]),
+                        num(b4, sizeof b4, 'f', 3, isfinite(se[c]) && se[c] > 0 ? bse[c] / se[c]
+                                                                               : NAN));
+            }
+        }
+    }
+}
+
 int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
 {
     if (!f || !fp)
@@ -329,6 +398,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                                : "not converged: iteration limit");
         search_line(fp, &st.search);
     }
+    boot_table(fp, f);
 
     if (nsel > 1) {
         const char *crit = f->criterion == MOE_CRIT_AIC   ? "AIC"

@@ -3,7 +3,8 @@
  * smallest inputs whatever start or seed found the fit (and a teacher's slides do not change
  * with the seed). Without gate inputs the first expert input is used, without any inputs the
  * response. Ties keep the fit's own order; a gate that fixes its experts' places (a tree,
- * whose leaves are numbered by their paths) keeps the fit's order.
+ * whose leaves are numbered by their paths) keeps the fit's order. moe_train_permute, the
+ * renumbering itself, also undoes label switching in the bootstrap (src/infer/bootstrap.c).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -13,6 +14,31 @@
 #include "gates/gate.h"
 #include "model/estep.h"
 #include "train/select.h"
+
+void moe_train_permute(moe_model *m, const size_t *perm)
+{
+    size_t k = m->k;
+    /* the expert blocks, moved along the permutation's cycles (one double at a time) */
+    size_t ep = m->ep;
+    unsigned char seen[MOE_K_MAX] = {0};
+    for (size_t t = 0; t < k; t++) {
+        if (seen[t])
+            continue;
+        for (size_t j = 0; j < ep; j++) {
+            double first = m->expert_par[t * ep + j];
+            size_t cur = t;
+            while (perm[cur] != t) {
+                m->expert_par[cur * ep + j] = m->expert_par[perm[cur] * ep + j];
+                cur = perm[cur];
+            }
+            m->expert_par[cur * ep + j] = first;
+        }
+        for (size_t cur = t; !seen[cur]; cur = perm[cur])
+            seen[cur] = 1;
+    }
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->permute(m->gate_par, &gs, perm);
+}
 
 void moe_train_order(const moe_dataset *ds, moe_model *m, double *h)
 {
@@ -61,24 +87,5 @@ void moe_train_order(const moe_dataset *ds, moe_model *m, double *h)
         identity &= perm[i] == i;
     if (identity)
         return;
-    /* the expert blocks, moved along the permutation's cycles (one double at a time) */
-    size_t ep = m->ep;
-    unsigned char seen[MOE_K_MAX] = {0};
-    for (size_t t = 0; t < k; t++) {
-        if (seen[t])
-            continue;
-        for (size_t j = 0; j < ep; j++) {
-            double first = m->expert_par[t * ep + j];
-            size_t cur = t;
-            while (perm[cur] != t) {
-                m->expert_par[cur * ep + j] = m->expert_par[perm[cur] * ep + j];
-                cur = perm[cur];
-            }
-            m->expert_par[cur * ep + j] = first;
-        }
-        for (size_t cur = t; !seen[cur]; cur = perm[cur])
-            seen[cur] = 1;
-    }
-    moe_gate_shape gs = moe_model_gate_shape(m);
-    m->gate->permute(m->gate_par, &gs, perm);
+    moe_train_permute(m, perm);
 }

@@ -98,7 +98,7 @@ static int run(moe_em_work *w, size_t limit, const moe_fit_options *opt, size_t 
             return st;
         if (opt->progress) {
             moe_progress p = {w->kmax, r, opt->restarts, iter0 + w->iter, w->loglik - ll_shift,
-                              NAN};
+                              NAN, 0};
             opt->progress(&p, opt->progress_data);
         }
         if ((*t = moe_em_test(w)) != MOE_CONTINUE)

@@ -104,7 +104,7 @@ typedef struct gd_progress {
 static void gd_report(size_t epoch, double loss, void *data)
 {
     const gd_progress *g = data;
-    moe_progress p = {g->k, g->restart, g->opt->restarts, epoch, NAN, loss};
+    moe_progress p = {g->k, g->restart, g->opt->restarts, epoch, NAN, loss, 0};
     g->opt->progress(&p, g->opt->progress_data);
 }
 
@@ -265,7 +265,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
                 if (st != MOE_SUCCESS)
                     break;
                 if (opt->progress) {
-                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift, NAN};
+                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift, NAN,
+                                      0};
                     opt->progress(&p, opt->progress_data);
                 }
                 t = moe_em_test(w);

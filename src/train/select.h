@@ -38,6 +38,12 @@ void moe_train_output_clear(moe_train_output *o);
  * input (src/train/order.c); H is n x K scratch. A gate without a permute slot keeps M. */
 void moe_train_order(const moe_dataset *ds, moe_model *m, double *h);
 
+/* Renumbers the experts of M: the new expert i is the old expert PERM[i] (K distinct
+ * indices), the expert blocks moved and the gate re-expressed by its permute slot, so that the
+ * model's density is unchanged. M's gate must have a permute slot (the softmax gate does, a
+ * tree does not). No allocation. */
+void moe_train_permute(moe_model *m, const size_t *perm);
+
 /* The most models one fit chooses between. */
 #define MOE_MODELS_MAX 64
 
