@@ -14,7 +14,10 @@
  * column names with "(Intercept)" first. A number that is not available (NaN) is written as
  * null; reals carry 17 significant digits. Gradient-descent fits add train ("gd"), loss (its
  * name), train_loss and validation_loss (per row, standardised scale; null without
- * validation), and their iterations are epochs. */
+ * validation), and their iterations are epochs. With a parametric bootstrap (issue 13) every
+ * expert and gate row has "boot_se" beside "se" (and "sigma_boot_se" beside "sigma_se"), and
+ * the top level "bootstrap": {replicates, used, used_gate, failed, not_converged, separated,
+ * relabelled, refit}; without one these keys are absent. */
 #include <config.h>
 
 #include <math.h>
@@ -83,6 +86,45 @@ static json_t *search_json(const moe_search_report *r)
     return o;
 }
 
+/* The bootstrap's keys of expert block I of F in E (issue 13): "boot_se" beside "se" (named
+ * like it) and "NAME_boot_se" beside each extra's "NAME_se"; nothing without a bootstrap.
+ * SE is scratch for NC values. The gate's rows get theirs in fit_to_json. */
+static int boot_json(const moe_fit *f, size_t i, json_t *e, const moe_model *m, size_t px,
+                     size_t nc, double *se)
+{
+    if (!moe_fit_bootstrap(f).replicates)
+        return 0;
+    moe_fit_boot_se(f, i, se);
+    if (set(e, "boot_se", named(m, 0, se, px)))
+        return -1;
+    for (size_t j = px; j < nc; j++) {
+        char key[80];
+        snprintf(key, sizeof key, "%s_boot_se", m->expert->extra_names[j - px]);
+        if (set(e, key, jreal(se[j])))
+            return -1;
+    }
+    return 0;
+}
+
+/* The bootstrap's summary: {replicates, used, used_gate, failed, not_converged, separated,
+ * relabelled, refit: "em" or "search"}. */
+static json_t *boot_report_json(const moe_bootstrap_report *r)
+{
+    json_t *o = json_object();
+    if (!o || set(o, "replicates", json_integer((json_int_t)r->replicates)) ||
+        set(o, "used", json_integer((json_int_t)r->used)) ||
+        set(o, "used_gate", json_integer((json_int_t)r->used_gate)) ||
+        set(o, "failed", json_integer((json_int_t)r->failed)) ||
+        set(o, "not_converged", json_integer((json_int_t)r->not_converged)) ||
+        set(o, "separated", json_integer((json_int_t)r->separated)) ||
+        set(o, "relabelled", json_integer((json_int_t)r->relabelled)) ||
+        set(o, "refit", json_string(r->search ? "search" : "em"))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *fit_to_json(const moe_fit *f)
 {
     const moe_model *m = moe_fit_model(f);
@@ -127,6 +169,8 @@ static json_t *fit_to_json(const moe_fit *f)
             if (set(e, nm, jreal(coef[j])) || set(e, key, jreal(se[j])))
                 goto fail;
         }
+        if (boot_json(f, i, e, m, px, nc, se))
+            goto fail;
         if (set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
             goto fail;
         char leaf[64];
@@ -143,6 +187,16 @@ static json_t *fit_to_json(const moe_fit *f)
         if (!g || json_array_append_new(gate, g) || set(g, "coef", named(m, 1, coef, pz)) ||
             set(g, "se", named(m, 1, se, pz)))
             goto fail;
+        if (moe_fit_bootstrap(f).replicates) {  /* gate row i: values i pz .. i pz + pz - 1 */
+            double *bse = malloc(moe_model_ncoef(m, k) * sizeof *bse + 1);
+            if (!bse)
+                goto fail;
+            moe_fit_boot_se(f, k, bse);
+            int bad = set(g, "boot_se", named(m, 1, bse + i * pz, pz));
+            free(bse);
+            if (bad)
+                goto fail;
+        }
     }
     /* a tree: which node and branch each gate row belongs to (rows node after node) */
     for (size_t t = 0, nn = st.tree[0] ? moe_tree_count(&gs) : 0; t < nn; t++) {
@@ -178,6 +232,9 @@ static json_t *fit_to_json(const moe_fit *f)
                 goto fail;
         }
     }
+    moe_bootstrap_report br = moe_fit_bootstrap(f);
+    if (br.replicates && set(root, "bootstrap", boot_report_json(&br)))
+        goto fail;
     size_t nsel = moe_fit_nselection(f);
     if (nsel > 1) {
         json_t *sel = json_array();
