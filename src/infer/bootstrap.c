@@ -130,6 +130,24 @@ int moe_infer_boot_match(const moe_model *ref, const moe_model *m, size_t *perm,
     return 0;
 }
 
+int moe_infer_boot_data(const moe_dataset *d, const moe_model *fit, unsigned long seed, size_t b,
+                        moe_dataset **out, moe_error *err)
+{
+    moe_dataset *db = NULL;
+    int st = moe_simulate_at(fit, d, moe_infer_boot_seed(seed, b), &db, NULL, err);
+    if (st != MOE_SUCCESS)
+        return st;
+    /* frequency weights stay with their rows (moe_simulate_at keeps the rest) */
+    if (d->w && !(db->w = malloc(d->n * sizeof *db->w))) {
+        moe_dataset_free(db);
+        return moe_error_set(err, MOE_ENOMEM, "bootstrap: out of memory (%zu rows)", d->n);
+    }
+    if (d->w)
+        memcpy(db->w, d->w, d->n * sizeof *db->w);
+    *out = db;
+    return MOE_SUCCESS;
+}
+
 /* What one replicate left behind. */
 typedef struct boot_rep {
     int status;         /* MOE_SUCCESS: used; else why the refit failed */
@@ -150,12 +168,11 @@ static void copy_start(const moe_model *from, gsl_rng *rng, moe_model *start)
 static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_options *opt,
                      size_t b, double *coef, boot_rep *rep)
 {
-    size_t k = fit->k, n = d->n, ne = moe_model_expert_nparams(fit);
+    size_t k = fit->k, ne = moe_model_expert_nparams(fit);
     moe_error e;
     memset(&e, 0, sizeof e);
     memset(rep, 0, sizeof *rep);
     rep->status = MOE_ENUMERIC;
-    unsigned long seed = moe_infer_boot_seed(opt->seed, b);
     moe_dataset *db = NULL, *ds = NULL;
     moe_em_work *w = NULL;
     moe_model *rm = NULL, *start = NULL;
@@ -166,7 +183,7 @@ static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_o
     memset(&sr, 0, sizeof sr);
     memset(&scratch, 0, sizeof scratch);
     int status = MOE_SUCCESS;
-    int st = moe_simulate_at(fit, d, seed, &db, NULL, &e);
+    int st = moe_infer_boot_data(d, fit, opt->seed, b, &db, &e);
     if (st == MOE_ENOMEM || !work) {
         status = MOE_ENOMEM;
         goto out;
@@ -175,13 +192,6 @@ static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_o
         rep->status = st;
         goto out;
     }
-    /* frequency weights stay with their rows */
-    if (d->w && !(db->w = malloc(n * sizeof *db->w))) {
-        status = MOE_ENOMEM;
-        goto out;
-    }
-    if (d->w)
-        memcpy(db->w, d->w, n * sizeof *db->w);
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor, 0,
                          fit->expert, fit->gate, 0, {0}};
     if (!(ds = moe_model_standardise(fit, db)) || !(w = moe_em_alloc(ds, k, &par)) ||
@@ -208,7 +218,7 @@ static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_o
         }
     } else {
         moe_fit_options o = *opt;
-        o.seed = seed;
+        o.seed = moe_infer_boot_seed(opt->seed, b);
         o.progress = NULL;
         if (!(rng = gsl_rng_alloc(gsl_rng_mt19937)) || !(start = moe_model_copy(w->m))) {
             status = MOE_ENOMEM;

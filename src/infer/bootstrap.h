@@ -15,6 +15,12 @@ struct moe_fit;
  * neighbouring replicates get unrelated Mersenne Twister states). */
 unsigned long moe_infer_boot_seed(unsigned long seed, size_t b);
 
+/* Replicate B's data set under SEED into *OUT: D's rows (data scale) with their inputs,
+ * offset, trials and weights as they are and a new response drawn from FIT (moe_simulate_at
+ * from the stream moe_infer_boot_seed(SEED, B)). Errors of moe_simulate_at, MOE_ENOMEM. */
+int moe_infer_boot_data(const moe_dataset *d, const moe_model *fit, unsigned long seed, size_t b,
+                        moe_dataset **out, moe_error *err);
+
 /* The relabelling of M's experts that matches REF's (both K experts, the same family and
  * inputs): PERM[i] is the expert of M that plays REF's expert i, the permutation minimising
  * sum_i |theta_ref,i - theta_m,perm[i]|^2 over the experts' free parameters on the standardised
