@@ -205,12 +205,12 @@ static void matching(void)
 static void search_relabels(void)
 {
     moe_dataset *d = sim_data(NULL, 3, 300, 6, 11);
-    moe_fit *f = d ? fit_boot(d, NULL, 3, 40, 1, 6) : NULL;
-    if (tap_ok(f != NULL, "gaussian K = 3 with a search bootstrap of 40")) {
+    moe_fit *f = d ? fit_boot(d, NULL, 3, 60, 1, 6) : NULL;
+    if (tap_ok(f != NULL, "gaussian K = 3 with a search bootstrap of 60")) {
         moe_bootstrap_report r = moe_fit_bootstrap(f);
-        tap_ok(r.search && r.used >= 36, "search refits: %zu of 40 used", r.used);
+        tap_ok(r.search && r.used >= 55, "search refits: %zu of 60 used", r.used);
         tap_ok(r.relabelled > 0, "some search refits came back relabelled (%zu)", r.relabelled);
-        agree(f, "gaussian K = 3, search", 0.25, 0.5);
+        agree(f, "gaussian K = 3, search", 0.35, 0.5);  /* B = 60: MC error 9% */
     }
     moe_fit_free(f);
     moe_dataset_free(d);
