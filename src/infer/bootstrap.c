@@ -356,6 +356,10 @@ int moe_infer_bootstrap(const moe_dataset *d, const moe_fit_options *opt, moe_fi
         br->not_converged += !rep[b].converged && !rep[b].separated;
         br->relabelled += rep[b].relabelled != 0;
     }
+    if (br->failed)
+        moe_fit_warn(f, "bootstrap: %zu of %zu refits failed (a degenerate expert or a "
+                     "numerical failure) and are left out; the bootstrap SEs describe the %zu "
+                     "others", br->failed, nb, br->used);
     /* the SDs, in the order of b whatever the threads did */
     for (size_t blk = 0, at = 0; blk <= k; blk++) {
         size_t nc = moe_model_ncoef(m, blk);
