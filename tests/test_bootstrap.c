@@ -175,7 +175,7 @@ static void matching(void)
         }
         size_t plant[MOE_K_MAX], perm[MOE_K_MAX];
         for (size_t i = 0; i < k; i++)
-            plant[i] = (i * 3 + 1) % k;  /* a permutation: 3 is prime to 4 and 10 */
+            plant[i] = k == 4 ? (i + 1) % k : (i * 3 + 1) % k;  /* no involution */
         moe_train_permute(sw, plant);
         size_t ne = moe_model_expert_nparams(m);
         double *work = malloc((2 * k * ne + k * k) * sizeof *work);
