@@ -188,6 +188,15 @@ check "simulated: the fitted coefficients lie within 3 SEs of the truth" awk '
       if (good) exit 0}
     exit 1}' "$TMPD/truth.txt" "$TMPD/simfit.txt"
 
+# The bootstrap: every expert coefficient's Boot/SE within 20% of 1, the gate without one.
+BOOT=$(out "--bootstrap 100 datasets/mcycle.csv")
+check "bootstrap: 100 refits used" grep -q "; 100 used, 0 failed" "$BOOT"
+check "bootstrap: every expert's Boot/SE within 0.8..1.2" awk '
+  /^Expert [0-9]+: / && !/: prior / {n++; r = $NF + 0; if (r < 0.8 || r > 1.2) bad++}
+  END {exit !(n == 9 && !bad)}' "$BOOT"
+check "bootstrap: the separated gate gets no bootstrap SE" grep -qE "^Gate 1 vs 3: times .* NA +NA$" \
+  "$BOOT"
+
 if command -v pandoc >/dev/null 2>&1 && [ -f "$top_srcdir/docs/tutorial.md" ]; then
   sh "$top_srcdir/docs/make-tutorial-md.sh" "$PAGE" >"$TMPD/tutorial.md" 2>"$TMPD/err"
   check "docs/tutorial.md is up to date (run docs/make-tutorial-md.sh)" \
