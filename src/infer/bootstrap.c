@@ -19,7 +19,10 @@
  * its gate. Replicates run in parallel over OpenMP threads, each on its own data, stream and
  * workspace (nested row loops then run on one thread); the results are stored by b and
  * combined in the order of b afterwards, so the SEs are bit-identical for any number of
- * threads. Each replicate allocates its data and EM workspace once, before its iterations. */
+ * threads. Each replicate allocates its data and EM workspace once, before its iterations.
+ * With observation weights each row's new response is drawn once and keeps the row's weight
+ * (a row of weight w is w identical copies, not w independent draws: conservative, and said in
+ * a warning). */
 #include <config.h>
 
 #include <gsl/gsl_rng.h>
@@ -356,6 +359,11 @@ int moe_infer_bootstrap(const moe_dataset *d, const moe_fit_options *opt, moe_fi
         br->not_converged += !rep[b].converged && !rep[b].separated;
         br->relabelled += rep[b].relabelled != 0;
     }
+    if (d->w)
+        moe_fit_warn(f, "bootstrap with weights: each row's new response is drawn once and "
+                     "counts with its weight, as w identical copies rather than w independent "
+                     "draws, so for frequency weights above 1 the bootstrap SEs are too large "
+                     "(conservative)");
     if (br->failed)
         moe_fit_warn(f, "bootstrap: %zu of %zu refits failed (a degenerate expert or a "
                      "numerical failure) and are left out; the bootstrap SEs describe the %zu "
