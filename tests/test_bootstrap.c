@@ -5,7 +5,12 @@
  * known) the bootstrap SEs estimate the same sampling SD as the observed-information SEs, so
  * they must agree; the factor allowed (25% for the experts, 40% for the gate, whose estimator
  * is skewed) is several times the Monte-Carlo error of an SD from B = 100 replicates (about
- * 1/sqrt(2 B) = 7%). Replicate data must keep the inputs bit for bit; a planted relabelling of
+ * 1/sqrt(2 B) = 7%; the search bootstrap, B = 60, is allowed 35%). Measured on this build:
+ * Gaussian worst 7.8% (experts) and 14.5% (gate), Poisson 8.3% and 7.7%, search 19.2% and 19.3%.
+ * The Poisson truth has log-rate lines 3 apart: at 1.5 or 2 apart (rates near e^-1) the counts
+ * are so small that the experts' estimators are skewed and Boot/SE reached 1.3 to 1.5, a true
+ * small-sample effect rather than a defect. Replicate data must keep the inputs bit for bit; a
+ * planted relabelling of
  * the experts must be undone by the matching; the result must not depend on the threads. */
 #include <config.h>
 
