@@ -9,9 +9,9 @@
  * Gaussian worst 7.8% (experts) and 14.5% (gate), Poisson 8.3% and 7.7%, search 19.2% and 19.3%.
  * The Poisson truth has log-rate lines 3 apart: at 1.5 or 2 apart (rates near e^-1) the counts
  * are so small that the experts' estimators are skewed and Boot/SE reached 1.3 to 1.5, a true
- * small-sample effect rather than a defect. Replicate data must keep the inputs bit for bit; a
- * planted relabelling of
- * the experts must be undone by the matching; the result must not depend on the threads. */
+ * small-sample effect rather than a defect. Replicate data must keep the inputs bit for bit;
+ * a planted relabelling of the experts must be undone by the matching; the result must not
+ * depend on the threads. */
 #include <config.h>
 
 #include <math.h>
