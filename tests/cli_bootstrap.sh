@@ -26,14 +26,14 @@ run_status 64 "--bootstrap with --train gd refused" fit -q -k 2 --train gd --boo
 err_has "refits by EM" "--train gd: the message says the bootstrap refits by EM"
 
 # ---- Gaussian: the summary's table and the JSON, the same for 1 and 3 threads
-OMP_NUM_THREADS=1 "$MOEFIT" fit -q -k 2 --no-lrt --bootstrap 30 --json "$TMPD/g1.json" \
+OMP_NUM_THREADS=1 "$MOEFIT" fit -q -k 2 --no-lrt --bootstrap 20 --json "$TMPD/g1.json" \
   "$D/faithful.csv" >"$TMPD/g.out" 2>"$TMPD/err"
-check "gaussian fit with --bootstrap 30 (exit $?)" test -s "$TMPD/g1.json"
-OMP_NUM_THREADS=3 "$MOEFIT" fit -q -k 2 --no-lrt --bootstrap 30 --json "$TMPD/g3.json" \
+check "gaussian fit with --bootstrap 20 (exit $?)" test -s "$TMPD/g1.json"
+OMP_NUM_THREADS=3 "$MOEFIT" fit -q -k 2 --no-lrt --bootstrap 20 --json "$TMPD/g3.json" \
   "$D/faithful.csv" >/dev/null 2>&1
 check "--json bit-identical for 1 and 3 threads" cmp -s "$TMPD/g1.json" "$TMPD/g3.json"
-check "the summary says 30 data sets were drawn and refitted" \
-  grep -q "^Parametric bootstrap: 30 data sets drawn from the fit at the observed inputs" \
+check "the summary says 20 data sets were drawn and refitted" \
+  grep -q "^Parametric bootstrap: 20 data sets drawn from the fit at the observed inputs" \
   "$TMPD/g.out"
 check "the bootstrap table's header has Std. Error and Boot SE" \
   grep -qE "^ +Estimate +Std. Error +Boot SE +Boot/SE$" "$TMPD/g.out"
@@ -43,7 +43,7 @@ check "one row per coefficient: the gate's slope" grep -qE "^Gate 1 vs 2: erupti
 v=$(jget "$TMPD/g1.json" 'bootstrap.replicates' 'experts[0].boot_se.eruptions' \
   'experts[1].sigma_boot_se' 'experts[0].se.eruptions' | tr '\n' ' ')
 set -- $v
-check "json: bootstrap.replicates 30 ($1)" test "$1" = 30
+check "json: bootstrap.replicates 20 ($1)" test "$1" = 20
 check "json: experts[0].boot_se.eruptions within a factor 2 of its se ($2 vs $4)" \
   awk -v b="$2" -v s="$4" 'BEGIN {exit !(b > s / 2 && b < 2 * s)}'
 check "json: experts[1].sigma_boot_se is a number ($3)" near "$3" 0.3 1
@@ -53,11 +53,11 @@ check "without --bootstrap: no boot_se in the JSON" sh -c "! grep -q boot_se '$T
 check "without --bootstrap: no bootstrap table" sh -c "! grep -q 'Boot SE' '$TMPD/plain.out'"
 
 # ---- every family: Poisson (patent) and logistic (betablocker, deaths out of Total)
-run_status 0 "poisson with --bootstrap 20" fit -q -k 2 --no-lrt --family poisson -y Patents \
-  --bootstrap 20 --json - "$D/patent.csv"
+run_status 0 "poisson with --bootstrap 10" fit -q -k 2 --no-lrt --family poisson -y Patents \
+  --bootstrap 10 --json - "$D/patent.csv"
 check "poisson: boot_se in the JSON" grep -q '"boot_se"' "$TMPD/out"
-run_status 0 "logistic with --bootstrap 20" fit -q -k 2 --no-lrt --family logistic \
-  --trials Total -y Deaths -x Treatment -z Treatment --bootstrap 20 --json - \
+run_status 0 "logistic with --bootstrap 10" fit -q -k 2 --no-lrt --family logistic \
+  --trials Total -y Deaths -x Treatment -z Treatment --bootstrap 10 --json - \
   "$D/betablocker.csv"
 check "logistic: boot_se in the JSON" grep -q '"boot_se"' "$TMPD/out"
 run_status 0 "--bootstrap-search on faithful" fit -q -k 2 --no-lrt --restarts 5 --bootstrap 5 \
@@ -67,11 +67,11 @@ check "the summary says the refits used the global search" \
 
 # ---- failed refits are counted, said and left out: 13 rows of mcycle with K = 3
 head -14 "$D/mcycle.csv" >"$TMPD/m.csv"
-run_status 0 "13 rows, K = 3, --bootstrap 40" fit -q -k 3 --no-lrt --bootstrap 40 \
+run_status 0 "13 rows, K = 3, --bootstrap 20" fit -q -k 3 --no-lrt --bootstrap 20 \
   --json "$TMPD/m.json" "$TMPD/m.csv"
 set -- $(jget "$TMPD/m.json" 'bootstrap.used' 'bootstrap.failed' | tr '\n' ' ')
-check "some refits failed ($2) and used + failed = 40 ($1 + $2)" \
-  test "$2" -gt 0 -a $(($1 + $2)) -eq 40
+check "some refits failed ($2) and used + failed = 20 ($1 + $2)" \
+  test "$2" -gt 0 -a $(($1 + $2)) -eq 20
 check "the summary says how many failed" grep -q "; $1 used, $2 failed (left out)" "$TMPD/out"
-check "and warns about them" grep -q "bootstrap: $2 of 40 refits failed" "$TMPD/out"
+check "and warns about them" grep -q "bootstrap: $2 of 20 refits failed" "$TMPD/out"
 tap_done
