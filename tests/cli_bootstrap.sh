@@ -37,7 +37,8 @@ check "the summary says 20 data sets were drawn and refitted" \
   "$TMPD/g.out"
 check "the bootstrap table's header has Std. Error and Boot SE" \
   grep -qE "^ +Estimate +Std. Error +Boot SE +Boot/SE$" "$TMPD/g.out"
-check "one row per coefficient: expert 1's slope" grep -qE "^Expert 1: eruptions +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" "$TMPD/g.out"
+check "one row per coefficient: expert 1's slope" \
+  grep -qE "^Expert 1: eruptions +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" "$TMPD/g.out"
 check "one row per coefficient: expert 2's sigma" grep -qE "^Expert 2: sigma " "$TMPD/g.out"
 check "one row per coefficient: the gate's slope" grep -qE "^Gate 1 vs 2: eruptions " "$TMPD/g.out"
 v=$(jget "$TMPD/g1.json" 'bootstrap.replicates' 'experts[0].boot_se.eruptions' \
