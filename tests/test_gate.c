@@ -147,6 +147,23 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
             "%s, nz = %zu: Q = sum h log g", what, nz);
     tap_ok(sumerr < 1e-13, "%s, nz = %zu: the gate probabilities sum to 1 (error %.2g)", what,
            nz, sumerr);
+    if (gt->prob_rows) {
+        /* prob_rows: the log-probabilities of log_prob_rows bit for bit, from an odd row on
+         * (row 3), and probabilities within the exp tolerance of exp(log g) */
+        double *lg2 = malloc(n * k * sizeof *lg2), *pg = malloc(n * k * sizeof *pg);
+        gt->prob_rows(d, s, m->gate_par, 3, n, lg2, pg);
+        int same = 1;
+        double perr = 0;
+        for (size_t t = 3 * k; t < n * k; t++) {
+            same = same && lg2[t - 3 * k] == logg[t];
+            perr = fmax(perr, fabs(pg[t - 3 * k] - exp(logg[t])) / fmax(exp(logg[t]), 1e-300));
+        }
+        tap_ok(same, "%s, nz = %zu: prob_rows gives log_prob_rows' log g bit for bit", what, nz);
+        tap_ok(perr < 1e-14, "%s, nz = %zu: prob_rows' g = exp(log g) (relative error %.2g)",
+               what, nz, perr);
+        free(lg2);
+        free(pg);
+    }
     moe_model_free(m);
     d->w = NULL;
     free(wts);

@@ -18,7 +18,11 @@
 #include <gsl/gsl_rng.h>
 
 #include "moe.h"
+#include "data/dataset.h"
+#include "experts/expert.h"
+#include "gates/gate.h"
 #include "model/estep.h"
+#include "train/gd.h"
 #include "train/optim.h"
 #include "tap.h"
 
@@ -362,8 +366,48 @@ static void test_losses_on_regimes(void)
     moe_dataset_free(d);
 }
 
+/* Every epoch of mini-batches visits every row exactly once (the shuffle is a permutation and
+ * each step gathers the next batch's rows): at learning rate 0 the parameters never move, so
+ * each epoch's loss (the batches' summed losses over their summed weights) must be the loss
+ * of the whole data at those parameters, for a batch size that does not divide the rows and
+ * random row weights. */
+static void test_batches_cover_rows(void)
+{
+    enum { NR = 100, NX = 2 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    moe_dataset *d = moe_dataset_alloc(NR, NX, NX, 1);
+    d->w = malloc(NR * sizeof *d->w);
+    for (size_t r = 0; r < NR; r++) {
+        for (size_t j = 1; j <= NX; j++)
+            d->x[r * (NX + 1) + j] = d->z[r * (NX + 1) + j] = gsl_ran_gaussian(rng, 1);
+        d->y[r] = d->x[r * (NX + 1) + 1] + gsl_ran_gaussian(rng, 1);
+        d->w[r] = 0.5 + 2 * gsl_rng_uniform(rng);
+    }
+    moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax, 3, NX, NX);
+    size_t np = moe_model_nparams(m);
+    double *theta = malloc(np * sizeof *theta);
+    for (size_t j = 0; j < np; j++)
+        theta[j] = 0.5 * gsl_ran_gaussian(rng, 1);
+    moe_model_set_theta(m, theta);
+    moe_gd_params p = {MOE_LOSS_NLL, MOE_OPTIM_ADAM, 0, 0.9, 7, 3, 100, 0, 1e-6};
+    moe_gd_work *w = moe_gd_alloc(d, NULL, m, &p);
+    int st = w ? moe_gd_run(w, m, rng, NULL, NULL) : MOE_ENOMEM;
+    double worst = 0;
+    for (size_t e = 0; st == MOE_SUCCESS && e < 3; e++)
+        worst = fmax(worst, fabs(w->trace[e] - w->loss) / fabs(w->loss));
+    tap_ok(st == MOE_SUCCESS && worst < 1e-13, "batch 7 of 100 weighted rows at lr 0: every "
+           "epoch's loss is the whole data's (worst relative difference %.2g)", worst);
+    moe_gd_free(w);
+    free(theta);
+    moe_model_free(m);
+    moe_dataset_free(d);
+    gsl_rng_free(rng);
+}
+
 int main(void)
 {
+    test_batches_cover_rows();
     test_optimisers();
     test_reaches_em();
     test_threads();

@@ -24,15 +24,15 @@
 #define NZ 1
 #define K 3
 
-static moe_dataset *make_data(const moe_expert_type *et, gsl_rng *rng)
+static moe_dataset *make_data(const moe_expert_type *et, size_t n, gsl_rng *rng)
 {
-    moe_dataset *d = moe_dataset_alloc(N, NX, NZ, 1);
-    d->w = malloc(N * sizeof *d->w);
+    moe_dataset *d = moe_dataset_alloc(n, NX, NZ, 1);
+    d->w = malloc(n * sizeof *d->w);
     if (et->needs_offset)
-        d->offset = malloc(N * sizeof *d->offset);
+        d->offset = malloc(n * sizeof *d->offset);
     if (et->needs_trials)
-        d->trials = malloc(N * sizeof *d->trials);
-    for (size_t r = 0; r < N; r++) {
+        d->trials = malloc(n * sizeof *d->trials);
+    for (size_t r = 0; r < n; r++) {
         for (size_t j = 1; j <= NX; j++)
             d->x[r * (NX + 1) + j] = gsl_ran_gaussian(rng, 1);
         for (size_t j = 1; j <= NZ; j++)
@@ -53,10 +53,44 @@ static moe_dataset *make_data(const moe_expert_type *et, gsl_rng *rng)
 }
 
 static double loss_at(moe_loss loss, const moe_dataset *d, moe_model *m, const double *theta,
-                      size_t ne, moe_loss_work *lw)
+                      size_t ne)
 {
     moe_model_set_theta(m, theta);
-    return moe_loss_rows(loss, d, m, theta + ne, 0, d->n, NULL, NULL, lw);
+    return moe_loss_rows(loss, d, m, theta + ne, 0, d->n, NULL, NULL);
+}
+
+/* The loss takes its rows in chunks (src/train/loss.c: 341 rows at K = 3, so 1000 rows make
+ * three chunks, the last one short): one call over every row must equal row-by-row calls bit
+ * for bit, since both add each row's terms in row order, for every family and loss. */
+#define NBIG 1000
+static void test_chunks(const moe_expert_type *et, gsl_rng *rng)
+{
+    moe_dataset *d = make_data(et, NBIG, rng);
+    moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
+    size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
+    double *theta = malloc(np * sizeof *theta), *g1 = calloc(np, sizeof *g1);
+    double *g2 = calloc(np, sizeof *g2), *tmp = malloc(K * nep * sizeof *tmp);
+    for (size_t j = 0; j < np; j++)
+        theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
+    moe_model_set_theta(m, theta);
+    const char *lname[] = {"nll", "competitive", "cooperative"};
+    for (int li = 0; li < 3; li++) {
+        moe_loss loss = (moe_loss)li;
+        memset(g1, 0, np * sizeof *g1);
+        memset(g2, 0, np * sizeof *g2);
+        double e1 = moe_loss_rows(loss, d, m, theta + ne, 0, NBIG, g1, tmp), e2 = 0;
+        for (size_t r = 0; r < NBIG; r++)
+            e2 += moe_loss_rows(loss, d, m, theta + ne, r, r + 1, g2, tmp);
+        tap_ok(e1 == e2 && memcmp(g1, g2, np * sizeof *g1) == 0 && isfinite(e1),
+               "%s %s: %d rows in one call (three chunks) = row by row, bit for bit (%.17g, "
+               "%.17g)", et->name, lname[li], NBIG, e1, e2);
+    }
+    free(theta);
+    free(g1);
+    free(g2);
+    free(tmp);
+    moe_model_free(m);
+    moe_dataset_free(d);
 }
 
 int main(void)
@@ -66,13 +100,12 @@ int main(void)
     const char *lname[] = {"nll", "competitive", "cooperative"};
     for (size_t f = 0; moe_expert_types[f]; f++) {
         const moe_expert_type *et = moe_expert_types[f];
-        moe_dataset *d = make_data(et, rng);
+        moe_dataset *d = make_data(et, N, rng);
         moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
-        moe_loss_work *lw = moe_loss_alloc(N, K);
         size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
         double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
         double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
-        double *tp = malloc(np * sizeof *tp), *tmp = malloc(nep * sizeof *tmp);
+        double *tp = malloc(np * sizeof *tp), *tmp = malloc(K * nep * sizeof *tmp);
         for (size_t j = 0; j < np; j++)
             theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
         /* competitive first: its dispersion gradient is what cooperative must give */
@@ -80,7 +113,7 @@ int main(void)
             moe_loss loss = (moe_loss)li;
             moe_model_set_theta(m, theta);
             memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp, lw);
+            double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
             tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", et->name,
                    lname[li], e);
             if (loss == MOE_LOSS_COMPETITIVE)
@@ -99,9 +132,9 @@ int main(void)
                     double h = 1e-5 * (1 + fabs(theta[j]));
                     memcpy(tp, theta, np * sizeof *tp);
                     tp[j] = theta[j] + h;
-                    double ep = loss_at(loss, d, m, tp, ne, lw);
+                    double ep = loss_at(loss, d, m, tp, ne);
                     tp[j] = theta[j] - h;
-                    double em = loss_at(loss, d, m, tp, ne, lw);
+                    double em = loss_at(loss, d, m, tp, ne);
                     want = (ep - em) / (2 * h);
                 }
                 double dev = fabs(g[j] - want);
@@ -116,8 +149,8 @@ int main(void)
             /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
             moe_model_set_theta(m, theta);
             memset(g2, 0, np * sizeof *g2);
-            double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp, lw);
-            e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp, lw);
+            double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
+            e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
             double bd = 0;
             for (size_t j = 0; j < np; j++)
                 if (fabs(g2[j] - g[j]) > bd)
@@ -132,7 +165,7 @@ int main(void)
                 tp[j] = j % 2 ? 1000 : -800;
             moe_model_set_theta(m, tp);
             memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp, lw);
+            double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
             int fin = isfinite(e);
             for (size_t j = 0; j < np; j++)
                 fin = fin && isfinite(g[j]);
@@ -140,7 +173,7 @@ int main(void)
         }
         /* the nll is the negative (weighted) log-likelihood of the E-step */
         moe_model_set_theta(m, theta);
-        tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL, lw),
+        tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
                 -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
                 et->name);
         free(theta);
@@ -149,10 +182,11 @@ int main(void)
         free(gc);
         free(tp);
         free(tmp);
-        moe_loss_free(lw);
         moe_model_free(m);
         moe_dataset_free(d);
     }
+    for (size_t f = 0; moe_expert_types[f]; f++)
+        test_chunks(moe_expert_types[f], rng);
     gsl_rng_free(rng);
     return tap_done();
 }

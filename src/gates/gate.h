@@ -29,11 +29,21 @@ typedef struct moe_gate_type {
      * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. */
     void (*stat_add)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                      const double *h, size_t r0, size_t r1, int deriv, double *stats);
+    /* log g_i(z_n) into LOGG and g_i(z_n) into G ((R1 - R0) x k each) for rows [R0, R1) of
+     * D at block PAR, in one pass: the exponentials of the log-sum-exp give G, so a row
+     * costs what log_prob_rows costs. LOGG equals log_prob_rows' bit for bit; G is within
+     * the kernel set's exp tolerance of exp(LOGG). What the losses of src/train/loss.c
+     * compute once per row and hand to grad_rows. NULL for a gate that gradient descent
+     * does not train (the tree). */
+    void (*prob_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
+                      size_t r0, size_t r1, double *logg, double *g);
     /* Adds to GRAD (nparams values) the gradient at THETA of sum_{n in [R0,R1)} sum_i c_ni
      * log g_i(z_n; theta) for any weights C (n x K, any sign, rows need not sum to 1): the
-     * gradient of every loss of src/train/loss.c is of this form, c_ni = -g_ni dE/dg_ni. */
+     * gradient of every loss of src/train/loss.c is of this form, c_ni = -g_ni dE/dg_ni.
+     * G (n x K, like C: row n at G + n k) holds the probabilities prob_rows gave at THETA
+     * for these rows, so the slot computes no logit or exponential. NULL with prob_rows. */
     void (*grad_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
-                      const double *c, size_t r0, size_t r1, double *grad);
+                      const double *g, const double *c, size_t r0, size_t r1, double *grad);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,

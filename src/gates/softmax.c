@@ -149,35 +149,67 @@ static void softmax_stat_add(const moe_dataset *d, const moe_gate_shape *s,
     }
 }
 
-/* d/dv_i sum_j c_j log g_j = (c_i - g_i sum_j c_j) z~ for i < K-1. */
-static void softmax_grad_rows(const moe_dataset *d, const moe_gate_shape *sh,
-                              const double *theta, const double *c, size_t r0, size_t r1,
-                              double *grad)
+/* log g and g of rows [R0, R1) in one pass: per chunk the logits (into LOGG), per row the
+ * max, the shifted logits (into G), one vexp over the chunk, then the row sums, log g = eta -
+ * (max + log sum) and g = exp(eta - max) / sum. The same operations in the same order as
+ * log_prob_rows (posterior_rows' reference loop and its ISA versions over the same vexp), so
+ * LOGG is bit-identical to it; G costs no further exponential. */
+static void softmax_prob_rows(const moe_dataset *d, const moe_gate_shape *s, const double *par,
+                              size_t r0, size_t r1, double *logg, double *g)
 {
-    size_t p = d->nz + 1, k = sh->k;
-    double g[MOE_K_MAX];
-    for (size_t r = r0; r < r1; r++) {
-        const double *z = d->z + r * p, *cr = c + r * k;
-        /* g itself (not its log): K exponentials and no logarithm per row */
-        double mx = 0, gs = 0, csum = 0;
-        for (size_t i = 0; i + 1 < k; i++) {
-            double eta = 0;
-            for (size_t j = 0; j < p; j++)
-                eta += theta[i * p + j] * z[j];
-            g[i] = eta;
-            if (eta > mx)
-                mx = eta;
+    size_t p = d->nz + 1, k = s->k;
+    const moe_kernels *kern = moe_kernels_get();
+    double mx[CHUNK];
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+        double *lg = logg + (c0 - r0) * k, *gc = g + (c0 - r0) * k;
+        rows_logits(d->z + c0 * p, nc, par, k, p, lg);
+        for (size_t t = 0; t < nc; t++) {
+            const double *e = lg + t * k;
+            double m = -INFINITY;
+            for (size_t i = 0; i < k; i++)
+                if (e[i] > m)
+                    m = e[i];
+            mx[t] = m;
+            for (size_t i = 0; i < k; i++)
+                gc[t * k + i] = e[i] - m;
         }
-        g[k - 1] = 0;
-        for (size_t i = 0; i < k; i++)
-            gs += (g[i] = exp(g[i] - mx));
-        for (size_t i = 0; i < k; i++)
-            csum += cr[i];
-        for (size_t i = 0; i + 1 < k; i++) {
-            double e = cr[i] - csum * (g[i] / gs);
-            for (size_t j = 0; j < p; j++)
-                grad[i * p + j] += e * z[j];
+        kern->vexp(nc * k, gc, gc);
+        for (size_t t = 0; t < nc; t++) {
+            double *e = lg + t * k, *gt = gc + t * k, sum = 0;
+            for (size_t i = 0; i < k; i++)
+                sum += gt[i];
+            double l = mx[t] + log(sum);
+            for (size_t i = 0; i < k; i++) {
+                e[i] -= l;
+                gt[i] /= sum;
+            }
         }
+    }
+}
+
+/* d/dv_i sum_j c_j log g_j = (c_i - g_i sum_j c_j) z~ for i < K-1, from the probabilities G
+ * of prob_rows: per chunk the weights e, then the rank-1 updates e z~' by the ger_rows kernel
+ * (each element summed in row order, bit-identical in every kernel set). */
+static void softmax_grad_rows(const moe_dataset *d, const moe_gate_shape *sh,
+                              const double *theta, const double *g, const double *c, size_t r0,
+                              size_t r1, double *grad)
+{
+    (void)theta;
+    size_t p = d->nz + 1, k = sh->k, km = k - 1;
+    const moe_kernels *kern = moe_kernels_get();
+    double cw[CHUNK * MOE_K_MAX];
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+        for (size_t t = 0; t < nc; t++) {
+            const double *cr = c + (c0 + t) * k, *gr = g + (c0 + t) * k;
+            double csum = 0;
+            for (size_t i = 0; i < k; i++)
+                csum += cr[i];
+            for (size_t i = 0; i < km; i++)
+                cw[t * km + i] = cr[i] - csum * gr[i];
+        }
+        kern->ger_rows(nc, km, p, cw, km, d->z + c0 * p, p, grad);
     }
 }
 
@@ -285,6 +317,7 @@ const moe_gate_type moe_gate_softmax = {
     .log_prob_rows = softmax_log_prob_rows,
     .stat_size = softmax_stat_size,
     .stat_add = softmax_stat_add,
+    .prob_rows = softmax_prob_rows,
     .grad_rows = softmax_grad_rows,
     .derivatives = softmax_derivatives,
     .get_theta = softmax_get_theta,

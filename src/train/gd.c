@@ -8,8 +8,10 @@
  * one learning rate suits every data size. The batch is cut into fixed row blocks that depend
  * on its size alone (moe_block_count); the blocks' partial gradients are added in block order,
  * so a fit is bit-identical whatever the number of OpenMP threads. The shuffle permutes the
- * training rows into a copy once per epoch, so that a batch is a contiguous row range the type
- * tables' row kernels take. Nothing is allocated after moe_gd_alloc. */
+ * row numbers once per epoch (Fisher-Yates, the draws and swaps of gsl_ran_shuffle, so the
+ * order is the one GSL gives), and each mini-batch's rows are gathered into a copy of batch
+ * size (which stays in cache), so that a batch is a contiguous row range the type tables'
+ * row kernels take. Nothing is allocated after moe_gd_alloc. */
 #include <config.h>
 
 #include <gsl/gsl_randist.h>
@@ -39,14 +41,19 @@ static moe_dataset *alloc_like(const moe_dataset *d, size_t n)
     return s;
 }
 
-/* Row IDX[t] of D becomes row T of S, for t < N. */
+/* Row IDX[t] of D becomes row T of S, for t < N (element loops: a row is a few doubles, too
+ * short for memcpy calls to pay). */
 static void copy_rows(const moe_dataset *d, const size_t *idx, size_t n, moe_dataset *s)
 {
     size_t px = d->nx + 1, pz = d->nz + 1;
     for (size_t t = 0; t < n; t++) {
         size_t r = idx[t];
-        memcpy(s->x + t * px, d->x + r * px, px * sizeof *s->x);
-        memcpy(s->z + t * pz, d->z + r * pz, pz * sizeof *s->z);
+        const double *xr = d->x + r * px, *zr = d->z + r * pz;
+        double *xs = s->x + t * px, *zs = s->z + t * pz;
+        for (size_t j = 0; j < px; j++)
+            xs[j] = xr[j];
+        for (size_t j = 0; j < pz; j++)
+            zs[j] = zr[j];
         s->y[t] = d->y[r];
         if (d->w)
             s->w[t] = d->w[r];
@@ -121,20 +128,19 @@ moe_gd_work *moe_gd_alloc(const moe_dataset *train, const moe_dataset *valid,
     size_t epochs = par->epochs ? par->epochs : 1, np1 = w->np + 1;
     int shuffle = par->batch > 0 && par->batch < w->n;
     if (shuffle) {
-        w->shuf = alloc_like(train, w->n);
+        w->shuf = alloc_like(train, par->batch);
         w->perm = malloc(w->n * sizeof *w->perm);
     }
-    w->lw = moe_loss_alloc(nmax, w->k);
     w->opt = moe_optim_alloc(par->optimizer, w->np, par->momentum);
     w->theta = malloc(np1 * sizeof *w->theta);
     w->grad = malloc(np1 * sizeof *w->grad);
     w->best = malloc(np1 * sizeof *w->best);
     w->gpart = malloc(w->nbmax * np1 * sizeof *w->gpart);
     w->lpart = malloc(w->nbmax * 2 * sizeof *w->lpart);
-    w->tmp = malloc(w->nbmax * (w->nep + 1) * sizeof *w->tmp);
+    w->tmp = malloc(w->nbmax * (w->k * w->nep + 1) * sizeof *w->tmp);
     w->trace = malloc(epochs * sizeof *w->trace);
     w->vtrace = malloc(epochs * sizeof *w->vtrace);
-    if ((shuffle && (!w->shuf || !w->perm)) || !w->lw || !w->opt || !w->theta || !w->grad ||
+    if ((shuffle && (!w->shuf || !w->perm)) || !w->opt || !w->theta || !w->grad ||
         !w->best || !w->gpart || !w->lpart || !w->tmp || !w->trace || !w->vtrace) {
         moe_gd_free(w);
         return NULL;
@@ -148,7 +154,6 @@ void moe_gd_free(moe_gd_work *w)
         return;
     moe_dataset_free(w->shuf);
     free(w->perm);
-    moe_loss_free(w->lw);
     moe_optim_free(w->opt);
     free(w->theta);
     free(w->grad);
@@ -159,6 +164,17 @@ void moe_gd_free(moe_gd_work *w)
     free(w->trace);
     free(w->vtrace);
     free(w);
+}
+
+/* Permutes A[0..N) in place as gsl_ran_shuffle(RNG, A, N, sizeof *A) does (the same draws
+ * of gsl_rng_uniform_int in the same order, the same swaps), without its byte-wise swap. */
+static void shuffle(gsl_rng *rng, size_t *a, size_t n)
+{
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = gsl_rng_uniform_int(rng, i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
 }
 
 /* Loss (and with GRAD, its gradient) summed over rows [R0, R1) of D in fixed blocks;
@@ -178,7 +194,7 @@ static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *
         if (grad)
             memset(gp, 0, np * sizeof *gp);
         w->lpart[2 * b] = moe_loss_rows(w->par.loss, d, m, gth, a0, a1, grad ? gp : NULL,
-                                        w->tmp + b * (w->nep + 1), w->lw);
+                                        w->tmp + b * (w->k * w->nep + 1));
         double s = 0;
         if (d->w)
             for (size_t r = a0; r < a1; r++)
@@ -250,13 +266,17 @@ int moe_gd_run(moe_gd_work *w, moe_model *m, gsl_rng *rng,
         if (batch < n) {
             for (size_t r = 0; r < n; r++)
                 w->perm[r] = r;
-            gsl_ran_shuffle(rng, w->perm, n, sizeof *w->perm);
-            copy_rows(w->train, w->perm, n, w->shuf);
-            d = w->shuf;
+            shuffle(rng, w->perm, n);
         }
         double el = 0, ew = 0;
         for (size_t s = 0; s < steps; s++, t++) {
             size_t r0 = s * batch, r1 = r0 + batch < n ? r0 + batch : n;
+            if (batch < n) {  /* the batch's rows, gathered into rows [0, r1 - r0) */
+                copy_rows(w->train, w->perm + r0, r1 - r0, w->shuf);
+                d = w->shuf;
+                r1 -= r0;
+                r0 = 0;
+            }
             double ws, l = batch_pass(w, d, m, r0, r1, w->grad, &ws);
             if (!(ws > 0))
                 continue;  /* a batch of zero-weight rows moves nothing */

@@ -32,16 +32,15 @@ typedef struct moe_gd_work {
     moe_gd_params par;
     const moe_dataset *train;  /* standardised training rows (not owned) */
     const moe_dataset *valid;  /* held-out rows or NULL (not owned) */
-    moe_dataset *shuf;         /* the training rows in this epoch's order (mini-batches) */
+    moe_dataset *shuf;         /* batch rows: the current mini-batch, gathered */
     size_t *perm;              /* n: the shuffle */
     size_t n, nv, k, np, nep;  /* training and validation rows, experts, parameters */
     size_t nbmax;              /* row blocks of the largest batch */
-    moe_loss_work *lw;         /* the loss's row scratch (max(n, nv) rows) */
     moe_optim *opt;
     double *theta, *grad, *best;  /* np each */
     double *gpart;             /* nbmax x np: block partial gradients */
     double *lpart;             /* nbmax x 2: block partial loss and weight */
-    double *tmp;               /* nbmax x nep: the loss's per-block scratch */
+    double *tmp;               /* nbmax x (k nep + 1): the loss's per-block scratch */
     double *trace, *vtrace;    /* epochs: training and validation loss per row */
     size_t epochs_done;        /* epochs run (the traces' length) */
     size_t best_epoch;         /* the epoch whose parameters were kept (validation) */

@@ -2,128 +2,141 @@
  * gradients, family- and gate-generic through the type tables (see loss.h for the formulas).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * One call handles one block of rows: first every expert's log-densities (and means) and the
- * gate's log-probabilities for the block, then per row the loss and the weights a, b, c of
- * the three gradient slots, then one slot call per expert and one for the gate. Rows are
- * visited in increasing order, so the block's sums do not depend on the thread count. */
+ * One fused pass over the rows, in chunks of LOSS_BUF / K rows whose scratch lives on the
+ * stack (nothing of n x K size is written to memory): per chunk, every expert's
+ * log-densities (and means), the gate's log-probabilities and probabilities in one call
+ * (prob_rows: its exponentials are computed once per row), then per row the loss and the
+ * weights a, b, c of the three gradient slots, with the nll's exponentials through the
+ * kernel set's vexp over the whole chunk, then one slot call per expert and one for the gate,
+ * which takes the probabilities instead of recomputing them. The slots see the chunk as a
+ * data set of its own (a view whose row 0 is the chunk's first row). Rows are visited in
+ * increasing order and every sum is taken row by row, so a block's sums do not depend on the
+ * chunking or the thread count; with MOE_ARCH=ref (libm's exp) they are those of the
+ * unchunked loops of earlier versions, bit for bit. */
 #include <config.h>
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "experts/expert.h"
 #include "gates/gate.h"
+#include "kernels/kernels.h"
 #include "train/loss.h"
 
-moe_loss_work *moe_loss_alloc(size_t n, size_t k)
-{
-    moe_loss_work *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
-    size_t nk = (n ? n : 1) * k;
-    w->n = n;
-    w->k = k;
-    w->logf = malloc(nk * sizeof *w->logf);
-    w->mu = malloc(nk * sizeof *w->mu);
-    w->logg = malloc(nk * sizeof *w->logg);
-    w->a = malloc(nk * sizeof *w->a);
-    w->b = malloc(nk * sizeof *w->b);
-    w->c = malloc(nk * sizeof *w->c);
-    if (!w->logf || !w->mu || !w->logg || !w->a || !w->b || !w->c) {
-        moe_loss_free(w);
-        return NULL;
-    }
-    return w;
-}
+/* Doubles of each per-chunk scratch array: a chunk is LOSS_BUF / K rows (256 at K = 4, 16 at
+ * K = MOE_K_MAX); seven such arrays (56 KiB) live on the stack of each thread. */
+#define LOSS_BUF 1024
 
-void moe_loss_free(moe_loss_work *w)
+/* Rows [R0, R1) of D as a data set of R1 - R0 rows (pointers into D's arrays; nothing is
+ * copied or owned). */
+static void view_rows(const moe_dataset *d, size_t r0, size_t r1, moe_dataset *v)
 {
-    if (!w)
-        return;
-    free(w->logf);
-    free(w->mu);
-    free(w->logg);
-    free(w->a);
-    free(w->b);
-    free(w->c);
-    free(w);
+    *v = *d;
+    v->n = r1 - r0;
+    v->x = d->x + r0 * (d->nx + 1);
+    v->z = d->z + r0 * (d->nz + 1);
+    v->y = d->y ? d->y + r0 : NULL;
+    v->w = d->w ? d->w + r0 : NULL;
+    v->offset = d->offset ? d->offset + r0 : NULL;
+    v->trials = d->trials ? d->trials + r0 : NULL;
+    v->line = d->line ? d->line + r0 : NULL;
 }
 
 double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
-                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp,
-                     moe_loss_work *w)
+                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp)
 {
     const moe_expert_type *et = m->expert;
     const moe_gate_type *gt = m->gate;
-    size_t k = m->k, n = w->n, nep = et->nparams(m->nx);
-    if (r1 <= r0)
-        return 0;
-    for (size_t i = 0; i < k; i++) {
-        const double *par = moe_model_expert_block_const(m, i);
-        et->log_density_rows(d, par, r0, r1, w->logf + i * n + r0);
-        if (loss == MOE_LOSS_COOPERATIVE)
-            et->moments_rows(d, par, r0, r1, w->mu + i * n + r0, NULL);
-    }
+    const moe_kernels *kern = moe_kernels_get();
+    size_t k = m->k, nep = et->nparams(m->nx), rows = LOSS_BUF / k;
     moe_gate_shape gs = moe_model_gate_shape(m);
-    gt->log_prob_rows(d, &gs, m->gate_par, r0, r1, w->logg + r0 * k);
+    double logf[LOSS_BUF], mu[LOSS_BUF], logg[LOSS_BUF], g[LOSS_BUF], a[LOSS_BUF];
+    double b[LOSS_BUF], c[LOSS_BUF], mx[LOSS_BUF];
     double total = 0;
-    for (size_t r = r0; r < r1; r++) {
-        const double *lg = w->logg + r * k;
-        double *a = w->a + r * k, *b = w->b + r * k, *c = w->c + r * k;
-        double wr = d->w ? d->w[r] : 1, e = 0;
+    int coop_disp = grad && loss == MOE_LOSS_COOPERATIVE && et->dispersion;
+    if (coop_disp)  /* the dispersions' competitive gradients, summed over every chunk */
+        memset(tmp, 0, k * nep * sizeof *tmp);
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        moe_dataset v;
+        view_rows(d, c0, c0 + nc, &v);
+        for (size_t i = 0; i < k; i++) {
+            const double *par = moe_model_expert_block_const(m, i);
+            et->log_density_rows(&v, par, 0, nc, logf + i * nc);
+            if (loss == MOE_LOSS_COOPERATIVE)
+                et->moments_rows(&v, par, 0, nc, mu + i * nc, NULL);
+        }
+        gt->prob_rows(&v, &gs, m->gate_par, 0, nc, logg, g);
         if (loss == MOE_LOSS_NLL) {
-            double t[MOE_K_MAX], mx = -INFINITY;
-            for (size_t i = 0; i < k; i++) {
-                t[i] = lg[i] + w->logf[i * n + r];
-                if (t[i] > mx)
-                    mx = t[i];
+            /* t = log g + log f, shifted by its row max (into a), one vexp for the chunk,
+             * then E = -(max + log sum) and the posterior h = u / sum */
+            for (size_t r = 0; r < nc; r++) {
+                double *t = a + r * k, mr = -INFINITY;
+                for (size_t i = 0; i < k; i++) {
+                    t[i] = logg[r * k + i] + logf[i * nc + r];
+                    if (t[i] > mr)
+                        mr = t[i];
+                }
+                mx[r] = mr;
+                for (size_t i = 0; i < k; i++)
+                    t[i] -= mr;
             }
-            double s = 0, u[MOE_K_MAX];
-            for (size_t i = 0; i < k; i++)
-                s += (u[i] = exp(t[i] - mx));
-            e = -(mx + log(s));
-            for (size_t i = 0; i < k; i++)  /* the posterior h_i = u_i / s */
-                a[i] = c[i] = -wr * (u[i] / s);
-        } else if (loss == MOE_LOSS_COMPETITIVE) {
-            for (size_t i = 0; i < k; i++) {
-                double g = exp(lg[i]), l = -w->logf[i * n + r];
-                e += g * l;
-                a[i] = -wr * g;
-                c[i] = wr * g * l;
+            kern->vexp(nc * k, a, a);
+            for (size_t r = 0; r < nc; r++) {
+                double *u = a + r * k, wr = v.w ? v.w[r] : 1, s = 0;
+                for (size_t i = 0; i < k; i++)
+                    s += u[i];
+                total += wr * -(mx[r] + log(s));
+                for (size_t i = 0; i < k; i++)
+                    c[r * k + i] = u[i] = -wr * (u[i] / s);
             }
         } else {
-            double o = 0;
-            for (size_t i = 0; i < k; i++)
-                o += exp(lg[i]) * w->mu[i * n + r];
-            double res = d->y[r] - o;
-            e = 0.5 * res * res;
-            for (size_t i = 0; i < k; i++) {
-                double g = exp(lg[i]);
-                a[i] = -wr * g;  /* the dispersion's (competitive) weights */
-                b[i] = -wr * res * g;
-                c[i] = -wr * res * g * w->mu[i * n + r];
+            /* exp(log g) rather than G: the same numbers as the unfused loops under ref */
+            kern->vexp(nc * k, logg, logg);
+            for (size_t r = 0; r < nc; r++) {
+                const double *gr = logg + r * k;
+                double *ar = a + r * k, *br = b + r * k, *cr = c + r * k;
+                double wr = v.w ? v.w[r] : 1, e = 0;
+                if (loss == MOE_LOSS_COMPETITIVE) {
+                    for (size_t i = 0; i < k; i++) {
+                        double l = -logf[i * nc + r];
+                        e += gr[i] * l;
+                        ar[i] = -wr * gr[i];
+                        cr[i] = wr * gr[i] * l;
+                    }
+                } else {
+                    double o = 0;
+                    for (size_t i = 0; i < k; i++)
+                        o += gr[i] * mu[i * nc + r];
+                    double res = v.y[r] - o;
+                    e = 0.5 * res * res;
+                    for (size_t i = 0; i < k; i++) {
+                        ar[i] = -wr * gr[i];  /* the dispersion's (competitive) weights */
+                        br[i] = -wr * res * gr[i];
+                        cr[i] = -wr * res * gr[i] * mu[i * nc + r];
+                    }
+                }
+                total += wr * e;
             }
         }
-        total += wr * e;
-    }
-    if (!grad)
-        return total;
-    for (size_t i = 0; i < k; i++) {
-        const double *par = moe_model_expert_block_const(m, i);
-        double *gi = grad + i * nep;
-        if (loss != MOE_LOSS_COOPERATIVE) {
-            et->score_rows(d, par, w->a, k, i, r0, r1, gi);
+        if (!grad)
             continue;
+        for (size_t i = 0; i < k; i++) {
+            const double *par = moe_model_expert_block_const(m, i);
+            double *gi = grad + i * nep;
+            if (loss != MOE_LOSS_COOPERATIVE) {
+                et->score_rows(&v, par, a, k, i, 0, nc, gi);
+                continue;
+            }
+            et->mean_grad_rows(&v, par, b, k, i, 0, nc, gi);
+            if (coop_disp)
+                et->score_rows(&v, par, a, k, i, 0, nc, tmp + i * nep);
         }
-        et->mean_grad_rows(d, par, w->b, k, i, r0, r1, gi);
-        if (et->dispersion) {
-            memset(tmp, 0, nep * sizeof *tmp);
-            et->score_rows(d, par, w->a, k, i, r0, r1, tmp);
-            gi[nep - 1] += tmp[nep - 1];
-        }
+        if (k > 1)
+            gt->grad_rows(&v, &gs, gate_theta, g, c, 0, nc, grad + k * nep);
     }
-    if (k > 1)
-        gt->grad_rows(d, &gs, gate_theta, w->c, r0, r1, grad + k * nep);
+    if (coop_disp)
+        for (size_t i = 0; i < k; i++)
+            grad[i * nep + nep - 1] += tmp[i * nep + nep - 1];
     return total;
 }

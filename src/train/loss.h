@@ -8,26 +8,14 @@
 #include "data/dataset.h"
 #include "model/model.h"
 
-/* Row scratch of the loss for data sets of up to N rows and K experts (absolute row
- * indices, so row blocks of one data set never share an entry). */
-typedef struct moe_loss_work {
-    size_t n, k;
-    double *logf;   /* k x n, expert-major: log f_i(y_r) */
-    double *mu;     /* k x n: each expert's mean of y (cooperative) */
-    double *logg;   /* n x k: log g_i(z_r) */
-    double *a;      /* n x k: weights handed to the experts' score_rows */
-    double *b;      /* n x k: weights handed to the experts' mean_grad_rows */
-    double *c;      /* n x k: weights handed to the gate's grad_rows */
-} moe_loss_work;
-
-moe_loss_work *moe_loss_alloc(size_t n, size_t k);
-void moe_loss_free(moe_loss_work *w);
-
 /* The loss summed over rows [R0, R1) of the standardised data set D under model M (each row
  * times its weight w_n), on the standardised scale. When GRAD is not NULL, adds to it the
  * gradient with respect to the model's flat theta (moe_model_get_theta: every expert's
- * theta, then the gate's); TMP is scratch of one expert's nparams. GATE_THETA is the gate's
- * theta (the tail of the flat theta).
+ * theta, then the gate's); TMP is scratch of K times one expert's nparams (used by the
+ * cooperative loss only; NULL will do for the others). GATE_THETA is the gate's theta (the
+ * tail of the flat theta). The gate must have prob_rows and grad_rows (gate.h). Nothing is
+ * allocated: the row scratch lives on the stack in chunk-sized buffers (loss.c), so any
+ * number of threads may call this at once on disjoint rows.
  *
  * The gradients (DESIGN.md section 2, written with log-densities so that every family has
  * them): with l_i = -log f_i, h_i the posterior, o = sum_i g_i mu_i and r = y - o,
@@ -40,7 +28,6 @@ void moe_loss_free(moe_loss_work *w);
  * expert's gate-weighted residual scale (the gradient is then that of a block-wise objective,
  * not of E alone). */
 double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
-                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp,
-                     moe_loss_work *w);
+                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp);
 
 #endif
