@@ -13,13 +13,23 @@ command -v clang >/dev/null || { echo "run.sh: clang is needed (apt-get install 
 work=$(mktemp -d "${TMPDIR:-/tmp}/moefit-fuzz.XXXXXX")
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. -Iinclude -Isrc"
 deps="$(pkg-config --cflags --libs gsl jansson lapacke openblas | sed 's/-lgslcblas//') -lm"
-lib_sources=$(find src -name '*.c' ! -path 'src/cli/*' | sort)
+# The ISA kernel files are compiled on their own with the flags configure chose for them (the
+# Makefile's MOE_AVX2_CFLAGS, MOE_AVX512_CFLAGS), as the real build does; the rest together.
+lib_sources=$(find src -name '*.c' ! -path 'src/cli/*' ! -name 'avx2.c' ! -name 'avx512.c' | sort)
+isa_objects=""
+for isa in avx2 avx512; do
+  isa_flags=$(sed -n "s/^MOE_$(echo $isa | tr a-z A-Z)_CFLAGS = //p" Makefile)
+  [ -n "$isa_flags" ] || continue
+  # shellcheck disable=SC2086
+  clang $flags -Wno-unknown-pragmas $isa_flags -c -o "$work/$isa.o" "src/kernels/$isa.c"
+  isa_objects="$isa_objects $work/$isa.o"
+done
 status=0
 for target in csv model; do
   echo "== fuzz_$target: building"
   # shellcheck disable=SC2086
   clang $flags -Wno-unknown-pragmas -o "$work/fuzz_$target" "tests/fuzz/fuzz_$target.c" \
-    $lib_sources $deps
+    $lib_sources $isa_objects $deps
   mkdir -p "$work/corpus_$target"
   cp tests/fuzz/${target}_corpus/* "$work/corpus_$target/" 2>/dev/null || true
   echo "== fuzz_$target: running ${secs}s"
