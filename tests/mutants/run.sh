@@ -9,8 +9,10 @@
 #   -t TESTS   run these tests for every mutant instead of the ones each line names (for
 #              measuring what a given test set kills; names as in TESTS, e.g. tests/test_em)
 #   ID...      only these mutants
-# Environment: MUTANTS_JOBS (make -j, default 2), MUTANTS_TIMEOUT (seconds per mutant's tests,
-# default 300), MUTANTS_KEEP=1 keeps the build folder, CONFIGURE_FLAGS (passed to configure).
+# Environment: MUTANTS_SHARDS (how many private copies run side by side, each taking every
+# N-th mutant; default 2 where there are 2 or more processors, else 1), MUTANTS_JOBS (make -j
+# per copy, default 2 unsharded, 1 sharded), MUTANTS_TIMEOUT (seconds per mutant's tests,
+# default 300), MUTANTS_KEEP=1 keeps the build folders, CONFIGURE_FLAGS (passed to configure).
 #
 # List format, one mutant per line ('#' starts a comment line; blank lines are ignored):
 #   ID | FILE | ORIGINAL | REPLACEMENT | TESTS
@@ -38,9 +40,45 @@ while getopts l:t:h opt; do
   esac
 done
 shift $((OPTIND - 1))
-jobs=${MUTANTS_JOBS:-2}
 tmo=${MUTANTS_TIMEOUT:-300}
 [ -r "$list" ] || { echo "mutants: cannot read $list" >&2; exit 99; }
+
+# Sharded: this process starts one copy of itself per shard (MUTANTS_SHARD=I/N), lets their
+# lines through as they come and adds up their counts.
+shards=${MUTANTS_SHARDS:-1}
+[ -n "${MUTANTS_SHARDS:-}" ] || [ "$(nproc 2>/dev/null || echo 1)" -lt 2 ] || shards=2
+if [ -z "${MUTANTS_SHARD:-}" ] && [ "$shards" -gt 1 ]; then
+  start=$(date +%s)
+  sums=$(mktemp -d "${TMPDIR:-/tmp}/moefit-mutants-sums.XXXXXX") || exit 99
+  pids=
+  trap 'kill $pids 2>/dev/null; rm -rf "$sums"; exit 130' INT TERM
+  i=1
+  while [ "$i" -le "$shards" ]; do
+    if [ -n "$only_tests" ]; then
+      MUTANTS_SHARD=$i/$shards MUTANTS_SUMMARY=$sums/$i sh "$0" -l "$list" -t "$only_tests" "$@" &
+    else
+      MUTANTS_SHARD=$i/$shards MUTANTS_SUMMARY=$sums/$i sh "$0" -l "$list" "$@" &
+    fi
+    pids="$pids $!"
+    i=$((i + 1))
+  done
+  wait
+  killed=0 total=0 bad=0 i=1
+  while [ "$i" -le "$shards" ]; do
+    # shellcheck disable=SC2046
+    [ -r "$sums/$i" ] && set -- $(cat "$sums/$i") || set -- 0 0 1
+    killed=$((killed + $1)) total=$((total + $2)) bad=$((bad + $3))
+    i=$((i + 1))
+  done
+  rm -rf "$sums"
+  echo "mutants: $(( $(date +%s) - start ))s in all ($shards shards)"
+  echo "mutants: $killed killed of $total"
+  [ "$total" -gt 0 ] && [ "$killed" -eq "$total" ] && [ "$bad" -eq 0 ]
+  exit
+fi
+shard=${MUTANTS_SHARD:-1/1}
+shard_i=${shard%/*} shard_n=${shard#*/}
+jobs=${MUTANTS_JOBS:-$([ "$shard_n" -gt 1 ] && echo 1 || echo 2)}
 
 start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/moefit-mutants.XXXXXX") || exit 99
@@ -85,12 +123,14 @@ apply() {
     open my $out, ">", $f or exit 4; print $out $t; close $out or exit 4;' "$1"
 }
 
-total=0 killed=0 bad=0
+total=0 killed=0 bad=0 seen=0
 sel=" $* "
 while IFS= read -r line || [ -n "$line" ]; do
   case $line in ''|'#'*) continue ;; esac
   id=$(field "$line" 1)
   [ "$sel" = "  " ] || case $sel in *" $id "*) ;; *) continue ;; esac
+  seen=$((seen + 1))
+  [ $(( (seen - 1) % shard_n + 1 )) -eq "$shard_i" ] || continue
   total=$((total + 1))
   if [ "$(nfields "$line")" -ne 5 ]; then
     echo "ERROR    $id: not five fields: $line"; bad=$((bad + 1)); continue
@@ -130,6 +170,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   cat "$work/orig" >"$src/$file"
 done <"$list"
 
-echo "mutants: $(( $(date +%s) - start ))s in all"
+[ -z "${MUTANTS_SUMMARY:-}" ] || echo "$killed $total $bad" >"$MUTANTS_SUMMARY"
+echo "mutants: $(( $(date +%s) - start ))s in all${MUTANTS_SHARD:+ (shard $shard)}"
 echo "mutants: $killed killed of $total"
 [ "$total" -gt 0 ] && [ "$killed" -eq "$total" ] && [ "$bad" -eq 0 ]
