@@ -571,6 +571,86 @@ int moe_plot_check(const moe_plot_options *opt, moe_error *err);
  * set D that will be fitted (MOE_EINVAL with the inputs listed, else MOE_SUCCESS). */
 int moe_plot_check_data(const moe_plot_options *opt, const moe_dataset *d, moe_error *err);
 
+/* ---------------------------------------------------------------- the sparse layer */
+
+/* A float32 sparse mixture-of-experts layer for C programs (Shazeer et al. 2017; Switch,
+ * Fedus et al. 2021): a router sends each of T tokens (rows of d floats) to its top_k of E
+ * experts, each a d -> hidden -> d MLP, and returns the gate-weighted sum of their outputs.
+ * The formulas, the auxiliary losses and the capacity rule are at the top of
+ * src/sparse/layer_impl.h (and DESIGN.md section 1). Workspaces are allocated once by
+ * moe_sparse_alloc; forward and backward allocate nothing. */
+typedef struct moe_sparse_layer moe_sparse_layer;
+
+#define MOE_SPARSE_MAX_EXPERTS 256   /* the most experts a layer may have */
+#define MOE_SPARSE_NOISE_FLOOR 1e-2  /* added to softplus(x W_noise), so Phi never sees 0 */
+
+typedef enum moe_activation { MOE_ACT_RELU = 0, MOE_ACT_GELU } moe_activation;
+
+/* The auxiliary load-balancing loss: Shazeer's importance + load CV^2, Switch's
+ * alpha E sum f_i P_i, or none. */
+typedef enum moe_aux_loss { MOE_AUX_SHAZEER = 0, MOE_AUX_SWITCH, MOE_AUX_NONE } moe_aux_loss;
+
+typedef struct moe_sparse_config {
+    size_t d;                /* token width, in and out (default 16) */
+    size_t hidden;           /* hidden units of every expert (default 32) */
+    size_t experts;          /* E, 1 .. MOE_SPARSE_MAX_EXPERTS (default 8) */
+    size_t top_k;            /* experts per token, 1 .. E (default 2) */
+    size_t max_tokens;       /* the most tokens one call takes; sizes the workspaces (1024) */
+    moe_activation activation;  /* of the hidden layer (default MOE_ACT_RELU) */
+    int noisy;               /* 1 (default): learned noise on the router logits in training */
+    moe_aux_loss aux;        /* default MOE_AUX_SHAZEER */
+    double w_importance;     /* Shazeer's importance weight (0.1) */
+    double w_load;           /* Shazeer's load weight (0.1; noisy training only) */
+    double w_switch;         /* Switch's alpha (0.01) */
+    double w_z;              /* router z-loss weight (default 0: off) */
+    double capacity_factor;  /* 0 (default): no capacity; else each expert takes at most
+                                ceil(capacity_factor T top_k / E) assignments a call */
+    unsigned long seed;      /* the experts' initial weights and the router noise (1) */
+} moe_sparse_config;
+
+/* What the last forward call saw. */
+typedef struct moe_sparse_stats {
+    double aux_loss;         /* the auxiliary losses' value (backward adds their gradient) */
+    double importance_cv2;   /* CV^2 of Importance_i = sum_x G(x)_i (population variance) */
+    double load_cv2;         /* CV^2 of the load: the smooth estimator in noisy training,
+                                else the rows routed to each expert */
+    size_t dropped;          /* assignments over capacity, dropped */
+} moe_sparse_stats;
+
+moe_sparse_config moe_sparse_config_default(void);
+
+/* NULL when C is usable, else a message saying what is wrong. */
+const char *moe_sparse_config_check(const moe_sparse_config *c);
+
+/* Allocates a layer and its workspaces for C->max_tokens tokens; the router weights start at
+ * 0 and the experts' uniformly in +-1/sqrt(fan-in) from C->seed. MOE_EINVAL (a bad
+ * config: the message says what) or MOE_ENOMEM. */
+int moe_sparse_alloc(const moe_sparse_config *c, moe_sparse_layer **out, moe_error *err);
+void moe_sparse_free(moe_sparse_layer *l);
+
+/* The parameters (moe_sparse_nparams floats, to read or set): W_g (d x E, row-major), W_noise
+ * (d x E), then for each expert W1 (d x hidden), b1 (hidden), W2 (hidden x d), b2 (d). The
+ * gradients of the last backward call, in the same layout. */
+size_t moe_sparse_nparams(const moe_sparse_layer *l);
+float *moe_sparse_params(moe_sparse_layer *l);
+const float *moe_sparse_grads(const moe_sparse_layer *l);
+
+/* Y (T x d) = the layer applied to X (T x d). TRAINING turns the router noise on (drawn from
+ * (seed, STEP, token, expert), so a repeated call draws the same noise) and the load
+ * estimator; X must stay unchanged until backward. STATS (may be NULL) gets the auxiliary
+ * losses and the dropped count. MOE_EBADLEN for T > max_tokens. */
+int moe_sparse_forward(moe_sparse_layer *l, const float *x, size_t tokens, int training,
+                       unsigned long step, float *y, moe_sparse_stats *stats, moe_error *err);
+
+/* From DY = dLoss/dY (T x d) of the last forward call: DX = dLoss/dX (T x d) and, in
+ * moe_sparse_grads, the gradient of Loss + aux_loss with respect to every parameter
+ * (overwritten, not accumulated). */
+int moe_sparse_backward(moe_sparse_layer *l, const float *dy, float *dx, moe_error *err);
+
+/* The rows routed to expert E by the last forward call (before capacity) and how many of
+ * them were dropped (DROPPED may be NULL); 0 for a bad E. */
+size_t moe_sparse_expert_rows(const moe_sparse_layer *l, size_t e, size_t *dropped);
+
 #ifdef __cplusplus
 }
 #endif

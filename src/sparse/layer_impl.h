@@ -1,0 +1,546 @@
+/* layer_impl.h: the sparse mixture-of-experts layer (noisy top-k routing to d -> h -> d MLP
+ * experts), written once for one floating type and included by layer.c (float, the public
+ * moe_sparse_* layer) and layer64.c (double, the reference the tests take finite differences
+ * of). The includer defines REAL (the type), SP(name) (the function-name prefix), LAYER (the
+ * struct's name) and GEMM (cblas_sgemm or cblas_dgemm).
+ * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
+ *
+ * The formulas are DESIGN.md section 1's (Shazeer et al. 2017; Switch, Fedus et al. 2021):
+ *   clean = x W_g,  H = clean + eps * (softplus(x W_noise) + 1e-2)  (eps ~ N(0,1), training
+ *   only, drawn from (seed, step, token, expert) so that the same call draws the same noise),
+ *   the k largest H kept (ties: the lower expert index), G = softmax of the kept values
+ *   (k = 1: the full softmax's probability of the chosen expert, the Switch form, so that the
+ *   router still gets a gradient), y = sum over the kept experts of G E_i(x), with
+ *   E_i(x) = act(x W1_i + b1_i) W2_i + b2_i.
+ * Auxiliary losses, added to the caller's loss by backward:
+ *   shazeer: w_imp CV(Importance)^2 + w_load CV(Load)^2, Importance_i = sum_x G(x)_i,
+ *            Load_i = sum_x Phi((clean_i - kth_excluding(H, k, i)) / s_i) (noisy training
+ *            only; the threshold is the k-th largest H without i, taken from the top k + 1);
+ *   switch:  alpha E sum_i f_i P_i, f_i the share of the T k assignments routed to i (before
+ *            capacity), P_i the mean full-softmax probability;
+ *   z-loss:  w_z mean_x logsumexp(H)^2.
+ * CV^2 = variance / mean^2 with the population variance (divisor E).
+ * Capacity (capacity_factor > 0): an expert takes at most ceil(cf T k / E) assignments, in
+ * token order then rank order; the rest are dropped (contribute nothing) and counted.
+ *
+ * Workspaces are allocated once (alloc) for max_tokens tokens; forward and backward allocate
+ * nothing. Every sum is taken in a fixed order (the GEMMs are BLAS's). */
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct LAYER {
+    moe_sparse_config c;
+    size_t np;            /* parameters */
+    REAL *par, *grad;     /* np each: W_g (d x E), W_noise (d x E), then per expert
+                             W1 (d x h), b1 (h), W2 (h x d), b2 (d) */
+    /* the last forward call's state, for backward */
+    size_t tokens;
+    int training;
+    const REAL *x;        /* the caller's input (kept, not copied: it must outlive backward) */
+    REAL *clean, *nlog, *scale, *eps, *hval;  /* T x E each: x W_g, x W_noise, s, eps, H */
+    REAL *prob;           /* T x E: the full softmax of H */
+    REAL *lse;            /* T: its log-sum-exp */
+    size_t *idx;          /* T x k: the kept experts, by rank */
+    REAL *gate;           /* T x k: their weights G */
+    REAL *thr_hi, *thr_lo;  /* T: the (k+1)-th and k-th largest H (load estimator) */
+    size_t *thr_hi_at, *thr_lo_at;  /* T: which experts hold them */
+    size_t *row;          /* T x k: the assignment's row in the grouped buffers, or SIZE_MAX
+                             when dropped */
+    size_t *token;        /* T k: the token of each grouped row */
+    size_t *start, *count, *dropped, *routed;  /* E (+1 for start) */
+    REAL *xg, *a, *act, *out;   /* grouped rows: inputs (d), pre-activations (h),
+                                   activations (h), outputs (d) */
+    REAL *dout, *da, *dxg;      /* backward: d out (d), d a (h), d xg (d) */
+    REAL *dh, *dnl, *dg;        /* T x E, T x E, T x k */
+    double imp_coef[MOE_SPARSE_MAX_EXPERTS], load_coef[MOE_SPARSE_MAX_EXPERTS];
+    double switch_f[MOE_SPARSE_MAX_EXPERTS];
+    moe_sparse_stats st;
+};
+
+/* ---------------------------------------------------------------- small pieces */
+
+static inline REAL SP(softplus)(REAL v)
+{
+    return v > 0 ? v + (REAL)log1p(exp(-(double)v)) : (REAL)log1p(exp((double)v));
+}
+
+static inline REAL SP(sigmoid)(REAL v) { return (REAL)(1.0 / (1.0 + exp(-(double)v))); }
+
+static inline REAL SP(act_f)(moe_activation a, REAL v)
+{
+    if (a == MOE_ACT_RELU)
+        return v > 0 ? v : 0;
+    return (REAL)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));   /* GELU, the exact (erf) form */
+}
+
+static inline REAL SP(act_d)(moe_activation a, REAL v)
+{
+    if (a == MOE_ACT_RELU)
+        return v > 0 ? 1 : 0;
+    return (REAL)(0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI));
+}
+
+/* a standard normal draw from (seed, step, t, e): two splitmix64 outputs, Box-Muller */
+static uint64_t SP(mix)(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double SP(normal)(uint64_t seed, uint64_t step, uint64_t t, uint64_t e)
+{
+    uint64_t h = SP(mix)(SP(mix)(SP(mix)(seed) ^ step) ^ (t * 0x100000001b3ULL + e));
+    double u1 = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(SP(mix)(h) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+static double SP(uniform)(uint64_t *state)
+{
+    *state = SP(mix)(*state);
+    return ((double)(*state >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* C (M x N) = A (M x K) B (K x N), row-major; transposes as asked; BETA 0 or 1 */
+static void SP(gemm)(int ta, int tb, size_t m, size_t n, size_t k, const REAL *a, size_t lda,
+                     const REAL *b, size_t ldb, REAL beta, REAL *c, size_t ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        if (beta == 0)
+            for (size_t i = 0; i < m; i++)
+                memset(c + i * ldc, 0, n * sizeof *c);
+        return;
+    }
+    GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+         (int)m, (int)n, (int)k, 1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* offsets of expert e's blocks in the parameter vector */
+static size_t SP(off_w1)(const moe_sparse_config *c, size_t e)
+{
+    return 2 * c->d * c->experts + e * (2 * c->d * c->hidden + c->hidden + c->d);
+}
+
+/* ---------------------------------------------------------------- alloc / free */
+
+static void *SP(zalloc)(size_t n, size_t size) { return calloc(n > 0 ? n : 1, size); }
+
+static void SP(free_impl)(struct LAYER *l)
+{
+    if (!l)
+        return;
+    void *p[] = {l->par, l->grad, l->clean, l->nlog, l->scale, l->eps, l->hval, l->prob,
+                 l->lse, l->idx, l->gate, l->thr_hi, l->thr_lo, l->thr_hi_at, l->thr_lo_at,
+                 l->row, l->token, l->start, l->count, l->dropped, l->routed, l->xg, l->a,
+                 l->act, l->out, l->dout, l->da, l->dxg, l->dh, l->dnl, l->dg};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(p[i]);
+    free(l);
+}
+
+static int SP(alloc_impl)(const moe_sparse_config *c, struct LAYER **out, moe_error *err)
+{
+    *out = NULL;
+    const char *why = moe_sparse_config_check(c);
+    if (why)
+        return moe_error_set(err, MOE_EINVAL, "sparse layer: %s", why);
+    struct LAYER *l = calloc(1, sizeof *l);
+    if (!l)
+        return moe_error_set(err, MOE_ENOMEM, "sparse layer: out of memory");
+    l->c = *c;
+    size_t d = c->d, h = c->hidden, E = c->experts, k = c->top_k, T = c->max_tokens;
+    size_t rows = T * k;
+    l->np = 2 * d * E + E * (2 * d * h + h + d);
+#define ALLOC(p, n) (((p) = SP(zalloc)((n), sizeof *(p))) != NULL)
+    int ok = ALLOC(l->par, l->np) && ALLOC(l->grad, l->np) && ALLOC(l->clean, T * E) &&
+             ALLOC(l->nlog, T * E) && ALLOC(l->scale, T * E) && ALLOC(l->eps, T * E) &&
+             ALLOC(l->hval, T * E) && ALLOC(l->prob, T * E) && ALLOC(l->lse, T) &&
+             ALLOC(l->idx, rows) && ALLOC(l->gate, rows) && ALLOC(l->thr_hi, T) &&
+             ALLOC(l->thr_lo, T) && ALLOC(l->thr_hi_at, T) && ALLOC(l->thr_lo_at, T) &&
+             ALLOC(l->row, rows) && ALLOC(l->token, rows) && ALLOC(l->start, E + 1) &&
+             ALLOC(l->count, E) && ALLOC(l->dropped, E) && ALLOC(l->routed, E) &&
+             ALLOC(l->xg, rows * d) && ALLOC(l->a, rows * h) && ALLOC(l->act, rows * h) &&
+             ALLOC(l->out, rows * d) && ALLOC(l->dout, rows * d) && ALLOC(l->da, rows * h) &&
+             ALLOC(l->dxg, rows * d) && ALLOC(l->dh, T * E) && ALLOC(l->dnl, T * E) &&
+             ALLOC(l->dg, rows);
+#undef ALLOC
+    if (!ok) {
+        SP(free_impl)(l);
+        return moe_error_set(err, MOE_ENOMEM, "sparse layer: out of memory (%zu tokens)", T);
+    }
+    /* W_g = W_noise = 0 (so routing starts even); expert weights uniform in +-1/sqrt(fan-in),
+     * biases 0, from the seed */
+    uint64_t state = SP(mix)((uint64_t)c->seed);
+    for (size_t e = 0; e < E; e++) {
+        REAL *w1 = l->par + SP(off_w1)(c, e), *w2 = w1 + d * h + h;
+        for (size_t j = 0; j < d * h; j++)
+            w1[j] = (REAL)((2 * SP(uniform)(&state) - 1) / sqrt((double)d));
+        for (size_t j = 0; j < h * d; j++)
+            w2[j] = (REAL)((2 * SP(uniform)(&state) - 1) / sqrt((double)h));
+    }
+    *out = l;
+    return MOE_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/* the kept experts of token t by rank, the k-th and (k+1)-th largest H and their holders */
+static void SP(route_token)(struct LAYER *l, size_t t)
+{
+    size_t E = l->c.experts, k = l->c.top_k;
+    const REAL *hv = l->hval + t * E;
+    size_t *idx = l->idx + t * k;
+    size_t top[MOE_SPARSE_MAX_EXPERTS + 1];
+    size_t m = k + 1 <= E ? k + 1 : k;   /* keep the top k + 1 when there is one */
+    size_t nt = 0;
+    for (size_t e = 0; e < E; e++) {
+        size_t p = nt < m ? nt++ : m;    /* insertion into a sorted list of m */
+        if (p == m && !(hv[e] > hv[top[m - 1]]))
+            continue;
+        if (p == m)
+            p = m - 1;
+        while (p > 0 && hv[e] > hv[top[p - 1]]) {
+            top[p] = top[p - 1];
+            p--;
+        }
+        top[p] = e;
+    }
+    for (size_t s = 0; s < k; s++)
+        idx[s] = top[s];
+    l->thr_lo[t] = hv[top[k - 1]];
+    l->thr_lo_at[t] = top[k - 1];
+    l->thr_hi[t] = m > k ? hv[top[k]] : -INFINITY;
+    l->thr_hi_at[t] = m > k ? top[k] : SIZE_MAX;
+    /* the full softmax and its log-sum-exp */
+    REAL mx = hv[top[0]];
+    double sum = 0;
+    REAL *p = l->prob + t * E;
+    for (size_t e = 0; e < E; e++)
+        sum += (p[e] = (REAL)exp((double)(hv[e] - mx)));
+    for (size_t e = 0; e < E; e++)
+        p[e] = (REAL)(p[e] / sum);
+    l->lse[t] = (REAL)(mx + log(sum));
+    /* the weights of the kept experts */
+    REAL *g = l->gate + t * k;
+    if (k == 1) {
+        g[0] = p[idx[0]];
+    } else {
+        double gs = 0;
+        for (size_t s = 0; s < k; s++)
+            gs += (g[s] = (REAL)exp((double)(hv[idx[s]] - mx)));
+        for (size_t s = 0; s < k; s++)
+            g[s] = (REAL)(g[s] / gs);
+    }
+}
+
+/* CV^2 of V (E values, population variance) and its gradient into DV */
+static double SP(cv2)(const double *v, size_t n, double *dv)
+{
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += v[i];
+        s2 += v[i] * v[i];
+    }
+    double mean = s / (double)n, msq = s2 / (double)n;
+    if (!(mean > 0)) {
+        for (size_t i = 0; i < n; i++)
+            dv[i] = 0;
+        return 0;
+    }
+    /* CV^2 = msq / mean^2 - 1 */
+    for (size_t i = 0; i < n; i++)
+        dv[i] = (2 * v[i] / (double)n) / (mean * mean) - 2 * msq / (mean * mean * mean) / (double)n;
+    return msq / (mean * mean) - 1;
+}
+
+static double SP(phi_cdf)(double z) { return 0.5 * erfc(-z * M_SQRT1_2); }
+
+static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int training,
+                            unsigned long step, REAL *y, moe_sparse_stats *st, moe_error *err)
+{
+    const moe_sparse_config *c = &l->c;
+    size_t d = c->d, h = c->hidden, E = c->experts, k = c->top_k;
+    if (T > c->max_tokens)
+        return moe_error_set(err, MOE_EBADLEN, "sparse layer: %zu tokens, more than the %zu "
+                             "it was allocated for", T, c->max_tokens);
+    if (T > 0 && (!x || !y))
+        return moe_error_set(err, MOE_EINVAL, "sparse layer: NULL input or output");
+    l->tokens = T;
+    l->training = training;
+    l->x = x;
+    int noisy = c->noisy && training;
+    /* router logits */
+    SP(gemm)(0, 0, T, E, d, x, d, l->par, E, 0, l->clean, E);
+    if (noisy) {
+        SP(gemm)(0, 0, T, E, d, x, d, l->par + d * E, E, 0, l->nlog, E);
+        for (size_t t = 0; t < T; t++)
+            for (size_t e = 0; e < E; e++) {
+                size_t j = t * E + e;
+                l->scale[j] = SP(softplus)(l->nlog[j]) + (REAL)MOE_SPARSE_NOISE_FLOOR;
+                l->eps[j] = (REAL)SP(normal)(c->seed, step, t, e);
+                l->hval[j] = l->clean[j] + l->eps[j] * l->scale[j];
+            }
+    } else {
+        memcpy(l->hval, l->clean, T * E * sizeof *l->hval);
+    }
+    for (size_t t = 0; t < T; t++)
+        SP(route_token)(l, t);
+    /* capacity and the grouping of assignments by expert */
+    size_t cap = SIZE_MAX;
+    if (c->capacity_factor > 0)
+        cap = (size_t)ceil(c->capacity_factor * (double)(T * k) / (double)E);
+    memset(l->count, 0, E * sizeof *l->count);
+    memset(l->dropped, 0, E * sizeof *l->dropped);
+    memset(l->routed, 0, E * sizeof *l->routed);
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++) {
+            size_t e = l->idx[t * k + s];
+            l->routed[e]++;
+            if (l->count[e] < cap) {
+                l->row[t * k + s] = l->count[e]++;   /* rank within the expert for now */
+            } else {
+                l->row[t * k + s] = SIZE_MAX;
+                l->dropped[e]++;
+            }
+        }
+    l->start[0] = 0;
+    for (size_t e = 0; e < E; e++)
+        l->start[e + 1] = l->start[e] + l->count[e];
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++) {
+            size_t *r = &l->row[t * k + s];
+            if (*r == SIZE_MAX)
+                continue;
+            *r += l->start[l->idx[t * k + s]];
+            l->token[*r] = t;
+            memcpy(l->xg + *r * d, x + t * d, d * sizeof *x);
+        }
+    /* the experts on their rows */
+    for (size_t e = 0; e < E; e++) {
+        size_t r0 = l->start[e], n = l->count[e];
+        if (n == 0)
+            continue;
+        const REAL *w1 = l->par + SP(off_w1)(c, e), *b1 = w1 + d * h, *w2 = b1 + h,
+                   *b2 = w2 + h * d;
+        REAL *a = l->a + r0 * h, *ac = l->act + r0 * h, *o = l->out + r0 * d;
+        SP(gemm)(0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 0, a, h);
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < h; j++) {
+                a[r * h + j] += b1[j];
+                ac[r * h + j] = SP(act_f)(c->activation, a[r * h + j]);
+            }
+        for (size_t r = 0; r < n; r++)
+            memcpy(o + r * d, b2, d * sizeof *o);
+        SP(gemm)(0, 0, n, d, h, ac, h, w2, d, 1, o, d);
+    }
+    /* combine */
+    if (T > 0)
+        memset(y, 0, T * d * sizeof *y);
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++) {
+            size_t r = l->row[t * k + s];
+            if (r == SIZE_MAX)
+                continue;
+            REAL g = l->gate[t * k + s];
+            const REAL *o = l->out + r * d;
+            for (size_t j = 0; j < d; j++)
+                y[t * d + j] += g * o[j];
+        }
+    /* the auxiliary losses and their coefficients for backward */
+    moe_sparse_stats *S = &l->st;
+    memset(S, 0, sizeof *S);
+    double imp[MOE_SPARSE_MAX_EXPERTS] = {0}, load[MOE_SPARSE_MAX_EXPERTS] = {0};
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++)
+            imp[l->idx[t * k + s]] += l->gate[t * k + s];
+    if (noisy && k < E)
+        for (size_t t = 0; t < T; t++)
+            for (size_t e = 0; e < E; e++) {
+                size_t j = t * E + e;
+                int kept = 0;
+                for (size_t s = 0; s < k; s++)
+                    kept |= l->idx[t * k + s] == e;
+                double thr = kept ? l->thr_hi[t] : l->thr_lo[t];
+                load[e] += SP(phi_cdf)((l->clean[j] - thr) / l->scale[j]);
+            }
+    else
+        for (size_t e = 0; e < E; e++)
+            load[e] = (double)l->routed[e];
+    S->importance_cv2 = SP(cv2)(imp, E, l->imp_coef);
+    S->load_cv2 = SP(cv2)(load, E, l->load_coef);
+    double aux = 0;
+    if (c->aux == MOE_AUX_SHAZEER) {
+        aux += c->w_importance * S->importance_cv2;
+        if (noisy && k < E)
+            aux += c->w_load * S->load_cv2;
+        for (size_t e = 0; e < E; e++) {
+            l->imp_coef[e] *= c->w_importance;
+            l->load_coef[e] = noisy && k < E ? l->load_coef[e] * c->w_load : 0;
+        }
+    } else {
+        for (size_t e = 0; e < E; e++)
+            l->imp_coef[e] = l->load_coef[e] = 0;
+    }
+    for (size_t e = 0; e < E; e++)
+        l->switch_f[e] = T > 0 ? (double)l->routed[e] / (double)(T * k) : 0;
+    if (c->aux == MOE_AUX_SWITCH && T > 0) {
+        for (size_t e = 0; e < E; e++) {
+            double pm = 0;
+            for (size_t t = 0; t < T; t++)
+                pm += l->prob[t * E + e];
+            aux += c->w_switch * (double)E * l->switch_f[e] * pm / (double)T;
+        }
+    }
+    if (c->w_z > 0 && T > 0) {
+        double z = 0;
+        for (size_t t = 0; t < T; t++)
+            z += (double)l->lse[t] * l->lse[t];
+        aux += c->w_z * z / (double)T;
+    }
+    S->aux_loss = aux;
+    for (size_t e = 0; e < E; e++)
+        S->dropped += l->dropped[e];
+    if (st)
+        *st = *S;
+    return MOE_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_error *err)
+{
+    const moe_sparse_config *c = &l->c;
+    size_t d = c->d, h = c->hidden, E = c->experts, k = c->top_k, T = l->tokens;
+    if (T > 0 && (!dy || !dx || !l->x))
+        return moe_error_set(err, MOE_EINVAL, "sparse layer: backward needs a forward call "
+                             "and non-NULL gradients");
+    int noisy = c->noisy && l->training;
+    const REAL *x = l->x;
+    memset(l->grad, 0, l->np * sizeof *l->grad);
+    /* d out of every kept assignment, and d G */
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++) {
+            size_t r = l->row[t * k + s];
+            REAL *dg = &l->dg[t * k + s];
+            *dg = (REAL)l->imp_coef[l->idx[t * k + s]];
+            if (r == SIZE_MAX)
+                continue;
+            REAL g = l->gate[t * k + s];
+            double dot = 0;
+            for (size_t j = 0; j < d; j++) {
+                l->dout[r * d + j] = g * dy[t * d + j];
+                dot += (double)dy[t * d + j] * l->out[r * d + j];
+            }
+            *dg += (REAL)dot;
+        }
+    /* the experts, backwards */
+    for (size_t e = 0; e < E; e++) {
+        size_t r0 = l->start[e], n = l->count[e];
+        if (n == 0)
+            continue;
+        size_t o1 = SP(off_w1)(c, e);
+        const REAL *w1 = l->par + o1, *w2 = w1 + d * h + h;
+        REAL *gw1 = l->grad + o1, *gb1 = gw1 + d * h, *gw2 = gb1 + h, *gb2 = gw2 + h * d;
+        const REAL *dout = l->dout + r0 * d, *a = l->a + r0 * h;
+        REAL *da = l->da + r0 * h;
+        SP(gemm)(1, 0, h, d, n, l->act + r0 * h, h, dout, d, 0, gw2, d);
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < d; j++)
+                gb2[j] += dout[r * d + j];
+        SP(gemm)(0, 1, n, h, d, dout, d, w2, d, 0, da, h);
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < h; j++)
+                da[r * h + j] *= SP(act_d)(c->activation, a[r * h + j]);
+        SP(gemm)(1, 0, d, h, n, l->xg + r0 * d, d, da, h, 0, gw1, h);
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < h; j++)
+                gb1[j] += da[r * h + j];
+        SP(gemm)(0, 1, n, d, h, da, h, w1, h, 0, l->dxg + r0 * d, d);
+    }
+    if (T > 0)
+        memset(dx, 0, T * d * sizeof *dx);
+    for (size_t t = 0; t < T; t++)
+        for (size_t s = 0; s < k; s++) {
+            size_t r = l->row[t * k + s];
+            if (r == SIZE_MAX)
+                continue;
+            for (size_t j = 0; j < d; j++)
+                dx[t * d + j] += l->dxg[r * d + j];
+        }
+    /* d H from the weights G, the Switch loss and the z-loss */
+    memset(l->dh, 0, T * E * sizeof *l->dh);
+    for (size_t t = 0; t < T; t++) {
+        REAL *dh = l->dh + t * E;
+        const REAL *p = l->prob + t * E, *g = l->gate + t * k, *dg = l->dg + t * k;
+        const size_t *idx = l->idx + t * k;
+        if (k == 1) {
+            double pc = p[idx[0]];
+            for (size_t e = 0; e < E; e++)
+                dh[e] += (REAL)(dg[0] * pc * ((e == idx[0]) - (double)p[e]));
+        } else {
+            double sg = 0;
+            for (size_t s = 0; s < k; s++)
+                sg += (double)g[s] * dg[s];
+            for (size_t s = 0; s < k; s++)
+                dh[idx[s]] += (REAL)(g[s] * (dg[s] - sg));
+        }
+        double dp[MOE_SPARSE_MAX_EXPERTS], sp = 0;
+        int any = 0;
+        for (size_t e = 0; e < E; e++) {
+            dp[e] = 0;
+            if (c->aux == MOE_AUX_SWITCH)
+                dp[e] += c->w_switch * (double)E * l->switch_f[e] / (double)T;
+            any |= dp[e] != 0;
+            sp += p[e] * dp[e];
+        }
+        if (any)
+            for (size_t e = 0; e < E; e++)
+                dh[e] += (REAL)(p[e] * (dp[e] - sp));
+        if (c->w_z > 0)
+            for (size_t e = 0; e < E; e++)
+                dh[e] += (REAL)(c->w_z * 2 * (double)l->lse[t] * p[e] / (double)T);
+    }
+    /* H = clean + eps s: d clean = d H; d s = d H eps; plus the load estimator's terms */
+    REAL *dclean = l->dh, *ds = l->dnl;
+    if (noisy) {
+        for (size_t j = 0; j < T * E; j++)
+            ds[j] = l->dh[j] * l->eps[j];
+        if (k < E)
+            for (size_t t = 0; t < T; t++)
+                for (size_t e = 0; e < E; e++) {
+                    size_t j = t * E + e;
+                    double lc = l->load_coef[e];
+                    if (lc == 0)
+                        continue;
+                    int kept = 0;
+                    for (size_t s = 0; s < k; s++)
+                        kept |= l->idx[t * k + s] == e;
+                    double thr = kept ? l->thr_hi[t] : l->thr_lo[t];
+                    size_t at = kept ? l->thr_hi_at[t] : l->thr_lo_at[t];
+                    double sc = l->scale[j], z = (l->clean[j] - thr) / sc;
+                    double dpz = lc * exp(-0.5 * z * z) / sqrt(2 * M_PI);   /* dL/dz */
+                    dclean[j] += (REAL)(dpz / sc);
+                    ds[j] += (REAL)(-dpz * z / sc);
+                    /* the threshold is H of expert AT: clean + eps s */
+                    dclean[t * E + at] += (REAL)(-dpz / sc);
+                    ds[t * E + at] += (REAL)(-dpz / sc * l->eps[t * E + at]);
+                }
+        for (size_t j = 0; j < T * E; j++)
+            ds[j] *= SP(sigmoid)(l->nlog[j]);   /* d softplus */
+    }
+    SP(gemm)(1, 0, d, E, T, x, d, dclean, E, 0, l->grad, E);
+    SP(gemm)(0, 1, T, d, E, dclean, E, l->par, E, 1, dx, d);
+    if (noisy) {
+        SP(gemm)(1, 0, d, E, T, x, d, ds, E, 0, l->grad + d * E, E);
+        SP(gemm)(0, 1, T, d, E, ds, E, l->par + d * E, E, 1, dx, d);
+    }
+    return MOE_SUCCESS;
+}
