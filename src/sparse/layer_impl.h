@@ -84,6 +84,52 @@ static inline REAL SP(act_d)(moe_activation a, REAL v)
     return (REAL)(0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI));
 }
 
+/* AC = act(A) and DA *= act'(A) over N values */
+static void SP(activate)(moe_activation act, size_t n, const REAL *restrict a, REAL *restrict ac)
+{
+    if (act == MOE_ACT_RELU) {
+#pragma omp simd
+        for (size_t j = 0; j < n; j++)
+            ac[j] = a[j] > 0 ? a[j] : 0;
+    } else {
+        for (size_t j = 0; j < n; j++)
+            ac[j] = SP(act_f)(act, a[j]);
+    }
+}
+
+static void SP(activate_back)(moe_activation act, size_t n, const REAL *restrict a,
+                              REAL *restrict da)
+{
+    if (act == MOE_ACT_RELU) {
+#pragma omp simd
+        for (size_t j = 0; j < n; j++)
+            da[j] = a[j] > 0 ? da[j] : 0;
+    } else {
+        for (size_t j = 0; j < n; j++)
+            da[j] *= SP(act_d)(act, a[j]);
+    }
+}
+
+/* Y += ALPHA X over N values */
+static void SP(axpy)(size_t n, REAL alpha, const REAL *restrict x, REAL *restrict y)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+        y[j] += alpha * x[j];
+}
+
+/* OUT = G DY and the dot product DY . O (in double, in order), over N values */
+static REAL SP(scale_dot)(size_t n, REAL g, const REAL *restrict dy, const REAL *restrict o,
+                          REAL *restrict out)
+{
+    double dot = 0;
+    for (size_t j = 0; j < n; j++) {
+        out[j] = g * dy[j];
+        dot += (double)dy[j] * o[j];
+    }
+    return (REAL)dot;
+}
+
 /* a standard normal draw from (seed, step, t, e): two splitmix64 outputs, Box-Muller */
 static uint64_t SP(mix)(uint64_t z)
 {
@@ -331,12 +377,10 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
         const REAL *w1 = l->par + SP(off_w1)(c, e), *b1 = w1 + d * h, *w2 = b1 + h,
                    *b2 = w2 + h * d;
         REAL *a = l->a + r0 * h, *ac = l->act + r0 * h, *o = l->out + r0 * d;
-        SP(gemm)(0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 0, a, h);
-        for (size_t r = 0; r < n; r++)
-            for (size_t j = 0; j < h; j++) {
-                a[r * h + j] += b1[j];
-                ac[r * h + j] = SP(act_f)(c->activation, a[r * h + j]);
-            }
+        for (size_t r = 0; r < n; r++)   /* the biases first, then the GEMMs add to them */
+            memcpy(a + r * h, b1, h * sizeof *a);
+        SP(gemm)(0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 1, a, h);
+        SP(activate)(c->activation, n * h, a, ac);
         for (size_t r = 0; r < n; r++)
             memcpy(o + r * d, b2, d * sizeof *o);
         SP(gemm)(0, 0, n, d, h, ac, h, w2, d, 1, o, d);
@@ -349,10 +393,7 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
             size_t r = l->row[t * k + s];
             if (r == SIZE_MAX)
                 continue;
-            REAL g = l->gate[t * k + s];
-            const REAL *o = l->out + r * d;
-            for (size_t j = 0; j < d; j++)
-                y[t * d + j] += g * o[j];
+            SP(axpy)(d, l->gate[t * k + s], l->out + r * d, y + t * d);
         }
     /* the auxiliary losses and their coefficients for backward */
     moe_sparse_stats *S = &l->st;
@@ -433,13 +474,8 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
             *dg = (REAL)l->imp_coef[l->idx[t * k + s]];
             if (r == SIZE_MAX)
                 continue;
-            REAL g = l->gate[t * k + s];
-            double dot = 0;
-            for (size_t j = 0; j < d; j++) {
-                l->dout[r * d + j] = g * dy[t * d + j];
-                dot += (double)dy[t * d + j] * l->out[r * d + j];
-            }
-            *dg += (REAL)dot;
+            *dg += SP(scale_dot)(d, l->gate[t * k + s], dy + t * d, l->out + r * d,
+                                 l->dout + r * d);
         }
     /* the experts, backwards */
     for (size_t e = 0; e < E; e++) {
@@ -456,9 +492,7 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
             for (size_t j = 0; j < d; j++)
                 gb2[j] += dout[r * d + j];
         SP(gemm)(0, 1, n, h, d, dout, d, w2, d, 0, da, h);
-        for (size_t r = 0; r < n; r++)
-            for (size_t j = 0; j < h; j++)
-                da[r * h + j] *= SP(act_d)(c->activation, a[r * h + j]);
+        SP(activate_back)(c->activation, n * h, a, da);
         SP(gemm)(1, 0, d, h, n, l->xg + r0 * d, d, da, h, 0, gw1, h);
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < h; j++)
@@ -472,8 +506,7 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
             size_t r = l->row[t * k + s];
             if (r == SIZE_MAX)
                 continue;
-            for (size_t j = 0; j < d; j++)
-                dx[t * d + j] += l->dxg[r * d + j];
+            SP(axpy)(d, 1, l->dxg + r * d, dx + t * d);
         }
     /* d H from the weights G, the Switch loss and the z-loss */
     memset(l->dh, 0, T * E * sizeof *l->dh);
