@@ -108,8 +108,10 @@ static void check_gradients(const char *what, moe_sparse_config c, int training)
 
 /* the dense reference: every expert on every token, the top k by sorting (eval: no noise) */
 static void dense_forward(const moe_sparse_config *c, const double *par, const double *x,
-                          size_t T, double *y)
+                          size_t T, double *y, double *importance)
 {
+    for (size_t e = 0; e < c->experts; e++)
+        importance[e] = 0;
     size_t d = c->d, h = c->hidden, E = c->experts, k = c->top_k;
     for (size_t t = 0; t < T; t++) {
         double hv[16] = {0}, out[16][8];
@@ -151,6 +153,7 @@ static void dense_forward(const moe_sparse_config *c, const double *par, const d
             y[t * d + j] = 0;
         for (size_t s = 0; s < k; s++) {
             double g = exp(hv[order[s]] - mx) / (k == 1 ? all : kept);
+            importance[order[s]] += g;
             for (size_t j = 0; j < d; j++)
                 y[t * d + j] += g * out[order[s]][j];
         }
@@ -169,13 +172,23 @@ static void check_forward(size_t E, size_t k, moe_activation act)
     double x[27], y[27], want[27];
     for (size_t j = 0; j < 27; j++)
         x[j] = sym(1);
-    moe_sparse64_forward(l, x, 9, 0, 0, y, NULL, &e);
-    dense_forward(&c, par, x, 9, want);
+    moe_sparse_stats st;
+    moe_sparse64_forward(l, x, 9, 0, 0, y, &st, &e);
+    double imp[16], mean = 0, var = 0;
+    dense_forward(&c, par, x, 9, want, imp);
     double worst = 0;
     for (size_t j = 0; j < 27; j++)
         worst = fmax(worst, fabs(y[j] - want[j]));
     tap_ok(worst < 1e-12, "forward E = %zu, k = %zu, %s equals the dense computation (worst "
            "%.2g)", E, k, act == MOE_ACT_RELU ? "relu" : "gelu", worst);
+    for (size_t i = 0; i < E; i++)
+        mean += imp[i] / (double)E;
+    for (size_t i = 0; i < E; i++)
+        var += (imp[i] - mean) * (imp[i] - mean) / (double)E;   /* population variance */
+    tap_abs(st.importance_cv2, var / (mean * mean), 1e-12, "importance CV^2 = var / mean^2 "
+            "of the dense gates' column sums");
+    tap_abs(st.aux_loss, 0.1 * var / (mean * mean), 1e-12, "evaluation aux loss = 0.1 "
+            "importance CV^2 (no load term without noise)");
     moe_sparse64_free(l);
 }
 
