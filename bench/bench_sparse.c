@@ -1,9 +1,10 @@
 /* bench_sparse.c: tokens per second of the float32 sparse layer (moe_sparse_forward + backward,
  * noisy top-k training with Shazeer's losses), one JSON line per shape (T, d, h, E, k):
- *   bench/bench_sparse [--shape T,d,h,E,k] [--repeat R] [--torch]
+ *   bench/bench_sparse [--shape T,d,h,E,k] [--repeat R] [--gemm auto|kernels|blas] [--torch]
  * "gflops" counts the expert GEMMs only (12 T k d h flops: 4 T k d h forward, twice that
- * backward); --torch runs bench/bench_sparse.py (PyTorch, the same layer) on the same shape in
- * the same run and adds its tokens/s. Threads: OpenBLAS's (OPENBLAS_NUM_THREADS), reported.
+ * backward). Threads: OMP_NUM_THREADS over experts with the kernels' sgemm, OpenBLAS's own
+ * with --gemm blas. --torch runs bench/bench_sparse.py (PyTorch, the same layer) on the same shape in
+ * the same run and adds its tokens/s (torch on the same number of threads).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -12,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernels/kernels.h"
 #include "moe.h"
@@ -30,13 +35,22 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static double torch_rate(const size_t *s, int repeat, const char *srcdir)
+static int omp_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static double torch_rate(const size_t *s, int repeat, const char *srcdir, int threads)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "OMP_WAIT_POLICY=PASSIVE ATEN_CPU_CAPABILITY=avx512 /usr/bin/python3 "
              "%s/bench/bench_sparse.py --shape %zu,%zu,%zu,%zu,%zu --repeat %d --threads %d",
-             srcdir, s[0], s[1], s[2], s[3], s[4], repeat, blas_threads());
+             srcdir, s[0], s[1], s[2], s[3], s[4], repeat, threads);
     FILE *p = popen(cmd, "r");
     if (!p)
         return NAN;
@@ -49,9 +63,10 @@ static double torch_rate(const size_t *s, int repeat, const char *srcdir)
     return rate;
 }
 
-static int run(const size_t *s, int repeat, int torch, const char *srcdir)
+static int run(const size_t *s, int repeat, int torch, const char *srcdir, moe_sparse_gemm gemm)
 {
     moe_sparse_config c = moe_sparse_config_default();
+    c.gemm = gemm;
     c.max_tokens = s[0];
     c.d = s[1];
     c.hidden = s[2];
@@ -87,12 +102,13 @@ static int run(const size_t *s, int repeat, int torch, const char *srcdir)
             best = t;
     }
     double flops = 12.0 * (double)T * (double)c.top_k * (double)c.d * (double)c.hidden;
+    int threads = strcmp(moe_sparse_gemm_name(l), "blas") == 0 ? blas_threads() : omp_threads();
     printf("{\"shape\": [%zu, %zu, %zu, %zu, %zu], \"kernels\": \"%s\", \"gemm\": "
-           "\"openblas sgemm\", \"threads\": %d, \"tokens_per_s\": %.0f, \"gflops\": %.1f",
-           s[0], s[1], s[2], s[3], s[4], moe_kernels_get()->name, blas_threads(),
+           "\"%s\", \"threads\": %d, \"tokens_per_s\": %.0f, \"gflops\": %.1f",
+           s[0], s[1], s[2], s[3], s[4], moe_kernels_get()->name, moe_sparse_gemm_name(l), threads,
            (double)T / best, flops / best * 1e-9);
     if (torch) {
-        double tr = torch_rate(s, repeat, srcdir);
+        double tr = torch_rate(s, repeat, srcdir, threads);
         printf(", \"torch_tokens_per_s\": %.0f, \"ratio\": %.2f", tr, (double)T / best / tr);
     }
     printf("}\n");
@@ -111,6 +127,7 @@ int main(int argc, char **argv)
         {16384, 128, 512, 16, 2}, {4096, 256, 1024, 8, 2}, {4096, 512, 2048, 32, 4}};
     size_t one[5];
     int use_one = 0, repeat = 5, torch = 0;
+    moe_sparse_gemm gemm = MOE_SPARSE_GEMM_AUTO;
     const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
@@ -122,20 +139,25 @@ int main(int argc, char **argv)
             use_one = 1;
         } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
             repeat = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--gemm") == 0 && i + 1 < argc) {
+            i++;
+            gemm = strcmp(argv[i], "blas") == 0      ? MOE_SPARSE_GEMM_BLAS
+                   : strcmp(argv[i], "kernels") == 0 ? MOE_SPARSE_GEMM_KERNELS
+                                                     : MOE_SPARSE_GEMM_AUTO;
         } else if (strcmp(argv[i], "--torch") == 0) {
             torch = 1;
         } else {
             fprintf(stderr, "usage: bench/bench_sparse [--shape T,d,h,E,k] [--repeat R] "
-                            "[--torch]\n");
+                            "[--gemm auto|kernels|blas] [--torch]\n");
             return 64;
         }
     }
     if (repeat < 1)
         repeat = 1;
     if (use_one)
-        return run(one, repeat, torch, srcdir);
+        return run(one, repeat, torch, srcdir, gemm);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        if (run(shapes[i], repeat, torch, srcdir))
+        if (run(shapes[i], repeat, torch, srcdir, gemm))
             return 1;
     return 0;
 }

@@ -590,6 +590,12 @@ typedef enum moe_activation { MOE_ACT_RELU = 0, MOE_ACT_GELU } moe_activation;
  * alpha E sum f_i P_i, or none. */
 typedef enum moe_aux_loss { MOE_AUX_SHAZEER = 0, MOE_AUX_SWITCH, MOE_AUX_NONE } moe_aux_loss;
 
+/* Who computes the expert GEMMs: AUTO (the kernels table's sgemm when the kernel set in use
+ * has a vectorised one, AVX-512 today, else OpenBLAS's), the kernels table, or OpenBLAS. */
+typedef enum moe_sparse_gemm {
+    MOE_SPARSE_GEMM_AUTO = 0, MOE_SPARSE_GEMM_KERNELS, MOE_SPARSE_GEMM_BLAS
+} moe_sparse_gemm;
+
 typedef struct moe_sparse_config {
     size_t d;                /* token width, in and out (default 16) */
     size_t hidden;           /* hidden units of every expert (default 32) */
@@ -606,6 +612,7 @@ typedef struct moe_sparse_config {
     double capacity_factor;  /* 0 (default): no capacity; else each expert takes at most
                                 ceil(capacity_factor T top_k / E) assignments a call */
     unsigned long seed;      /* the experts' initial weights and the router noise (1) */
+    moe_sparse_gemm gemm;    /* default MOE_SPARSE_GEMM_AUTO */
 } moe_sparse_config;
 
 /* What the last forward call saw. */
@@ -646,6 +653,9 @@ int moe_sparse_forward(moe_sparse_layer *l, const float *x, size_t tokens, int t
  * moe_sparse_grads, the gradient of Loss + aux_loss with respect to every parameter
  * (overwritten, not accumulated). */
 int moe_sparse_backward(moe_sparse_layer *l, const float *dy, float *dx, moe_error *err);
+
+/* Who computes L's GEMMs: "blas" (OpenBLAS) or the kernel set's name ("avx512", "ref"). */
+const char *moe_sparse_gemm_name(const moe_sparse_layer *l);
 
 /* The rows routed to expert E by the last forward call (before capacity) and how many of
  * them were dropped (DROPPED may be NULL); 0 for a bad E. */

@@ -12,6 +12,9 @@
  *   - wgram_rows, ger, ger_rows: bit-identical to the reference (memcmp) for P = 1 .. 12,
  *     strides larger than P, nonzero starting sums; the reference against long-double sums
  *     (TOL_SUM), and ref's ger_rows against N calls of its ger (bit for bit).
+ *   - sgemm (float32): the set in use and the reference, for every transpose pair, BETA 0 and 1,
+ *     sizes 0, 1, 7, 33 and blocks past KC and NC, within MOE_KERNELS_SGEMM_TOL K sum |a b| of
+ *     a double-precision product; nothing outside C (an LDC wider than N) is written.
  * Sizes n = 0, 1, 7, 33 and larger throughout; a sentinel past the end catches overruns.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
@@ -387,6 +390,75 @@ static void test_dispatch(void)
            moe_kernels_name());
 }
 
+/* C = BETA C + op(A) op(B) for one shape, both kernel sets against a double product */
+static void sgemm_case(int ta, int tb, size_t m, size_t n, size_t k, float beta, float *work,
+                       double *worst)
+{
+    size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+    size_t na = (ta ? k : m) * lda + 1, nb = (tb ? n : k) * ldb + 1, nc = m * ldc + 1;
+    float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c),
+          *c0 = malloc(nc * sizeof *c0);
+    for (size_t j = 0; j < na; j++)
+        a[j] = (float)unif(-1, 1);
+    for (size_t j = 0; j < nb; j++)
+        b[j] = (float)unif(-1, 1);
+    for (size_t j = 0; j < nc; j++)
+        c0[j] = (float)unif(-1, 1);
+    const moe_kernels *sets[2] = {ref, kt};
+    for (int q = 0; q < 2; q++) {
+        memcpy(c, c0, nc * sizeof *c);
+        sets[q]->sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, work);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < ldc; j++) {
+                if (j >= n) {   /* past the row's N columns: untouched */
+                    if (c[i * ldc + j] != c0[i * ldc + j])
+                        *worst = INFINITY;
+                    continue;
+                }
+                double exact = beta != 0 ? c0[i * ldc + j] : 0, mag = 0;
+                for (size_t p = 0; p < k; p++) {
+                    double t = (double)(ta ? a[p * lda + i] : a[i * lda + p]) *
+                               (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                    exact += t;
+                    mag += fabs(t);
+                }
+                double bound = MOE_KERNELS_SGEMM_TOL * ((double)k + 1) * (mag + fabs(exact));
+                double e = fabs(c[i * ldc + j] - exact) / (bound > 0 ? bound : 1);
+                if (!(e <= *worst))
+                    *worst = e;
+            }
+        if (c[nc - 1] != c0[nc - 1])
+            *worst = INFINITY;
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(c0);
+}
+
+static void test_sgemm(void)
+{
+    float *work = malloc(MOE_KERNELS_SGEMM_WORK * sizeof *work);
+    static const size_t dims[] = {0, 1, 7, 33};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int bi = 0; bi < 2; bi++) {
+                double worst = 0;
+                for (size_t x = 0; x < 4; x++)
+                    for (size_t y = 0; y < 4; y++)
+                        for (size_t z = 0; z < 4; z++)
+                            sgemm_case(ta, tb, dims[x], dims[y], dims[z], (float)bi, work,
+                                       &worst);
+                /* blocks: K past KC, N past NC, M not a multiple of 8 */
+                sgemm_case(ta, tb, 19, MOE_KERNELS_SGEMM_NC + 37, MOE_KERNELS_SGEMM_KC + 45,
+                           (float)bi, work, &worst);
+                tap_ok(worst <= 1, "sgemm ta=%d tb=%d beta=%d: ref and %s within the bound "
+                       "(worst %.3g of it) and nothing written past N", ta, tb, bi, kt->name,
+                       worst);
+            }
+    free(work);
+}
+
 int main(void)
 {
     rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -404,6 +476,7 @@ int main(void)
     test_wgram();
     test_ger();
     test_ger_rows();
+    test_sgemm();
     gsl_rng_free(rng);
     return tap_done();
 }

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "moe.h"
 #include "sparse/layer64.h"
 #include "tap.h"
@@ -304,6 +308,64 @@ static void check_noise_and_errors(void)
     tap_ok(moe_sparse_config_check(&bad) != NULL, "hidden = 0 refused");
 }
 
+/* one float forward + backward of a seeded layer; Y and the gradients out */
+static void float_run(int threads, moe_sparse_gemm gemm, float *y, float *grad, size_t np)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    moe_sparse_config c = moe_sparse_config_default();   /* d 16, h 32, E 8, k 2 */
+    c.max_tokens = 200;
+    c.gemm = gemm;
+    moe_sparse_layer *l;
+    moe_error e;
+    moe_sparse_alloc(&c, &l, &e);
+    float *par = moe_sparse_params(l);
+    rng_state = 99;
+    for (size_t j = 0; j < 16 * 8 * 2; j++)
+        par[j] = (float)sym(0.5);
+    float x[200 * 16], dy[200 * 16], dx[200 * 16];
+    for (size_t j = 0; j < 200 * 16; j++) {
+        x[j] = (float)sym(1);
+        dy[j] = (float)sym(1);
+    }
+    moe_sparse_forward(l, x, 200, 1, 4, y, NULL, &e);
+    moe_sparse_backward(l, dy, dx, &e);
+    memcpy(grad, moe_sparse_grads(l), np * sizeof *grad);
+    moe_sparse_free(l);
+}
+
+static void check_threads(void)
+{
+    size_t np = 2 * 16 * 8 + 8 * (2 * 16 * 32 + 32 + 16);
+    float *y1 = malloc(3200 * sizeof *y1), *y2 = malloc(3200 * sizeof *y2),
+          *y3 = malloc(3200 * sizeof *y3);
+    float *g1 = malloc(np * sizeof *g1), *g2 = malloc(np * sizeof *g2),
+          *g3 = malloc(np * sizeof *g3);
+    float_run(1, MOE_SPARSE_GEMM_KERNELS, y1, g1, np);
+    float_run(3, MOE_SPARSE_GEMM_KERNELS, y2, g2, np);
+    tap_ok(memcmp(y1, y2, 3200 * sizeof *y1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0,
+           "float layer: 1 and 3 threads give the same output and gradients bit for bit");
+    float_run(2, MOE_SPARSE_GEMM_BLAS, y3, g3, np);
+    double wy = 0, wg = 0, sg = 0;
+    for (size_t j = 0; j < 3200; j++)
+        wy = fmax(wy, fabs(y1[j] - y3[j]));
+    for (size_t j = 0; j < np; j++) {
+        wg = fmax(wg, fabs(g1[j] - g3[j]));
+        sg = fmax(sg, fabs(g1[j]));
+    }
+    tap_ok(wy < 1e-4 && wg < 1e-4 * fmax(sg, 1), "float layer: the kernels' sgemm and "
+           "OpenBLAS's agree to 1e-4 (y %.2g, grads %.2g)", wy, wg);
+    free(y1);
+    free(y2);
+    free(y3);
+    free(g1);
+    free(g2);
+    free(g3);
+}
+
 int main(void)
 {
     check_forward(5, 2, MOE_ACT_RELU);
@@ -342,5 +404,6 @@ int main(void)
     check_float();
     check_capacity();
     check_noise_and_errors();
+    check_threads();
     return tap_done();
 }

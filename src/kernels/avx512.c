@@ -217,4 +217,5 @@ void moe_kernels_fill_avx512(moe_kernels *t)
     t->wgram_rows = avx512_wgram_rows;
     t->ger = avx512_ger;
     t->ger_rows = avx512_ger_rows;
+    t->sgemm = moe_kernels_sgemm_avx512;
 }

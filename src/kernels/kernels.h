@@ -55,7 +55,21 @@ typedef struct moe_kernels {
      * to the reference. */
     void (*ger_rows)(size_t n, size_t m, size_t q, const double *restrict alpha, size_t lda,
                      const double *restrict x, size_t ldx, double *restrict y);
+    /* Float32 matrix product, row-major: C (M x N, row stride LDC) = BETA C + op(A) op(B),
+     * with op(A) M x K (A stored M x K with row stride LDA, or when TA K x M, transposed) and
+     * op(B) K x N (B stored K x N with stride LDB, or when TB N x K). BETA is 0 (C is not read)
+     * or 1. WORK holds MOE_KERNELS_SGEMM_WORK floats (packed panels of B); K = 0 gives
+     * C = BETA C. ISA versions: within MOE_KERNELS_SGEMM_TOL K sum_k |a_ik b_kj| of the exact
+     * product (they use FMA and another order of the sums over blocks of K). */
+    void (*sgemm)(int ta, int tb, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                  const float *b, size_t ldb, float beta, float *c, size_t ldc, float *work);
 } moe_kernels;
+
+/* The float workspace sgemm needs, and its accuracy bound (per unit of K sum |a b|). */
+#define MOE_KERNELS_SGEMM_KC 256
+#define MOE_KERNELS_SGEMM_NC 512
+#define MOE_KERNELS_SGEMM_WORK (MOE_KERNELS_SGEMM_KC * MOE_KERNELS_SGEMM_NC)
+#define MOE_KERNELS_SGEMM_TOL 1.2e-7
 
 /* Accuracy bound of the ISA vexp against libm's exp, in units in the last place. */
 #define MOE_KERNELS_EXP_ULP 2
@@ -75,6 +89,14 @@ void moe_kernels_force(const moe_kernels *t);
 void moe_kernels_fill_ref(moe_kernels *t);
 void moe_kernels_fill_avx2(moe_kernels *t);
 void moe_kernels_fill_avx512(moe_kernels *t);
+
+/* The sgemm slot's implementations (sgemm_ref.c, sgemm_avx512.c). */
+void moe_kernels_sgemm_ref(int ta, int tb, size_t m, size_t n, size_t k, const float *a,
+                           size_t lda, const float *b, size_t ldb, float beta, float *c,
+                           size_t ldc, float *work);
+void moe_kernels_sgemm_avx512(int ta, int tb, size_t m, size_t n, size_t k, const float *a,
+                              size_t lda, const float *b, size_t ldb, float beta, float *c,
+                              size_t ldc, float *work);
 
 /* CPU and OS support, from CPUID and XCR0 (1 yes, 0 no). */
 int moe_kernels_cpu_has_avx2(void);

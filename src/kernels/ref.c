@@ -88,4 +88,5 @@ void moe_kernels_fill_ref(moe_kernels *t)
     t->wgram_rows = ref_wgram_rows;
     t->ger = ref_ger;
     t->ger_rows = ref_ger_rows;
+    t->sgemm = moe_kernels_sgemm_ref;
 }

@@ -12,7 +12,8 @@ moe_sparse_config moe_sparse_config_default(void)
     moe_sparse_config c = {
         .d = 16, .hidden = 32, .experts = 8, .top_k = 2, .max_tokens = 1024,
         .activation = MOE_ACT_RELU, .noisy = 1, .aux = MOE_AUX_SHAZEER, .w_importance = 0.1,
-        .w_load = 0.1, .w_switch = 0.01, .w_z = 0, .capacity_factor = 0, .seed = 1};
+        .w_load = 0.1, .w_switch = 0.01, .w_z = 0, .capacity_factor = 0, .seed = 1,
+        .gemm = MOE_SPARSE_GEMM_AUTO};
     return c;
 }
 
@@ -39,6 +40,9 @@ const char *moe_sparse_config_check(const moe_sparse_config *c)
     if (!(c->w_importance >= 0) || !(c->w_load >= 0) || !(c->w_switch >= 0) ||
         !(c->w_z >= 0) || !isfinite(c->w_importance + c->w_load + c->w_switch + c->w_z))
         return "loss weights must be finite and >= 0";
+    if (c->gemm != MOE_SPARSE_GEMM_AUTO && c->gemm != MOE_SPARSE_GEMM_KERNELS &&
+        c->gemm != MOE_SPARSE_GEMM_BLAS)
+        return "gemm must be MOE_SPARSE_GEMM_AUTO, _KERNELS or _BLAS";
     if (!(c->capacity_factor >= 0) || !isfinite(c->capacity_factor))
         return "capacity_factor must be finite and >= 0 (0: no capacity)";
     return NULL;

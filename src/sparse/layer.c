@@ -9,14 +9,42 @@
 #define REAL float
 #define SP(name) sp32_##name
 #define LAYER moe_sparse_layer
-#define GEMM cblas_sgemm
+#define GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)                           \
+    do {                                                                                   \
+        if ((l)->blas)                                                                     \
+            cblas_sgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                   \
+                        (tb) ? CblasTrans : CblasNoTrans, (int)(m), (int)(n), (int)(k), 1, \
+                        (a), (int)(lda), (b), (int)(ldb), (beta), (c), (int)(ldc));        \
+        else                                                                               \
+            moe_kernels_get()->sgemm((ta), (tb), (m), (n), (k), (a), (lda), (b), (ldb),    \
+                                     (beta), (c), (ldc), sp32_work_of(l));                       \
+    } while (0)
 #include "sparse/layer_impl.h"
+
+/* The expert GEMMs: the kernels table's sgemm when the set in use has a vectorised one (its
+ * register-blocked AVX-512 tile), else OpenBLAS's (the reference sgemm is a plain loop). */
+static int use_blas(moe_sparse_gemm g)
+{
+    if (g == MOE_SPARSE_GEMM_BLAS)
+        return 1;
+    if (g == MOE_SPARSE_GEMM_KERNELS)
+        return 0;
+    return moe_kernels_get()->sgemm == moe_kernels_sgemm_ref;
+}
+
+const char *moe_sparse_gemm_name(const moe_sparse_layer *l)
+{
+    return !l ? NULL : l->blas ? "blas" : moe_kernels_get()->name;
+}
 
 int moe_sparse_alloc(const moe_sparse_config *c, moe_sparse_layer **out, moe_error *err)
 {
     if (!out)
         return moe_error_set(err, MOE_EINVAL, "sparse layer: NULL output");
-    return sp32_alloc_impl(c, out, err);
+    int st = sp32_alloc_impl(c, out, err);
+    if (st == MOE_SUCCESS)
+        (*out)->blas = use_blas(c->gemm);
+    return st;
 }
 
 void moe_sparse_free(moe_sparse_layer *l) { sp32_free_impl(l); }

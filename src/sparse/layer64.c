@@ -8,12 +8,18 @@
 #define REAL double
 #define SP(name) sp64_##name
 #define LAYER moe_sparse64_layer
-#define GEMM cblas_dgemm
+#define GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)                           \
+    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                           \
+                (tb) ? CblasTrans : CblasNoTrans, (int)(m), (int)(n), (int)(k), 1, (a),    \
+                (int)(lda), (b), (int)(ldb), (beta), (c), (int)(ldc))
 #include "sparse/layer_impl.h"
 
 int moe_sparse64_alloc(const moe_sparse_config *c, moe_sparse64_layer **out, moe_error *err)
 {
-    return sp64_alloc_impl(c, out, err);
+    int st = sp64_alloc_impl(c, out, err);
+    if (st == MOE_SUCCESS)
+        (*out)->blas = 1;   /* dgemm, threaded by BLAS itself */
+    return st;
 }
 
 void moe_sparse64_free(moe_sparse64_layer *l) { sp64_free_impl(l); }

@@ -2,7 +2,8 @@
  * experts), written once for one floating type and included by layer.c (float, the public
  * moe_sparse_* layer) and layer64.c (double, the reference the tests take finite differences
  * of). The includer defines REAL (the type), SP(name) (the function-name prefix), LAYER (the
- * struct's name) and GEMM (cblas_sgemm or cblas_dgemm).
+ * struct's name) and GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) (the float
+ * layer's choice of the kernels table's sgemm or OpenBLAS's, the double twin's dgemm).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * The formulas are DESIGN.md section 1's (Shazeer et al. 2017; Switch, Fedus et al. 2021):
@@ -27,6 +28,11 @@
  * nothing. Every sum is taken in a fixed order (the GEMMs are BLAS's). */
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/kernels.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,12 +62,35 @@ struct LAYER {
                                    activations (h), outputs (d) */
     REAL *dout, *da, *dxg;      /* backward: d out (d), d a (h), d xg (d) */
     REAL *dh, *dnl, *dg;        /* T x E, T x E, T x k */
+    int blas;             /* 1: OpenBLAS's GEMM, 0: the kernels table's (float layer) */
+    REAL *work;           /* the kernels' sgemm workspaces, one per thread */
+    int nthreads;         /* threads over experts (1 when BLAS threads the GEMMs itself) */
     double imp_coef[MOE_SPARSE_MAX_EXPERTS], load_coef[MOE_SPARSE_MAX_EXPERTS];
     double switch_f[MOE_SPARSE_MAX_EXPERTS];
     moe_sparse_stats st;
 };
 
 /* ---------------------------------------------------------------- small pieces */
+
+static int SP(max_threads)(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* this thread's sgemm workspace */
+static inline REAL *SP(work_of)(struct LAYER *l)
+{
+#ifdef _OPENMP
+    return l->work + (size_t)omp_get_thread_num() * MOE_KERNELS_SGEMM_WORK;
+#else
+    return l->work;
+#endif
+}
+
 
 static inline REAL SP(softplus)(REAL v)
 {
@@ -154,8 +183,9 @@ static double SP(uniform)(uint64_t *state)
 }
 
 /* C (M x N) = A (M x K) B (K x N), row-major; transposes as asked; BETA 0 or 1 */
-static void SP(gemm)(int ta, int tb, size_t m, size_t n, size_t k, const REAL *a, size_t lda,
-                     const REAL *b, size_t ldb, REAL beta, REAL *c, size_t ldc)
+static void SP(gemm)(struct LAYER *l, int ta, int tb, size_t m, size_t n, size_t k,
+                     const REAL *a, size_t lda, const REAL *b, size_t ldb, REAL beta, REAL *c,
+                     size_t ldc)
 {
     if (m == 0 || n == 0)
         return;
@@ -165,8 +195,7 @@ static void SP(gemm)(int ta, int tb, size_t m, size_t n, size_t k, const REAL *a
                 memset(c + i * ldc, 0, n * sizeof *c);
         return;
     }
-    GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-         (int)m, (int)n, (int)k, 1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* offsets of expert e's blocks in the parameter vector */
@@ -185,7 +214,7 @@ static void SP(free_impl)(struct LAYER *l)
         return;
     void *p[] = {l->par, l->grad, l->clean, l->nlog, l->scale, l->eps, l->hval, l->prob,
                  l->lse, l->idx, l->gate, l->thr_hi, l->thr_lo, l->thr_hi_at, l->thr_lo_at,
-                 l->row, l->token, l->start, l->count, l->dropped, l->routed, l->xg, l->a,
+                 l->row, l->token, l->start, l->count, l->dropped, l->routed, l->xg, l->a, l->work,
                  l->act, l->out, l->dout, l->da, l->dxg, l->dh, l->dnl, l->dg};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
@@ -202,6 +231,7 @@ static int SP(alloc_impl)(const moe_sparse_config *c, struct LAYER **out, moe_er
     if (!l)
         return moe_error_set(err, MOE_ENOMEM, "sparse layer: out of memory");
     l->c = *c;
+    l->nthreads = SP(max_threads)();
     size_t d = c->d, h = c->hidden, E = c->experts, k = c->top_k, T = c->max_tokens;
     size_t rows = T * k;
     l->np = 2 * d * E + E * (2 * d * h + h + d);
@@ -216,7 +246,7 @@ static int SP(alloc_impl)(const moe_sparse_config *c, struct LAYER **out, moe_er
              ALLOC(l->xg, rows * d) && ALLOC(l->a, rows * h) && ALLOC(l->act, rows * h) &&
              ALLOC(l->out, rows * d) && ALLOC(l->dout, rows * d) && ALLOC(l->da, rows * h) &&
              ALLOC(l->dxg, rows * d) && ALLOC(l->dh, T * E) && ALLOC(l->dnl, T * E) &&
-             ALLOC(l->dg, rows);
+             ALLOC(l->dg, rows) && ALLOC(l->work, MOE_KERNELS_SGEMM_WORK * (size_t)SP(max_threads)());
 #undef ALLOC
     if (!ok) {
         SP(free_impl)(l);
@@ -324,9 +354,9 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
     l->x = x;
     int noisy = c->noisy && training;
     /* router logits */
-    SP(gemm)(0, 0, T, E, d, x, d, l->par, E, 0, l->clean, E);
+    SP(gemm)(l, 0, 0, T, E, d, x, d, l->par, E, 0, l->clean, E);
     if (noisy) {
-        SP(gemm)(0, 0, T, E, d, x, d, l->par + d * E, E, 0, l->nlog, E);
+        SP(gemm)(l, 0, 0, T, E, d, x, d, l->par + d * E, E, 0, l->nlog, E);
         for (size_t t = 0; t < T; t++)
             for (size_t e = 0; e < E; e++) {
                 size_t j = t * E + e;
@@ -369,7 +399,10 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
             l->token[*r] = t;
             memcpy(l->xg + *r * d, x + t * d, d * sizeof *x);
         }
-    /* the experts on their rows */
+    /* the experts on their rows: each expert's rows are its own, so the threads write apart
+     * and the result does not depend on their number */
+    int nth = l->blas ? 1 : l->nthreads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
     for (size_t e = 0; e < E; e++) {
         size_t r0 = l->start[e], n = l->count[e];
         if (n == 0)
@@ -379,11 +412,11 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
         REAL *a = l->a + r0 * h, *ac = l->act + r0 * h, *o = l->out + r0 * d;
         for (size_t r = 0; r < n; r++)   /* the biases first, then the GEMMs add to them */
             memcpy(a + r * h, b1, h * sizeof *a);
-        SP(gemm)(0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 1, a, h);
+        SP(gemm)(l, 0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 1, a, h);
         SP(activate)(c->activation, n * h, a, ac);
         for (size_t r = 0; r < n; r++)
             memcpy(o + r * d, b2, d * sizeof *o);
-        SP(gemm)(0, 0, n, d, h, ac, h, w2, d, 1, o, d);
+        SP(gemm)(l, 0, 0, n, d, h, ac, h, w2, d, 1, o, d);
     }
     /* combine */
     if (T > 0)
@@ -477,7 +510,9 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
             *dg += SP(scale_dot)(d, l->gate[t * k + s], dy + t * d, l->out + r * d,
                                  l->dout + r * d);
         }
-    /* the experts, backwards */
+    /* the experts, backwards (threads over experts, as forward) */
+    int nth = l->blas ? 1 : l->nthreads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
     for (size_t e = 0; e < E; e++) {
         size_t r0 = l->start[e], n = l->count[e];
         if (n == 0)
@@ -487,17 +522,17 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
         REAL *gw1 = l->grad + o1, *gb1 = gw1 + d * h, *gw2 = gb1 + h, *gb2 = gw2 + h * d;
         const REAL *dout = l->dout + r0 * d, *a = l->a + r0 * h;
         REAL *da = l->da + r0 * h;
-        SP(gemm)(1, 0, h, d, n, l->act + r0 * h, h, dout, d, 0, gw2, d);
+        SP(gemm)(l, 1, 0, h, d, n, l->act + r0 * h, h, dout, d, 0, gw2, d);
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < d; j++)
                 gb2[j] += dout[r * d + j];
-        SP(gemm)(0, 1, n, h, d, dout, d, w2, d, 0, da, h);
+        SP(gemm)(l, 0, 1, n, h, d, dout, d, w2, d, 0, da, h);
         SP(activate_back)(c->activation, n * h, a, da);
-        SP(gemm)(1, 0, d, h, n, l->xg + r0 * d, d, da, h, 0, gw1, h);
+        SP(gemm)(l, 1, 0, d, h, n, l->xg + r0 * d, d, da, h, 0, gw1, h);
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < h; j++)
                 gb1[j] += da[r * h + j];
-        SP(gemm)(0, 1, n, d, h, da, h, w1, h, 0, l->dxg + r0 * d, d);
+        SP(gemm)(l, 0, 1, n, d, h, da, h, w1, h, 0, l->dxg + r0 * d, d);
     }
     if (T > 0)
         memset(dx, 0, T * d * sizeof *dx);
@@ -569,11 +604,11 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
         for (size_t j = 0; j < T * E; j++)
             ds[j] *= SP(sigmoid)(l->nlog[j]);   /* d softplus */
     }
-    SP(gemm)(1, 0, d, E, T, x, d, dclean, E, 0, l->grad, E);
-    SP(gemm)(0, 1, T, d, E, dclean, E, l->par, E, 1, dx, d);
+    SP(gemm)(l, 1, 0, d, E, T, x, d, dclean, E, 0, l->grad, E);
+    SP(gemm)(l, 0, 1, T, d, E, dclean, E, l->par, E, 1, dx, d);
     if (noisy) {
-        SP(gemm)(1, 0, d, E, T, x, d, ds, E, 0, l->grad + d * E, E);
-        SP(gemm)(0, 1, T, d, E, ds, E, l->par + d * E, E, 1, dx, d);
+        SP(gemm)(l, 1, 0, d, E, T, x, d, ds, E, 0, l->grad + d * E, E);
+        SP(gemm)(l, 0, 1, T, d, E, ds, E, l->par + d * E, E, 1, dx, d);
     }
     return MOE_SUCCESS;
 }
