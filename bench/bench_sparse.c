@@ -8,6 +8,7 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,54 @@ static int omp_threads(void)
     return 1;
 #endif
 }
+
+/* float32 FMA peak of one core, flops/s: 16 independent chains of AVX-512 FMAs */
+__attribute__((target("avx512f,fma"))) static double fma_peak_ps(void)
+{
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        __m512 acc[16], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+        for (int j = 0; j < 16; j++)
+            acc[j] = _mm512_set1_ps((float)j);
+        long iters = 20000000;
+        double t0 = now();
+        for (long i = 0; i < iters; i++)
+            for (int j = 0; j < 16; j++)
+                acc[j] = _mm512_fmadd_ps(acc[j], m, c);
+        double t = now() - t0;
+        float sink = 0;
+        for (int j = 0; j < 16; j++)
+            sink += _mm512_reduce_add_ps(acc[j]);
+        if (sink == 12345)
+            printf(" ");
+        best = fmax(best, 2.0 * 16 * 16 * (double)iters / t);
+    }
+    return best;
+}
+
+/* flops/s of the kernels' sgemm alone on one expert's forward GEMM (rows x d times d x h) */
+static double sgemm_rate(size_t rows, size_t d, size_t h)
+{
+    float *a = calloc(rows * d, sizeof *a), *b = calloc(d * h, sizeof *b),
+          *c = calloc(rows * h, sizeof *c), *w = malloc(MOE_KERNELS_SGEMM_WORK * sizeof *w);
+    for (size_t j = 0; j < rows * d; j++)
+        a[j] = (float)(j % 7) * 0.1f;
+    for (size_t j = 0; j < d * h; j++)
+        b[j] = (float)(j % 5) * 0.1f;
+    double best = INFINITY;
+    for (int r = 0; r < 6; r++) {
+        double t0 = now();
+        moe_kernels_get()->sgemm(0, 0, rows, h, d, a, d, b, h, 0, c, h, w);
+        best = fmin(best, now() - t0);
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(w);
+    return 2.0 * (double)rows * (double)d * (double)h / best;
+}
+
+static double fma_peak = NAN;
 
 static double torch_rate(const size_t *s, int repeat, const char *srcdir, int threads)
 {
@@ -107,6 +156,9 @@ static int run(const size_t *s, int repeat, int torch, const char *srcdir, moe_s
            "\"%s\", \"threads\": %d, \"tokens_per_s\": %.0f, \"gflops\": %.1f",
            s[0], s[1], s[2], s[3], s[4], moe_kernels_get()->name, moe_sparse_gemm_name(l), threads,
            (double)T / best, flops / best * 1e-9);
+    double sg = sgemm_rate(T * c.top_k / c.experts, c.d, c.hidden);
+    printf(", \"sgemm_gflops_1thread\": %.1f, \"sgemm_share_of_peak\": %.2f", sg * 1e-9,
+           sg / fma_peak);
     if (torch) {
         double tr = torch_rate(s, repeat, srcdir, threads);
         printf(", \"torch_tokens_per_s\": %.0f, \"ratio\": %.2f", tr, (double)T / best / tr);
@@ -154,6 +206,10 @@ int main(int argc, char **argv)
     }
     if (repeat < 1)
         repeat = 1;
+    double peak = moe_kernels_cpu_has_avx512() ? fma_peak_ps() : NAN;
+    printf("{\"machine\": \"fp32 FMA peak of one core\", \"gflops\": %.1f, \"kernels\": "
+           "\"%s\"}\n", peak * 1e-9, moe_kernels_get()->name);
+    fma_peak = peak;
     if (use_one)
         return run(one, repeat, torch, srcdir, gemm);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)

@@ -15,14 +15,18 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. 
 deps="$(pkg-config --cflags --libs gsl jansson lapacke openblas | sed 's/-lgslcblas//') -lm"
 # The ISA kernel files are compiled on their own with the flags configure chose for them (the
 # Makefile's MOE_AVX2_CFLAGS, MOE_AVX512_CFLAGS), as the real build does; the rest together.
-lib_sources=$(find src -name '*.c' ! -path 'src/cli/*' ! -name 'avx2.c' ! -name 'avx512.c' | sort)
+lib_sources=$(find src -name '*.c' ! -path 'src/cli/*' ! -name '*avx2*.c' ! -name '*avx512*.c' |
+  sort)
 isa_objects=""
 for isa in avx2 avx512; do
   isa_flags=$(sed -n "s/^MOE_$(echo $isa | tr a-z A-Z)_CFLAGS = //p" Makefile)
   [ -n "$isa_flags" ] || continue
-  # shellcheck disable=SC2086
-  clang $flags -Wno-unknown-pragmas $isa_flags -c -o "$work/$isa.o" "src/kernels/$isa.c"
-  isa_objects="$isa_objects $work/$isa.o"
+  for f in src/kernels/*"$isa".c; do
+    o=$work/$(basename "$f" .c).o
+    # shellcheck disable=SC2086
+    clang $flags -Wno-unknown-pragmas $isa_flags -c -o "$o" "$f"
+    isa_objects="$isa_objects $o"
+  done
 done
 status=0
 for target in csv model; do
