@@ -153,8 +153,9 @@ int main(int argc, char **argv)
             double best = INFINITY, fin = INFINITY, cbest = INFINITY;
             int diverged = 0;
             for (size_t rep = 0; rep < repeat; rep++) {
+                moe_expert_shape es = {D, 0, MOE_ACT_TANH};
                 moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax,
-                                                     K, D, D);
+                                                     K, &es, D);
                 size_t np = moe_model_nparams(m);
                 double *theta = calloc(np, sizeof *theta);
                 gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

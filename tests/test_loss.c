@@ -22,6 +22,8 @@
 #define N 37
 #define NX 2
 #define NZ 1
+
+static const moe_expert_shape SH = {NX, 0, MOE_ACT_TANH};
 #define K 3
 
 static moe_dataset *make_data(const moe_expert_type *et, size_t n, gsl_rng *rng)
@@ -66,7 +68,7 @@ static double loss_at(moe_loss loss, const moe_dataset *d, moe_model *m, const d
 static void test_chunks(const moe_expert_type *et, gsl_rng *rng)
 {
     moe_dataset *d = make_data(et, NBIG, rng);
-    moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
+    moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &SH, NZ);
     size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
     double *theta = malloc(np * sizeof *theta), *g1 = calloc(np, sizeof *g1);
     double *g2 = calloc(np, sizeof *g2), *tmp = malloc(K * nep * sizeof *tmp);
@@ -101,7 +103,7 @@ int main(void)
     for (size_t f = 0; moe_expert_types[f]; f++) {
         const moe_expert_type *et = moe_expert_types[f];
         moe_dataset *d = make_data(et, N, rng);
-        moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
+        moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &SH, NZ);
         size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
         double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
         double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);

@@ -164,7 +164,8 @@ static void largest_df(const moe_fit_options *opt, const moe_expert_type *et, si
     for (size_t j = 0; j < n; j++) {
         models[j].nz = nz;
         const moe_gate_type *gt = models[j].depth ? &moe_gate_tree : moe_gate_types[0];
-        size_t v = moe_model_df_shaped(et, gt, nx, &models[j]);
+        moe_expert_shape es = {nx, 0, MOE_ACT_TANH};
+        size_t v = moe_model_df_shaped(et, gt, &es, &models[j]);
         if (v > *df) {
             *df = v;
             *at = models[j];
@@ -340,6 +341,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     const moe_expert_type *et = opt->family ? moe_expert_type_find(opt->family)
                                             : moe_expert_types[0];
     const moe_gate_type *gt = moe_gate_types[0];
+    moe_expert_shape es = {nx, 0, MOE_ACT_TANH};
     int status = check_responses(d, et, err);
     if (status)
         return status;
@@ -366,24 +368,24 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         if (moe_fit_check_rows(opt, d, rows_msg, sizeof rows_msg))
             return moe_error_set(err, MOE_EINVAL, "fit: %s", rows_msg);
     } else {
-        while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, nx, nz))
+        while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, &es, nz))
             kfit--;
         if (kfit < opt->k_min)
             return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
                                  "but the data have only %zu rows; use fewer experts", opt->k_min,
-                                 moe_model_df(et, gt, opt->k_min, nx, nz), n);
+                                 moe_model_df(et, gt, opt->k_min, &es, nz), n);
         o2.k_max = kfit;
         opt = &o2;
     }
     /* frequency weights stand for wsum observations: fewer than the parameters cannot be
      * fitted, whatever the rows (weights of 1e-300 would otherwise end as degenerate starts) */
-    size_t dfmin = moe_model_df(et, gt, opt->k_min, nx, nz);
+    size_t dfmin = moe_model_df(et, gt, opt->k_min, &es, nz);
     if (d->w && wsum < (double)dfmin)
         return moe_error_set(err, MOE_EINVAL, "fit: the weights sum to %g, fewer observations "
                              "than the %zu free parameters of K = %zu (frequency weights: a "
                              "row of weight w counts as w rows)", wsum, dfmin, opt->k_min);
     moe_fit *f = calloc(1, sizeof *f);
-    moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
+    moe_model *scale = moe_model_alloc_typed(et, gt, 1, &es, nz);
     moe_dataset *ds = NULL;
     moe_train_output tr;
     memset(&tr, 0, sizeof tr);
@@ -421,7 +423,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         else
             snprintf(ks, sizeof ks, "K = %zu", kwant);
         moe_fit_warn(f, "%s skipped: K = %zu experts need %zu free parameters but the data "
-                     "have only %zu rows", ks, kfit + 1, moe_model_df(et, gt, kfit + 1, nx, nz),
+                     "have only %zu rows", ks, kfit + 1, moe_model_df(et, gt, kfit + 1, &es, nz),
                      n);
     }
     f->stats = tr.stats;

@@ -261,7 +261,8 @@ static json_t *model_to_json(const moe_model *m)
 {
     moe_gate_shape gs = moe_model_gate_shape(m);
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = m->expert->fields(m->nx, ef), ngf = m->gate->fields(&gs, gf);
+    moe_expert_shape es = moe_model_expert_shape(m);
+    size_t nef = m->expert->fields(&es, ef), ngf = m->gate->fields(&gs, gf);
     json_t *root = json_object();
     json_t *scaling = json_object(), *experts = json_array(), *gate = json_array();
     if (!root || !scaling || !experts || !gate)
@@ -983,7 +984,8 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
     for (size_t l = 0; l < depth; l++)
         gs.branch[l] = branch[l];
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = etype->fields(nx, ef), ngf = gtype->fields(&gs, gf);
+    moe_expert_shape es = {nx, 0, MOE_ACT_TANH};
+    size_t nef = etype->fields(&es, ef), ngf = gtype->fields(&gs, gf);
     json_object_foreach((json_t *)root, key, v) {  /* top-level keys the gate does not own */
         int known = 0;
         for (const char *const *kk = known_keys; *kk; kk++)
@@ -994,7 +996,7 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
             return bad_name(ld, "(top level)", "unknown field", key);
     }
 
-    moe_model *m = moe_model_alloc_typed(etype, gtype, k, nx, nz);
+    moe_model *m = moe_model_alloc_typed(etype, gtype, k, &es, nz);
     if (!m)
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
     if (depth && moe_model_set_tree(m, depth, branch)) {

@@ -49,6 +49,8 @@ typedef struct moe_em_params {
     const struct moe_gate_type *gate;      /* gate (NULL: the default) */
     size_t tree_depth;                     /* a tree gate's levels (0: flat) */
     size_t tree[MOE_TREE_DEPTH_MAX];       /* and its branching per level */
+    size_t hidden;                         /* the experts' hidden units (0: none) */
+    moe_activation activation;             /* and their activation */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -58,6 +60,7 @@ typedef struct moe_em_work {
     moe_model *mtrial;             /* scratch model of the same shape (separation check) */
     moe_em_params par;
     moe_gate_shape shape;          /* the gate's shape (K follows k) */
+    moe_expert_shape eshape;       /* the experts' shape */
     double *h;                     /* n x k responsibilities of the current iterate, times
                                       the row's weight when the data are weighted */
     size_t nb;                     /* row blocks (moe_block_count) */
