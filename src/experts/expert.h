@@ -38,12 +38,22 @@ typedef struct moe_expert_type {
     int scales_response;       /* 1: y is standardised like the inputs; 0: used as is */
     int needs_offset;          /* 1: D's offset column enters the linear predictor */
     int needs_trials;          /* 1: D's trials column is the binomial size */
+    int hidden_layer;          /* 1: the family has a hidden layer, named NAME:H[:tanh|relu]
+                                  (the shape's hidden and activation); 0: it takes no options */
+    int gd_only;               /* 1: trained by gradient descent only (EM refuses it) */
+    int opaque;                /* 1: the parameters are not interpretable one by one (an
+                                  MLP's weights): no regression coefficients are reported,
+                                  only the extras, and no standard errors */
 
     /* Doubles in one expert's block, and free parameters (its share of the df). */
     size_t (*block_size)(const moe_expert_shape *s);
     size_t (*nparams)(const moe_expert_shape *s);
     /* A neutral block (all coefficients 0, scale 1) into PAR. */
     void (*init)(const moe_expert_shape *s, double *par);
+    /* Draws from RNG the block a start begins from, for a family whose neutral block is a
+     * stationary point of the likelihood (an MLP's zero weights); NULL: starts begin at the
+     * neutral block (and draw nothing). */
+    void (*randomise)(const moe_expert_shape *s, double *par, gsl_rng *rng);
     /* A block whose linear predictor is BETA (nx+1 values) with noise level NOISE (ignored
      * by families without a dispersion parameter): what simulations start from. */
     void (*from_linear)(const moe_expert_shape *s, const double *beta, double noise,
@@ -83,8 +93,9 @@ typedef struct moe_expert_type {
     int dispersion;
 
     /* Reported coefficients on the data's scale: ncoef values, the first nx+1 the
-     * regression coefficients (intercept, then one per input), then the family's extras
-     * named by extra_names (NULL-terminated; e.g. "sigma"). M gives the scaling. */
+     * regression coefficients (intercept, then one per input; none for an opaque family),
+     * then the family's extras named by extra_names (NULL-terminated; e.g. "sigma"). M gives
+     * the scaling. */
     size_t (*ncoef)(const moe_expert_shape *s);
     const char *const *extra_names;
     void (*report)(const moe_model *m, const double *theta, double *coef);
@@ -116,9 +127,19 @@ typedef struct moe_expert_type {
 extern const moe_expert_type moe_expert_gaussian;
 extern const moe_expert_type moe_expert_poisson;
 extern const moe_expert_type moe_expert_logistic;
+extern const moe_expert_type moe_expert_mlp;
 
 /* NULL-terminated list of every family, the default first; moe_expert_type_find("gaussian"). */
 extern const moe_expert_type *const moe_expert_types[];
 const moe_expert_type *moe_expert_type_find(const char *name);
+
+/* Parses a family spec, a name with, for a family with a hidden layer, ":H[:tanh|relu]"
+ * ("gaussian", "mlp:8", "mlp:16:relu"; NULL: the default family), into *ET and the hidden
+ * units and activation of *ES (nx is left as it is). NULL, or what is wrong. */
+const char *moe_expert_spec_parse(const char *spec, const moe_expert_type **et,
+                                  moe_expert_shape *es);
+/* The spec of family ET with shape ES ("gaussian", "mlp:8:tanh") into BUF (LEN bytes). */
+void moe_expert_spec_format(const moe_expert_type *et, const moe_expert_shape *es, char *buf,
+                            size_t len);
 
 #endif

@@ -103,6 +103,8 @@ moe_expert_shape moe_model_expert_shape(const moe_model *m)
     return s;
 }
 
+size_t moe_model_nregression(const moe_model *m) { return m->expert->opaque ? 0 : m->nx + 1; }
+
 int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch)
 {
     if (!m || depth > MOE_TREE_DEPTH_MAX || (depth && !branch))
@@ -328,9 +330,10 @@ int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, s
     if (!m || !buf || len == 0 || j >= moe_model_ncoef(m, block))
         return MOE_EINVAL;
     if (block < m->k) {
-        size_t px = m->nx + 1;
-        const char *nm = j == 0 ? "(Intercept)"
-                         : j < px ? m->x_names[j - 1] : m->expert->extra_names[j - px];
+        size_t px = moe_model_nregression(m);
+        const char *nm = j >= px  ? m->expert->extra_names[j - px]
+                         : j == 0 ? "(Intercept)"
+                                  : m->x_names[j - 1];
         snprintf(buf, len, "%s", nm ? nm : "?");
     } else {
         size_t pz = m->nz + 1, c = j % pz;
@@ -364,13 +367,14 @@ void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma)
 {
     if (!m || i >= m->k)
         return;
-    size_t nc = moe_model_ncoef(m, i), px = m->nx + 1;
+    size_t nc = moe_model_ncoef(m, i), px = moe_model_nregression(m);
     double *all = malloc(nc * sizeof *all);
     if (!all)
         return;
     moe_model_coefs(m, i, all);
-    if (coef)
-        memcpy(coef, all, px * sizeof *coef);
+    if (coef)  /* an opaque family has no regression coefficients: NaN */
+        for (size_t j = 0; j <= m->nx; j++)
+            coef[j] = px ? all[j] : NAN;
     if (sigma) {
         *sigma = NAN;
         for (size_t j = px; j < nc; j++)

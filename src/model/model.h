@@ -31,6 +31,9 @@ typedef struct moe_gate_shape {
     size_t branch[MOE_TREE_DEPTH_MAX]; /* children of every node of each level */
 } moe_gate_shape;
 
+/* Most hidden units an MLP expert may have. */
+#define MOE_HIDDEN_MAX 1024
+
 /* The activation of an MLP expert's hidden units. */
 typedef enum moe_activation { MOE_ACT_TANH = 0, MOE_ACT_RELU } moe_activation;
 
@@ -115,6 +118,9 @@ int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch);
 moe_gate_shape moe_model_gate_shape(const moe_model *m);
 /* M's expert shape (nx, hidden units, activation). */
 moe_expert_shape moe_model_expert_shape(const moe_model *m);
+/* The regression coefficients that lead an expert block's reported coefficients: nx + 1, or
+ * 0 for an opaque family (an MLP reports its extras only). */
+size_t moe_model_nregression(const moe_model *m);
 
 /* Expert I's block, and the gate's. */
 double *moe_model_expert_block(moe_model *m, size_t i);

@@ -125,11 +125,15 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         return moe_error_set(err, MOE_EINVAL, "simulate: separation must be a finite number >= 0");
     if (!isfinite(o.noise) || !(o.noise > 0))
         return moe_error_set(err, MOE_EINVAL, "simulate: noise must be a finite number > 0");
-    const moe_expert_type *et = o.family ? moe_expert_type_find(o.family) : moe_expert_types[0];
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    const char *why = moe_expert_spec_parse(o.family, &et, &es);
     if (!et)
         return moe_error_set(err, MOE_EINVAL, "simulate: unknown expert family '%s'", o.family);
+    if (why)
+        return moe_error_set(err, MOE_EINVAL, "simulate: %s", why);
     size_t k = o.k, nx = o.nx, nz = o.nx, px = nx + 1, pz = nz + 1;
-    moe_expert_shape es = {nx, 0, MOE_ACT_TANH};
+    es.nx = nx;
     moe_model *m = moe_model_alloc_typed(et, ts.depth ? &moe_gate_tree : NULL, k, &es, nz);
     if (m && ts.depth && moe_model_set_tree(m, ts.depth, ts.branch)) {
         moe_model_free(m);

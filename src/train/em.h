@@ -102,7 +102,9 @@ void moe_em_free(moe_em_work *w);
 
 /* Starts from responsibilities: k-means on the standardised (x, y) (KMEANS nonzero) or
  * Dirichlet(1, ..., 1) rows, drawn from RNG; resets the model to K = kmax experts with the
- * scaling of SCALE (may be NULL). Then runs the first M-step and E-step. Returns
+ * scaling of SCALE (may be NULL), whose blocks are neutral or, for a family with randomise
+ * (an MLP), drawn from RNG after the responsibilities. Then runs the first M-step and E-step.
+ * Returns
  * MOE_SUCCESS, MOE_ESING (a degenerate start: the caller draws another) or MOE_ENUMERIC. */
 int moe_em_init(moe_em_work *w, int kmeans, gsl_rng *rng);
 
