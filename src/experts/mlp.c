@@ -17,7 +17,9 @@
  * weights (randomise: W1 ~ N(0, 1/p), w2 ~ N(0, 0.01/H), from the start's own stream). The
  * weights are not identified one by one (units can be swapped and, for tanh, flipped), so the
  * reports show no coefficient table and no standard errors (opaque): only sigma. Row scratch
- * (hidden outputs, the Jacobian) is a variable-length array on the stack: H <= MOE_HIDDEN_MAX. */
+ * (the hidden outputs, H <= MOE_HIDDEN_MAX) is a variable-length array on the stack; so is the
+ * Jacobian newton_add forms, of P = n_weights doubles, where its P^2 / 2 statistics (allocated
+ * by the trainer beforehand) are the larger bound. */
 #include <config.h>
 
 #include <gsl/gsl_randist.h>
@@ -126,6 +128,22 @@ static double forward(const moe_expert_shape *s, const double *par, const double
     return mu;
 }
 
+/* Adds C d mu / d weights of row X to GRAD (n_weights values), from the forward pass A, DA,
+ * without forming the Jacobian (what the GD losses call, once per row and expert). */
+static void add_mean_grad(const moe_expert_shape *s, const double *par, const double *x,
+                          const double *a, const double *da, double c, double *grad)
+{
+    size_t px = s->nx + 1, h = s->hidden;
+    const double *w2 = par + h * px;
+    for (size_t j = 0; j < h; j++) {
+        double g = c * w2[j] * da[j];
+        for (size_t l = 0; l < px; l++)
+            grad[j * px + l] += g * x[l];
+        grad[h * px + j] += c * a[j];
+    }
+    grad[h * px + h] += c;
+}
+
 /* d mu / d weights of row X (n_weights values) into J, from the forward pass A, DA. */
 static void mean_jacobian(const moe_expert_shape *s, const double *par, const double *x,
                           const double *a, const double *da, double *jac)
@@ -181,7 +199,7 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
                            double *grad)
 {
     size_t px = d->nx + 1, nw = n_weights(s);
-    double a[s->hidden + 1], da[s->hidden + 1], jac[nw + 1];
+    double a[s->hidden + 1], da[s->hidden + 1];
     double sd = par[nw], inv_s2 = 1 / (sd * sd);
     for (size_t r = r0; r < r1; r++) {
         double hr = h[r * k + i];
@@ -189,9 +207,7 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
             continue;
         const double *x = d->x + r * px;
         double res = d->y[r] - forward(s, par, x, a, da), c = hr * res * inv_s2;
-        mean_jacobian(s, par, x, a, da, jac);
-        for (size_t t = 0; t < nw; t++)
-            grad[t] += c * jac[t];
+        add_mean_grad(s, par, x, a, da, c, grad);
         grad[nw] += hr * (res * res * inv_s2 - 1);
     }
 }
@@ -200,17 +216,15 @@ static void mlp_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s,
                                const double *par, const double *c, size_t k, size_t i,
                                size_t r0, size_t r1, double *grad)
 {
-    size_t px = d->nx + 1, nw = n_weights(s);
-    double a[s->hidden + 1], da[s->hidden + 1], jac[nw + 1];
+    size_t px = d->nx + 1;
+    double a[s->hidden + 1], da[s->hidden + 1];
     for (size_t r = r0; r < r1; r++) {
         double cr = c[r * k + i];
         if (cr == 0)
             continue;
         const double *x = d->x + r * px;
         forward(s, par, x, a, da);
-        mean_jacobian(s, par, x, a, da, jac);
-        for (size_t t = 0; t < nw; t++)
-            grad[t] += cr * jac[t];
+        add_mean_grad(s, par, x, a, da, cr, grad);
     }
 }
 
