@@ -112,95 +112,95 @@ int main(void)
     gsl_rng_set(rng, 20261202);
     const char *lname[] = {"nll", "competitive", "cooperative"};
     for (size_t f = 0; moe_expert_types[f]; f++)
-      for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++) {
-        const moe_expert_type *et = moe_expert_types[f];
-        char nm[32];
-        moe_expert_shape sh = shape_of(et, act, nm, sizeof nm);
-        moe_dataset *d = make_data(et, N, rng);
-        moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &sh, NZ);
-        size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
-        double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
-        double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
-        double *tp = malloc(np * sizeof *tp), *tmp = malloc(K * nep * sizeof *tmp);
-        for (size_t j = 0; j < np; j++)
-            theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
-        /* competitive first: its dispersion gradient is what cooperative must give */
-        for (int li = 0; li < 3; li++) {
-            moe_loss loss = (moe_loss)li;
-            moe_model_set_theta(m, theta);
-            memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
-            tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", nm,
-                   lname[li], e);
-            if (loss == MOE_LOSS_COMPETITIVE)
-                memcpy(gc, g, np * sizeof *g);
-            double gmax = 0, worst = 0;
-            size_t wj = 0;
+        for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++) {
+            const moe_expert_type *et = moe_expert_types[f];
+            char nm[32];
+            moe_expert_shape sh = shape_of(et, act, nm, sizeof nm);
+            moe_dataset *d = make_data(et, N, rng);
+            moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &sh, NZ);
+            size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
+            double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
+            double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
+            double *tp = malloc(np * sizeof *tp), *tmp = malloc(K * nep * sizeof *tmp);
             for (size_t j = 0; j < np; j++)
-                if (fabs(g[j]) > gmax)
-                    gmax = fabs(g[j]);
-            for (size_t j = 0; j < np; j++) {
-                int disp = et->dispersion && j < ne && j % nep == nep - 1;
-                double want;
-                if (loss == MOE_LOSS_COOPERATIVE && disp) {
-                    want = gc[j];  /* the dispersion follows the competitive loss */
-                } else {
-                    double h = 1e-5 * (1 + fabs(theta[j]));
-                    memcpy(tp, theta, np * sizeof *tp);
-                    tp[j] = theta[j] + h;
-                    double ep = loss_at(loss, d, m, tp, ne);
-                    tp[j] = theta[j] - h;
-                    double em = loss_at(loss, d, m, tp, ne);
-                    want = (ep - em) / (2 * h);
+                theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
+            /* competitive first: its dispersion gradient is what cooperative must give */
+            for (int li = 0; li < 3; li++) {
+                moe_loss loss = (moe_loss)li;
+                moe_model_set_theta(m, theta);
+                memset(g, 0, np * sizeof *g);
+                double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
+                tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", nm,
+                       lname[li], e);
+                if (loss == MOE_LOSS_COMPETITIVE)
+                    memcpy(gc, g, np * sizeof *g);
+                double gmax = 0, worst = 0;
+                size_t wj = 0;
+                for (size_t j = 0; j < np; j++)
+                    if (fabs(g[j]) > gmax)
+                        gmax = fabs(g[j]);
+                for (size_t j = 0; j < np; j++) {
+                    int disp = et->dispersion && j < ne && j % nep == nep - 1;
+                    double want;
+                    if (loss == MOE_LOSS_COOPERATIVE && disp) {
+                        want = gc[j];  /* the dispersion follows the competitive loss */
+                    } else {
+                        double h = 1e-5 * (1 + fabs(theta[j]));
+                        memcpy(tp, theta, np * sizeof *tp);
+                        tp[j] = theta[j] + h;
+                        double ep = loss_at(loss, d, m, tp, ne);
+                        tp[j] = theta[j] - h;
+                        double em = loss_at(loss, d, m, tp, ne);
+                        want = (ep - em) / (2 * h);
+                    }
+                    double dev = fabs(g[j] - want);
+                    if (dev > worst) {
+                        worst = dev;
+                        wj = j;
+                    }
                 }
-                double dev = fabs(g[j] - want);
-                if (dev > worst) {
-                    worst = dev;
-                    wj = j;
-                }
+                tap_ok(worst <= 1e-6 * (gmax + 1), "%s %s: gradient = central differences "
+                       "(worst deviation %.3g at parameter %zu of %zu, largest |g| %.3g)",
+                       nm, lname[li], worst, wj, np, gmax);
+                /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
+                moe_model_set_theta(m, theta);
+                memset(g2, 0, np * sizeof *g2);
+                double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
+                e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
+                double bd = 0;
+                for (size_t j = 0; j < np; j++)
+                    if (fabs(g2[j] - g[j]) > bd)
+                        bd = fabs(g2[j] - g[j]);
+                tap_ok(fabs(e2 - e) <= 1e-12 * fabs(e) && bd <= 1e-12 * (gmax + 1),
+                       "%s %s: loss and gradient add over row blocks", nm, lname[li]);
             }
-            tap_ok(worst <= 1e-6 * (gmax + 1), "%s %s: gradient = central differences "
-                   "(worst deviation %.3g at parameter %zu of %zu, largest |g| %.3g)",
-                   nm, lname[li], worst, wj, np, gmax);
-            /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
+            /* huge gate logits (a gate that separates): every gradient stays finite */
+            {
+                memcpy(tp, theta, np * sizeof *tp);
+                for (size_t j = ne; j < np; j++)
+                    tp[j] = j % 2 ? 1000 : -800;
+                moe_model_set_theta(m, tp);
+                memset(g, 0, np * sizeof *g);
+                double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
+                int fin = isfinite(e);
+                for (size_t j = 0; j < np; j++)
+                    fin = fin && isfinite(g[j]);
+                tap_ok(fin, "%s: logits of +-1000: the nll and its gradient stay finite", nm);
+            }
+            /* the nll is the negative (weighted) log-likelihood of the E-step */
             moe_model_set_theta(m, theta);
-            memset(g2, 0, np * sizeof *g2);
-            double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
-            e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
-            double bd = 0;
-            for (size_t j = 0; j < np; j++)
-                if (fabs(g2[j] - g[j]) > bd)
-                    bd = fabs(g2[j] - g[j]);
-            tap_ok(fabs(e2 - e) <= 1e-12 * fabs(e) && bd <= 1e-12 * (gmax + 1),
-                   "%s %s: loss and gradient add over row blocks", nm, lname[li]);
+            tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
+                    -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
+                    nm);
+            free(theta);
+            free(g);
+            free(g2);
+            free(gc);
+            free(tp);
+            free(tmp);
+            moe_model_free(m);
+            moe_dataset_free(d);
         }
-        /* huge gate logits (a gate that separates): every gradient stays finite */
-        {
-            memcpy(tp, theta, np * sizeof *tp);
-            for (size_t j = ne; j < np; j++)
-                tp[j] = j % 2 ? 1000 : -800;
-            moe_model_set_theta(m, tp);
-            memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
-            int fin = isfinite(e);
-            for (size_t j = 0; j < np; j++)
-                fin = fin && isfinite(g[j]);
-            tap_ok(fin, "%s: logits of +-1000: the nll and its gradient stay finite", nm);
-        }
-        /* the nll is the negative (weighted) log-likelihood of the E-step */
-        moe_model_set_theta(m, theta);
-        tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
-                -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
-                nm);
-        free(theta);
-        free(g);
-        free(g2);
-        free(gc);
-        free(tp);
-        free(tmp);
-        moe_model_free(m);
-        moe_dataset_free(d);
-    }
     for (size_t f = 0; moe_expert_types[f]; f++)
         for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++)
             test_chunks(moe_expert_types[f], act, rng);
