@@ -53,6 +53,15 @@ else
   ok "# SKIP gnuplot not found: no plot test"
 fi
 
+# a model file whose spec or network does not match: a data error (exit 65) naming the field
+sed 's/"mlp:8:tanh"/"mlp:8:gelu"/' "$TMPD/mlp-model.json" >"$TMPD/bad-act.json"
+run_status 65 "summary of a model file with activation gelu" summary "$TMPD/bad-act.json"
+err_has "expert: mlp: unknown activation 'gelu' (tanh or relu)" "bad activation: the message"
+sed 's/"mlp:8:tanh"/"mlp:9:tanh"/' "$TMPD/mlp-model.json" >"$TMPD/bad-h.json"
+run_status 65 "predict from a model file of 9 hidden units but 8 rows of W1" predict \
+  "$TMPD/bad-h.json" "$D/mcycle.csv"
+err_has "experts[0].W1: must have 9 rows, not 8" "W1 of the wrong size: the message"
+
 # relu, and the same fit whatever the thread count
 OMP_NUM_THREADS=1 "$MOEFIT" fit --train gd --family mlp:4:relu --batch 16 --epochs 40 -k 2 \
   --restarts 2 --no-lrt -q --json "$TMPD/t1.json" "$D/mcycle.csv" >/dev/null 2>&1
