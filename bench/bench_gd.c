@@ -1,10 +1,10 @@
 /* bench_gd.c: seconds per gradient-descent epoch (nll loss, Adam) of the softmax-gated mixture
- * of K = 4 Gaussian linear experts on D = 5 inputs, N = 1e5 and 1e6 simulated rows, full batch
- * and batch 256, with OMP_NUM_THREADS threads; bench/bench_gd.py times the same model and loss
- * in PyTorch.
+ * of K = 4 Gaussian linear experts (or, with --family mlp:16, MLP experts) on D = 5 inputs,
+ * N = 1e5 and 1e6 simulated rows, full batch and batch 256, with OMP_NUM_THREADS threads;
+ * bench/bench_gd.py times the same model and loss in PyTorch.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Usage: bench/bench_gd [--epochs E] [--repeat R] [--small] [--n N] [--batch B]
+ * Usage: bench/bench_gd [--epochs E] [--repeat R] [--small] [--n N] [--batch B] [--family F]
  *   --small: N = 1e4 and 1e5; --n / --batch: only that size / batch (0 = full batch).
  * An epoch is one pass of src/train/gd.c over the rows: the shuffle into a copy (batch 256),
  * then per batch the fused loss-and-gradient pass of src/train/loss.c over fixed row blocks,
@@ -109,7 +109,8 @@ static void on_epoch(size_t epoch, double loss, void *data)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_gd [--epochs E] [--repeat R] [--small] [--n N] [--batch B]\n");
+    fprintf(stderr, "usage: bench_gd [--epochs E] [--repeat R] [--small] [--n N] [--batch B] "
+                    "[--family F]\n");
     exit(64);
 }
 
@@ -117,6 +118,8 @@ int main(int argc, char **argv)
 {
     size_t epochs_arg = 0, repeat = 1, sizes[2] = {100000, 1000000}, nsizes = 2;
     size_t batches[2] = {0, 256}, nbatches = 2;
+    const moe_expert_type *et = &moe_expert_gaussian;
+    moe_expert_shape es = {D, 0, MOE_ACT_TANH};
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--epochs") == 0 && a + 1 < argc)
             epochs_arg = (size_t)strtoul(argv[++a], NULL, 10);
@@ -128,6 +131,13 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[a], "--batch") == 0 && a + 1 < argc) {
             batches[0] = (size_t)strtoul(argv[++a], NULL, 10);
             nbatches = 1;
+        } else if (strcmp(argv[a], "--family") == 0 && a + 1 < argc) {
+            const char *why = moe_expert_spec_parse(argv[++a], &et, &es);
+            es.nx = D;
+            if (why) {
+                fprintf(stderr, "bench_gd: %s\n", why);
+                usage();
+            }
         } else if (strcmp(argv[a], "--small") == 0) {
             sizes[0] = 10000;
             sizes[1] = 100000;
@@ -141,8 +151,10 @@ int main(int argc, char **argv)
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    printf("bench_gd: nll loss, Adam, K = %d Gaussian linear experts, D = %d, %d thread%s, "
-           "kernels %s\n", K, D, threads, threads == 1 ? "" : "s", moe_kernels_get()->name);
+    char spec[64];
+    moe_expert_spec_format(et, &es, spec, sizeof spec);
+    printf("bench_gd: nll loss, Adam, K = %d %s experts, D = %d, %d thread%s, kernels %s\n", K,
+           spec, D, threads, threads == 1 ? "" : "s", moe_kernels_get()->name);
     printf("%10s %8s %14s %14s %14s %10s\n", "N", "batch", "s/epoch", "rows/s", "cpu s/epoch",
            "final s");
     for (size_t si = 0; si < nsizes; si++) {
@@ -153,8 +165,7 @@ int main(int argc, char **argv)
             double best = INFINITY, fin = INFINITY, cbest = INFINITY;
             int diverged = 0;
             for (size_t rep = 0; rep < repeat; rep++) {
-                moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax,
-                                                     K, D, D);
+                moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &es, D);
                 size_t np = moe_model_nparams(m);
                 double *theta = calloc(np, sizeof *theta);
                 gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

@@ -7,7 +7,8 @@
  * The model: p(y | x, z) = sum_i g_i(z) f_i(y | x), with a softmax gate
  * g_i(z) = exp(v_i'(1,z)) / sum_j exp(v_j'(1,z)) and the last expert as reference (v_K = 0).
  * The experts f_i are one family: Gaussian linear N(y; b_i'(1,x), s_i^2) (the default),
- * Poisson Pois(y; exp(b_i'(1,x) + offset)) or logistic Bin(y; trials, logit^-1(b_i'(1,x))).
+ * Poisson Pois(y; exp(b_i'(1,x) + offset)), logistic Bin(y; trials, logit^-1(b_i'(1,x))) or
+ * MLP N(y; w2_i' act(W1_i (1,x)) + c_i, s_i^2) (one hidden layer; gradient descent only).
  *
  * Conventions: every function that can fail returns an int status (a moe_status) and, when
  * given a non-NULL moe_error, fills it with a message that carries context (file, line,
@@ -162,13 +163,19 @@ const char *moe_model_response(const moe_model *m);          /* response column 
 const char *moe_model_input(const moe_model *m, size_t j);   /* expert input names */
 const char *moe_model_gate_input(const moe_model *m, size_t j);
 
-/* The expert family ("gaussian", "poisson", "logistic") of M. */
+/* The expert family ("gaussian", "poisson", "logistic", "mlp") of M. */
 const char *moe_model_family(const moe_model *m);
 
 /* The expert families this library has: moe_family_name(j) for j = 0, 1, ... until NULL;
  * moe_family_description(name) says what one is (NULL for an unknown name). */
 const char *moe_family_name(size_t j);
 const char *moe_family_description(const char *name);
+
+/* NULL when SPEC names a family, with its options where it has any: "gaussian", "poisson",
+ * "logistic", or "mlp:H[:tanh|relu]" (H hidden units, 1 to 1024; tanh by default); else a
+ * message saying what is wrong ("mlp: unknown activation 'sigmoid' (tanh or relu)"). Every
+ * "family" field of this API takes such a spec. */
+const char *moe_family_check(const char *spec);
 
 /* NULL when family NAME (NULL: the default) can use an offset column (OFFSET nonzero) and a
  * trials column (TRIALS nonzero) as asked, else a message saying which it cannot take. */
@@ -186,8 +193,8 @@ int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, s
 void moe_model_coefs(const moe_model *m, size_t block, double *coef);
 
 /* A convenience for linear experts: expert I's regression coefficients on the data's own
- * scale (COEF[0] intercept, COEF[1..nx] slopes) and its residual standard deviation (NaN for
- * a family without one). */
+ * scale (COEF[0] intercept, COEF[1..nx] slopes; NaN for MLP experts, which have none) and its
+ * residual standard deviation (NaN for a family without one). */
 void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma);
 
 /* Gate coefficients of expert I < K-1 on the data's own scale (nz+1 values). */
@@ -287,7 +294,8 @@ typedef struct moe_fit_options {
     int gate_lrt;              /* likelihood-ratio tests of the gate, by refits (default 1) */
     void (*progress)(const moe_progress *p, void *data);  /* NULL: no callback */
     void *progress_data;       /* handed to progress */
-    const char *family;        /* expert family by name (moe_family_name); NULL: gaussian */
+    const char *family;        /* expert family spec (moe_family_check): "poisson",
+                                  "mlp:8"; NULL: gaussian */
     const char *tree;          /* models to fit and choose between instead of k_min..k_max:
                                   a comma list of trees B1xB2x... (a hierarchical mixture,
                                   B_l branches under every node of level l) and flat K,

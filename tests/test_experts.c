@@ -31,6 +31,8 @@
 #define FD_REL 1e-6      /* finite differences against analytic derivatives */
 #define EXACT_REL 1e-12  /* two evaluations of the same formula */
 
+static const moe_expert_shape SH = {NX, 0, MOE_ACT_TANH};  /* the linear families' shape */
+
 static double X[N * PX] = {
     1, 0.3,  -1.2, 1, -0.8, 0.4, 1, 1.5,  0.9, 1, 0.0, -0.3,
     1, -1.4, 1.1,  1, 0.7,  0.2, 1, -0.2, -1.6, 1, 1.1, 1.3,
@@ -99,8 +101,8 @@ static double objective(const fam_case *c, const double *theta)
 {
     double par[PMAX], logf[N], s = 0;
     memcpy(par, c->par, sizeof par);
-    c->t->set_theta(NX, theta, par);
-    c->t->log_density_rows(&c->d, par, 0, N, logf);
+    c->t->set_theta(&SH, theta, par);
+    c->t->log_density_rows(&c->d, &SH, par, 0, N, logf);
     for (size_t r = 0; r < N; r++)
         s += H[r * K + COL] * logf[r];
     return s;
@@ -111,12 +113,12 @@ static void score(const fam_case *c, const double *theta, double *g)
 {
     double par[PMAX];
     memcpy(par, c->par, sizeof par);
-    c->t->set_theta(NX, theta, par);
-    size_t np = c->t->nparams(NX);
+    c->t->set_theta(&SH, theta, par);
+    size_t np = c->t->nparams(&SH);
     for (size_t j = 0; j < np; j++)
         g[j] = 0;
-    c->t->score_rows(&c->d, par, H, K, COL, 0, 3, g);
-    c->t->score_rows(&c->d, par, H, K, COL, 3, N, g);
+    c->t->score_rows(&c->d, &SH, par, H, K, COL, 0, 3, g);
+    c->t->score_rows(&c->d, &SH, par, H, K, COL, 3, N, g);
 }
 
 /* |got - want| <= tol * max(1, |want|): relative, with an absolute floor for small values. */
@@ -153,10 +155,10 @@ static void check_flags(const fam_case *c)
 static void check_log_density(const fam_case *c)
 {
     double logf[N], sub[N];
-    c->t->log_density_rows(&c->d, c->par, 0, N, logf);
+    c->t->log_density_rows(&c->d, &SH, c->par, 0, N, logf);
     for (size_t r = 0; r < N; r++)
         near(logf[r], ref_logf(c, r), 1e-11, "log f = closed form", c->label, r, 0);
-    c->t->log_density_rows(&c->d, c->par, 2, 5, sub);
+    c->t->log_density_rows(&c->d, &SH, c->par, 2, 5, sub);
     int same = 1;
     for (size_t r = 2; r < 5; r++)
         same &= sub[r - 2] == logf[r];
@@ -166,9 +168,9 @@ static void check_log_density(const fam_case *c)
 /* (b) score against central differences of the objective; h = 0 rows contribute nothing. */
 static void check_score(const fam_case *c)
 {
-    size_t np = c->t->nparams(NX);
+    size_t np = c->t->nparams(&SH);
     double theta[PMAX], g[PMAX];
-    c->t->get_theta(NX, c->par, theta);
+    c->t->get_theta(&SH, c->par, theta);
     score(c, theta, g);
     for (size_t j = 0; j < np; j++) {
         double e = 1e-5 * (1 + fabs(theta[j])), tp[PMAX], tm[PMAX];
@@ -183,7 +185,7 @@ static void check_score(const fam_case *c)
     double g2[PMAX];
     for (size_t j = 0; j < np; j++)
         g2[j] = 1;
-    c->t->score_rows(&c->d, c->par, H, K, COL, 0, N, g2);
+    c->t->score_rows(&c->d, &SH, c->par, H, K, COL, 0, N, g2);
     int adds = 1;
     for (size_t j = 0; j < np; j++)
         adds &= fabs(g2[j] - 1 - g[j]) <= EXACT_REL * (1 + fabs(g[j]));
@@ -207,14 +209,14 @@ static void check_score(const fam_case *c)
 static void check_newton(const fam_case *c)
 {
     const moe_expert_type *t = c->t;
-    size_t np = t->nparams(NX), ns = t->newton_size(NX);
+    size_t np = t->nparams(&SH), ns = t->newton_size(&SH);
     tap_int((long)ns, (long)(1 + np + np * (np + 1) / 2), "%s: newton_size", c->label);
     double theta[PMAX], stats[64] = {0}, g[PMAX];
     if (ns > 64)
         return;
-    t->get_theta(NX, c->par, theta);
-    t->newton_add(&c->d, theta, H, K, COL, 0, 3, 1, stats);
-    t->newton_add(&c->d, theta, H, K, COL, 3, N, 1, stats);
+    t->get_theta(&SH, c->par, theta);
+    t->newton_add(&c->d, &SH, theta, H, K, COL, 0, 3, 1, stats);
+    t->newton_add(&c->d, &SH, theta, H, K, COL, 3, N, 1, stats);
     near(stats[0], objective(c, theta), EXACT_REL, "newton objective = sum h log f", c->label,
          0, 0);
     score(c, theta, g);
@@ -244,7 +246,7 @@ static void check_newton(const fam_case *c)
     double s0[64];
     for (size_t j = 0; j < ns; j++)
         s0[j] = j ? 7 : 0;
-    t->newton_add(&c->d, theta, H, K, COL, 0, N, 0, s0);
+    t->newton_add(&c->d, &SH, theta, H, K, COL, 0, N, 0, s0);
     int untouched = 1;
     for (size_t j = 1; j < ns; j++)
         untouched &= s0[j] == 7;
@@ -255,7 +257,7 @@ static void check_newton(const fam_case *c)
     memcpy(y2, c->d.y, sizeof y2);
     y2[2] = NAN;
     c2.d.y = y2;
-    t->newton_add(&c2.d, theta, H, K, COL, 0, N, 1, s2);
+    t->newton_add(&c2.d, &SH, theta, H, K, COL, 0, N, 1, s2);
     int same = 1;
     for (size_t j = 0; j < ns; j++)
         same &= fabs(s2[j] - stats[j]) <= EXACT_REL * (1 + fabs(stats[j]));
@@ -266,15 +268,15 @@ static void check_newton(const fam_case *c)
 static void check_moments(const fam_case *c, gsl_rng *rng)
 {
     double mean[N], var[N], mean2[N], var2[N];
-    c->t->moments_rows(&c->d, c->par, 0, N, mean, var);
+    c->t->moments_rows(&c->d, &SH, c->par, 0, N, mean, var);
     for (size_t r = 0; r < N; r++) {
         double m, v;
         ref_moments(c, r, &m, &v);
         near(mean[r], m, EXACT_REL, "mean = closed form", c->label, r, 0);
         near(var[r], v, EXACT_REL, "variance = closed form", c->label, r, 0);
     }
-    c->t->moments_rows(&c->d, c->par, 0, N, mean2, NULL);
-    c->t->moments_rows(&c->d, c->par, 0, N, NULL, var2);
+    c->t->moments_rows(&c->d, &SH, c->par, 0, N, mean2, NULL);
+    c->t->moments_rows(&c->d, &SH, c->par, 0, N, NULL, var2);
     int same = 1;
     for (size_t r = 0; r < N; r++)
         same &= mean2[r] == mean[r] && var2[r] == var[r];
@@ -286,7 +288,7 @@ static void check_moments(const fam_case *c, gsl_rng *rng)
         int valid = 1;
         double draws[NDRAW];
         for (size_t t = 0; t < NDRAW; t++) {
-            double v = c->t->draw(&c->d, c->par, r, rng);
+            double v = c->t->draw(&c->d, &SH, c->par, r, rng);
             draws[t] = v;
             s += v;
             if (c->t != &moe_expert_gaussian)
@@ -312,14 +314,14 @@ static void check_moments(const fam_case *c, gsl_rng *rng)
 static void check_params(const fam_case *c)
 {
     const moe_expert_type *t = c->t;
-    size_t bs = t->block_size(NX), np = t->nparams(NX), nc = t->ncoef(NX);
+    size_t bs = t->block_size(&SH), np = t->nparams(&SH), nc = t->ncoef(&SH);
     tap_ok(bs <= PMAX && np <= bs, "%s: nparams %zu <= block_size %zu", c->label, np, bs);
     double theta[PMAX], par2[PMAX], theta2[PMAX];
-    t->get_theta(NX, c->par, theta);
+    t->get_theta(&SH, c->par, theta);
     for (size_t j = 0; j < PMAX; j++)
         par2[j] = NAN;
-    t->set_theta(NX, theta, par2);
-    t->get_theta(NX, par2, theta2);
+    t->set_theta(&SH, theta, par2);
+    t->get_theta(&SH, par2, theta2);
     int ok = 1;
     for (size_t j = 0; j < bs; j++)
         ok &= fabs(par2[j] - c->par[j]) <= 1e-15 * fabs(c->par[j]);
@@ -331,7 +333,7 @@ static void check_params(const fam_case *c)
     double blk[PMAX];
     for (size_t j = 0; j < PMAX; j++)
         blk[j] = NAN;
-    t->init(NX, blk);
+    t->init(&SH, blk);
     ok = 1;
     for (size_t j = 0; j < bs; j++)
         ok &= isfinite(blk[j]);
@@ -339,7 +341,7 @@ static void check_params(const fam_case *c)
         ok &= blk[j] == 0;
     tap_ok(ok, "%s: init writes a neutral block", c->label);
     double m0, v0;
-    t->moments_rows(&c->d, blk, 3, 4, &m0, &v0);
+    t->moments_rows(&c->d, &SH, blk, 3, 4, &m0, &v0);
     double want0 = t == &moe_expert_gaussian  ? 0
                    : t == &moe_expert_poisson ? exp(off(&c->d, 3))
                                               : ntrials(&c->d, 3) / 2;
@@ -347,8 +349,8 @@ static void check_params(const fam_case *c)
 
     /* from_linear: the linear predictor is BETA */
     const double beta[PX] = {0.1, -0.2, 0.3};
-    t->from_linear(NX, beta, 0.7, blk);
-    t->get_theta(NX, blk, theta2);
+    t->from_linear(&SH, beta, 0.7, blk);
+    t->get_theta(&SH, blk, theta2);
     ok = 1;
     for (size_t j = 0; j < PX; j++)
         ok &= theta2[j] == beta[j];
@@ -358,7 +360,7 @@ static void check_params(const fam_case *c)
 
     /* fields cover every double of the block exactly once */
     moe_param_field f[MOE_PARAM_FIELDS_MAX + 4];
-    size_t nf = t->fields(NX, f);
+    size_t nf = t->fields(&SH, f);
     int cover[PMAX] = {0};
     ok = nf >= 1 && nf <= MOE_PARAM_FIELDS_MAX;
     for (size_t q = 0; ok && q < nf; q++) {
@@ -480,16 +482,16 @@ static void check_extremes(const fam_case *c, gsl_rng *rng)
         memcpy(par, c->par, sizeof par);
         par[0] = big[q];
         par[1] = big[q] / 10;
-        t->get_theta(NX, par, theta);
-        t->log_density_rows(&c->d, par, 0, N, logf);
-        t->moments_rows(&c->d, par, 0, N, mean, var);
-        t->score_rows(&c->d, par, H, K, COL, 0, N, g);
-        size_t ns = t->newton_size ? t->newton_size(NX) : 0;
+        t->get_theta(&SH, par, theta);
+        t->log_density_rows(&c->d, &SH, par, 0, N, logf);
+        t->moments_rows(&c->d, &SH, par, 0, N, mean, var);
+        t->score_rows(&c->d, &SH, par, H, K, COL, 0, N, g);
+        size_t ns = t->newton_size ? t->newton_size(&SH) : 0;
         if (ns && ns <= 64)
-            t->newton_add(&c->d, theta, H, K, COL, 0, N, 1, st);
-        double dr = t->draw(&c->d, par, 1, rng);
+            t->newton_add(&c->d, &SH, theta, H, K, COL, 0, N, 1, st);
+        double dr = t->draw(&c->d, &SH, par, 1, rng);
         tap_ok(all_finite(logf, N) && all_finite(mean, N) && all_finite(var, N) &&
-                   all_finite(g, t->nparams(NX)) && all_finite(st, ns) && isfinite(dr),
+                   all_finite(g, t->nparams(&SH)) && all_finite(st, ns) && isfinite(dr),
                "%s: finite everywhere at intercept %g", c->label, big[q]);
     }
 }
@@ -499,7 +501,7 @@ static void check_logistic_limits(const fam_case *c)
 {
     for (int sgn = -1; sgn <= 1; sgn += 2) {
         double par[PMAX] = {800.0 * sgn, 0, 0}, logf[N];
-        c->t->log_density_rows(&c->d, par, 0, N, logf);
+        c->t->log_density_rows(&c->d, &SH, par, 0, N, logf);
         int ok = 1;
         for (size_t r = 0; r < N; r++) {
             double n = ntrials(&c->d, r), y = c->d.y[r];
@@ -521,7 +523,7 @@ static void check_poisson_huge_draw(const fam_case *c, gsl_rng *rng)
     double s = 0;
     int valid = 1;
     for (int t = 0; t < 2000; t++) {
-        double v = c->t->draw(&c2.d, par, 0, rng);
+        double v = c->t->draw(&c2.d, &SH, par, 0, rng);
         valid &= v >= 0 && v == floor(v);
         s += v;
     }

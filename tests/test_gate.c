@@ -129,7 +129,7 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
     tap_ok(asym == 0, "%s, nz = %zu: the Hessian is exactly symmetric", what, nz);
     /* the objective agrees with sum h log g computed through log_prob, and the leaves'
      * probabilities sum to 1 in every row */
-    moe_model *m = moe_model_alloc_typed(NULL, gt, k, nz, nz);
+    moe_model *m = moe_model_alloc_typed(NULL, gt, k, &(moe_expert_shape){nz, 0, MOE_ACT_TANH}, nz);
     if (depth)
         moe_model_set_tree(m, depth, branch);
     gt->set_theta(s, theta, m->gate_par);
@@ -363,7 +363,7 @@ static void set_gate(moe_em_work *w, const double *v)
 static void newton_run(const gdata *gd, size_t k, const double *h, double lambda,
                        const double *start, double *v, const char *what)
 {
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH};
     moe_em_work *w = moe_em_alloc(gd->d, k, &par);
     size_t np = (k - 1) * (gd->nz + 1);
     moe_em_init_h(w, h);
@@ -526,7 +526,7 @@ static void test_newton_separable(size_t k, size_t nz, double lambda, unsigned l
         for (size_t j = 0; j < k; j++)
             h[r * k + j] = j == i;
     }
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH};
     moe_em_work *w = moe_em_alloc(gd.d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0, qfirst = 0, prev = -INFINITY;

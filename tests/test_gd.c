@@ -384,7 +384,8 @@ static void test_batches_cover_rows(void)
         d->y[r] = d->x[r * (NX + 1) + 1] + gsl_ran_gaussian(rng, 1);
         d->w[r] = 0.5 + 2 * gsl_rng_uniform(rng);
     }
-    moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax, 3, NX, NX);
+    moe_model *m = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_softmax, 3,
+                                         &(moe_expert_shape){NX, 0, MOE_ACT_TANH}, NX);
     size_t np = moe_model_nparams(m);
     double *theta = malloc(np * sizeof *theta);
     for (size_t j = 0; j < np; j++)

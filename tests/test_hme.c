@@ -102,7 +102,8 @@ static void dirichlet_rows(size_t n, size_t k, gsl_rng *rng, double *h)
 /* EM params for family ET and an optional tree. */
 static moe_em_params params(const moe_expert_type *et, size_t depth, const size_t *br)
 {
-    moe_em_params p = {1e-10, 400, 0, 1e-6, 0, et, depth ? &moe_gate_tree : NULL, depth, {0}};
+    moe_em_params p = {1e-10, 400, 0, 1e-6, 0, et, depth ? &moe_gate_tree : NULL, depth, {0},
+                       0, MOE_ACT_TANH};
     for (size_t l = 0; l < depth; l++)
         p.tree[l] = br[l];
     return p;
@@ -222,7 +223,8 @@ static void test_contains_flat(unsigned long seed)
     run(wf, tr, &drop, &agree);
     double ll2 = moe_estep(d, wf->m, NULL, h);
     size_t br[2] = {2, 2};
-    moe_model *mt = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_tree, 4, d->nx, d->nz);
+    moe_model *mt = moe_model_alloc_typed(&moe_expert_gaussian, &moe_gate_tree, 4,
+                                          &(moe_expert_shape){d->nx, 0, MOE_ACT_TANH}, d->nz);
     moe_model_set_tree(mt, 2, br);
     size_t ep = mt->ep, pz = d->nz + 1;
     for (size_t i = 0; i < 4; i++)

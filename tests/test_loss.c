@@ -2,7 +2,8 @@
  * expert family with the softmax gate, against central finite differences of the losses
  * themselves (src/train/loss.c, the experts' score_rows and mean_grad_rows and the gate's
  * grad_rows), on weighted rows with separate gate inputs, an offset (poisson) and trials
- * (logistic).
+ * (logistic). A family with a hidden layer (mlp) is checked with 3 hidden units, once with
+ * each activation (tanh, relu; random rows fall on a relu kink with probability 0).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -22,7 +23,17 @@
 #define N 37
 #define NX 2
 #define NZ 1
+
 #define K 3
+#define HIDDEN 3  /* the hidden units of a family that has them */
+
+/* Family ET's shape with activation ACT, and its label ("gaussian", "mlp:3:relu") in BUF. */
+static moe_expert_shape shape_of(const moe_expert_type *et, int act, char *buf, size_t len)
+{
+    moe_expert_shape sh = {NX, et->hidden_layer ? HIDDEN : 0, (moe_activation)act};
+    moe_expert_spec_format(et, &sh, buf, len);
+    return sh;
+}
 
 static moe_dataset *make_data(const moe_expert_type *et, size_t n, gsl_rng *rng)
 {
@@ -42,7 +53,7 @@ static moe_dataset *make_data(const moe_expert_type *et, size_t n, gsl_rng *rng)
             d->offset[r] = 0.3 * gsl_ran_gaussian(rng, 1);
         if (d->trials)
             d->trials[r] = 1 + (double)gsl_rng_uniform_int(rng, 4);
-        if (strcmp(et->name, "gaussian") == 0)
+        if (et->scales_response)  /* gaussian, mlp */
             d->y[r] = gsl_ran_gaussian(rng, 1.5);
         else if (strcmp(et->name, "poisson") == 0)
             d->y[r] = (double)gsl_ran_poisson(rng, 2.5);
@@ -63,10 +74,12 @@ static double loss_at(moe_loss loss, const moe_dataset *d, moe_model *m, const d
  * three chunks, the last one short): one call over every row must equal row-by-row calls bit
  * for bit, since both add each row's terms in row order, for every family and loss. */
 #define NBIG 1000
-static void test_chunks(const moe_expert_type *et, gsl_rng *rng)
+static void test_chunks(const moe_expert_type *et, int act, gsl_rng *rng)
 {
+    char nm[32];
+    moe_expert_shape sh = shape_of(et, act, nm, sizeof nm);
     moe_dataset *d = make_data(et, NBIG, rng);
-    moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
+    moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &sh, NZ);
     size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
     double *theta = malloc(np * sizeof *theta), *g1 = calloc(np, sizeof *g1);
     double *g2 = calloc(np, sizeof *g2), *tmp = malloc(K * nep * sizeof *tmp);
@@ -83,7 +96,7 @@ static void test_chunks(const moe_expert_type *et, gsl_rng *rng)
             e2 += moe_loss_rows(loss, d, m, theta + ne, r, r + 1, g2, tmp);
         tap_ok(e1 == e2 && memcmp(g1, g2, np * sizeof *g1) == 0 && isfinite(e1),
                "%s %s: %d rows in one call (three chunks) = row by row, bit for bit (%.17g, "
-               "%.17g)", et->name, lname[li], NBIG, e1, e2);
+               "%.17g)", nm, lname[li], NBIG, e1, e2);
     }
     free(theta);
     free(g1);
@@ -98,95 +111,99 @@ int main(void)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 20261202);
     const char *lname[] = {"nll", "competitive", "cooperative"};
-    for (size_t f = 0; moe_expert_types[f]; f++) {
-        const moe_expert_type *et = moe_expert_types[f];
-        moe_dataset *d = make_data(et, N, rng);
-        moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, NX, NZ);
-        size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
-        double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
-        double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
-        double *tp = malloc(np * sizeof *tp), *tmp = malloc(K * nep * sizeof *tmp);
-        for (size_t j = 0; j < np; j++)
-            theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
-        /* competitive first: its dispersion gradient is what cooperative must give */
-        for (int li = 0; li < 3; li++) {
-            moe_loss loss = (moe_loss)li;
-            moe_model_set_theta(m, theta);
-            memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
-            tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", et->name,
-                   lname[li], e);
-            if (loss == MOE_LOSS_COMPETITIVE)
-                memcpy(gc, g, np * sizeof *g);
-            double gmax = 0, worst = 0;
-            size_t wj = 0;
-            for (size_t j = 0; j < np; j++)
-                if (fabs(g[j]) > gmax)
-                    gmax = fabs(g[j]);
-            for (size_t j = 0; j < np; j++) {
-                int disp = et->dispersion && j < ne && j % nep == nep - 1;
-                double want;
-                if (loss == MOE_LOSS_COOPERATIVE && disp) {
-                    want = gc[j];  /* the dispersion follows the competitive loss */
-                } else {
-                    double h = 1e-5 * (1 + fabs(theta[j]));
-                    memcpy(tp, theta, np * sizeof *tp);
-                    tp[j] = theta[j] + h;
-                    double ep = loss_at(loss, d, m, tp, ne);
-                    tp[j] = theta[j] - h;
-                    double em = loss_at(loss, d, m, tp, ne);
-                    want = (ep - em) / (2 * h);
-                }
-                double dev = fabs(g[j] - want);
-                if (dev > worst) {
-                    worst = dev;
-                    wj = j;
-                }
-            }
-            tap_ok(worst <= 1e-6 * (gmax + 1), "%s %s: gradient = central differences "
-                   "(worst deviation %.3g at parameter %zu of %zu, largest |g| %.3g)",
-                   et->name, lname[li], worst, wj, np, gmax);
-            /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
-            moe_model_set_theta(m, theta);
-            memset(g2, 0, np * sizeof *g2);
-            double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
-            e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
-            double bd = 0;
-            for (size_t j = 0; j < np; j++)
-                if (fabs(g2[j] - g[j]) > bd)
-                    bd = fabs(g2[j] - g[j]);
-            tap_ok(fabs(e2 - e) <= 1e-12 * fabs(e) && bd <= 1e-12 * (gmax + 1),
-                   "%s %s: loss and gradient add over row blocks", et->name, lname[li]);
-        }
-        /* huge gate logits (a gate that separates): every gradient stays finite */
-        {
-            memcpy(tp, theta, np * sizeof *tp);
-            for (size_t j = ne; j < np; j++)
-                tp[j] = j % 2 ? 1000 : -800;
-            moe_model_set_theta(m, tp);
-            memset(g, 0, np * sizeof *g);
-            double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
-            int fin = isfinite(e);
-            for (size_t j = 0; j < np; j++)
-                fin = fin && isfinite(g[j]);
-            tap_ok(fin, "%s: logits of +-1000: the nll and its gradient stay finite", et->name);
-        }
-        /* the nll is the negative (weighted) log-likelihood of the E-step */
-        moe_model_set_theta(m, theta);
-        tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
-                -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
-                et->name);
-        free(theta);
-        free(g);
-        free(g2);
-        free(gc);
-        free(tp);
-        free(tmp);
-        moe_model_free(m);
-        moe_dataset_free(d);
-    }
     for (size_t f = 0; moe_expert_types[f]; f++)
-        test_chunks(moe_expert_types[f], rng);
+        for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++) {
+            const moe_expert_type *et = moe_expert_types[f];
+            char nm[32];
+            moe_expert_shape sh = shape_of(et, act, nm, sizeof nm);
+            moe_dataset *d = make_data(et, N, rng);
+            moe_model *m = moe_model_alloc_typed(et, &moe_gate_softmax, K, &sh, NZ);
+            size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
+            double *theta = malloc(np * sizeof *theta), *g = malloc(np * sizeof *g);
+            double *g2 = malloc(np * sizeof *g2), *gc = malloc(np * sizeof *gc);
+            double *tp = malloc(np * sizeof *tp), *tmp = malloc(K * nep * sizeof *tmp);
+            for (size_t j = 0; j < np; j++)
+                theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
+            /* competitive first: its dispersion gradient is what cooperative must give */
+            for (int li = 0; li < 3; li++) {
+                moe_loss loss = (moe_loss)li;
+                moe_model_set_theta(m, theta);
+                memset(g, 0, np * sizeof *g);
+                double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
+                tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", nm,
+                       lname[li], e);
+                if (loss == MOE_LOSS_COMPETITIVE)
+                    memcpy(gc, g, np * sizeof *g);
+                double gmax = 0, worst = 0;
+                size_t wj = 0;
+                for (size_t j = 0; j < np; j++)
+                    if (fabs(g[j]) > gmax)
+                        gmax = fabs(g[j]);
+                for (size_t j = 0; j < np; j++) {
+                    int disp = et->dispersion && j < ne && j % nep == nep - 1;
+                    double want;
+                    if (loss == MOE_LOSS_COOPERATIVE && disp) {
+                        want = gc[j];  /* the dispersion follows the competitive loss */
+                    } else {
+                        double h = 1e-5 * (1 + fabs(theta[j]));
+                        memcpy(tp, theta, np * sizeof *tp);
+                        tp[j] = theta[j] + h;
+                        double ep = loss_at(loss, d, m, tp, ne);
+                        tp[j] = theta[j] - h;
+                        double em = loss_at(loss, d, m, tp, ne);
+                        want = (ep - em) / (2 * h);
+                    }
+                    double dev = fabs(g[j] - want);
+                    if (dev > worst) {
+                        worst = dev;
+                        wj = j;
+                    }
+                }
+                tap_ok(worst <= 1e-6 * (gmax + 1), "%s %s: gradient = central differences "
+                       "(worst deviation %.3g at parameter %zu of %zu, largest |g| %.3g)",
+                       nm, lname[li], worst, wj, np, gmax);
+                /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
+                moe_model_set_theta(m, theta);
+                memset(g2, 0, np * sizeof *g2);
+                double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
+                e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
+                double bd = 0;
+                for (size_t j = 0; j < np; j++)
+                    if (fabs(g2[j] - g[j]) > bd)
+                        bd = fabs(g2[j] - g[j]);
+                tap_ok(fabs(e2 - e) <= 1e-12 * fabs(e) && bd <= 1e-12 * (gmax + 1),
+                       "%s %s: loss and gradient add over row blocks", nm, lname[li]);
+            }
+            /* huge gate logits (a gate that separates): every gradient stays finite */
+            {
+                memcpy(tp, theta, np * sizeof *tp);
+                for (size_t j = ne; j < np; j++)
+                    tp[j] = j % 2 ? 1000 : -800;
+                moe_model_set_theta(m, tp);
+                memset(g, 0, np * sizeof *g);
+                double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
+                int fin = isfinite(e);
+                for (size_t j = 0; j < np; j++)
+                    fin = fin && isfinite(g[j]);
+                tap_ok(fin, "%s: logits of +-1000: the nll and its gradient stay finite", nm);
+            }
+            /* the nll is the negative (weighted) log-likelihood of the E-step */
+            moe_model_set_theta(m, theta);
+            tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
+                    -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
+                    nm);
+            free(theta);
+            free(g);
+            free(g2);
+            free(gc);
+            free(tp);
+            free(tmp);
+            moe_model_free(m);
+            moe_dataset_free(d);
+        }
+    for (size_t f = 0; moe_expert_types[f]; f++)
+        for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++)
+            test_chunks(moe_expert_types[f], act, rng);
     gsl_rng_free(rng);
     return tap_done();
 }

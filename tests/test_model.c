@@ -105,7 +105,8 @@ int main(void)
     double a[16], off[4], coef[4], sd;
     expert_map(m, a, off);
     for (size_t i = 0; i < k; i++) {
-        m->expert->moments_rows(s, moe_model_expert_block(m, i), 0, n, mu, var);
+        moe_expert_shape es = moe_model_expert_shape(m);
+        m->expert->moments_rows(s, &es, moe_model_expert_block(m, i), 0, n, mu, var);
         moe_model_expert(m, i, coef, &sd);
         for (size_t r = 0; r < n; r++) {
             double raw = coef[0];

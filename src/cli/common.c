@@ -587,14 +587,20 @@ void cli_output_abort(cli_output *out)
 
 int cli_parse_family(const char *cmd, const char *arg, const char **family)
 {
+    const char *why = moe_family_check(arg);
+    if (!why) {
+        *family = arg;
+        return 0;
+    }
     char list[256] = "";
+    size_t name_len = strcspn(arg, ":");
     for (size_t j = 0; moe_family_name(j); j++) {
-        if (strcmp(arg, moe_family_name(j)) == 0) {
-            *family = moe_family_name(j);
-            return 0;
+        const char *nm = moe_family_name(j);
+        if (strlen(nm) == name_len && strncmp(arg, nm, name_len) == 0) {
+            cli_usage_error(cmd, "--family: %s", why);  /* a family, with bad options */
+            return -1;
         }
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
-                 moe_family_name(j));
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", nm);
     }
     cli_usage_error(cmd, "--family must be one of %s, not '%s'", list, arg);
     return -1;

@@ -24,30 +24,33 @@
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
-static size_t gauss_block_size(size_t nx) { return nx + 2; }
-static size_t gauss_nparams(size_t nx) { return nx + 2; }
-static size_t gauss_ncoef(size_t nx) { return nx + 2; }
+static size_t gauss_block_size(const moe_expert_shape *s) { return s->nx + 2; }
+static size_t gauss_nparams(const moe_expert_shape *s) { return s->nx + 2; }
+static size_t gauss_ncoef(const moe_expert_shape *s) { return s->nx + 2; }
 
-static void gauss_init(size_t nx, double *par)
+static void gauss_init(const moe_expert_shape *s, double *par)
 {
-    memset(par, 0, (nx + 1) * sizeof *par);
-    par[nx + 1] = 1;
+    memset(par, 0, (s->nx + 1) * sizeof *par);
+    par[s->nx + 1] = 1;
 }
 
-static void gauss_from_linear(size_t nx, const double *beta, double noise, double *par)
+static void gauss_from_linear(const moe_expert_shape *s, const double *beta, double noise,
+                              double *par)
 {
-    memcpy(par, beta, (nx + 1) * sizeof *par);
-    par[nx + 1] = noise;
+    memcpy(par, beta, (s->nx + 1) * sizeof *par);
+    par[s->nx + 1] = noise;
 }
 
-static void gauss_get_theta(size_t nx, const double *par, double *theta)
+static void gauss_get_theta(const moe_expert_shape *s, const double *par, double *theta)
 {
+    size_t nx = s->nx;
     memcpy(theta, par, (nx + 1) * sizeof *theta);
     theta[nx + 1] = log(par[nx + 1]);
 }
 
-static void gauss_set_theta(size_t nx, const double *theta, double *par)
+static void gauss_set_theta(const moe_expert_shape *s, const double *theta, double *par)
 {
+    size_t nx = s->nx;
     memcpy(par, theta, (nx + 1) * sizeof *par);
     par[nx + 1] = exp(theta[nx + 1]);
 }
@@ -66,9 +69,10 @@ static double linear(const double *x, const double *b, size_t px)
     return mu;
 }
 
-static void gauss_log_density_rows(const moe_dataset *d, const double *par, size_t r0,
-                                   size_t r1, double *logf)
+static void gauss_log_density_rows(const moe_dataset *d, const moe_expert_shape *es,
+                                   const double *par, size_t r0, size_t r1, double *logf)
 {
+    (void)es;
     size_t px = d->nx + 1;
     double s = par[px], inv = 1 / s, c = -LOG_SQRT_2PI - log(s);
     for (size_t r = r0; r < r1; r++) {
@@ -77,9 +81,10 @@ static void gauss_log_density_rows(const moe_dataset *d, const double *par, size
     }
 }
 
-static void gauss_moments_rows(const moe_dataset *d, const double *par, size_t r0, size_t r1,
-                               double *mean, double *var)
+static void gauss_moments_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                               size_t r0, size_t r1, double *mean, double *var)
 {
+    (void)s;
     size_t px = d->nx + 1;
     double v = par[px] * par[px];
     for (size_t r = r0; r < r1; r++) {
@@ -90,17 +95,21 @@ static void gauss_moments_rows(const moe_dataset *d, const double *par, size_t r
     }
 }
 
-static double gauss_draw(const moe_dataset *d, const double *par, size_t r, gsl_rng *rng)
+static double gauss_draw(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                         size_t r, gsl_rng *rng)
 {
+    (void)s;
     size_t px = d->nx + 1;
     /* the ziggurat draw of a standard normal, scaled: the stream moefit simulate has always used */
     return linear(d->x + r * px, par, px) + par[px] * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
 
 /* dL/dbeta = sum h r x / s^2, dL/dlog s = sum h (r^2 / s^2 - 1) (r: residual). */
-static void gauss_score_rows(const moe_dataset *d, const double *par, const double *h, size_t k,
-                             size_t i, size_t r0, size_t r1, double *grad)
+static void gauss_score_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                             const double *h, size_t k, size_t i, size_t r0, size_t r1,
+                             double *grad)
 {
+    (void)s;
     size_t px = d->nx + 1;
     double inv_s2 = 1 / (par[px] * par[px]);
     for (size_t r = r0; r < r1; r++) {
@@ -113,9 +122,11 @@ static void gauss_score_rows(const moe_dataset *d, const double *par, const doub
 }
 
 /* d mu / d beta = x; the mean does not depend on log sigma. */
-static void gauss_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
-                                 size_t k, size_t i, size_t r0, size_t r1, double *grad)
+static void gauss_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s,
+                                 const double *par, const double *c, size_t k, size_t i,
+                                 size_t r0, size_t r1, double *grad)
 {
+    (void)s;
     (void)par;
     size_t px = d->nx + 1;
     for (size_t r = r0; r < r1; r++) {
@@ -134,31 +145,32 @@ static void gauss_report(const moe_model *m, const double *theta, double *coef)
     coef[m->nx + 1] = m->y_scale * exp(theta[m->nx + 1]);
 }
 
-static size_t gauss_fields(size_t nx, moe_param_field *f)
+static size_t gauss_fields(const moe_expert_shape *s, moe_param_field *f)
 {
+    size_t nx = s->nx;
     f[0] = (moe_param_field){"beta", 0, 0, nx + 1, 0, 0};
     f[1] = (moe_param_field){"sigma", nx + 1, 0, 1, 1, 1};
     return 2;
 }
 
-static size_t gauss_stat_size(size_t nx)
+static size_t gauss_stat_size(const moe_expert_shape *s)
 {
-    size_t p = nx + 1;
+    size_t p = s->nx + 1;
     return 2 + p + p * (p + 1) / 2;
 }
 
-static size_t gauss_work_size(size_t nx)
+static size_t gauss_work_size(const moe_expert_shape *s)
 {
-    size_t p = nx + 1;
+    size_t p = s->nx + 1;
     return p * p + p;
 }
 
 /* Every expert's statistics through the wgram_rows kernel (src/kernels), which takes the rows
  * in order and is bit-identical in every kernel set. Rows with h = 0 add exact zeros. */
-static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size_t r0,
-                           size_t r1, double *stats)
+static void gauss_stat_add(const moe_dataset *d, const moe_expert_shape *s, const double *h,
+                           size_t k, size_t r0, size_t r1, double *stats)
 {
-    size_t px = d->nx + 1, ss = gauss_stat_size(d->nx);
+    size_t px = d->nx + 1, ss = gauss_stat_size(s);
     const moe_kernels *kern = moe_kernels_get();
     if (r1 <= r0)
         return;
@@ -167,10 +179,10 @@ static void gauss_stat_add(const moe_dataset *d, const double *h, size_t k, size
                          stats + i * ss);
 }
 
-static int gauss_mstep(const double *stats, size_t nx, double var_floor, double *par,
-                       double *work, double *ridge)
+static int gauss_mstep(const double *stats, const moe_expert_shape *s, double var_floor,
+                       double *par, double *work, double *ridge)
 {
-    size_t px = nx + 1;
+    size_t px = s->nx + 1;
     const double sw = stats[0], syy = stats[1], *xy = stats + 2, *xxp = stats + 2 + px;
     double *a = work, *b = work + px * px;
     double tr = 0;

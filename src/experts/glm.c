@@ -7,19 +7,23 @@
 
 #include "experts/glm.h"
 
-size_t moe_glm_block_size(size_t nx) { return nx + 1; }
+size_t moe_glm_block_size(const moe_expert_shape *s) { return s->nx + 1; }
 
-void moe_glm_init(size_t nx, double *par) { memset(par, 0, (nx + 1) * sizeof *par); }
-
-void moe_glm_from_linear(size_t nx, const double *beta, double noise, double *par)
+void moe_glm_init(const moe_expert_shape *s, double *par)
 {
-    (void)noise;  /* no dispersion parameter */
-    memcpy(par, beta, (nx + 1) * sizeof *par);
+    memset(par, 0, (s->nx + 1) * sizeof *par);
 }
 
-void moe_glm_copy(size_t nx, const double *from, double *to)
+void moe_glm_from_linear(const moe_expert_shape *s, const double *beta, double noise,
+                         double *par)
 {
-    memcpy(to, from, (nx + 1) * sizeof *to);
+    (void)noise;  /* no dispersion parameter */
+    memcpy(par, beta, (s->nx + 1) * sizeof *par);
+}
+
+void moe_glm_copy(const moe_expert_shape *s, const double *from, double *to)
+{
+    memcpy(to, from, (s->nx + 1) * sizeof *to);
 }
 
 void moe_glm_report(const moe_model *m, const double *theta, double *coef)
@@ -27,15 +31,15 @@ void moe_glm_report(const moe_model *m, const double *theta, double *coef)
     moe_model_unscale_expert(m, theta, 0, coef);
 }
 
-size_t moe_glm_fields(size_t nx, moe_param_field *f)
+size_t moe_glm_fields(const moe_expert_shape *s, moe_param_field *f)
 {
-    f[0] = (moe_param_field){"beta", 0, 0, nx + 1, 0, 0};
+    f[0] = (moe_param_field){"beta", 0, 0, s->nx + 1, 0, 0};
     return 1;
 }
 
-size_t moe_glm_newton_size(size_t nx)
+size_t moe_glm_newton_size(const moe_expert_shape *s)
 {
-    size_t p = nx + 1;
+    size_t p = s->nx + 1;
     return 1 + p + p * (p + 1) / 2;
 }
 

@@ -21,13 +21,14 @@ typedef struct moe_glm_rows {
 
 /* The block: nx+1 coefficients, theta = the block, reported through the inputs' scaling
  * alone (the response is not standardised), one model-file field "beta". */
-size_t moe_glm_block_size(size_t nx);
-void moe_glm_init(size_t nx, double *par);
-void moe_glm_from_linear(size_t nx, const double *beta, double noise, double *par);
-void moe_glm_copy(size_t nx, const double *from, double *to);
+size_t moe_glm_block_size(const moe_expert_shape *s);
+void moe_glm_init(const moe_expert_shape *s, double *par);
+void moe_glm_from_linear(const moe_expert_shape *s, const double *beta, double noise,
+                         double *par);
+void moe_glm_copy(const moe_expert_shape *s, const double *from, double *to);
 void moe_glm_report(const moe_model *m, const double *theta, double *coef);
-size_t moe_glm_fields(size_t nx, moe_param_field *f);
-size_t moe_glm_newton_size(size_t nx);
+size_t moe_glm_fields(const moe_expert_shape *s, moe_param_field *f);
+size_t moe_glm_newton_size(const moe_expert_shape *s);
 
 /* The score_rows and newton_add slots of expert.h for the family G. */
 void moe_glm_score_rows(const moe_glm_rows *g, const moe_dataset *d, const double *par,

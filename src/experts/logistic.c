@@ -89,16 +89,18 @@ static double log_f(double y, double n, double eta)
     return lf;
 }
 
-static void logit_log_density_rows(const moe_dataset *d, const double *par, size_t r0,
-                                   size_t r1, double *logf)
+static void logit_log_density_rows(const moe_dataset *d, const moe_expert_shape *s,
+                                   const double *par, size_t r0, size_t r1, double *logf)
 {
+    (void)s;
     for (size_t r = r0; r < r1; r++)
         logf[r - r0] = log_f(d->y[r], trials_row(d, r), eta_row(d, par, r));
 }
 
-static void logit_moments_rows(const moe_dataset *d, const double *par, size_t r0, size_t r1,
-                               double *mean, double *var)
+static void logit_moments_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                               size_t r0, size_t r1, double *mean, double *var)
 {
+    (void)s;
     for (size_t r = r0; r < r1; r++) {
         double n = trials_row(d, r), p, q;
         probs(eta_row(d, par, r), &p, &q);
@@ -109,8 +111,10 @@ static void logit_moments_rows(const moe_dataset *d, const double *par, size_t r
     }
 }
 
-static double logit_draw(const moe_dataset *d, const double *par, size_t r, gsl_rng *rng)
+static double logit_draw(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                         size_t r, gsl_rng *rng)
 {
+    (void)s;
     double p, q;
     probs(eta_row(d, par, r), &p, &q);
     return gsl_ran_binomial(rng, p, (unsigned int)trials_row(d, r));
@@ -130,22 +134,27 @@ static void logit_row(const moe_dataset *d, size_t r, double eta, double *logf, 
 
 static const moe_glm_rows logit_rows = {eta_row, logit_row};
 
-static void logit_score_rows(const moe_dataset *d, const double *par, const double *h,
-                             size_t k, size_t i, size_t r0, size_t r1, double *grad)
+static void logit_score_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                             const double *h, size_t k, size_t i, size_t r0, size_t r1,
+                             double *grad)
 {
+    (void)s;
     moe_glm_score_rows(&logit_rows, d, par, h, k, i, r0, r1, grad);
 }
 
-static void logit_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
-                             size_t k, size_t i, size_t r0, size_t r1, double *grad)
+static void logit_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                                 const double *c, size_t k, size_t i, size_t r0, size_t r1,
+                                 double *grad)
 {
+    (void)s;
     moe_glm_mean_grad_rows(&logit_rows, d, par, c, k, i, r0, r1, grad);
 }
 
-static void logit_newton_add(const moe_dataset *d, const double *theta, const double *h,
-                             size_t k, size_t i, size_t r0, size_t r1, int deriv,
+static void logit_newton_add(const moe_dataset *d, const moe_expert_shape *s, const double *theta,
+                             const double *h, size_t k, size_t i, size_t r0, size_t r1, int deriv,
                              double *stats)
 {
+    (void)s;
     moe_glm_newton_add(&logit_rows, d, theta, h, k, i, r0, r1, deriv, stats);
 }
 

@@ -75,18 +75,20 @@ static void pois_row(const moe_dataset *d, size_t r, double eta, double *logf, d
     *var = mu;
 }
 
-static void pois_log_density_rows(const moe_dataset *d, const double *par, size_t r0,
-                                  size_t r1, double *logf)
+static void pois_log_density_rows(const moe_dataset *d, const moe_expert_shape *s,
+                                  const double *par, size_t r0, size_t r1, double *logf)
 {
+    (void)s;
     for (size_t r = r0; r < r1; r++) {
         double resid, var;
         pois_row(d, r, eta_row(d, par, r), logf + (r - r0), &resid, &var);
     }
 }
 
-static void pois_moments_rows(const moe_dataset *d, const double *par, size_t r0, size_t r1,
-                              double *mean, double *var)
+static void pois_moments_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                              size_t r0, size_t r1, double *mean, double *var)
 {
+    (void)s;
     for (size_t r = r0; r < r1; r++) {
         double mu = exp(eta_row(d, par, r));
         if (mean)
@@ -96,8 +98,10 @@ static void pois_moments_rows(const moe_dataset *d, const double *par, size_t r0
     }
 }
 
-static double pois_draw(const moe_dataset *d, const double *par, size_t r, gsl_rng *rng)
+static double pois_draw(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                        size_t r, gsl_rng *rng)
 {
+    (void)s;
     double mu = exp(eta_row(d, par, r));
     if (mu <= DRAW_EXACT_MAX)
         return gsl_ran_poisson(rng, mu);
@@ -107,21 +111,26 @@ static double pois_draw(const moe_dataset *d, const double *par, size_t r, gsl_r
 
 static const moe_glm_rows pois_rows = {eta_row, pois_row};
 
-static void pois_score_rows(const moe_dataset *d, const double *par, const double *h, size_t k,
-                            size_t i, size_t r0, size_t r1, double *grad)
+static void pois_score_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                            const double *h, size_t k, size_t i, size_t r0, size_t r1, double *grad)
 {
+    (void)s;
     moe_glm_score_rows(&pois_rows, d, par, h, k, i, r0, r1, grad);
 }
 
-static void pois_mean_grad_rows(const moe_dataset *d, const double *par, const double *c,
-                             size_t k, size_t i, size_t r0, size_t r1, double *grad)
+static void pois_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
+                                const double *c, size_t k, size_t i, size_t r0, size_t r1,
+                                double *grad)
 {
+    (void)s;
     moe_glm_mean_grad_rows(&pois_rows, d, par, c, k, i, r0, r1, grad);
 }
 
-static void pois_newton_add(const moe_dataset *d, const double *theta, const double *h,
-                            size_t k, size_t i, size_t r0, size_t r1, int deriv, double *stats)
+static void pois_newton_add(const moe_dataset *d, const moe_expert_shape *s, const double *theta,
+                            const double *h, size_t k, size_t i, size_t r0, size_t r1, int deriv,
+                            double *stats)
 {
+    (void)s;
     moe_glm_newton_add(&pois_rows, d, theta, h, k, i, r0, r1, deriv, stats);
 }
 

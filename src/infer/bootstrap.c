@@ -87,10 +87,11 @@ int moe_infer_boot_match(const moe_model *ref, const moe_model *m, size_t *perm,
 {
     size_t k = ref->k, ne = moe_model_expert_nparams(ref);
     double *tr = work, *tm = work + k * ne, *cost = work + 2 * k * ne;
+    moe_expert_shape rs = moe_model_expert_shape(ref), ms = moe_model_expert_shape(m);
     for (size_t i = 0; i < k; i++) {
         perm[i] = i;
-        ref->expert->get_theta(ref->nx, moe_model_expert_block_const(ref, i), tr + i * ne);
-        m->expert->get_theta(m->nx, moe_model_expert_block_const(m, i), tm + i * ne);
+        ref->expert->get_theta(&rs, moe_model_expert_block_const(ref, i), tr + i * ne);
+        m->expert->get_theta(&ms, moe_model_expert_block_const(m, i), tm + i * ne);
     }
     int finite = 1;
     for (size_t i = 0; i < k; i++)
@@ -196,7 +197,7 @@ static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_o
         goto out;
     }
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor, 0,
-                         fit->expert, fit->gate, 0, {0}};
+                         fit->expert, fit->gate, 0, {0}, fit->hidden, fit->activation};
     if (!(ds = moe_model_standardise(fit, db)) || !(w = moe_em_alloc(ds, k, &par)) ||
         !(rm = moe_model_copy(fit))) {
         status = MOE_ENOMEM;

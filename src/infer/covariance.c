@@ -86,9 +86,10 @@ static void score_block(const moe_dataset *d, const score_work *w, size_t r0, si
 {
     const moe_model *m = w->m;
     size_t k = m->k, ne = moe_model_expert_nparams(m), np = moe_model_nparams(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     memset(out, 0, (np + w->gss) * sizeof *out);
     for (size_t i = 0; i < k; i++)
-        m->expert->score_rows(d, moe_model_expert_block_const(m, i), w->h, k, i, r0, r1,
+        m->expert->score_rows(d, &es, moe_model_expert_block_const(m, i), w->h, k, i, r0, r1,
                               out + i * ne);
     if (k > 1) {
         double *gs = out + np;
@@ -240,8 +241,9 @@ int moe_infer_block_se(const moe_model *m, size_t block, const double *cov, size
         free(cm);
         return MOE_ENOMEM;
     }
+    moe_expert_shape es = moe_model_expert_shape(m);
     if (block < m->k)
-        m->expert->get_theta(m->nx, moe_model_expert_block_const(m, block), t);
+        m->expert->get_theta(&es, moe_model_expert_block_const(m, block), t);
     else
         m->gate->get_theta(&gsh, m->gate_par, t);
     for (size_t j = 0; j < nt; j++) {  /* column j of the Jacobian d report / d theta_j */

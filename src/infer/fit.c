@@ -103,8 +103,17 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         return "the variance floor must be in (0, 1) (a share of var(y))";
     if (!(opt->min_rows >= 0) || !isfinite(opt->min_rows))
         return "min_rows must be a finite number >= 0";
-    if (opt->family && !moe_expert_type_find(opt->family))
-        return "unknown expert family (see moe_family_name for the list)";
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    const char *fam_why = moe_expert_spec_parse(opt->family, &et, &es);
+    if (fam_why)
+        return fam_why;
+    if (et->gd_only && opt->train == MOE_TRAIN_EM) {
+        static _Thread_local char why[120];
+        snprintf(why, sizeof why, "%s experts are trained by gradient descent only: use "
+                 "--train gd", et->name);
+        return why;
+    }
     if (opt->tree) {
         moe_gate_shape models[MOE_MODELS_MAX];
         size_t n;
@@ -152,8 +161,8 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
 
 /* The largest df among the models OPT fits on data with NX and NZ inputs, into *DF, and the
  * model that needs it into *AT. */
-static void largest_df(const moe_fit_options *opt, const moe_expert_type *et, size_t nx,
-                       size_t nz, size_t *df, moe_gate_shape *at)
+static void largest_df(const moe_fit_options *opt, const moe_expert_type *et,
+                       const moe_expert_shape *es, size_t nz, size_t *df, moe_gate_shape *at)
 {
     moe_gate_shape models[MOE_MODELS_MAX];
     size_t n;
@@ -164,7 +173,7 @@ static void largest_df(const moe_fit_options *opt, const moe_expert_type *et, si
     for (size_t j = 0; j < n; j++) {
         models[j].nz = nz;
         const moe_gate_type *gt = models[j].depth ? &moe_gate_tree : moe_gate_types[0];
-        size_t v = moe_model_df_shaped(et, gt, nx, &models[j]);
+        size_t v = moe_model_df_shaped(et, gt, es, &models[j]);
         if (v > *df) {
             *df = v;
             *at = models[j];
@@ -176,11 +185,13 @@ int moe_fit_check_rows(const moe_fit_options *opt, const moe_dataset *d, char *b
 {
     if (!opt || !d || moe_fit_options_check(opt))
         return MOE_EINVAL;
-    const moe_expert_type *et = opt->family ? moe_expert_type_find(opt->family)
-                                            : moe_expert_types[0];
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    moe_expert_spec_parse(opt->family, &et, &es);  /* valid: moe_fit_options_check passed */
+    es.nx = d->nx;
     size_t df;
     moe_gate_shape at;
-    largest_df(opt, et, d->nx, d->nz, &df, &at);
+    largest_df(opt, et, &es, d->nz, &df, &at);
     if (d->n >= df)
         return MOE_SUCCESS;
     char tr[32];
@@ -222,6 +233,8 @@ void moe_fit_free(moe_fit *f)
     moe_model_free(f->model);
     free(f->prior);
     free(f->size);
+    free(f->rmse);
+    free(f->r2);
     free(f->selection);
     moe_list_free(f->traces, f->ntraces);
     free(f->trace_len);
@@ -239,13 +252,16 @@ static int all_finite(const double *a, size_t n)
 }
 
 /* Prior (mean gate probability) and hard size of each expert, on standardised DS. */
-static int expert_shares(const moe_dataset *ds, const moe_model *m, double *prior, size_t *size)
+static int expert_shares(const moe_dataset *ds, const moe_model *m, double *prior, size_t *size,
+                         double *rmse, double *r2)
 {
     size_t n = ds->n, k = m->k;
     double *g = malloc(n * k * sizeof *g), *h = malloc(n * k * sizeof *h);
-    if (!g || !h) {
+    double *mu = malloc((n + 1) * sizeof *mu);
+    if (!g || !h || !mu) {
         free(g);
         free(h);
+        free(mu);
         return MOE_ENOMEM;
     }
     moe_estep(ds, m, g, h);
@@ -267,8 +283,29 @@ static int expert_shares(const moe_dataset *ds, const moe_model *m, double *prio
     }
     for (size_t i = 0; i < k; i++)
         prior[i] /= wsum;
+    /* each expert's fit to the rows it explains, weighted by w h: RMSE on the data's scale
+     * and R^2 = 1 - sum wh (y - mu)^2 / sum wh (y - mean_wh y)^2 */
+    moe_expert_shape es = moe_model_expert_shape(m);
+    for (size_t i = 0; i < k; i++) {
+        m->expert->moments_rows(ds, &es, moe_model_expert_block_const(m, i), 0, n, mu, NULL);
+        double sw = 0, sy = 0, sse = 0, sst = 0;
+        for (size_t r = 0; r < n; r++) {
+            double wh = (ds->w ? ds->w[r] : 1) * h[r * k + i];
+            sw += wh;
+            sy += wh * ds->y[r];
+        }
+        double ybar = sw > 0 ? sy / sw : 0;
+        for (size_t r = 0; r < n; r++) {
+            double wh = (ds->w ? ds->w[r] : 1) * h[r * k + i], e = ds->y[r] - mu[r];
+            sse += wh * e * e;
+            sst += wh * (ds->y[r] - ybar) * (ds->y[r] - ybar);
+        }
+        rmse[i] = sw > 0 ? m->y_scale * sqrt(sse / sw) : NAN;
+        r2[i] = sst > 0 ? 1 - sse / sst : NAN;
+    }
     free(g);
     free(h);
+    free(mu);
     return MOE_SUCCESS;
 }
 
@@ -337,8 +374,10 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         !all_finite(d->z, n * (nz + 1)))
         return moe_error_set(err, MOE_EINVAL, "fit: the data contain missing or non-finite "
                              "values (drop those rows first)");
-    const moe_expert_type *et = opt->family ? moe_expert_type_find(opt->family)
-                                            : moe_expert_types[0];
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    moe_expert_spec_parse(opt->family, &et, &es);  /* valid: moe_fit_options_check passed */
+    es.nx = nx;
     const moe_gate_type *gt = moe_gate_types[0];
     int status = check_responses(d, et, err);
     if (status)
@@ -366,24 +405,24 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         if (moe_fit_check_rows(opt, d, rows_msg, sizeof rows_msg))
             return moe_error_set(err, MOE_EINVAL, "fit: %s", rows_msg);
     } else {
-        while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, nx, nz))
+        while (kfit >= opt->k_min && n < moe_model_df(et, gt, kfit, &es, nz))
             kfit--;
         if (kfit < opt->k_min)
             return moe_error_set(err, MOE_EINVAL, "fit: K = %zu experts need %zu free parameters "
                                  "but the data have only %zu rows; use fewer experts", opt->k_min,
-                                 moe_model_df(et, gt, opt->k_min, nx, nz), n);
+                                 moe_model_df(et, gt, opt->k_min, &es, nz), n);
         o2.k_max = kfit;
         opt = &o2;
     }
     /* frequency weights stand for wsum observations: fewer than the parameters cannot be
      * fitted, whatever the rows (weights of 1e-300 would otherwise end as degenerate starts) */
-    size_t dfmin = moe_model_df(et, gt, opt->k_min, nx, nz);
+    size_t dfmin = moe_model_df(et, gt, opt->k_min, &es, nz);
     if (d->w && wsum < (double)dfmin)
         return moe_error_set(err, MOE_EINVAL, "fit: the weights sum to %g, fewer observations "
                              "than the %zu free parameters of K = %zu (frequency weights: a "
                              "row of weight w counts as w rows)", wsum, dfmin, opt->k_min);
     moe_fit *f = calloc(1, sizeof *f);
-    moe_model *scale = moe_model_alloc_typed(et, gt, 1, nx, nz);
+    moe_model *scale = moe_model_alloc_typed(et, gt, 1, &es, nz);
     moe_dataset *ds = NULL;
     moe_train_output tr;
     memset(&tr, 0, sizeof tr);
@@ -421,7 +460,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         else
             snprintf(ks, sizeof ks, "K = %zu", kwant);
         moe_fit_warn(f, "%s skipped: K = %zu experts need %zu free parameters but the data "
-                     "have only %zu rows", ks, kfit + 1, moe_model_df(et, gt, kfit + 1, nx, nz),
+                     "have only %zu rows", ks, kfit + 1, moe_model_df(et, gt, kfit + 1, &es, nz),
                      n);
     }
     f->stats = tr.stats;
@@ -444,8 +483,10 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     size_t k = m->k;
     f->prior = malloc(k * sizeof *f->prior);
     f->size = malloc(k * sizeof *f->size);
+    f->rmse = malloc(k * sizeof *f->rmse);
+    f->r2 = malloc(k * sizeof *f->r2);
     f->block_se = calloc(k + 1, sizeof *f->block_se);
-    int nomem = !f->prior || !f->size || !f->block_se;
+    int nomem = !f->prior || !f->size || !f->rmse || !f->r2 || !f->block_se;
     for (size_t b = 0; !nomem && b <= k; b++) {
         size_t nc = moe_model_ncoef(m, b);
         if (!(f->block_se[b] = malloc((nc + 1) * sizeof **f->block_se)))
@@ -453,7 +494,8 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         for (size_t c = 0; !nomem && c < nc; c++)
             f->block_se[b][c] = NAN;
     }
-    if (nomem || moe_model_set_names(m, d) || expert_shares(ds, m, f->prior, f->size)) {
+    if (nomem || moe_model_set_names(m, d) ||
+        expert_shares(ds, m, f->prior, f->size, f->rmse, f->r2)) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
         goto fail;
     }
@@ -466,7 +508,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     else if (!f->stats.converged && opt->train == MOE_TRAIN_EM)
         moe_fit_warn(f, "the best start did not converge in %zu iterations (tol %g)",
                      f->stats.iterations, opt->tol);
-    int want_se = opt->standard_errors;
+    int want_se = opt->standard_errors && !m->expert->opaque;  /* opaque: weights, no SEs */
     if (want_se && opt->train == MOE_TRAIN_GD && opt->loss != MOE_LOSS_NLL) {
         want_se = 0;
         moe_fit_warn(f, "standard errors not reported: the %s loss is not the likelihood, so "

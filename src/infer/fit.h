@@ -20,6 +20,10 @@ struct moe_fit {
     moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
     double *prior;             /* k: mean gate probability of each expert */
     size_t *size;              /* k: rows whose largest responsibility is that expert's */
+    double *rmse;              /* k: each expert's root mean squared error on the data's
+                                  scale, rows weighted by their posterior (NULL: none) */
+    double *r2;                /* k: its R^2 with the same weights (the summary shows both
+                                  for opaque families, whose weights it cannot show) */
     double **block_se;         /* k + 1 blocks (experts, then the gate): the SE of each
                                   reported coefficient (moe_model_coefs), NaN if unavailable */
     moe_fit_stats *selection;  /* nselection rows: the best fit of every K tried */

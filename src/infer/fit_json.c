@@ -129,7 +129,7 @@ static json_t *fit_to_json(const moe_fit *f)
 {
     const moe_model *m = moe_fit_model(f);
     moe_fit_stats st = moe_fit_get_stats(f);
-    size_t k = moe_model_k(m), px = moe_model_nx(m) + 1, pz = moe_model_nz(m) + 1;
+    size_t k = moe_model_k(m), px = moe_model_nregression(m), pz = moe_model_nz(m) + 1;
     size_t nc = moe_model_ncoef(m, 0), pmax = nc > pz ? nc : pz;
     double *coef = malloc(pmax * sizeof *coef), *se = malloc(pmax * sizeof *se);
     json_t *root = json_object(), *experts = NULL, *gate = NULL, *warn = NULL;
@@ -172,6 +172,9 @@ static json_t *fit_to_json(const moe_fit *f)
         if (boot_json(f, i, e, m, px, nc, se))
             goto fail;
         if (set(e, "prior", jreal(prior)) || set(e, "size", json_integer((json_int_t)size)))
+            goto fail;
+        if (m->expert->opaque && f->rmse &&  /* its fit measures, in place of coefficients */
+            (set(e, "rmse", jreal(f->rmse[i])) || set(e, "r2", jreal(f->r2[i]))))
             goto fail;
         char leaf[64];
         if (st.tree[0] && (moe_model_leaf_name(m, i, leaf, sizeof leaf) ||

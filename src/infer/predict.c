@@ -101,11 +101,12 @@ int moe_predict(const moe_model *m, const moe_dataset *d, int posterior, moe_pre
 
     /* gate probabilities: log_prob gives log g (already normalised by log-sum-exp) */
     moe_gate_shape gs = moe_model_gate_shape(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, p->gate);
     for (size_t r = 0; r < n * k; r++)
         p->gate[r] = exp(p->gate[r]);
     for (size_t i = 0; i < k; i++) {
-        m->expert->moments_rows(s, moe_model_expert_block_const(m, i), 0, n, tmu, tvar);
+        m->expert->moments_rows(s, &es, moe_model_expert_block_const(m, i), 0, n, tmu, tvar);
         for (size_t r = 0; r < n; r++) {
             mu[r * k + i] = tmu[r];
             var[r * k + i] = tvar[r];

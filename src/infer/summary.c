@@ -83,6 +83,28 @@ static void coef_table(FILE *fp, const moe_model *m, int gate, const double *coe
     }
 }
 
+/* Expert I of an opaque family (an MLP): its network's size and its extras COEF (NC values,
+ * "sigma" as the residual SD) and its fit to the rows it explains, in place of a coefficient
+ * table, which its weights (not identified one by one) cannot have. */
+static void opaque_expert(FILE *fp, const moe_fit *f, size_t i, const double *coef, size_t nc)
+{
+    const moe_model *m = f->model;
+    moe_expert_shape es = moe_model_expert_shape(m);
+    char spec[64], b1[32], b2[32];
+    moe_expert_spec_format(m->expert, &es, spec, sizeof spec);
+    fprintf(fp, "Network %s: %zu weights (not interpretable one by one: no coefficient "
+            "table)\n", spec, moe_model_expert_nparams(m) - m->expert->dispersion);
+    for (size_t j = 0; j < nc; j++) {
+        const char *nm = m->expert->extra_names[j];
+        fprintf(fp, "%s: %s%s\n", strcmp(nm, "sigma") == 0 ? "Residual SD" : nm,
+                num(b1, sizeof b1, 'g', 6, coef[j]),
+                strcmp(nm, "sigma") == 0 ? " (maximum-likelihood estimate)" : "");
+    }
+    if (f->rmse && f->r2)
+        fprintf(fp, "Fit to its rows (weighted by the posterior): RMSE %s, R^2 %s\n",
+                num(b1, sizeof b1, 'g', 6, f->rmse[i]), num(b2, sizeof b2, 'f', 4, f->r2[i]));
+}
+
 /* "y ~ x1 + x2" style list of names into FP. */
 static void formula_side(FILE *fp, const moe_model *m, int gate)
 {
@@ -264,8 +286,12 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
     fprintf(fp, ", gate = ~ ");
     formula_side(fp, m, 1);
     /* like R's glm(), the default family is not named */
-    if (m->expert != moe_expert_types[0])
-        fprintf(fp, ", family = %s", m->expert->name);
+    if (m->expert != moe_expert_types[0]) {
+        char spec[64];
+        moe_expert_shape es = moe_model_expert_shape(m);
+        moe_expert_spec_format(m->expert, &es, spec, sizeof spec);
+        fprintf(fp, ", family = %s", spec);
+    }
     if (m->offset_name)
         fprintf(fp, ", offset = %s", m->offset_name);
     if (m->trials_name)
@@ -323,6 +349,10 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             fprintf(fp, ": prior %s, size %zu\n", num(b1, sizeof b1, 'f', 4, prior), size);
         else
             fprintf(fp, ":\n");
+        if (m->expert->opaque) {
+            opaque_expert(fp, f, i, coef, nc);
+            continue;
+        }
         fprintf(fp, "Coefficients:\n");
         coef_table(fp, m, 0, coef, se, px);
         for (size_t j = px; j < nc; j++) {  /* the family's extras */

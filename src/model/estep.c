@@ -39,6 +39,7 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
 {
     size_t k = m->k;
     moe_gate_shape gs = moe_model_gate_shape(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     const moe_kernels *kern = moe_kernels_get();
     double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX], a[CHUNK * MOE_K_MAX], lpv[CHUNK];
     double gexp[CHUNK * MOE_K_MAX];
@@ -63,7 +64,7 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
         if (!d->y)
             continue;
         for (size_t i = 0; i < k; i++)
-            m->expert->log_density_rows(d, m->expert_par + i * m->ep, c0, c1,
+            m->expert->log_density_rows(d, &es, m->expert_par + i * m->ep, c0, c1,
                                         logf + i * CHUNK);
         for (size_t t = 0; t < nc; t++)
             for (size_t i = 0; i < k; i++)

@@ -9,7 +9,8 @@
  *     "format": "moefit-model",          fixed string
  *     "version": 1,                      integer; this loader reads version 1 only
  *     "description": "...",              optional free text, ignored
- *     "expert": "gaussian",              expert family (src/experts, moe_expert_type_find)
+ *     "expert": "gaussian",              expert family (src/experts, moe_expert_spec_parse):
+ *                                        its name, for mlp with its hidden layer, "mlp:8:tanh"
  *     "gate": "softmax",                 gate (src/gates, moe_gate_type_find)
  *     "k": 2,                            experts, 1 <= k <= 64
  *     "tree": [2, 2],                    the tree gate's branching per level (required
@@ -43,7 +44,9 @@
  *     "experts": [{...}, ...],           k entries, each the family's block: its fields
  *                                        (moe_param_field), e.g. gaussian
  *                                        {"beta": [nx+1], "sigma": s}, poisson and logistic
- *                                        {"beta": [nx+1]}; beta[0] is the intercept
+ *                                        {"beta": [nx+1]}; beta[0] is the intercept; mlp
+ *                                        {"W1": [[nx+1] x H], "w2": [H], "bias": c,
+ *                                        "sigma": s} (unit j's row of W1 its bias first)
  *     "gate_coef": [[nz+1], ...]         the gate's fields at the top level: for softmax
  *   }                                    k-1 rows of gate coefficients, intercept first;
  *                                        the last expert is the reference (its row is 0);
@@ -261,14 +264,17 @@ static json_t *model_to_json(const moe_model *m)
 {
     moe_gate_shape gs = moe_model_gate_shape(m);
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = m->expert->fields(m->nx, ef), ngf = m->gate->fields(&gs, gf);
+    moe_expert_shape es = moe_model_expert_shape(m);
+    size_t nef = m->expert->fields(&es, ef), ngf = m->gate->fields(&gs, gf);
+    char spec[64];
+    moe_expert_spec_format(m->expert, &es, spec, sizeof spec);
     json_t *root = json_object();
     json_t *scaling = json_object(), *experts = json_array(), *gate = json_array();
     if (!root || !scaling || !experts || !gate)
         goto fail;
     if (set(root, "format", json_string(MODEL_FORMAT)) ||
         set(root, "version", json_integer(MODEL_VERSION)) ||
-        set(root, "expert", json_string(m->expert->name)) ||
+        set(root, "expert", json_string(spec)) ||
         set(root, "gate", json_string(m->gate->name)) ||
         set(root, "k", json_integer((json_int_t)m->k)) ||
         (m->tree_depth && set(root, "tree", tree_array(m))) ||
@@ -934,10 +940,14 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
 
     const moe_expert_type *etype;
     const moe_gate_type *gtype;
+    moe_expert_shape es;
     if ((status = typed_member(ld, root, "expert", JSON_STRING, "must be a string", &v)))
         return status;
-    if (!(etype = moe_expert_type_find(json_string_value(v))))
+    const char *why = moe_expert_spec_parse(json_string_value(v), &etype, &es);
+    if (!etype)
         return bad_name(ld, "expert", "unknown expert family", json_string_value(v));
+    if (why)
+        return bad_field(ld, "expert", why);
     if ((status = typed_member(ld, root, "gate", JSON_STRING, "must be a string", &v)))
         return status;
     if (!(gtype = moe_gate_type_find(json_string_value(v))))
@@ -983,7 +993,8 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
     for (size_t l = 0; l < depth; l++)
         gs.branch[l] = branch[l];
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
-    size_t nef = etype->fields(nx, ef), ngf = gtype->fields(&gs, gf);
+    es.nx = nx;
+    size_t nef = etype->fields(&es, ef), ngf = gtype->fields(&gs, gf);
     json_object_foreach((json_t *)root, key, v) {  /* top-level keys the gate does not own */
         int known = 0;
         for (const char *const *kk = known_keys; *kk; kk++)
@@ -994,7 +1005,7 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
             return bad_name(ld, "(top level)", "unknown field", key);
     }
 
-    moe_model *m = moe_model_alloc_typed(etype, gtype, k, nx, nz);
+    moe_model *m = moe_model_alloc_typed(etype, gtype, k, &es, nz);
     if (!m)
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
     if (depth && moe_model_set_tree(m, depth, branch)) {

@@ -34,10 +34,11 @@ static void free_names(char **names, size_t n)
 }
 
 moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type *gt, size_t k,
-                                 size_t nx, size_t nz)
+                                 const moe_expert_shape *es, size_t nz)
 {
-    if (k == 0)
+    if (k == 0 || !es)
         return NULL;
+    size_t nx = es->nx;
     moe_model *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
@@ -46,9 +47,11 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
     m->k = k;
     m->nx = nx;
     m->nz = nz;
+    m->hidden = es->hidden;
+    m->activation = es->activation;
     m->y_center = 0;
     m->y_scale = 1;
-    m->ep = m->expert->block_size(nx);
+    m->ep = m->expert->block_size(es);
     moe_gate_shape gs = moe_model_gate_shape(m);
     m->gp = m->gate->block_size(&gs);
     /* calloc(0) may return NULL: allocate at least one element so NULL means no memory */
@@ -78,7 +81,8 @@ moe_model *moe_model_alloc_typed(const moe_expert_type *et, const moe_gate_type 
 
 moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz)
 {
-    return moe_model_alloc_typed(NULL, NULL, k, nx, nz);
+    moe_expert_shape es = {nx, 0, MOE_ACT_TANH};
+    return moe_model_alloc_typed(NULL, NULL, k, &es, nz);
 }
 
 moe_gate_shape moe_model_gate_shape(const moe_model *m)
@@ -92,6 +96,14 @@ moe_gate_shape moe_model_gate_shape(const moe_model *m)
         s.branch[l] = m->tree[l];
     return s;
 }
+
+moe_expert_shape moe_model_expert_shape(const moe_model *m)
+{
+    moe_expert_shape s = {m->nx, m->hidden, m->activation};
+    return s;
+}
+
+size_t moe_model_nregression(const moe_model *m) { return m->expert->opaque ? 0 : m->nx + 1; }
 
 int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch)
 {
@@ -128,8 +140,9 @@ int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch)
 
 void moe_model_reset_params(moe_model *m)
 {
+    moe_expert_shape es = moe_model_expert_shape(m);
     for (size_t i = 0; i < m->k; i++)
-        m->expert->init(m->nx, m->expert_par + i * m->ep);
+        m->expert->init(&es, m->expert_par + i * m->ep);
     memset(m->gate_par, 0, m->gp * sizeof *m->gate_par);
 }
 
@@ -202,7 +215,8 @@ moe_model *moe_model_copy(const moe_model *m)
 {
     if (!m)
         return NULL;
-    moe_model *c = moe_model_alloc_typed(m->expert, m->gate, m->k, m->nx, m->nz);
+    moe_expert_shape es = moe_model_expert_shape(m);
+    moe_model *c = moe_model_alloc_typed(m->expert, m->gate, m->k, &es, m->nz);
     if (!c)
         return NULL;
     if (m->tree_depth && moe_model_set_tree(c, m->tree_depth, m->tree)) {
@@ -252,7 +266,11 @@ const char *moe_model_gate_input(const moe_model *m, size_t j)
 
 /* ---------------------------------------------------------------- free parameters */
 
-size_t moe_model_expert_nparams(const moe_model *m) { return m->expert->nparams(m->nx); }
+size_t moe_model_expert_nparams(const moe_model *m)
+{
+    moe_expert_shape es = moe_model_expert_shape(m);
+    return m->expert->nparams(&es);
+}
 
 size_t moe_model_nparams(const moe_model *m)
 {
@@ -260,27 +278,28 @@ size_t moe_model_nparams(const moe_model *m)
     return m->k * moe_model_expert_nparams(m) + m->gate->nparams(&gs);
 }
 
-size_t moe_model_df(const moe_expert_type *et, const moe_gate_type *gt, size_t k, size_t nx,
-                    size_t nz)
+size_t moe_model_df(const moe_expert_type *et, const moe_gate_type *gt, size_t k,
+                    const moe_expert_shape *es, size_t nz)
 {
     moe_gate_shape s;
     memset(&s, 0, sizeof s);
     s.k = k;
     s.nz = nz;
-    return moe_model_df_shaped(et, gt, nx, &s);
+    return moe_model_df_shaped(et, gt, es, &s);
 }
 
-size_t moe_model_df_shaped(const moe_expert_type *et, const moe_gate_type *gt, size_t nx,
-                           const moe_gate_shape *s)
+size_t moe_model_df_shaped(const moe_expert_type *et, const moe_gate_type *gt,
+                           const moe_expert_shape *es, const moe_gate_shape *s)
 {
-    return s->k * et->nparams(nx) + gt->nparams(s);
+    return s->k * et->nparams(es) + gt->nparams(s);
 }
 
 void moe_model_get_theta(const moe_model *m, double *theta)
 {
     size_t ne = moe_model_expert_nparams(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     for (size_t i = 0; i < m->k; i++)
-        m->expert->get_theta(m->nx, m->expert_par + i * m->ep, theta + i * ne);
+        m->expert->get_theta(&es, m->expert_par + i * m->ep, theta + i * ne);
     moe_gate_shape gs = moe_model_gate_shape(m);
     m->gate->get_theta(&gs, m->gate_par, theta + m->k * ne);
 }
@@ -288,8 +307,9 @@ void moe_model_get_theta(const moe_model *m, double *theta)
 void moe_model_set_theta(moe_model *m, const double *theta)
 {
     size_t ne = moe_model_expert_nparams(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     for (size_t i = 0; i < m->k; i++)
-        m->expert->set_theta(m->nx, theta + i * ne, m->expert_par + i * m->ep);
+        m->expert->set_theta(&es, theta + i * ne, m->expert_par + i * m->ep);
     moe_gate_shape gs = moe_model_gate_shape(m);
     m->gate->set_theta(&gs, theta + m->k * ne, m->gate_par);
 }
@@ -301,7 +321,8 @@ size_t moe_model_ncoef(const moe_model *m, size_t block)
     if (!m || block > m->k)
         return 0;
     moe_gate_shape gs = moe_model_gate_shape(m);
-    return block < m->k ? m->expert->ncoef(m->nx) : m->gate->nparams(&gs);
+    moe_expert_shape es = moe_model_expert_shape(m);
+    return block < m->k ? m->expert->ncoef(&es) : m->gate->nparams(&gs);
 }
 
 int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, size_t len)
@@ -309,9 +330,10 @@ int moe_model_coef_name(const moe_model *m, size_t block, size_t j, char *buf, s
     if (!m || !buf || len == 0 || j >= moe_model_ncoef(m, block))
         return MOE_EINVAL;
     if (block < m->k) {
-        size_t px = m->nx + 1;
-        const char *nm = j == 0 ? "(Intercept)"
-                         : j < px ? m->x_names[j - 1] : m->expert->extra_names[j - px];
+        size_t px = moe_model_nregression(m);
+        const char *nm = j >= px  ? m->expert->extra_names[j - px]
+                         : j == 0 ? "(Intercept)"
+                                  : m->x_names[j - 1];
         snprintf(buf, len, "%s", nm ? nm : "?");
     } else {
         size_t pz = m->nz + 1, c = j % pz;
@@ -331,7 +353,8 @@ void moe_model_coefs(const moe_model *m, size_t block, double *coef)
     if (!theta)
         return;
     if (block < m->k) {
-        m->expert->get_theta(m->nx, m->expert_par + block * m->ep, theta);
+        moe_expert_shape es = moe_model_expert_shape(m);
+        m->expert->get_theta(&es, m->expert_par + block * m->ep, theta);
         m->expert->report(m, theta, coef);
     } else {
         m->gate->get_theta(&gs, m->gate_par, theta);
@@ -344,13 +367,14 @@ void moe_model_expert(const moe_model *m, size_t i, double *coef, double *sigma)
 {
     if (!m || i >= m->k)
         return;
-    size_t nc = m->expert->ncoef(m->nx), px = m->nx + 1;
+    size_t nc = moe_model_ncoef(m, i), px = moe_model_nregression(m);
     double *all = malloc(nc * sizeof *all);
     if (!all)
         return;
     moe_model_coefs(m, i, all);
-    if (coef)
-        memcpy(coef, all, px * sizeof *coef);
+    if (coef)  /* an opaque family has no regression coefficients: NaN */
+        for (size_t j = 0; j <= m->nx; j++)
+            coef[j] = px ? all[j] : NAN;
     if (sigma) {
         *sigma = NAN;
         for (size_t j = px; j < nc; j++)

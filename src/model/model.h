@@ -31,6 +31,21 @@ typedef struct moe_gate_shape {
     size_t branch[MOE_TREE_DEPTH_MAX]; /* children of every node of each level */
 } moe_gate_shape;
 
+/* Most hidden units an MLP expert may have. */
+#define MOE_HIDDEN_MAX 1024
+
+/* The activation of an MLP expert's hidden units. */
+typedef enum moe_activation { MOE_ACT_TANH = 0, MOE_ACT_RELU } moe_activation;
+
+/* What an expert block's layout depends on: the expert inputs and, for an MLP expert, its one
+ * hidden layer (hidden units and their activation; the linear families ignore both, and
+ * their models carry hidden 0). moe_model_expert_shape builds it from a model. */
+typedef struct moe_expert_shape {
+    size_t nx;                  /* expert inputs, without intercept */
+    size_t hidden;              /* hidden units of an MLP expert (0: none) */
+    moe_activation activation;  /* their activation */
+} moe_expert_shape;
+
 struct moe_expert_type;
 struct moe_gate_type;
 
@@ -39,6 +54,8 @@ struct moe_model {
     const struct moe_gate_type *gate;      /* gate */
     size_t k;              /* experts */
     size_t nx, nz;         /* expert and gate inputs, without intercept */
+    size_t hidden;         /* the experts' hidden units (an MLP family; 0: none) */
+    moe_activation activation;  /* and their activation (moe_model_expert_shape) */
     char *y_name;          /* response name */
     char **x_names;        /* nx names */
     char **z_names;        /* nz names */
@@ -84,12 +101,12 @@ typedef struct moe_param_field {
 
 #define MOE_PARAM_FIELDS_MAX 4
 
-/* Allocates a model of the given shape and types (NULL: the default family and gate, the
- * first of each list), neutral parameters, unit scaling (centre 0, scale 1) and NULL names.
- * NULL when out of memory. */
+/* Allocates a model of the given types (NULL: the default family and gate, the first of
+ * each list), K experts of shape ES (its nx the expert inputs) and NZ gate inputs, neutral
+ * parameters, unit scaling (centre 0, scale 1) and NULL names. NULL when out of memory. */
 moe_model *moe_model_alloc_typed(const struct moe_expert_type *et,
-                                 const struct moe_gate_type *gt, size_t k, size_t nx,
-                                 size_t nz);
+                                 const struct moe_gate_type *gt, size_t k,
+                                 const moe_expert_shape *es, size_t nz);
 /* The same with the default family and gate. */
 moe_model *moe_model_alloc(size_t k, size_t nx, size_t nz);
 
@@ -99,6 +116,11 @@ int moe_model_set_tree(moe_model *m, size_t depth, const size_t *branch);
 
 /* M's gate shape (K, nz and the tree). */
 moe_gate_shape moe_model_gate_shape(const moe_model *m);
+/* M's expert shape (nx, hidden units, activation). */
+moe_expert_shape moe_model_expert_shape(const moe_model *m);
+/* The regression coefficients that lead an expert block's reported coefficients: nx + 1, or
+ * 0 for an opaque family (an MLP reports its extras only). */
+size_t moe_model_nregression(const moe_model *m);
 
 /* Expert I's block, and the gate's. */
 double *moe_model_expert_block(moe_model *m, size_t i);
@@ -183,9 +205,9 @@ void moe_model_set_theta(moe_model *m, const double *theta);
 
 /* The number of free parameters of a K-expert model with these types and shapes (the df). */
 size_t moe_model_df(const struct moe_expert_type *et, const struct moe_gate_type *gt, size_t k,
-                    size_t nx, size_t nz);
+                    const moe_expert_shape *es, size_t nz);
 /* The same for a gate of shape S (K = S->k). */
 size_t moe_model_df_shaped(const struct moe_expert_type *et, const struct moe_gate_type *gt,
-                           size_t nx, const moe_gate_shape *s);
+                           const moe_expert_shape *es, const moe_gate_shape *s);
 
 #endif

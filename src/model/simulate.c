@@ -125,11 +125,16 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         return moe_error_set(err, MOE_EINVAL, "simulate: separation must be a finite number >= 0");
     if (!isfinite(o.noise) || !(o.noise > 0))
         return moe_error_set(err, MOE_EINVAL, "simulate: noise must be a finite number > 0");
-    const moe_expert_type *et = o.family ? moe_expert_type_find(o.family) : moe_expert_types[0];
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    const char *why = moe_expert_spec_parse(o.family, &et, &es);
     if (!et)
         return moe_error_set(err, MOE_EINVAL, "simulate: unknown expert family '%s'", o.family);
+    if (why)
+        return moe_error_set(err, MOE_EINVAL, "simulate: %s", why);
     size_t k = o.k, nx = o.nx, nz = o.nx, px = nx + 1, pz = nz + 1;
-    moe_model *m = moe_model_alloc_typed(et, ts.depth ? &moe_gate_tree : NULL, k, nx, nz);
+    es.nx = nx;
+    moe_model *m = moe_model_alloc_typed(et, ts.depth ? &moe_gate_tree : NULL, k, &es, nz);
     if (m && ts.depth && moe_model_set_tree(m, ts.depth, ts.branch)) {
         moe_model_free(m);
         m = NULL;
@@ -193,7 +198,7 @@ int moe_simulate_model(const moe_sim_options *opt, moe_model **out, moe_error *e
         }
     }
     for (size_t i = 0; i < k; i++)
-        et->from_linear(nx, beta + i * px, o.noise, moe_model_expert_block(m, i));
+        et->from_linear(&es, beta + i * px, o.noise, moe_model_expert_block(m, i));
     moe_gate_shape gs = moe_model_gate_shape(m);
     if (ts.depth && nx > 0)
         tree_gate(&gs, gate);
@@ -220,6 +225,7 @@ static int draw_y(const moe_model *m, moe_dataset *d, gsl_rng *rng, double *logg
         goto out;
     }
     moe_gate_shape gs = moe_model_gate_shape(m);
+    moe_expert_shape es = moe_model_expert_shape(m);
     m->gate->log_prob_rows(s, &gs, m->gate_par, 0, n, logg);
     for (size_t r = 0; r < n; r++) {
         double u = gsl_rng_uniform(rng), c = 0;
@@ -233,7 +239,7 @@ static int draw_y(const moe_model *m, moe_dataset *d, gsl_rng *rng, double *logg
     }
     /* then y from each row's own expert, in row order */
     for (size_t r = 0; r < n; r++) {
-        double ystd = m->expert->draw(s, moe_model_expert_block_const(m, reg[r]), r, rng);
+        double ystd = m->expert->draw(s, &es, moe_model_expert_block_const(m, reg[r]), r, rng);
         d->y[r] = m->y_center + m->y_scale * ystd;
         if (!isfinite(d->y[r])) {
             status = moe_error_set(err, MOE_ENUMERIC,

@@ -40,7 +40,8 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->pz = d->nz + 1;
     w->d = d;
     w->par = *par;
-    w->m = moe_model_alloc_typed(par->expert, par->gate, k, d->nx, d->nz);
+    w->eshape = (moe_expert_shape){d->nx, par->hidden, par->activation};
+    w->m = moe_model_alloc_typed(par->expert, par->gate, k, &w->eshape, d->nz);
     if (!w->m) {
         free(w);
         return NULL;
@@ -48,8 +49,8 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     const moe_expert_type *et = w->m->expert;
     const moe_gate_type *gt = w->m->gate;
     w->nb = moe_block_count(w->n);
-    w->ess = et->mstep ? et->stat_size(d->nx) : 0;
-    w->nss = et->mstep ? 0 : et->newton_size(d->nx);
+    w->ess = et->mstep ? et->stat_size(&w->eshape) : 0;
+    w->nss = et->mstep ? 0 : et->newton_size(&w->eshape);
     if ((par->tree_depth && moe_model_set_tree(w->m, par->tree_depth, par->tree)) ||
         !(w->mtrial = moe_model_copy(w->m))) {
         moe_model_free(w->m);
@@ -59,7 +60,7 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->shape = moe_model_gate_shape(w->m);
     w->gss = gt->stat_size(&w->shape);
     w->np = gt->nparams(&w->shape);
-    size_t np1 = w->np + 1, nep = et->nparams(d->nx);
+    size_t np1 = w->np + 1, nep = et->nparams(&w->eshape);
     w->h = malloc(w->n * k * sizeof *w->h);
     w->xpart = malloc((w->nb * k * w->ess + 1) * sizeof *w->xpart);
     w->xstat = malloc((k * w->ess + 1) * sizeof *w->xstat);
@@ -72,7 +73,8 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->theta = malloc(np1 * sizeof *w->theta);
     w->etheta = malloc((nep + 1) * sizeof *w->etheta);
     w->newton = moe_newton_alloc(w->np > nep ? w->np : nep);
-    w->ework = malloc(((et->work_size ? et->work_size(d->nx) : 0) + 1) * sizeof *w->ework);
+    w->ework = malloc(((et->work_size ? et->work_size(&w->eshape) : 0) + 1) *
+                      sizeof *w->ework);
     w->prior = malloc(k * sizeof *w->prior);
     w->hsum = malloc(k * sizeof *w->hsum);
     w->trace = malloc((par->max_iter + 2) * sizeof *w->trace);
@@ -156,7 +158,7 @@ static void pass_full(moe_em_work *w, int estep)
                 hs[i] += w->h[r * k + i];
         if (kess) {
             memset(xp, 0, kess * sizeof *xp);
-            m->expert->stat_add(d, w->h, k, r0, r1, xp);
+            m->expert->stat_add(d, &w->eshape, w->h, k, r0, r1, xp);
         }
         memset(gp, 0, gss * sizeof *gp);
         if (k > 1)
@@ -285,14 +287,14 @@ static double expert_eval(void *ctx, const double *theta, int deriv, double *gra
     const moe_dataset *d = w->d;
     const moe_expert_type *et = w->m->expert;
     size_t nb = w->nb, n = w->n, i = w->newton_expert, nss = w->nss;
-    size_t np = et->nparams(d->nx);
+    size_t np = et->nparams(&w->eshape);
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *sp = w->npart + b * nss;
         memset(sp, 0, (deriv ? nss : 1) * sizeof *sp);
-        et->newton_add(d, theta, w->h, w->k, i, r0, r1, deriv, sp);
+        et->newton_add(d, &w->eshape, theta, w->h, w->k, i, r0, r1, deriv, sp);
     }
     memset(w->nstat, 0, (deriv ? nss : 1) * sizeof *w->nstat);
     for (size_t b = 0; b < nb; b++)
@@ -314,19 +316,19 @@ static int expert_newton_mstep(moe_em_work *w, size_t i)
     moe_model *m = w->m;
     const moe_expert_type *et = m->expert;
     double *blk = moe_model_expert_block(m, i);
-    et->get_theta(m->nx, blk, w->etheta);
+    et->get_theta(&w->eshape, blk, w->etheta);
     w->newton_expert = i;
     /* rows 0: steps go on until the predicted gain is negligible (Newton converges
      * quadratically, so this costs a few passes), so that a GLM expert's M-step is exact
      * and EM's stopping rule is not left to make up for it */
-    moe_newton_problem p = {et->nparams(m->nx), expert_eval, w, 0, MOE_EM_GATE_STEPS};
+    moe_newton_problem p = {et->nparams(&w->eshape), expert_eval, w, 0, MOE_EM_GATE_STEPS};
     moe_newton_report rep;
     int st = moe_newton_maximise(&p, w->etheta, 0, 0, w->newton, &rep);
     if (st)
         return st;
     if (!isfinite(rep.q1))
         return MOE_ESING;
-    et->set_theta(m->nx, w->etheta, blk);
+    et->set_theta(&w->eshape, w->etheta, blk);
     w->ridge_experts += rep.ridged;
     return MOE_SUCCESS;
 }
@@ -413,6 +415,7 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start)
 {
     moe_model *m = w->m;
     if (!start || start->k < 1 || start->k > w->kmax || start->nx != m->nx ||
+        start->hidden != m->hidden || start->activation != m->activation ||
         start->nz != m->nz || start->expert != m->expert || start->gate != m->gate ||
         start->tree_depth != m->tree_depth ||
         memcmp(start->tree, m->tree, sizeof m->tree) != 0 ||
@@ -451,7 +454,7 @@ int moe_em_iterate(moe_em_work *w)
             return MOE_ESING;
         }
         double ridge = 0;
-        int st = et->mstep ? et->mstep(w->xstat + i * w->ess, m->nx, w->par.var_floor,
+        int st = et->mstep ? et->mstep(w->xstat + i * w->ess, &w->eshape, w->par.var_floor,
                                        moe_model_expert_block(m, i), w->ework, &ridge)
                            : expert_newton_mstep(w, i);
         if (st == MOE_EINVAL) {

@@ -49,6 +49,8 @@ typedef struct moe_em_params {
     const struct moe_gate_type *gate;      /* gate (NULL: the default) */
     size_t tree_depth;                     /* a tree gate's levels (0: flat) */
     size_t tree[MOE_TREE_DEPTH_MAX];       /* and its branching per level */
+    size_t hidden;                         /* the experts' hidden units (0: none) */
+    moe_activation activation;             /* and their activation */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -58,6 +60,7 @@ typedef struct moe_em_work {
     moe_model *mtrial;             /* scratch model of the same shape (separation check) */
     moe_em_params par;
     moe_gate_shape shape;          /* the gate's shape (K follows k) */
+    moe_expert_shape eshape;       /* the experts' shape */
     double *h;                     /* n x k responsibilities of the current iterate, times
                                       the row's weight when the data are weighted */
     size_t nb;                     /* row blocks (moe_block_count) */
@@ -99,7 +102,9 @@ void moe_em_free(moe_em_work *w);
 
 /* Starts from responsibilities: k-means on the standardised (x, y) (KMEANS nonzero) or
  * Dirichlet(1, ..., 1) rows, drawn from RNG; resets the model to K = kmax experts with the
- * scaling of SCALE (may be NULL). Then runs the first M-step and E-step. Returns
+ * scaling of SCALE (may be NULL), whose blocks are neutral or, for a family with randomise
+ * (an MLP), drawn from RNG after the responsibilities. Then runs the first M-step and E-step.
+ * Returns
  * MOE_SUCCESS, MOE_ESING (a degenerate start: the caller draws another) or MOE_ENUMERIC. */
 int moe_em_init(moe_em_work *w, int kmeans, gsl_rng *rng);
 

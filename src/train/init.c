@@ -465,7 +465,13 @@ int moe_em_init_start(moe_em_work *w, moe_em_start type, gsl_rng *rng)
     }
     if (status)
         return status;
-    return moe_em_init_h(w, w->h);
+    status = moe_em_init_h(w, w->h);
+    /* a family whose neutral block is stationary (an MLP) draws its start, after the
+     * responsibilities: the streams of the other families are untouched */
+    const moe_expert_type *et = w->m->expert;
+    for (size_t i = 0; status == MOE_SUCCESS && et->randomise && i < w->m->k; i++)
+        et->randomise(&w->eshape, moe_model_expert_block(w->m, i), rng);
+    return status;
 }
 
 int moe_em_init(moe_em_work *w, int use_kmeans, gsl_rng *rng)

@@ -48,7 +48,8 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
     const moe_expert_type *et = m->expert;
     const moe_gate_type *gt = m->gate;
     const moe_kernels *kern = moe_kernels_get();
-    size_t k = m->k, nep = et->nparams(m->nx), rows = LOSS_BUF / k;
+    moe_expert_shape es = moe_model_expert_shape(m);
+    size_t k = m->k, nep = et->nparams(&es), rows = LOSS_BUF / k;
     moe_gate_shape gs = moe_model_gate_shape(m);
     double logf[LOSS_BUF], mu[LOSS_BUF], logg[LOSS_BUF], g[LOSS_BUF], a[LOSS_BUF];
     double b[LOSS_BUF], c[LOSS_BUF], mx[LOSS_BUF];
@@ -62,9 +63,9 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
         view_rows(d, c0, c0 + nc, &v);
         for (size_t i = 0; i < k; i++) {
             const double *par = moe_model_expert_block_const(m, i);
-            et->log_density_rows(&v, par, 0, nc, logf + i * nc);
+            et->log_density_rows(&v, &es, par, 0, nc, logf + i * nc);
             if (loss == MOE_LOSS_COOPERATIVE)
-                et->moments_rows(&v, par, 0, nc, mu + i * nc, NULL);
+                et->moments_rows(&v, &es, par, 0, nc, mu + i * nc, NULL);
         }
         gt->prob_rows(&v, &gs, m->gate_par, 0, nc, logg, g);
         if (loss == MOE_LOSS_NLL) {
@@ -125,12 +126,12 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
             const double *par = moe_model_expert_block_const(m, i);
             double *gi = grad + i * nep;
             if (loss != MOE_LOSS_COOPERATIVE) {
-                et->score_rows(&v, par, a, k, i, 0, nc, gi);
+                et->score_rows(&v, &es, par, a, k, i, 0, nc, gi);
                 continue;
             }
-            et->mean_grad_rows(&v, par, b, k, i, 0, nc, gi);
+            et->mean_grad_rows(&v, &es, par, b, k, i, 0, nc, gi);
             if (coop_disp)
-                et->score_rows(&v, par, a, k, i, 0, nc, tmp + i * nep);
+                et->score_rows(&v, &es, par, a, k, i, 0, nc, tmp + i * nep);
         }
         if (k > 1)
             gt->grad_rows(&v, &gs, gate_theta, g, c, 0, nc, grad + k * nep);

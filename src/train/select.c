@@ -164,7 +164,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
 {
     int gd = opt->train == MOE_TRAIN_GD;
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
-                         opt->min_prior, types->expert, types->gate, 0, {0}};
+                         opt->min_prior, types->expert, types->gate, 0, {0},
+                         types->hidden, types->activation};
     size_t n = ds->n, k = shape->k;
     char lab[48];  /* what the warnings call this model: "K = 3" or "tree 2x2" */
     if (!moe_tree_format(shape, lab + 5, sizeof lab - 5))
@@ -383,7 +384,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         s->k = kk;
         s->n = n;
         moe_gate_shape bs = moe_model_gate_shape(bm);
-        s->df = moe_model_df_shaped(bm->expert, bm->gate, ds->nx, &bs);
+        moe_expert_shape bes = moe_model_expert_shape(bm);
+        s->df = moe_model_df_shaped(bm->expert, bm->gate, &bes, &bs);
         moe_tree_format(&bs, s->tree, sizeof s->tree);
         s->loglik = ll - ll_shift;
         s->aic = -2 * s->loglik + 2 * (double)s->df;

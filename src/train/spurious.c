@@ -29,7 +29,8 @@ size_t moe_train_spurious(const moe_dataset *d, const moe_model *m, const double
         why[0] = '\0';
     if (!d || !m || !h)
         return 0;
-    size_t k = m->k, n = d->n, np = m->expert->nparams(m->nx), count = 0;
+    moe_expert_shape es = moe_model_expert_shape(m);
+    size_t k = m->k, n = d->n, np = m->expert->nparams(&es), count = 0;
     int floors = m->expert->scales_response && m->expert->mstep != NULL;
     char entry[160];
     for (size_t i = 0; i < k; i++) {
@@ -38,7 +39,8 @@ size_t moe_train_spurious(const moe_dataset *d, const moe_model *m, const double
             size += d->w ? d->w[r] * h[r * k + i] : h[r * k + i];
         double var = NAN;
         if (floors && n > 0)
-            m->expert->moments_rows(d, moe_model_expert_block_const(m, i), 0, 1, NULL, &var);
+            m->expert->moments_rows(d, &es, moe_model_expert_block_const(m, i), 0, 1, NULL,
+                                    &var);
         if (floors && var <= var_floor * (1 + 1e-6)) {
             count++;
             snprintf(entry, sizeof entry, "expert %zu at the variance floor (SD %.3g)", i + 1,
