@@ -592,7 +592,7 @@ typedef struct moe_sparse_layer moe_sparse_layer;
 #define MOE_SPARSE_MAX_EXPERTS 256   /* the most experts a layer may have */
 #define MOE_SPARSE_NOISE_FLOOR 1e-2  /* added to softplus(x W_noise), so Phi never sees 0 */
 
-typedef enum moe_activation { MOE_ACT_RELU = 0, MOE_ACT_GELU } moe_activation;
+typedef enum moe_sparse_activation { MOE_SPARSE_RELU = 0, MOE_SPARSE_GELU } moe_sparse_activation;
 
 /* The auxiliary load-balancing loss: Shazeer's importance + load CV^2, Switch's
  * alpha E sum f_i P_i, or none. */
@@ -610,7 +610,7 @@ typedef struct moe_sparse_config {
     size_t experts;          /* E, 1 .. MOE_SPARSE_MAX_EXPERTS (default 8) */
     size_t top_k;            /* experts per token, 1 .. E (default 2) */
     size_t max_tokens;       /* the most tokens one call takes; sizes the workspaces (1024) */
-    moe_activation activation;  /* of the hidden layer (default MOE_ACT_RELU) */
+    moe_sparse_activation activation;  /* of the hidden layer (default MOE_SPARSE_RELU) */
     int noisy;               /* 1 (default): learned noise on the router logits in training */
     moe_aux_loss aux;        /* default MOE_AUX_SHAZEER */
     double w_importance;     /* Shazeer's importance weight (0.1) */

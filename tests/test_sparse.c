@@ -131,7 +131,7 @@ static void dense_forward(const moe_sparse_config *c, const double *par, const d
                 a[u] = b1[u];
                 for (size_t j = 0; j < d; j++)
                     a[u] += x[t * d + j] * w1[j * h + u];
-                a[u] = c->activation == MOE_ACT_RELU ? fmax(a[u], 0)
+                a[u] = c->activation == MOE_SPARSE_RELU ? fmax(a[u], 0)
                                                      : 0.5 * a[u] * (1 + erf(a[u] / sqrt(2)));
             }
             for (size_t j = 0; j < d; j++) {
@@ -164,7 +164,7 @@ static void dense_forward(const moe_sparse_config *c, const double *par, const d
     }
 }
 
-static void check_forward(size_t E, size_t k, moe_activation act)
+static void check_forward(size_t E, size_t k, moe_sparse_activation act)
 {
     moe_sparse_config c = small_config(E, k);
     c.activation = act;
@@ -184,7 +184,7 @@ static void check_forward(size_t E, size_t k, moe_activation act)
     for (size_t j = 0; j < 27; j++)
         worst = fmax(worst, fabs(y[j] - want[j]));
     tap_ok(worst < 1e-12, "forward E = %zu, k = %zu, %s equals the dense computation (worst "
-           "%.2g)", E, k, act == MOE_ACT_RELU ? "relu" : "gelu", worst);
+           "%.2g)", E, k, act == MOE_SPARSE_RELU ? "relu" : "gelu", worst);
     for (size_t i = 0; i < E; i++)
         mean += imp[i] / (double)E;
     for (size_t i = 0; i < E; i++)
@@ -368,13 +368,13 @@ static void check_threads(void)
 
 int main(void)
 {
-    check_forward(5, 2, MOE_ACT_RELU);
-    check_forward(5, 1, MOE_ACT_GELU);
-    check_forward(4, 4, MOE_ACT_RELU);
-    check_forward(7, 3, MOE_ACT_GELU);
+    check_forward(5, 2, MOE_SPARSE_RELU);
+    check_forward(5, 1, MOE_SPARSE_GELU);
+    check_forward(4, 4, MOE_SPARSE_RELU);
+    check_forward(7, 3, MOE_SPARSE_GELU);
 
     moe_sparse_config c = small_config(5, 2);
-    c.activation = MOE_ACT_GELU;
+    c.activation = MOE_SPARSE_GELU;
     check_gradients("k = 2, Shazeer losses, noisy training, gelu", c, 1);
     c.w_importance = 1;
     c.w_load = 1;
@@ -382,21 +382,21 @@ int main(void)
     c = small_config(5, 2);
     check_gradients("k = 2, evaluation (no noise), relu", c, 0);
     c = small_config(6, 1);
-    c.activation = MOE_ACT_GELU;
+    c.activation = MOE_SPARSE_GELU;
     c.aux = MOE_AUX_SWITCH;
     c.w_switch = 0.5;
     c.w_z = 0.1;
     check_gradients("k = 1 (Switch form), Switch loss, z-loss, noisy", c, 1);
     c = small_config(4, 4);
-    c.activation = MOE_ACT_GELU;
+    c.activation = MOE_SPARSE_GELU;
     check_gradients("k = E, noisy", c, 1);
     c = small_config(4, 2);
-    c.activation = MOE_ACT_GELU;
+    c.activation = MOE_SPARSE_GELU;
     c.capacity_factor = 0.5;
     c.aux = MOE_AUX_NONE;
     check_gradients("k = 2, capacity drops, no aux loss", c, 1);
     c = small_config(3, 2);
-    c.activation = MOE_ACT_GELU;
+    c.activation = MOE_SPARSE_GELU;
     c.w_z = 0.2;
     c.w_load = 0.7;
     check_gradients("k = 2 of 3, load and z-loss", c, 1);

@@ -11,7 +11,7 @@ moe_sparse_config moe_sparse_config_default(void)
 {
     moe_sparse_config c = {
         .d = 16, .hidden = 32, .experts = 8, .top_k = 2, .max_tokens = 1024,
-        .activation = MOE_ACT_RELU, .noisy = 1, .aux = MOE_AUX_SHAZEER, .w_importance = 0.1,
+        .activation = MOE_SPARSE_RELU, .noisy = 1, .aux = MOE_AUX_SHAZEER, .w_importance = 0.1,
         .w_load = 0.1, .w_switch = 0.01, .w_z = 0, .capacity_factor = 0, .seed = 1,
         .gemm = MOE_SPARSE_GEMM_AUTO};
     return c;
@@ -33,8 +33,8 @@ const char *moe_sparse_config_check(const moe_sparse_config *c)
     size_t w = c->d > c->hidden ? c->d : c->hidden;
     if (c->max_tokens > (size_t)INT32_MAX / c->top_k / w)
         return "max_tokens x top_k x max(d, hidden) is too large";
-    if (c->activation != MOE_ACT_RELU && c->activation != MOE_ACT_GELU)
-        return "activation must be MOE_ACT_RELU or MOE_ACT_GELU";
+    if (c->activation != MOE_SPARSE_RELU && c->activation != MOE_SPARSE_GELU)
+        return "activation must be MOE_SPARSE_RELU or MOE_SPARSE_GELU";
     if (c->aux != MOE_AUX_SHAZEER && c->aux != MOE_AUX_SWITCH && c->aux != MOE_AUX_NONE)
         return "aux must be MOE_AUX_SHAZEER, MOE_AUX_SWITCH or MOE_AUX_NONE";
     if (!(c->w_importance >= 0) || !(c->w_load >= 0) || !(c->w_switch >= 0) ||

@@ -99,24 +99,24 @@ static inline REAL SP(softplus)(REAL v)
 
 static inline REAL SP(sigmoid)(REAL v) { return (REAL)(1.0 / (1.0 + exp(-(double)v))); }
 
-static inline REAL SP(act_f)(moe_activation a, REAL v)
+static inline REAL SP(act_f)(moe_sparse_activation a, REAL v)
 {
-    if (a == MOE_ACT_RELU)
+    if (a == MOE_SPARSE_RELU)
         return v > 0 ? v : 0;
     return (REAL)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));   /* GELU, the exact (erf) form */
 }
 
-static inline REAL SP(act_d)(moe_activation a, REAL v)
+static inline REAL SP(act_d)(moe_sparse_activation a, REAL v)
 {
-    if (a == MOE_ACT_RELU)
+    if (a == MOE_SPARSE_RELU)
         return v > 0 ? 1 : 0;
     return (REAL)(0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI));
 }
 
 /* AC = act(A) and DA *= act'(A) over N values */
-static void SP(activate)(moe_activation act, size_t n, const REAL *restrict a, REAL *restrict ac)
+static void SP(activate)(moe_sparse_activation act, size_t n, const REAL *restrict a, REAL *restrict ac)
 {
-    if (act == MOE_ACT_RELU) {
+    if (act == MOE_SPARSE_RELU) {
 #pragma omp simd
         for (size_t j = 0; j < n; j++)
             ac[j] = a[j] > 0 ? a[j] : 0;
@@ -126,10 +126,10 @@ static void SP(activate)(moe_activation act, size_t n, const REAL *restrict a, R
     }
 }
 
-static void SP(activate_back)(moe_activation act, size_t n, const REAL *restrict a,
+static void SP(activate_back)(moe_sparse_activation act, size_t n, const REAL *restrict a,
                               REAL *restrict da)
 {
-    if (act == MOE_ACT_RELU) {
+    if (act == MOE_SPARSE_RELU) {
 #pragma omp simd
         for (size_t j = 0; j < n; j++)
             da[j] = a[j] > 0 ? da[j] : 0;
