@@ -52,6 +52,9 @@ struct moe_smem_work {
     moe_model *soft;                    /* the fit with a softened gate */
     moe_model *best[MOE_SMEM_CONTINUE]; /* the best tries after their short runs */
     double best_ll[MOE_SMEM_CONTINUE];
+    size_t best_move[MOE_SMEM_CONTINUE][3];  /* their merged pair and split expert (the
+                                                softened gate: all three kmax) */
+    size_t move[3];                     /* the try being run */
 };
 
 moe_smem_work *moe_smem_alloc(const moe_em_work *w)
@@ -185,10 +188,12 @@ static void offer(moe_smem_work *s, size_t *nb, const moe_em_work *w)
     while (pos > 0 && w->loglik > s->best_ll[pos - 1]) {
         s->best[pos] = s->best[pos - 1];
         s->best_ll[pos] = s->best_ll[pos - 1];
+        memcpy(s->best_move[pos], s->best_move[pos - 1], sizeof s->best_move[pos]);
         pos--;
     }
     s->best[pos] = slot;
     s->best_ll[pos] = w->loglik;
+    memcpy(s->best_move[pos], s->move, sizeof s->move);
     moe_em_copy_params(slot, w->m);
 }
 
@@ -276,6 +281,7 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
     size_t nstyle = 1 + (d->nz < MOE_SMEM_INPUTS ? d->nz : MOE_SMEM_INPUTS), nb = 0;
     /* the fit with its gate softened: the same boundaries, less sharp, so that EM can move
      * boundaries that a saturated gate has frozen */
+    s->move[0] = s->move[1] = s->move[2] = k;
     for (size_t a = 0; a < sizeof soften / sizeof *soften; a++) {
         moe_em_copy_params(s->soft, m);
         for (size_t g = 0; g < m->gp; g++)
@@ -295,6 +301,9 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
             if (l == i || l == j)
                 continue;
             used++;
+            s->move[0] = i;
+            s->move[1] = j;
+            s->move[2] = l;
             for (size_t style = 0; style < nstyle; style++) {
                 split_side(w, m, l, style, s, side);
                 for (size_t r = 0; r < n; r++) {
@@ -335,6 +344,10 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
         round->iterations = w->iter;
         round->converged = t == MOE_SUCCESS && w->converged;
         round->separated = w->separated;
+        round->merge_split = s->best_move[c][2] < k;
+        round->merged[0] = s->best_move[c][0];
+        round->merged[1] = s->best_move[c][1];
+        round->split = s->best_move[c][2];
         return MOE_SUCCESS;
     }
     return MOE_SUCCESS;

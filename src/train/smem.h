@@ -32,6 +32,10 @@ typedef struct moe_smem_round {
     size_t tries;         /* softened-gate and merge-split tries run (short runs) */
     size_t iterations;    /* EM iterations of the accepted continuation (0: none accepted) */
     int converged, separated;  /* how the accepted continuation stopped */
+    int merge_split;      /* 1: the accepted try merged experts merged[0] and merged[1] (into
+                             merged[0]) and split expert split into merged[1]; 0: a softened
+                             gate (or nothing accepted) */
+    size_t merged[2], split;
     size_t refused_spurious;   /* higher maxima refused for adding a spurious expert */
 } moe_smem_round;
 
