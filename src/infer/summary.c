@@ -166,8 +166,8 @@ static void search_line(FILE *fp, const moe_search_report *r)
     if (r->failed)
         fprintf(fp, ", %zu unusable", r->failed);
     if (r->moves)
-        fprintf(fp, ", the best raised by %zu split-and-merge move%s", r->moves,
-                r->moves == 1 ? "" : "s");
+        fprintf(fp, ", the best raised by %zu move%s: softened gate or split-and-merge",
+                r->moves, r->moves == 1 ? "" : "s");
     fprintf(fp, ")");
     if (r->reached < r->finished)
         fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
