@@ -27,16 +27,19 @@
 #include "train/smem.h"
 
 /* Rows per line: line 1 (planted on experts 1 and 2, alternately), lines 2 and 3 (planted
- * on expert 3). */
+ * on expert 3), line 4 (only in the K = 4 case, on expert 4). */
 #define N1 160
 #define N2 100
 #define N3 40
+#define N4 100
 #define N (N1 + N2 + N3)
 
-/* y = 4 + x, 2 x, -6 - x (+ N(0, 0.1^2)) for x uniform on (-1, 1); LINE gets each row's line. */
-static moe_dataset *three_lines(int *line)
+/* y = 4 + x, 2 x, -6 - x (+ N(0, 0.1^2)) for x uniform on (-1, 1), and with FOUR N4 more rows
+ * of y = 10 - 2 x; LINE gets each row's line. */
+static moe_dataset *lines(int four, int *line)
 {
-    moe_dataset *d = moe_dataset_alloc(N, 1, 0, 1);
+    size_t n = N + (four ? N4 : 0);
+    moe_dataset *d = moe_dataset_alloc(n, 1, 0, 1);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!d || !rng) {
         gsl_rng_free(rng);
@@ -44,9 +47,9 @@ static moe_dataset *three_lines(int *line)
         return NULL;
     }
     gsl_rng_set(rng, 13);
-    static const double b0[3] = {4, 0, -6}, b1[3] = {1, 2, -1};
-    for (size_t r = 0; r < N; r++) {
-        int l = r < N1 ? 0 : r < N1 + N2 ? 1 : 2;
+    static const double b0[4] = {4, 0, -6, 10}, b1[4] = {1, 2, -1, -2};
+    for (size_t r = 0; r < n; r++) {
+        int l = r < N1 ? 0 : r < N1 + N2 ? 1 : r < N ? 2 : 3;
         double x = gsl_ran_flat(rng, -1, 1);
         d->x[r * 2] = 1;
         d->x[r * 2 + 1] = x;
@@ -75,7 +78,7 @@ static double em_from(moe_em_work *w, const double *h)
 static void test_planted(void)
 {
     int line[N];
-    moe_dataset *d = three_lines(line);
+    moe_dataset *d = lines(0, line);
     moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}};
     moe_em_work *w = d ? moe_em_alloc(d, 3, &par) : NULL;
     moe_smem_work *s = w ? moe_smem_alloc(w) : NULL;
@@ -102,13 +105,13 @@ static void test_planted(void)
      * (80, 80 and 140 rows) has no spurious expert and the repaired one (160, 100, 40) has one */
     double ll = ll_planted;
     moe_smem_round rd;
-    int st = moe_train_smem(w, m, &ll, 1e-3, 30, 1e-6, 20, s, &rd);
+    int st = moe_train_smem(w, m, &ll, 1e-3, 15, 1e-6, 20, s, &rd);
     tap_ok(st == MOE_SUCCESS && !rd.accepted && rd.refused_spurious >= 1 && ll == ll_planted &&
                memcmp(m->expert_par, m0->expert_par, 3 * m->ep * sizeof *m->expert_par) == 0,
            "a move that creates a spurious expert is refused (%zu refused, %zu tries, ll %.4f)",
            rd.refused_spurious, rd.tries, ll);
     /* accepted with the default min_rows: merge experts 1 and 2, split expert 3 */
-    st = moe_train_smem(w, m, &ll, 1e-3, 30, 1e-6, 5, s, &rd);
+    st = moe_train_smem(w, m, &ll, 1e-3, 15, 1e-6, 5, s, &rd);
     tap_ok(st == MOE_SUCCESS && rd.accepted && rd.merge_split && rd.merged[0] == 0 &&
                rd.merged[1] == 1 && rd.split == 2,
            "one merge+split move repairs it (accepted %d, merge-split %d: %zu+%zu, split %zu)",
@@ -116,9 +119,13 @@ static void test_planted(void)
     tap_ok(fabs(ll - ll_true) < 1e-6 * fabs(ll_true), "to the truth's maximum: %.6f vs %.6f", ll,
            ll_true);
     tap_ok(rd.converged && w->loglik == ll, "the move's run converged and W holds it");
+    /* the split above and below expert 3's mean is the true partition of lines 2 and 3, so
+     * the 15-iteration try has converged and its continuation stops at once */
+    tap_ok(rd.iterations <= 3, "the split starts at the true partition: %zu iterations after "
+           "the try", rd.iterations);
     /* the next round finds nothing better */
     double ll1 = ll;
-    st = moe_train_smem(w, m, &ll, 1e-3, 30, 1e-6, 5, s, &rd);
+    st = moe_train_smem(w, m, &ll, 1e-3, 15, 1e-6, 5, s, &rd);
     tap_ok(st == MOE_SUCCESS && !rd.accepted && ll == ll1, "at the truth no move is accepted");
     /* fewer than three experts: nothing is tried */
     moe_em_work *w2 = moe_em_alloc(d, 2, &par);
@@ -137,6 +144,43 @@ done_models:
     moe_model_free(m);
     moe_model_free(m0);
 done:
+    free(h);
+    moe_smem_free(s);
+    moe_em_free(w);
+    moe_dataset_free(d);
+}
+
+/* With four lines and K = 4 (line 4 on its own expert) only 3 of the 6 merge pairs are
+ * tried: the repair needs them ranked by the likeness of their posteriors. */
+static void test_planted_four(void)
+{
+    int line[N + N4];
+    size_t n = N + N4;
+    moe_dataset *d = lines(1, line);
+    moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}};
+    moe_em_work *w = d ? moe_em_alloc(d, 4, &par) : NULL;
+    moe_smem_work *s = w ? moe_smem_alloc(w) : NULL;
+    double *h = calloc(n * 4, sizeof *h);
+    moe_model *m = NULL;
+    if (d && w && s && h) {
+        for (size_t r = 0; r < n; r++)
+            h[r * 4 + (size_t)line[r]] = 1;
+        double ll_true = em_from(w, h);
+        memset(h, 0, n * 4 * sizeof *h);
+        for (size_t r = 0; r < n; r++)
+            h[r * 4 + (line[r] == 0 ? r % 2 : line[r] == 3 ? 3 : 2)] = 1;
+        double ll = em_from(w, h);
+        moe_smem_round rd;
+        int st = (m = moe_model_copy(w->m)) ? moe_train_smem(w, m, &ll, 1e-3, 15, 1e-6, 5, s, &rd)
+                                           : MOE_ENOMEM;
+        tap_ok(st == MOE_SUCCESS && rd.accepted && rd.merge_split && rd.merged[0] == 0 &&
+                   rd.merged[1] == 1 && rd.split == 2 && fabs(ll - ll_true) < 1e-6 * fabs(ll_true),
+               "K = 4: the most alike pair merged (%zu+%zu, split %zu): %.6f vs the truth's %.6f",
+               rd.merged[0] + 1, rd.merged[1] + 1, rd.split + 1, ll, ll_true);
+    } else {
+        tap_ok(0, "K = 4 planted: data and workspaces");
+    }
+    moe_model_free(m);
     free(h);
     moe_smem_free(s);
     moe_em_free(w);
@@ -229,6 +273,7 @@ static void test_soften(void)
 int main(void)
 {
     test_planted();
+    test_planted_four();
     test_report();
     test_soften();
     return tap_done();
