@@ -273,7 +273,8 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
     moe_search_report *rep = &res->report;
     /* phase 3: moves on the best run while they raise it; a try runs half a start's short
      * run (15 iterations gave the hit rates of 30 at half the cost, bench/README.md) */
-    if (opt->moves && best != nc && k >= 3 && w->m->tree_depth == 0) {
+    if (opt->moves && best != nc && k >= 3 && w->m->tree_depth == 0 &&
+        (c[best].converged || c[best].separated)) {  /* not a run cut at max_iter */
         cand *cb = &c[best];
         if (!(sw = moe_smem_alloc(w))) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (moves)");
