@@ -284,6 +284,9 @@ typedef struct moe_fit_options {
     size_t short_iter;         /* EM iterations of each start's short run (default 30); 0:
                                   every start runs to convergence (plain restarts) */
     size_t keep;               /* best short runs continued to convergence (default 8) */
+    int moves;                 /* 1 (default): split-and-merge moves on the best continued run
+                                  (merge two experts, split a third, keep it when the
+                                  log-likelihood rises without a new spurious expert); 0: off */
     unsigned long seed;        /* random seed (default 1); the same seed gives the same fit */
     double tol;                /* stop when the relative log-likelihood change < tol (1e-8) */
     size_t max_iter;           /* iterations per start (default 1000) */
@@ -356,6 +359,8 @@ typedef struct moe_search_report {
     double same_tol;     /* that tolerance, log-likelihood units: 1e-3 + 1e-6 |best| */
     double others_lo;    /* lowest and highest log-likelihood of the finished runs that */
     double others_hi;    /*   did not reach the best; NaN when every one did */
+    size_t moves;        /* split-and-merge moves accepted on the best run (options.moves):
+                            the best value is then that run's after its moves */
 } moe_search_report;
 
 typedef struct moe_fit_stats {

@@ -39,6 +39,10 @@ void cli_fit_help(FILE *fp)
 "      --short-iter=N     EM iterations of each start before the best are continued\n"
 "                         (default 30; 0: every start runs to convergence)\n"
 "      --keep=M           best short runs continued to convergence (default 8)\n"
+"      --no-moves         no moves on the best run (by default, for K >= 3, its gate\n"
+"                         softened, and two experts merged while a third is split,\n"
+"                         kept while that raises the log-likelihood without a new\n"
+"                         spurious expert)\n"
 "      --seed=S           random seed; the same seed gives the same fit (default 1)\n"
 "      --tol=T            stop when the relative log-likelihood change < T (default 1e-8)\n"
 "      --max-iter=N       EM iterations per start (default 1000)\n"
@@ -241,7 +245,7 @@ enum {
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
-    OPT_KEEP, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH
+    OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH
 };
 
 static const struct option long_options[] = {
@@ -253,6 +257,7 @@ static const struct option long_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"short-iter", required_argument, NULL, OPT_SHORT_ITER},
     {"keep", required_argument, NULL, OPT_KEEP},
+    {"no-moves", no_argument, NULL, OPT_NO_MOVES},
     {"tol", required_argument, NULL, OPT_TOL},
     {"max-iter", required_argument, NULL, OPT_MAX_ITER},
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
@@ -389,6 +394,7 @@ int cli_fit(int argc, char **argv)
             break;
         case OPT_BOOTSTRAP_SEARCH: fo.bootstrap_search = 1; break;
         case OPT_KEEP: bad = cli_parse_size("fit", "--keep", optarg, &fo.keep); break;
+        case OPT_NO_MOVES: fo.moves = 0; break;
         case OPT_TOL: bad = cli_parse_double("fit", "--tol", optarg, &fo.tol); break;
         case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;
         case OPT_GATE_RIDGE:

@@ -42,6 +42,7 @@ moe_fit_options moe_fit_options_default(void)
     o.restarts = 40;
     o.short_iter = 30;
     o.keep = 8;
+    o.moves = 1;
     o.seed = 1;
     o.tol = 1e-8;
     o.max_iter = 1000;

@@ -2,8 +2,9 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
- * search: {starts, failed, finished, reached, tolerance, others_min, others_max} (issue 13: how
- * many runs taken to convergence reached the best log-likelihood; others_* left out when all did),
+ * search: {starts, failed, finished, reached, moves, tolerance, others_min, others_max} (issue 13:
+ * how many runs taken to convergence reached the best log-likelihood, the split-and-merge moves
+ * accepted on the best run; others_* left out when all did),
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), gate_lrt: [{dropped (an
@@ -77,6 +78,7 @@ static json_t *search_json(const moe_search_report *r)
         set(o, "failed", json_integer((json_int_t)r->failed)) ||
         set(o, "finished", json_integer((json_int_t)r->finished)) ||
         set(o, "reached", json_integer((json_int_t)r->reached)) ||
+        set(o, "moves", json_integer((json_int_t)r->moves)) ||
         set(o, "tolerance", jreal(r->same_tol)) ||
         (isfinite(r->others_lo) && (set(o, "others_min", jreal(r->others_lo)) ||
                                     set(o, "others_max", jreal(r->others_hi))))) {

@@ -187,6 +187,9 @@ static void search_line(FILE *fp, const moe_search_report *r)
             num(b1, sizeof b1, 'g', 2, r->same_tol), r->starts, r->starts == 1 ? "" : "s");
     if (r->failed)
         fprintf(fp, ", %zu unusable", r->failed);
+    if (r->moves)
+        fprintf(fp, ", the best raised by %zu move%s: softened gate or split-and-merge",
+                r->moves, r->moves == 1 ? "" : "s");
     fprintf(fp, ")");
     if (r->reached < r->finished)
         fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
