@@ -256,6 +256,11 @@ typedef enum moe_trainer { MOE_TRAIN_EM = 0, MOE_TRAIN_GD } moe_trainer;
  *  COMPETITIVE  sum_i g_i (-log f_i): for a unit-variance Gaussian, sum_i g_i (y - mu_i)^2 / 2
  *  COOPERATIVE  (y - sum_i g_i mu_i)^2 / 2, the squared error of the blended prediction; a
  *               sigma (which this loss does not see) is fitted as under COMPETITIVE. */
+/* The auxiliary load-balancing loss: Shazeer's importance + load CV^2, Switch's
+ * alpha E sum f_i P_i, or none (the sparse layer's, and the topk gate's under gradient
+ * descent: moe_fit_options aux). */
+typedef enum moe_aux_loss { MOE_AUX_SHAZEER = 0, MOE_AUX_SWITCH, MOE_AUX_NONE } moe_aux_loss;
+
 typedef enum moe_loss { MOE_LOSS_NLL = 0, MOE_LOSS_COMPETITIVE, MOE_LOSS_COOPERATIVE } moe_loss;
 
 /* Optimisers of gradient descent. */
@@ -325,6 +330,12 @@ typedef struct moe_fit_options {
     int bootstrap_search;      /* 1: each replicate is refitted by the global search (restarts,
                                   short_iter, keep) plus a start from the fitted model, and
                                   keeps the best; 0 (default): EM from the fitted model */
+    const char *gate;          /* flat gate: "softmax" (NULL, the default) or "topk" (the
+                                  sparse top-k gate, src/gates/topk.c; gradient descent only) */
+    size_t top_k;              /* topk: experts kept per row, 1 (Switch) to k_min (default 2) */
+    moe_aux_loss aux;          /* topk: auxiliary load-balancing loss added to the GD loss
+                                  per batch (default MOE_AUX_SWITCH) */
+    double aux_weight;         /* and its weight (alpha; default 0.01) */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
@@ -598,10 +609,6 @@ typedef struct moe_sparse_layer moe_sparse_layer;
 #define MOE_SPARSE_NOISE_FLOOR 1e-2  /* added to softplus(x W_noise), so Phi never sees 0 */
 
 typedef enum moe_sparse_activation { MOE_SPARSE_RELU = 0, MOE_SPARSE_GELU } moe_sparse_activation;
-
-/* The auxiliary load-balancing loss: Shazeer's importance + load CV^2, Switch's
- * alpha E sum f_i P_i, or none. */
-typedef enum moe_aux_loss { MOE_AUX_SHAZEER = 0, MOE_AUX_SWITCH, MOE_AUX_NONE } moe_aux_loss;
 
 /* Who computes the expert GEMMs: AUTO (the kernels table's sgemm when the kernel set in use
  * has a vectorised one, AVX-512 today, else OpenBLAS's), the kernels table, or OpenBLAS. */

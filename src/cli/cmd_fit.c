@@ -78,6 +78,14 @@ void cli_fit_help(FILE *fp)
 "                         loss has not improved for --patience epochs (default 0: none)\n"
 "      --patience=P       gd: epochs without a better validation loss (default 100)\n"
 "      --clip=C           gd: scale gradients longer than C down to C (default 0: none)\n"
+"      --gate=G           gd: softmax (the default) or topk: the sparse top-k gate, which\n"
+"                         keeps the --top-k largest logits of a row (ties: the lower\n"
+"                         expert) and gives the others weight 0\n"
+"      --top-k=K          topk: experts kept per row, 1 (the Switch form) to -k (default 2)\n"
+"      --aux=A            topk: load-balancing loss added per batch: switch (alpha K\n"
+"                         sum f_i P_i, the default), shazeer (CV^2 of the importance)\n"
+"                         or none\n"
+"      --aux-weight=W     topk: the auxiliary loss's weight (default 0.01)\n"
 "\n"
 "Data:\n"
 "  -y, --response=COL     response column, by name or 1-based index (default: the last)\n"
@@ -245,7 +253,8 @@ enum {
     OPT_ALONG, OPT_FAMILY, OPT_WEIGHTS, OPT_OFFSET, OPT_TRIALS, OPT_TREE, OPT_MIN_ROWS,
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
-    OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH
+    OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH, OPT_GATE,
+    OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT
 };
 
 static const struct option long_options[] = {
@@ -280,6 +289,10 @@ static const struct option long_options[] = {
     {"validation", required_argument, NULL, OPT_VALIDATION},
     {"patience", required_argument, NULL, OPT_PATIENCE},
     {"clip", required_argument, NULL, OPT_CLIP},
+    {"gate", required_argument, NULL, OPT_GATE},
+    {"top-k", required_argument, NULL, OPT_TOP_K},
+    {"aux", required_argument, NULL, OPT_AUX},
+    {"aux-weight", required_argument, NULL, OPT_AUX_WEIGHT},
     {"weights", required_argument, NULL, OPT_WEIGHTS},
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"trials", required_argument, NULL, OPT_TRIALS},
@@ -347,6 +360,7 @@ int cli_fit(int argc, char **argv)
     const char *json_path = NULL, *model_path = NULL;
     int verbosity = CLI_NORMAL, format_given = 0, k_given = 0;
     const char *gd_given = NULL;  /* a GD-only option seen (for the message without --train gd) */
+    const char *topk_given = NULL;  /* a topk-only option seen */
 
     opterr = 0;
     int c;
@@ -469,6 +483,32 @@ int cli_fit(int argc, char **argv)
             bad = cli_parse_double("fit", "--clip", optarg, &fo.clip);
             gd_given = "--clip";
             break;
+        case OPT_GATE:
+            if (strcmp(optarg, "softmax") != 0 && strcmp(optarg, "topk") != 0)
+                return cli_usage_error("fit", "--gate must be softmax or topk, not '%s' (a "
+                                       "tree of gates: --tree)", optarg);
+            fo.gate = optarg;
+            break;
+        case OPT_TOP_K:
+            bad = cli_parse_size("fit", "--top-k", optarg, &fo.top_k);
+            topk_given = "--top-k";
+            break;
+        case OPT_AUX:
+            if (strcmp(optarg, "switch") == 0)
+                fo.aux = MOE_AUX_SWITCH;
+            else if (strcmp(optarg, "shazeer") == 0)
+                fo.aux = MOE_AUX_SHAZEER;
+            else if (strcmp(optarg, "none") == 0)
+                fo.aux = MOE_AUX_NONE;
+            else
+                return cli_usage_error("fit", "--aux must be switch, shazeer or none, not '%s'",
+                                       optarg);
+            topk_given = "--aux";
+            break;
+        case OPT_AUX_WEIGHT:
+            bad = cli_parse_double("fit", "--aux-weight", optarg, &fo.aux_weight);
+            topk_given = "--aux-weight";
+            break;
         case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
         case OPT_WEIGHTS: sel.weights = optarg; break;
         case OPT_OFFSET: sel.offset = optarg; break;
@@ -522,6 +562,12 @@ int cli_fit(int argc, char **argv)
                                "branching is fixed, so no leaf can be dropped)");
     if (gd_given && fo.train != MOE_TRAIN_GD)
         return cli_usage_error("fit", "%s needs --train gd", gd_given);
+    int topk = fo.gate && strcmp(fo.gate, "topk") == 0;
+    if (topk_given && !topk)
+        return cli_usage_error("fit", "%s needs --gate topk", topk_given);
+    if (topk && fo.train != MOE_TRAIN_GD)
+        return cli_usage_error("fit", "--gate topk is trained by gradient descent only (EM "
+                               "has no M-step for KeepTopK): add --train gd");
     if (fo.bootstrap_search && !fo.bootstrap)
         return cli_usage_error("fit", "--bootstrap-search needs --bootstrap B");
     if (fo.bootstrap && fo.train == MOE_TRAIN_GD)

@@ -1,6 +1,6 @@
 /* gate.h: the interface every gate implements (a type table). The softmax gate is the first,
- * the tree of softmax gates (hierarchical mixtures of experts, src/gates/tree.c) the second;
- * noisy top-k gates will be further entries in moe_gate_types[].
+ * the tree of softmax gates (hierarchical mixtures of experts, src/gates/tree.c) the second,
+ * the sparse top-k gate (src/gates/topk.c, trained by gradient descent only) the third.
  *
  * A gate owns its parameters: the model keeps one block of block_size(shape) doubles whose
  * layout only the gate's file knows. All functions work on the standardised scale. The
@@ -23,10 +23,13 @@ typedef struct moe_gate_type {
     /* log g_i(z_n) for rows [R0, R1) of D at block PAR into LOGG ((R1 - R0) x k). */
     void (*log_prob_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
                           size_t r0, size_t r1, double *logg);
-    /* Doubles of the statistics stat_add accumulates. */
+    /* Doubles of the statistics stat_add accumulates (1 for a gate without stat_add). */
     size_t (*stat_size)(const moe_gate_shape *s);
     /* Adds rows [R0, R1) to STATS at the gate coefficients THETA (nparams values): stats[0]
-     * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. */
+     * += Q; when DERIV, also the gradient of Q and the pieces of its negative Hessian. NULL
+     * for a gate that EM cannot train (top-k: KeepTopK is not smooth); EM's M-step before
+     * gradient descent then leaves the gate block as it is (neutral: W_g = 0), and
+     * derivatives is NULL too. */
     void (*stat_add)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                      const double *h, size_t r0, size_t r1, int deriv, double *stats);
     /* log g_i(z_n) into LOGG and g_i(z_n) into G ((R1 - R0) x k each) for rows [R0, R1) of
@@ -44,6 +47,14 @@ typedef struct moe_gate_type {
      * for these rows, so the slot computes no logit or exponential. NULL with prob_rows. */
     void (*grad_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                       const double *g, const double *c, size_t r0, size_t r1, double *grad);
+    /* The batch-level auxiliary loss of kind AUX (load balancing) with weight WEIGHT over
+     * rows [R0, R1) of D, one batch of gradient descent, at THETA: returns it and, when GRAD
+     * is not NULL, adds its gradient (nparams values). Not a per-row sum (CV^2 of the batch's
+     * importance, Switch's alpha K sum f_i P_i), so src/train/gd.c calls it once per batch
+     * after the per-row losses. NULL for a gate without one (the trainer then refuses an
+     * aux other than MOE_AUX_NONE). */
+    double (*aux_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
+                       size_t r0, size_t r1, moe_aux_loss aux, double weight, double *grad);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,
@@ -71,6 +82,7 @@ typedef struct moe_gate_type {
 
 extern const moe_gate_type moe_gate_softmax;
 extern const moe_gate_type moe_gate_tree;
+extern const moe_gate_type moe_gate_topk;
 
 extern const moe_gate_type *const moe_gate_types[];
 const moe_gate_type *moe_gate_type_find(const char *name);

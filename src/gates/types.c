@@ -6,7 +6,8 @@
 
 #include "gates/gate.h"
 
-const moe_gate_type *const moe_gate_types[] = {&moe_gate_softmax, &moe_gate_tree, NULL};
+const moe_gate_type *const moe_gate_types[] = {&moe_gate_softmax, &moe_gate_tree,
+                                               &moe_gate_topk, NULL};
 
 const moe_gate_type *moe_gate_type_find(const char *name)
 {

@@ -69,6 +69,10 @@ moe_fit_options moe_fit_options_default(void)
     o.clip = 0;
     o.bootstrap = 0;
     o.bootstrap_search = 0;
+    o.gate = NULL;
+    o.top_k = 2;
+    o.aux = MOE_AUX_SWITCH;
+    o.aux_weight = 0.01;
     return o;
 }
 
@@ -129,6 +133,21 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
     }
     if (opt->train != MOE_TRAIN_EM && opt->train != MOE_TRAIN_GD)
         return "the trainer must be em or gd";
+    if (opt->gate && strcmp(opt->gate, "softmax") != 0 && strcmp(opt->gate, "topk") != 0)
+        return "the gate must be softmax or topk (a tree of gates: --tree)";
+    if (opt->gate && strcmp(opt->gate, "topk") == 0) {
+        if (opt->train != MOE_TRAIN_GD)
+            return "the topk gate is trained by gradient descent only: use --train gd";
+        if (opt->tree)
+            return "the topk gate is flat: it cannot be combined with a tree";
+        if (opt->top_k < 1 || opt->top_k > opt->k_min)
+            return "top_k must be from 1 to the smallest K fitted";
+        if (opt->aux != MOE_AUX_NONE && opt->aux != MOE_AUX_SWITCH &&
+            opt->aux != MOE_AUX_SHAZEER)
+            return "the auxiliary loss must be switch, shazeer or none";
+        if (!(opt->aux_weight >= 0) || !isfinite(opt->aux_weight))
+            return "the auxiliary loss weight must be a finite number >= 0";
+    }
     if (opt->train == MOE_TRAIN_GD) {
         if (!moe_loss_name(opt->loss))
             return "the loss must be nll, competitive or cooperative";
@@ -160,6 +179,12 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
     return NULL;
 }
 
+/* The flat gate OPT asks for (the default: the first of the list, softmax). */
+static const moe_gate_type *fit_gate(const moe_fit_options *opt)
+{
+    return opt->gate ? moe_gate_type_find(opt->gate) : moe_gate_types[0];
+}
+
 /* The largest df among the models OPT fits on data with NX and NZ inputs, into *DF, and the
  * model that needs it into *AT. */
 static void largest_df(const moe_fit_options *opt, const moe_expert_type *et,
@@ -173,7 +198,7 @@ static void largest_df(const moe_fit_options *opt, const moe_expert_type *et,
         return;
     for (size_t j = 0; j < n; j++) {
         models[j].nz = nz;
-        const moe_gate_type *gt = models[j].depth ? &moe_gate_tree : moe_gate_types[0];
+        const moe_gate_type *gt = models[j].depth ? &moe_gate_tree : fit_gate(opt);
         size_t v = moe_model_df_shaped(et, gt, es, &models[j]);
         if (v > *df) {
             *df = v;
@@ -379,7 +404,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     moe_expert_shape es;
     moe_expert_spec_parse(opt->family, &et, &es);  /* valid: moe_fit_options_check passed */
     es.nx = nx;
-    const moe_gate_type *gt = moe_gate_types[0];
+    const moe_gate_type *gt = fit_gate(opt);
     int status = check_responses(d, et, err);
     if (status)
         return status;
@@ -510,6 +535,11 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
         moe_fit_warn(f, "the best start did not converge in %zu iterations (tol %g)",
                      f->stats.iterations, opt->tol);
     int want_se = opt->standard_errors && !m->expert->opaque;  /* opaque: weights, no SEs */
+    if (want_se && !m->gate->stat_add) {
+        want_se = 0;
+        moe_fit_warn(f, "standard errors not reported: the %s gate is not smooth in its "
+                     "coefficients (KeepTopK), so it has no information matrix", m->gate->name);
+    }
     if (want_se && opt->train == MOE_TRAIN_GD && opt->loss != MOE_LOSS_NLL) {
         want_se = 0;
         moe_fit_warn(f, "standard errors not reported: the %s loss is not the likelihood, so "

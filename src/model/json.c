@@ -278,6 +278,7 @@ static json_t *model_to_json(const moe_model *m)
         set(root, "gate", json_string(m->gate->name)) ||
         set(root, "k", json_integer((json_int_t)m->k)) ||
         (m->tree_depth && set(root, "tree", tree_array(m))) ||
+        (m->top_k && set(root, "top_k", json_integer((json_int_t)m->top_k))) ||
         set(root, "response", json_string(m->y_name)) ||
         set(root, "inputs", string_array(m->x_names, m->nx)) ||
         set(root, "gate_inputs", string_array(m->z_names, m->nz)) ||
@@ -809,7 +810,7 @@ static int read_record(const loader *ld, const json_t *r, moe_model *m)
 static const char *const known_keys[] = {"format", "version", "description", "expert", "gate",
                                          "k", "response", "inputs", "gate_inputs", "scaling",
                                          "offset", "trials", "experts", "tree", "ranges",
-                                         "fit", NULL};
+                                         "fit", "top_k", NULL};
 
 /* Reads the optional "tree" of ROOT into DEPTH and BRANCH: required for the tree gate GT,
  * refused for any other; whole numbers >= 2 whose product is K. */
@@ -852,6 +853,26 @@ static int read_tree(const loader *ld, const json_t *root, const moe_gate_type *
         return bad_field(ld, "tree", what);
     }
     *depth = n;
+    return MOE_SUCCESS;
+}
+
+/* Reads the optional "top_k" of ROOT into *TOP_K: required for the top-k gate GT (a whole
+ * number from 1 to K), refused for any other. */
+static int read_top_k(const loader *ld, const json_t *root, const moe_gate_type *gt, size_t k,
+                      size_t *top_k)
+{
+    json_t *t = json_object_get(root, "top_k");
+    int is_topk = strcmp(gt->name, "topk") == 0;
+    *top_k = 0;
+    if (!t)
+        return is_topk ? bad_field(ld, "top_k", "missing (the topk gate needs the number of "
+                                   "experts it keeps per row)")
+                       : MOE_SUCCESS;
+    if (!is_topk)
+        return bad_field(ld, "top_k", "only the topk gate has top_k");
+    if (!json_is_integer(t) || json_integer_value(t) < 1 || (size_t)json_integer_value(t) > k)
+        return bad_field(ld, "top_k", "must be a whole number from 1 to k");
+    *top_k = (size_t)json_integer_value(t);
     return MOE_SUCCESS;
 }
 
@@ -985,11 +1006,15 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
     size_t depth, branch[MOE_TREE_DEPTH_MAX];
     if ((status = read_tree(ld, root, gtype, k, &depth, branch)))
         return status;
+    size_t top_k;
+    if ((status = read_top_k(ld, root, gtype, k, &top_k)))
+        return status;
     moe_gate_shape gs;
     memset(&gs, 0, sizeof gs);
     gs.k = k;
     gs.nz = nz;
     gs.depth = depth;
+    gs.top_k = top_k;
     for (size_t l = 0; l < depth; l++)
         gs.branch[l] = branch[l];
     moe_param_field ef[MOE_PARAM_FIELDS_MAX], gf[MOE_PARAM_FIELDS_MAX];
@@ -1012,6 +1037,7 @@ static int model_from_json(const loader *ld, const json_t *root, moe_model **out
         moe_model_free(m);
         return moe_error_set(ld->err, MOE_ENOMEM, "%s: out of memory", ld->path);
     }
+    m->top_k = top_k;
     /* moe_model_alloc's unit scaling stays unless the file gives one */
     if ((v = json_object_get(root, "ranges")) && (status = read_ranges(ld, v, m)))
         goto fail;

@@ -92,6 +92,7 @@ moe_gate_shape moe_model_gate_shape(const moe_model *m)
     s.k = m->k;
     s.nz = m->nz;
     s.depth = m->tree_depth;
+    s.top_k = m->top_k;
     for (size_t l = 0; l < m->tree_depth; l++)
         s.branch[l] = m->tree[l];
     return s;
@@ -223,6 +224,7 @@ moe_model *moe_model_copy(const moe_model *m)
         moe_model_free(c);
         return NULL;
     }
+    c->top_k = m->top_k;
     moe_model_copy_scaling(c, m);
     memcpy(c->expert_par, m->expert_par, m->k * m->ep * sizeof *c->expert_par);
     memcpy(c->gate_par, m->gate_par, m->gp * sizeof *c->gate_par);

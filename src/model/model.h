@@ -29,6 +29,7 @@ typedef struct moe_gate_shape {
     size_t nz;                         /* gate inputs, without intercept */
     size_t depth;                      /* levels of a tree gate; 0: no tree */
     size_t branch[MOE_TREE_DEPTH_MAX]; /* children of every node of each level */
+    size_t top_k;                      /* experts a top-k gate keeps per row (0: other gates) */
 } moe_gate_shape;
 
 /* Most hidden units an MLP expert may have. */
@@ -73,6 +74,8 @@ struct moe_model {
     double *gate_par;      /* the gate block, standardised scale */
     size_t tree_depth;     /* levels of the tree gate, 0 for a flat gate */
     size_t tree[MOE_TREE_DEPTH_MAX];  /* the tree's branching per level (model file "tree") */
+    size_t top_k;          /* experts the top-k gate keeps per row (model file "top_k"; 0:
+                              another gate) */
     int has_ranges;        /* 1: the ranges below are those of the data fitted */
     size_t n_fit;          /* rows fitted (with has_ranges) */
     double *x_range;       /* 2 nx: min and max of expert input j at [2j], [2j+1] */

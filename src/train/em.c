@@ -51,6 +51,7 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->nb = moe_block_count(w->n);
     w->ess = et->mstep ? et->stat_size(&w->eshape) : 0;
     w->nss = et->mstep ? 0 : et->newton_size(&w->eshape);
+    w->m->top_k = par->top_k;
     if ((par->tree_depth && moe_model_set_tree(w->m, par->tree_depth, par->tree)) ||
         !(w->mtrial = moe_model_copy(w->m))) {
         moe_model_free(w->m);
@@ -161,7 +162,7 @@ static void pass_full(moe_em_work *w, int estep)
             m->expert->stat_add(d, &w->eshape, w->h, k, r0, r1, xp);
         }
         memset(gp, 0, gss * sizeof *gp);
-        if (k > 1)
+        if (k > 1 && m->gate->stat_add)
             m->gate->stat_add(d, &w->shape, w->theta, w->h, r0, r1, 1, gp);
     }
     memset(w->xstat, 0, kess * sizeof *w->xstat);
@@ -261,7 +262,7 @@ static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
 {
     double q0 = w->gstat[0] - gate_penalty(w, w->theta);
     *q0_out = *q1_out = q0;
-    if (w->k < 2)
+    if (w->k < 2 || !w->m->gate->stat_add)  /* a GD-only gate keeps its block (W_g = 0) */
         return MOE_SUCCESS;
     moe_newton_work *nw = w->newton;
     gate_derivatives(w, w->gstat, w->theta, nw->grad, nw->nhess);

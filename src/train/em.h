@@ -51,6 +51,7 @@ typedef struct moe_em_params {
     size_t tree[MOE_TREE_DEPTH_MAX];       /* and its branching per level */
     size_t hidden;                         /* the experts' hidden units (0: none) */
     moe_activation activation;             /* and their activation */
+    size_t top_k;                          /* a top-k gate's kept experts (0: other gates) */
 } moe_em_params;
 
 typedef struct moe_em_work {

@@ -178,7 +178,10 @@ static void shuffle(gsl_rng *rng, size_t *a, size_t n)
 }
 
 /* Loss (and with GRAD, its gradient) summed over rows [R0, R1) of D in fixed blocks;
- * *WSUM gets the rows' weight. M must hold THETA. */
+ * *WSUM gets the rows' weight. M must hold THETA. With GRAD (a training step) the gate's
+ * batch-level auxiliary loss (gate.h aux_rows) is added once for the batch, times the batch's
+ * weight so that the step's loss per row is the mean loss plus the auxiliary loss; without
+ * GRAD (moe_gd_loss: the final and validation losses) it is left out. */
 static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *m, size_t r0,
                          size_t r1, double *grad, double *wsum)
 {
@@ -212,6 +215,15 @@ static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *
         if (grad)
             for (size_t j = 0; j < np; j++)
                 grad[j] += w->gpart[b * (np + 1) + j];
+    }
+    if (grad && w->par.aux != MOE_AUX_NONE && m->gate->aux_rows && w->k > 1) {
+        moe_gate_shape gs = moe_model_gate_shape(m);
+        size_t ng = np - ne;
+        double *ga = w->gpart;  /* the block partials are summed: scratch now */
+        memset(ga, 0, ng * sizeof *ga);
+        loss += ws * m->gate->aux_rows(d, &gs, gth, r0, r1, w->par.aux, w->par.aux_weight, ga);
+        for (size_t j = 0; j < ng; j++)
+            grad[ne + j] += ws * ga[j];
     }
     *wsum = ws;
     return loss;

@@ -26,6 +26,8 @@ typedef struct moe_gd_params {
     double clip;           /* largest gradient norm (0: none) */
     double var_floor;      /* smallest expert variance (standardised scale): log sigma is kept
                               at or above log sqrt(var_floor) */
+    moe_aux_loss aux;      /* the gate's auxiliary loss per batch (gate.h aux_rows) */
+    double aux_weight;     /* and its weight */
 } moe_gd_params;
 
 typedef struct moe_gd_work {

@@ -112,7 +112,9 @@ static void gd_report(size_t epoch, double loss, void *data)
 static moe_gd_params gd_params(const moe_fit_options *opt)
 {
     moe_gd_params p = {opt->loss, opt->optimizer, opt->lr, opt->momentum, opt->batch,
-                       opt->epochs, opt->patience, opt->clip, opt->var_floor};
+                       opt->epochs, opt->patience, opt->clip, opt->var_floor,
+                       opt->gate && strcmp(opt->gate, "topk") == 0 ? opt->aux : MOE_AUX_NONE,
+                       opt->aux_weight};
     return p;
 }
 
@@ -165,7 +167,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
     int gd = opt->train == MOE_TRAIN_GD;
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0},
-                         types->hidden, types->activation};
+                         types->hidden, types->activation,
+                         types->gate->aux_rows ? opt->top_k : 0};
     size_t n = ds->n, k = shape->k;
     char lab[48];  /* what the warnings call this model: "K = 3" or "tree 2x2" */
     if (!moe_tree_format(shape, lab + 5, sizeof lab - 5))
