@@ -402,6 +402,16 @@ void moe_fit_coefs(const moe_fit *f, size_t block, double *coef, double *se);
 /* Expert I: coefficients and their standard errors (each nx+1 values; SE may be NULL; SEs
  * are NaN when not computed or not identified), sigma (maximum-likelihood residual SD),
  * prior share (mean gate probability) and hard-assigned size. */
+/* The routing of a top-k gate's fit on its rows (moe_fit_options gate "topk"): for expert I,
+ * the rows that keep it (*ROWS), its share of the importance (the summed gate weights,
+ * *IMPORTANCE) and of the load (*LOAD = rows / (top_k n)); any may be NULL. MOE_EINVAL for
+ * another gate or a fit from a saved model. */
+int moe_fit_routing(const moe_fit *f, size_t i, size_t *rows, double *importance,
+                    double *load);
+/* The CV^2 (population variance over the experts / mean^2) of the importance and of the
+ * load of a top-k fit; MOE_EINVAL as moe_fit_routing. */
+int moe_fit_routing_cv2(const moe_fit *f, double *importance, double *load);
+
 void moe_fit_expert(const moe_fit *f, size_t i, double *coef, double *se, double *sigma,
                     double *prior, size_t *size);
 

@@ -245,6 +245,20 @@ static double fit_load_cv2(const moe_dataset *d, size_t top_k, moe_aux_loss aux,
         cv2 = v / (mean * mean);
         printf("# top_k %zu aux %d: rows per expert %g %g %g %g, CV^2 %.3g\n", top_k, (int)aux,
                load[0], load[1], load[2], load[3], cv2);
+        double ci, cl, sh = 0;
+        size_t rows = 0;
+        int ok = moe_fit_routing_cv2(f, &ci, &cl) == MOE_SUCCESS;
+        for (size_t i = 0; ok && i < 4; i++) {
+            double imp, ld;
+            ok &= moe_fit_routing(f, i, &rows, &imp, &ld) == MOE_SUCCESS;
+            sh += ld;
+            /* k = 1: the one kept expert is the gate's largest; the load share is rows / n */
+            if (top_k == 1)
+                ok &= rows == (size_t)load[i] && fabs(ld - load[i] / (double)d->n) < 1e-15;
+        }
+        tap_ok(ok && fabs(sh - 1) < 1e-12 && (top_k > 1 || fabs(cl - cv2) < 1e-12),
+               "moe_fit_routing: rows and load shares (sum %.15g) agree with the predictions, "
+               "CV^2 of load %.4g", sh, cl);
     }
     moe_prediction_free(p);
     if (out)

@@ -259,6 +259,8 @@ void moe_fit_free(moe_fit *f)
     moe_model_free(f->model);
     free(f->prior);
     free(f->size);
+    free(f->routed);
+    free(f->importance);
     free(f->rmse);
     free(f->r2);
     free(f->selection);
@@ -275,6 +277,80 @@ static int all_finite(const double *a, size_t n)
         if (!isfinite(a[i]))
             return 0;
     return 1;
+}
+
+/* The CV^2 of the K values V: population variance over mean^2 (NaN for a mean of 0). */
+static double cv2(const double *v, size_t k)
+{
+    double m = 0, s = 0;
+    for (size_t i = 0; i < k; i++)
+        m += v[i] / (double)k;
+    for (size_t i = 0; i < k; i++)
+        s += (v[i] - m) * (v[i] - m) / (double)k;
+    return m > 0 ? s / (m * m) : NAN;
+}
+
+/* A top-k gate's routing on standardised DS into F (unweighted rows, as the auxiliary
+ * losses count them): rows keeping each expert (g > 0), importance shares, both CV^2. */
+static int topk_routing(const moe_dataset *ds, const moe_model *m, moe_fit *f)
+{
+    size_t n = ds->n, k = m->k;
+    double *g = malloc(n * k * sizeof *g), *lg = malloc(n * k * sizeof *lg);
+    double imp[MOE_K_MAX] = {0}, load[MOE_K_MAX] = {0}, tot = 0;
+    f->routed = calloc(k, sizeof *f->routed);
+    f->importance = malloc(k * sizeof *f->importance);
+    if (!g || !lg || !f->routed || !f->importance) {
+        free(g);
+        free(lg);
+        return MOE_ENOMEM;
+    }
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    m->gate->prob_rows(ds, &gs, m->gate_par, 0, n, lg, g);
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < k; i++) {
+            imp[i] += g[r * k + i];
+            tot += g[r * k + i];
+            if (g[r * k + i] > 0)
+                f->routed[i]++;
+        }
+    for (size_t i = 0; i < k; i++) {
+        f->importance[i] = tot > 0 ? imp[i] / tot : NAN;
+        load[i] = (double)f->routed[i];
+    }
+    f->cv2_importance = cv2(imp, k);
+    f->cv2_load = cv2(load, k);
+    free(g);
+    free(lg);
+    return MOE_SUCCESS;
+}
+
+int moe_fit_routing(const moe_fit *f, size_t i, size_t *rows, double *importance,
+                    double *load)
+{
+    if (!f || !f->routed || i >= f->model->k)
+        return MOE_EINVAL;
+    if (rows)
+        *rows = f->routed[i];
+    if (importance)
+        *importance = f->importance[i];
+    if (load) {  /* every row keeps top_k experts: the routed rows sum to top_k n */
+        size_t tot = 0;
+        for (size_t j = 0; j < f->model->k; j++)
+            tot += f->routed[j];
+        *load = tot ? (double)f->routed[i] / (double)tot : NAN;
+    }
+    return MOE_SUCCESS;
+}
+
+int moe_fit_routing_cv2(const moe_fit *f, double *importance, double *load)
+{
+    if (!f || !f->routed)
+        return MOE_EINVAL;
+    if (importance)
+        *importance = f->cv2_importance;
+    if (load)
+        *load = f->cv2_load;
+    return MOE_SUCCESS;
 }
 
 /* Prior (mean gate probability) and hard size of each expert, on standardised DS. */
@@ -521,7 +597,8 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
             f->block_se[b][c] = NAN;
     }
     if (nomem || moe_model_set_names(m, d) ||
-        expert_shares(ds, m, f->prior, f->size, f->rmse, f->r2)) {
+        expert_shares(ds, m, f->prior, f->size, f->rmse, f->r2) ||
+        (m->top_k && topk_routing(ds, m, f))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
         goto fail;
     }

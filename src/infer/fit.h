@@ -19,6 +19,10 @@ struct moe_fit {
     moe_model *model;          /* the chosen model (owned) */
     moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
     double *prior;             /* k: mean gate probability of each expert */
+    size_t *routed;            /* k: a top-k gate's rows that keep each expert, or NULL */
+    double *importance;        /* k: its share of the summed gate weights, or NULL */
+    double cv2_importance;     /* the CV^2 of the importance and of the load (the routed */
+    double cv2_load;           /* rows) over the experts, population variance; NaN: none */
     size_t *size;              /* k: rows whose largest responsibility is that expert's */
     double *rmse;              /* k: each expert's root mean squared error on the data's
                                   scale, rows weighted by their posterior (NULL: none) */

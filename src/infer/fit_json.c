@@ -127,6 +127,32 @@ static json_t *boot_report_json(const moe_bootstrap_report *r)
     return o;
 }
 
+/* A top-k fit's "routing": {"top_k", "experts": [{"rows", "importance", "load"}],
+ * "cv2_importance", "cv2_load"} into ROOT (nothing for another gate). 1 when out of memory. */
+static int routing_json(const moe_fit *f, json_t *root)
+{
+    double ci, cl;
+    if (moe_fit_routing_cv2(f, &ci, &cl))
+        return 0;
+    const moe_model *m = moe_fit_model(f);
+    json_t *r = json_object(), *ex = json_array();
+    if (!r || !ex || set(root, "routing", r) || set(r, "experts", ex) ||
+        set(r, "top_k", json_integer((json_int_t)m->top_k)) ||
+        set(r, "cv2_importance", jreal(ci)) || set(r, "cv2_load", jreal(cl)))
+        return 1;
+    for (size_t i = 0; i < m->k; i++) {
+        size_t rows;
+        double imp, load;
+        moe_fit_routing(f, i, &rows, &imp, &load);
+        json_t *e = json_object();
+        if (!e || json_array_append_new(ex, e) ||
+            set(e, "rows", json_integer((json_int_t)rows)) || set(e, "importance", jreal(imp)) ||
+            set(e, "load", jreal(load)))
+            return 1;
+    }
+    return 0;
+}
+
 static json_t *fit_to_json(const moe_fit *f)
 {
     const moe_model *m = moe_fit_model(f);
@@ -185,6 +211,8 @@ static json_t *fit_to_json(const moe_fit *f)
     }
     if (set(root, "gate", gate = json_array()) ||
         set(root, "reference", json_integer((json_int_t)k)))
+        goto fail;
+    if (routing_json(f, root))
         goto fail;
     for (size_t i = 0; i + 1 < k; i++) {
         moe_fit_gate(f, i, coef, se);

@@ -266,6 +266,25 @@ static void boot_table(FILE *fp, const moe_fit *f)
     }
 }
 
+/* A top-k fit's routing on its rows: per expert the rows keeping it, its shares of the
+ * importance and the load; the CV^2 of both. Nothing for another gate. */
+static void routing_table(FILE *fp, const moe_fit *f, size_t k)
+{
+    double ci, cl;
+    if (moe_fit_routing_cv2(f, &ci, &cl))
+        return;
+    fprintf(fp, "Routing (the fit's rows):\n"
+            "Expert      rows  importance      load\n");
+    for (size_t i = 0; i < k; i++) {
+        size_t rows;
+        double imp, load;
+        moe_fit_routing(f, i, &rows, &imp, &load);
+        fprintf(fp, "%6zu %9zu %11.4f %9.4f\n", i + 1, rows, imp, load);
+    }
+    fprintf(fp, "CV^2 of importance %.4g, of load %.4g (population variance over the "
+            "experts / mean^2)\n", ci, cl);
+}
+
 int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
 {
     if (!f || !fp)
@@ -395,7 +414,13 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                     "identified, boundaries are\n(its likelihood keeps rising as they grow; "
                     "try --gate-ridge for finite values).\n");
     } else if (k > 1) {
-        fprintf(fp, "\nGate (multinomial logit, reference: expert %zu):\n", k);
+        if (m->top_k)
+            fprintf(fp, "\nGate (sparse top-k: the %zu largest logits of a row kept%s; clean "
+                    "logits, reference: expert %zu):\n", m->top_k,
+                    m->top_k == 1 ? ", weight its softmax probability (Switch)" :
+                    ", softmax over them", k);
+        else
+            fprintf(fp, "\nGate (multinomial logit, reference: expert %zu):\n", k);
         for (size_t i = 0; i + 1 < k; i++) {
             moe_fit_gate(f, i, coef, se);
             fprintf(fp, "Expert %zu vs %zu:\n", i + 1, k);
@@ -407,6 +432,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                     "try --gate-ridge for finite values).\n");
         lrt_table(fp, f, coef, se);
     }
+    routing_table(fp, f, k);
     fprintf(fp, "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n\n");
 
     fprintf(fp, "Log-likelihood: %s (df = %zu)\n", num(b1, sizeof b1, 'f', 6, st.loglik),
