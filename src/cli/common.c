@@ -166,17 +166,20 @@ static size_t distance(const char *a, size_t la, const char *b, size_t lb, size_
 }
 
 /* How well option name O matches what the user wrote (NAME, LEN bytes): 0 when NAME is the
- * start of O (an abbreviation), 1 when O is the start of NAME (NAME runs on), 2 + the edit
+ * start of O (an abbreviation), 1 for an edit distance of 1 (a typo: --gateridge is
+ * --gate-ridge, not --gate run on), 2 when O is the start of NAME (NAME runs on), 2 + the edit
  * distance when that is small for NAME's length, else SIZE_MAX (not close). */
 static size_t closeness(const char *o, const char *name, size_t len)
 {
     size_t lo = strlen(o);
     if (len > 0 && len < lo && memcmp(o, name, len) == 0)
         return 0;
-    if (lo < len && memcmp(o, name, lo) == 0 && lo >= 3)
-        return 1;
     size_t limit = len < 4 ? 1 : 2;
     size_t d = distance(name, len, o, lo, limit);
+    if (d == 1)
+        return 1;
+    if (lo < len && memcmp(o, name, lo) == 0 && lo >= 3)
+        return 2;
     return d <= limit ? 2 + d : SIZE_MAX;
 }
 
