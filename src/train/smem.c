@@ -147,7 +147,9 @@ static void split_side(const moe_em_work *w, const moe_model *m, size_t l, size_
     const moe_dataset *d = w->d;
     size_t n = w->n, k = w->kmax;
     if (style == 0) {
-        m->expert->moments_rows(d, moe_model_expert_block_const(m, l), 0, n, s->val, NULL);
+        moe_expert_shape es = moe_model_expert_shape(m);
+        m->expert->moments_rows(d, &es, moe_model_expert_block_const(m, l), 0, n, s->val,
+                                NULL);
         for (size_t r = 0; r < n; r++)
             side[r] = d->y[r] > s->val[r];
         return;
@@ -264,8 +266,9 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
             pscore[p] = hii > 0 && hjj > 0 ? hij / sqrt(hii * hjj) : NAN;
         }
     /* split candidates: negative log-density per effective row, worst first */
+    moe_expert_shape es = moe_model_expert_shape(m);
     for (size_t l = 0; l < k; l++) {
-        m->expert->log_density_rows(d, moe_model_expert_block_const(m, l), 0, n, s->val);
+        m->expert->log_density_rows(d, &es, moe_model_expert_block_const(m, l), 0, n, s->val);
         double size = 0, nll = 0;
         for (size_t r = 0; r < n; r++) {
             double h = (d->w ? d->w[r] : 1) * s->h0[r * k + l];
