@@ -14,13 +14,14 @@
  *     Q = sum_n sum_leaf h log g_leaf = sum_u sum_n sum_c H_uc log g_c|u,
  *     dQ/dv_uc = sum_n (H_uc - S_u g_c|u) z~,
  *     -d2Q/dv_uc dv_uc'' = sum_n S_u g_c|u (delta_cc' - g_c'|u) z~ z~',
- * and the negative Hessian is block-diagonal by node (no cross terms between nodes). The
- * M-step is therefore one Newton problem of the shared driver (src/train/newton.c) through
- * stat_add / derivatives with that block-diagonal matrix: each node's block is the weighted
- * multinomial logit of softmax.c with targets H_u and weights S_u, and the joint Newton step
- * is the set of per-node Newton steps (step-halving acts on all of them at once, which keeps
- * Q from decreasing). A one-level tree [K] is the softmax gate of K experts, number for
- * number.
+ * and the negative Hessian is block-diagonal by node (no cross terms between nodes): each
+ * node's block is the weighted multinomial logit of softmax.c with targets H_u and weights
+ * S_u. The nodes are therefore the gate's groups (gate.h): EM's M-step runs every node's
+ * Newton steps, step-halvings and stop on its own (src/train/newton_blocks.c) through
+ * group_stat_add / group_derivatives, and a pass over the rows does only the work of the
+ * nodes not yet converged; each node's Q_u never falls, so neither does Q. stat_add /
+ * derivatives give the same statistics for the whole tree at once (the joint objective).
+ * A one-level tree [K] is the softmax gate of K experts, number for number.
  * Stats layout: [Q, gradient (nparams), then per node its packed pair blocks ((B-1)B/2 of
  * P(P+1)/2, as softmax.c)]. Block: theta itself (the reference rows are implicit zeros), so
  * block_size = nparams. A row costs sum_u (B_u-1)B_u/2 * P(P+1)/2 multiply-adds for the
