@@ -34,7 +34,7 @@ typedef struct moe_gate_type {
      * costs what log_prob_rows costs. LOGG equals log_prob_rows' bit for bit; G is within
      * the kernel set's exp tolerance of exp(LOGG). What the losses of src/train/loss.c
      * compute once per row and hand to grad_rows. NULL for a gate that gradient descent
-     * does not train (the tree). */
+     * does not train. */
     void (*prob_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
                       size_t r0, size_t r1, double *logg, double *g);
     /* Adds to GRAD (nparams values) the gradient at THETA of sum_{n in [R0,R1)} sum_i c_ni

@@ -184,6 +184,75 @@ static void tree_log_prob_rows(const moe_dataset *d, const moe_gate_shape *s,
     }
 }
 
+/* log g (tree_log_prob_rows' own, bit for bit) and g = exp(log g) by the kernels' vexp, for
+ * gradient descent (src/train/loss.c). */
+static void tree_prob_rows(const moe_dataset *d, const moe_gate_shape *s, const double *par,
+                           size_t r0, size_t r1, double *logg, double *g)
+{
+    tree_log_prob_rows(d, s, par, r0, r1, logg);
+    moe_kernels_get()->vexp((r1 - r0) * s->k, logg, g);
+}
+
+/* d/dv_uc sum_leaf c_leaf log g_leaf = (C_uc - C_u g_c|u) z~ for every node u and child
+ * c < B_u, with C_uc the sum of C over the leaves below child c and C_u over u's: the path
+ * sums of log g differentiate node by node. The branch probabilities g_c|u are the ratios
+ * of G's sums below c and below u (no logit or exponential); a node that G gives no mass
+ * (it underflowed) contributes nothing, as every loss's weights c are then 0 there too. */
+static void tree_grad_rows(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
+                           const double *g, const double *c, size_t r0, size_t r1,
+                           double *grad)
+{
+    (void)theta;
+    size_t br[MOE_TREE_DEPTH_MAX], nl = moe_tree_levels(s, br), k = s->k, p = d->nz + 1;
+    double cc[CH_MAX], gg[CH_MAX];
+    size_t c0l[MOE_TREE_DEPTH_MAX + 1], atl[MOE_TREE_DEPTH_MAX + 1];
+    if (nl == 0)
+        return;
+    atl[0] = 1;
+    c0l[0] = 0;
+    for (size_t l = 0; l < nl; l++) {
+        atl[l + 1] = atl[l] * br[l];
+        c0l[l + 1] = c0l[l] + atl[l + 1];
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const double *z = d->z + r * p;
+        memcpy(cc + c0l[nl - 1], c + r * k, k * sizeof *cc);
+        memcpy(gg + c0l[nl - 1], g + r * k, k * sizeof *gg);
+        for (size_t l = nl - 1; l-- > 0;)
+            for (size_t j = 0; j < atl[l + 1]; j++) {
+                double sc = 0, sg = 0;
+                const double *chc = cc + c0l[l + 1] + j * br[l + 1];
+                const double *chg = gg + c0l[l + 1] + j * br[l + 1];
+                for (size_t t = 0; t < br[l + 1]; t++) {
+                    sc += chc[t];
+                    sg += chg[t];
+                }
+                cc[c0l[l] + j] = sc;
+                gg[c0l[l] + j] = sg;
+            }
+        size_t row = 0;
+        for (size_t l = 0; l < nl; l++) {
+            size_t b = br[l], km = b - 1;
+            for (size_t j = 0; j < atl[l]; j++, row += km) {
+                const double *cu = cc + c0l[l] + j * b, *gu = gg + c0l[l] + j * b;
+                double csum = 0, gsum = 0;
+                for (size_t t = 0; t < b; t++) {
+                    csum += cu[t];
+                    gsum += gu[t];
+                }
+                if (!(gsum > 0))
+                    continue;
+                for (size_t t = 0; t < km; t++) {
+                    double e = cu[t] - csum * (gu[t] / gsum);
+                    double *gr = grad + (row + t) * p;
+                    for (size_t a = 0; a < p; a++)
+                        gr[a] += e * z[a];
+                }
+            }
+        }
+    }
+}
+
 static void tree_stat_add(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                           const double *h, size_t r0, size_t r1, int deriv, double *stats)
 {
@@ -510,6 +579,8 @@ const moe_gate_type moe_gate_tree = {
     .block_size = tree_block_size,
     .nparams = tree_nparams,
     .log_prob_rows = tree_log_prob_rows,
+    .prob_rows = tree_prob_rows,
+    .grad_rows = tree_grad_rows,
     .stat_size = tree_stat_size,
     .stat_add = tree_stat_add,
     .derivatives = tree_derivatives,

@@ -139,8 +139,6 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         if (opt->min_prior > 0)
             return "min_prior (dropping experts) is EM's; it cannot be used with gradient "
                    "descent";
-        if (opt->tree)
-            return "gradient descent does not train trees of gates yet: use EM with --tree";
         if (opt->bootstrap)
             return "the bootstrap refits by EM: it cannot be used with gradient descent";
     }
