@@ -431,11 +431,11 @@ static void tree_group_stat_add(const moe_dataset *d, const moe_gate_shape *s,
             memcpy(hc + c0l[nl - 1], h + (r00 + t) * k, k * sizeof *hc);
             for (size_t l = nl - 1; l-- > 0;)
                 for (size_t j = 0; j < atl[l + 1]; j++) {
-                    double sum = 0;
-                    const double *ch = hc + c0l[l + 1] + j * br[l + 1];
+                    double mass = 0;
+                    const double *kids = hc + c0l[l + 1] + j * br[l + 1];
                     for (size_t c = 0; c < br[l + 1]; c++)
-                        sum += ch[c];
-                    hc[c0l[l] + j] = sum;
+                        mass += kids[c];
+                    hc[c0l[l] + j] = mass;
                 }
         }
         if (packed_ok && any2)

@@ -265,11 +265,11 @@ static double group_penalty(const moe_em_work *w, const double *theta, size_t g)
 {
     if (!(w->par.gate_ridge > 0))
         return 0;
-    double s = 0;
+    double sq = 0;
     for (size_t j = w->goff[g]; j < w->goff[g + 1]; j++)
         if (w->m->gate->is_slope(j, &w->shape))
-            s += theta[j] * theta[j];
-    return 0.5 * w->par.gate_ridge * s;
+            sq += theta[j] * theta[j];
+    return 0.5 * w->par.gate_ridge * sq;
 }
 
 /* The penalised gradient and negative Hessian blocks of the groups with ACTIVE[g] == 2 from
