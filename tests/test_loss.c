@@ -117,7 +117,8 @@ static void test_tree(size_t depth, const size_t *br, gsl_rng *rng)
     for (size_t l = 0; l < depth; l++)
         k *= br[l];
     moe_dataset *d = make_data(et, N, rng);
-    moe_model *m = moe_model_alloc_typed(et, &moe_gate_tree, k, NX, NZ);
+    moe_expert_shape sh = {.nx = NX};
+    moe_model *m = moe_model_alloc_typed(et, &moe_gate_tree, k, &sh, NZ);
     moe_model_set_tree(m, depth, br);
     size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = k * nep;
     double *theta = malloc(np * sizeof *theta), *g = calloc(np, sizeof *g);
