@@ -146,7 +146,7 @@ int main(int argc, char **argv)
         moe_model *sc = moe_model_alloc(1, D, D);
         moe_model_scaling_from_data(sc, d);
         moe_dataset *ds = moe_model_standardise(sc, d);
-        moe_em_params par = {1e-300, iters, 0, 1e-6, 0};
+        moe_em_params par = {1e-300, iters, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
         moe_em_work *w = moe_em_alloc(ds, K, &par);
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(rng, 1);

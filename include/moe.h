@@ -452,7 +452,8 @@ void moe_fit_boot_se(const moe_fit *f, size_t block, double *se);
 
 /* Likelihood-ratio tests of the gate of the chosen K (moe_fit_options.gate_lrt): test 0 the
  * gate against a constant gate, then (2 to 4 gate inputs) one per input left out. Each reduced
- * model is refitted by the same search. moe_fit_gate_lrt gives test J's statistic
+ * model is refitted by the same search (a chosen tree: the same tree with the inputs left out
+ * at every node). moe_fit_gate_lrt gives test J's statistic
  * 2 (L - L_reduced), its degrees of freedom (K - 1 per input left out) and chi-square p-value;
  * MOE_EINVAL when there is no test J (K = 1, no gate inputs, or not asked).
  * moe_fit_gate_lrt_dropped: the 0-based gate input test J leaves out, -1 for all. */

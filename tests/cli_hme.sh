@@ -2,7 +2,8 @@
 # cli_hme.sh: hierarchical mixtures from the command line: moefit fit --tree (a tree, any
 # depth, a GLM family, trees and flat K in one selection), the summary's node tables, the
 # model file and JSON, predict's node columns, simulate --tree, the plots of a tree, and
-# every malformed --tree refused with exit 64 saying what is wrong.
+# every malformed --tree refused with exit 64 saying what is wrong, and the likelihood-ratio
+# tests of a tree's gate checked against a constant-gate tree fitted on its own.
 # Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
 . "$top_srcdir/tests/tap.sh"
 D="$top_srcdir/datasets"
@@ -23,6 +24,24 @@ check "model file: gate tree and its tree [2, 2]" \
 check "JSON: the tree, leaves and nodes" \
   sh -c "grep -q '\"tree\": \"2x2\"' '$TMPD/fit.json' && grep -q '\"leaf\": \"2.2\"' '$TMPD/fit.json' &&
          grep -q '\"node\": \"root\"' '$TMPD/fit.json' && grep -q '\"branch\": \"1.1\"' '$TMPD/fit.json'"
+
+check "summary: the likelihood-ratio test of the tree's gate (every node constant, df K - 1 = 3)" \
+  sh -c "grep -q 'for a tree, the same tree with the inputs left out at every node' '$TMPD/summary' &&
+         grep -q '^all (constant gate)  *[0-9.]*  *3 ' '$TMPD/summary'"
+# the reference: the same tree with no gate inputs (-z ''), fitted on its own by the same search
+run_status 0 "fit --tree 2x2 -z '' (every node's gate constant)" fit -q --tree 2x2 --restarts 3 \
+  -z '' --no-se --json "$TMPD/const.json" "$D/mcycle.csv"
+check "JSON: gate_lrt statistic = 2 (L_full - L(the constant-gate tree fitted alone)), df 3" \
+  sh -c "tr -d ' \n' < '$TMPD/fit.json' | sed 's/.*\"gate_lrt\":\[{//' > '$TMPD/lrt' &&
+         grep -q '^\"dropped\":\"all\",' '$TMPD/lrt' &&
+         ll=\$(tr -d ' \n' < '$TMPD/fit.json' | sed 's/.*\"loglik\":\([^,]*\),.*/\1/') &&
+         lc=\$(tr -d ' \n' < '$TMPD/const.json' | sed 's/.*\"loglik\":\([^,]*\),.*/\1/') &&
+         st=\$(sed 's/.*\"statistic\":\([^,]*\),.*/\1/' '$TMPD/lrt') &&
+         df=\$(sed 's/^[^}]*\"df\":\([0-9]*\).*/\1/' '$TMPD/lrt') &&
+         test \"\$df\" = 3 &&
+         awk -v s=\"\$st\" -v a=\"\$ll\" -v b=\"\$lc\" 'BEGIN { d = s - 2 * (a - b); exit !(d * d < 1e-12) }'"
+run_status 0 "fit --tree 2x2 --no-lrt" fit -q --tree 2x2 --restarts 3 --no-se --no-lrt "$D/mcycle.csv"
+check "--no-lrt: no gate test table for the tree" sh -c "! grep -q 'Likelihood-ratio tests' '$TMPD/out'"
 
 run_status 0 "predict --posterior with the tree" predict --posterior "$TMPD/m.json" "$D/mcycle.csv"
 check "predict: leaf, node and posterior columns" test "$(head -n 1 "$TMPD/out")" = \

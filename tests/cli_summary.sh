@@ -12,9 +12,12 @@ D="$top_srcdir/datasets"
 
 # tables FILE: the summary's coefficient tables and statistics, from the first expert to
 # the AIC line (the Call line and the iterations, selection and warnings are the fit's own).
-# (the gate's likelihood-ratio tests are not recorded in the model file: left out of both)
-tables() { sed -n '/^Expert 1/,/^AIC:/p' "$1" | grep -v -e '^Likelihood-ratio tests' \
-  -e '^gate inputs left out' -e '(constant gate)' -e '^Note: for .* the Wald test'; }
+# (the gate's likelihood-ratio tests are not recorded in the model file: left out of both,
+# from their header to the line before the signif. codes' "---", which takes a tree's
+# two-line header and per-input rows too)
+tables() { sed -n '/^Expert 1/,/^AIC:/p' "$1" | sed '/^Likelihood-ratio tests/,/^---/{/^---/!d;}' |
+  grep -v -e '^Likelihood-ratio tests' -e '^gate inputs left out' -e '(constant gate)' \
+  -e '^Note: for .* the Wald test'; }
 
 # same_tables NAME FIT-ARGS...: fits with FIT-ARGS, saves the model, summarises it again.
 same_tables() {

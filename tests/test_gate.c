@@ -4,7 +4,9 @@
  * central differences, the known optimum of targets made by a known gate, the MLE of a plain
  * IRLS, and Q climbing towards 0 on separable targets. Q and the gate are read back only
  * through the flat parameter vector (moe_model_get_theta), never through the M-step's own
- * return values alone, which would make the checks hold by construction.
+ * return values alone, which would make the checks hold by construction. The tree gate: its
+ * derivatives likewise, its per-node statistics (group_stat_add) against the joint ones, and
+ * its node-by-node Newton (moe_newton_maximise_blocks) landing on the joint Newton's maximiser.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -22,6 +24,7 @@
 #include "tap.h"
 #include "infer/infer.h"
 #include "train/em.h"
+#include "train/newton.h"
 
 /* N rows with NZ standard normal gate inputs (the same as the expert inputs) and a response. */
 static moe_dataset *sim(size_t n, size_t nz, gsl_rng *rng)
@@ -61,6 +64,74 @@ static double q_of(const moe_gate_type *gt, const moe_gate_shape *s, const moe_d
     return stats[0];
 }
 
+/* A gate whose Q separates (the tree's nodes, gate.h's groups): group_stat_add and
+ * group_derivatives against the joint stat_add and derivatives that the caller checked
+ * against central differences (GRAD, NHESS at THETA): the Q_g sum to Q, every group's
+ * gradient and Hessian block are the joint ones, the joint Hessian has nothing outside the
+ * blocks, and a group left inactive (or asked for Q alone) is not touched. */
+static void test_groups(const moe_gate_type *gt, const moe_gate_shape *s, const moe_dataset *d,
+                        const double *theta, const double *h, const double *grad,
+                        const double *nhess, const char *what)
+{
+    size_t off[MOE_K_MAX + 1], ng = gt->groups(s, off), np = gt->nparams(s), n = d->n;
+    size_t gss = gt->stat_size(s) - 1 + ng;
+    double *st = calloc(gss, sizeof *st), *st2 = calloc(gss, sizeof *st2);
+    double *gg = calloc(np, sizeof *gg), *gh = calloc(np * np, sizeof *gh);
+    double *js = malloc(gt->stat_size(s) * sizeof *js);
+    unsigned char all[MOE_K_MAX], one[MOE_K_MAX];
+    memset(all, 2, ng);
+    memset(js, 0, gt->stat_size(s) * sizeof *js);
+    gt->stat_add(d, s, theta, h, 0, n, 0, js);
+    /* two calls (rows 0..36 and 37..n) as the trainer's row blocks make them */
+    gt->group_stat_add(d, s, theta, h, 0, 37, all, st);
+    gt->group_stat_add(d, s, theta, h, 37, n, all, st);
+    gt->group_derivatives(st, s, all, gg, gh);
+    double qsum = 0, gerr = 0, herr = 0, outside = 0, scale = 0;
+    for (size_t g = 0; g < ng; g++)
+        qsum += st[g];
+    for (size_t j = 0; j < np; j++) {
+        gerr = fmax(gerr, fabs(gg[j] - grad[j]));
+        scale = fmax(scale, fabs(grad[j]));
+    }
+    size_t ho = 0;
+    for (size_t g = 0; g < ng; g++) {
+        size_t o = off[g], m = off[g + 1] - o;
+        for (size_t a = 0; a < m; a++)
+            for (size_t b = 0; b < m; b++) {
+                herr = fmax(herr, fabs(gh[ho + a * m + b] - nhess[(o + a) * np + o + b]));
+                scale = fmax(scale, fabs(nhess[(o + a) * np + o + b]));
+            }
+        ho += m * m;
+        for (size_t a = o; a < o + m; a++)
+            for (size_t b = 0; b < np; b++)
+                if (b < o || b >= o + m)
+                    outside = fmax(outside, fabs(nhess[a * np + b]));
+    }
+    tap_int((long)off[ng], (long)np, "%s: the groups cover theta (%zu groups)", what, ng);
+    tap_rel(qsum, js[0], 1e-12, "%s: the groups' Q_g sum to Q", what);
+    tap_ok(gerr <= 1e-12 * (scale + 1) && herr <= 1e-12 * (scale + 1), "%s: every group's "
+           "gradient and Hessian block are the joint ones (errors %.2g, %.2g)", what, gerr, herr);
+    tap_ok(outside == 0, "%s: the joint Hessian is zero outside the groups' blocks", what);
+    /* the last group with derivatives, the first with Q alone, the others not at all */
+    memset(one, 0, ng);
+    one[ng - 1] = 2;
+    one[0] = 1;
+    gt->group_stat_add(d, s, theta, h, 0, n, one, st2);
+    int untouched = 1;
+    for (size_t g = 1; g + 1 < ng; g++)
+        untouched = untouched && st2[g] == 0;
+    for (size_t j = 0; j < off[ng - 1]; j++)
+        untouched = untouched && st2[ng + j] == 0;
+    tap_ok(untouched, "%s: inactive groups and Q-only groups get no statistics", what);
+    tap_rel(st2[0], st[0], 1e-12, "%s: a Q-only group's Q_g", what);
+    tap_rel(st2[ng - 1], st[ng - 1], 1e-12, "%s: a group alone: its Q_g", what);
+    free(st);
+    free(st2);
+    free(gg);
+    free(gh);
+    free(js);
+}
+
 /* The gradient and negative Hessian of gate GT of shape {K, NZ, DEPTH, BRANCH} against
  * central differences; with WEIGHTED the targets sum to random row weights in (0.5, 2). */
 static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, size_t depth,
@@ -70,7 +141,7 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
     gsl_rng_set(rng, seed);
     size_t n = 80;
     moe_dataset *d = sim(n, nz, rng);
-    moe_gate_shape sh = {k, nz, depth, {0}};
+    moe_gate_shape sh = {k, nz, depth, {0}, 0};
     for (size_t l = 0; l < depth; l++)
         sh.branch[l] = branch[l];
     const moe_gate_shape *s = &sh;
@@ -127,6 +198,8 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
            "differences of the gradient (max error %.3g, scale %.3g)", what, nz,
            weighted ? ", weighted" : "", herr, hscale);
     tap_ok(asym == 0, "%s, nz = %zu: the Hessian is exactly symmetric", what, nz);
+    if (gt->groups)
+        test_groups(gt, s, d, theta, h, grad, nhess, what);
     /* the objective agrees with sum h log g computed through log_prob, and the leaves'
      * probabilities sum to 1 in every row */
     moe_model *m = moe_model_alloc_typed(NULL, gt, k, &(moe_expert_shape){nz, 0, MOE_ACT_TANH}, nz);
@@ -180,6 +253,82 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
     gsl_rng_free(rng);
 }
 
+/* What the block driver's and the joint driver's evaluations share. */
+typedef struct tree_obj {
+    const moe_gate_type *gt;
+    const moe_gate_shape *s;
+    const moe_dataset *d;
+    const double *h;
+    double *stats;
+} tree_obj;
+
+static double joint_eval(void *ctx, const double *theta, int deriv, double *grad,
+                         double *neg_hess)
+{
+    tree_obj *o = ctx;
+    return q_of(o->gt, o->s, o->d, theta, o->h, deriv ? grad : NULL, neg_hess, o->stats);
+}
+
+static void blocks_eval(void *ctx, const double *theta, const unsigned char *active, double *qb,
+                        double *grad, double *neg_hess)
+{
+    tree_obj *o = ctx;
+    size_t ng = o->gt->groups(o->s, NULL);
+    memset(o->stats, 0, (o->gt->stat_size(o->s) - 1 + ng) * sizeof *o->stats);
+    o->gt->group_stat_add(o->d, o->s, theta, o->h, 0, o->d->n, active, o->stats);
+    for (size_t g = 0; g < ng; g++)
+        if (active[g])
+            qb[g] = o->stats[g];
+    o->gt->group_derivatives(o->stats, o->s, active, grad, neg_hess);
+}
+
+/* The tree's M-step node by node (moe_newton_maximise_blocks, what EM runs) lands where the
+ * joint Newton on the whole block-diagonal problem (moe_newton_maximise, the driver the tree
+ * used before) lands: the same maximiser of Q, from the same start, to 1e-8. */
+static void test_tree_blocks_newton(size_t depth, const size_t *branch, size_t nz,
+                                    unsigned long seed)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    size_t n = 300, k = 1;
+    for (size_t l = 0; l < depth; l++)
+        k *= branch[l];
+    moe_dataset *d = sim(n, nz, rng);
+    moe_gate_shape sh = {k, nz, depth, {0}, 0};
+    for (size_t l = 0; l < depth; l++)
+        sh.branch[l] = branch[l];
+    const moe_gate_type *gt = &moe_gate_tree;
+    size_t np = gt->nparams(&sh), off[MOE_K_MAX + 1], ng = gt->groups(&sh, off);
+    double *h = malloc(n * k * sizeof *h), *t1 = calloc(np, sizeof *t1);
+    double *t2 = calloc(np, sizeof *t2), qs[MOE_K_MAX];
+    double *stats = malloc((gt->stat_size(&sh) + ng) * sizeof *stats);
+    dirichlet_rows(n, k, rng, h);
+    tree_obj o = {gt, &sh, d, h, stats};
+    moe_newton_work *w = moe_newton_alloc(np);
+    moe_newton_report rep1, rep2;
+    moe_newton_problem pj = {np, joint_eval, &o, (double)n, 200};
+    moe_newton_maximise(&pj, t1, 0, 0, w, &rep1);
+    unsigned char all[MOE_K_MAX];
+    memset(all, 2, ng);
+    blocks_eval(&o, t2, all, qs, w->grad, w->nhess);
+    moe_newton_blocks pb = {ng, off, blocks_eval, &o, (double)n, 200};
+    int st = moe_newton_maximise_blocks(&pb, t2, qs, w, &rep2);
+    double err = 0;
+    for (size_t j = 0; j < np; j++)
+        err = fmax(err, fabs(t1[j] - t2[j]));
+    tap_ok(st == MOE_SUCCESS && !rep1.failed && !rep2.failed && err < 1e-8, "tree depth %zu "
+           "(%zu nodes), nz = %zu: node-by-node Newton lands on the joint Newton's maximiser "
+           "(max difference %.2g, Q %.12g and %.12g)", depth, ng, nz, err, rep1.q1, rep2.q1);
+    tap_ok(rep2.q1 >= rep2.q0, "tree depth %zu: node-by-node Newton does not lower Q", depth);
+    moe_newton_free(w);
+    free(h);
+    free(t1);
+    free(t2);
+    free(stats);
+    moe_dataset_free(d);
+    gsl_rng_free(rng);
+}
+
 static void test_derivatives(size_t k, size_t nz, unsigned long seed)
 {
     test_derivatives_of(&moe_gate_softmax, k, nz, 0, NULL, 0, seed);
@@ -206,7 +355,7 @@ static void test_tree_one_level(size_t k, size_t nz, unsigned long seed)
     gsl_rng_set(rng, seed);
     size_t n = 50;
     moe_dataset *d = sim(n, nz, rng);
-    moe_gate_shape flat = {k, nz, 0, {0}}, tree = {k, nz, 1, {k}};
+    moe_gate_shape flat = {k, nz, 0, {0}, 0}, tree = {k, nz, 1, {k}, 0};
     size_t np = moe_gate_softmax.nparams(&flat);
     tap_int(moe_gate_tree.nparams(&tree), np, "tree [%zu]: as many coefficients as softmax", k);
     double *theta = malloc(np * sizeof *theta), *h = malloc(n * k * sizeof *h);
@@ -363,7 +512,7 @@ static void set_gate(moe_em_work *w, const double *v)
 static void newton_run(const gdata *gd, size_t k, const double *h, double lambda,
                        const double *start, double *v, const char *what)
 {
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
     moe_em_work *w = moe_em_alloc(gd->d, k, &par);
     size_t np = (k - 1) * (gd->nz + 1);
     moe_em_init_h(w, h);
@@ -526,7 +675,7 @@ static void test_newton_separable(size_t k, size_t nz, double lambda, unsigned l
         for (size_t j = 0; j < k; j++)
             h[r * k + j] = j == i;
     }
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
     moe_em_work *w = moe_em_alloc(gd.d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0, qfirst = 0, prev = -INFINITY;
@@ -583,6 +732,8 @@ int main(void)
     test_tree_derivatives(3, t232, 1, 23);
     test_tree_derivatives(1, t4, 2, 24);
     test_tree_derivatives(2, t22, 0, 25);
+    test_tree_blocks_newton(2, t22, 1, 28);
+    test_tree_blocks_newton(3, t232, 2, 29);
     test_tree_one_level(2, 1, 26);
     test_tree_one_level(4, 2, 27);
     test_newton_known(2, 1, 5);

@@ -5,7 +5,9 @@
  * 2x2 tree started from a flat K = 2 fit (each expert split into two equal leaves, which
  * leaves the likelihood unchanged) never ends below it; a simulated two-level truth is
  * recovered (leaves matched, every coefficient within 4 SEs) and BIC prefers the tree over
- * the flat model of the same K; a tree model reloads bit for bit; malformed trees are
+ * the flat model of the same K; the gate's likelihood-ratio tests reject a gate the truth
+ * has, keep an input it does not use, and their statistics equal 2 (L_full - L_reduced) from
+ * reduced trees fitted on their own; a tree model reloads bit for bit; malformed trees are
  * refused with the option or field named; a hand-written tree predicts what its formulas
  * say; and moefit is at least as high as mixtools' hmeEM on its own examples.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
@@ -103,7 +105,7 @@ static void dirichlet_rows(size_t n, size_t k, gsl_rng *rng, double *h)
 static moe_em_params params(const moe_expert_type *et, size_t depth, const size_t *br)
 {
     moe_em_params p = {1e-10, 400, 0, 1e-6, 0, et, depth ? &moe_gate_tree : NULL, depth, {0},
-                       0, MOE_ACT_TANH};
+                       0, MOE_ACT_TANH, 0};
     for (size_t l = 0; l < depth; l++)
         p.tree[l] = br[l];
     return p;
@@ -335,6 +337,104 @@ static void test_recovery(void)
     moe_dataset_free(d);
 }
 
+/* D's rows with the gate inputs COLS (NC of D's, 0-based) and, when NOISE_SEED is not 0, one
+ * more gate input of pure N(0, 1) noise drawn from that seed: the same x and y. */
+static moe_dataset *regate(const moe_dataset *d, const size_t *cols, size_t nc,
+                           unsigned long noise_seed)
+{
+    size_t n = d->n, nz = nc + (noise_seed != 0), pz = d->nz + 1;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, noise_seed);
+    double *x = malloc(n * sizeof *x), *z = malloc((n * nz + 1) * sizeof *z);
+    for (size_t r = 0; r < n; r++) {
+        x[r] = d->x[r * 2 + 1];
+        for (size_t j = 0; j < nc; j++)
+            z[r * nz + j] = d->z[r * pz + cols[j] + 1];
+        if (noise_seed)
+            z[r * nz + nc] = gsl_ran_gaussian(rng, 1);
+    }
+    moe_dataset *out = NULL;
+    moe_dataset_from_arrays(n, 1, x, nz, z, d->y, &out, NULL);  /* z, not NULL: NULL means z = x */
+    free(x);
+    free(z);
+    gsl_rng_free(rng);
+    return out;
+}
+
+/* The log-likelihood of the fit of D with the tree TREE (NULL: flat, K experts) by the
+ * default search with 4 restarts, no tests of its own; NaN when the fit fails. */
+static double fitted_loglik(const moe_dataset *d, const char *tree, size_t k)
+{
+    moe_fit_options o = moe_fit_options_default();
+    o.tree = tree;
+    o.k_min = o.k_max = k;
+    o.restarts = 4;
+    o.gate_lrt = 0;
+    o.standard_errors = 0;
+    moe_fit *f = NULL;
+    if (moe_fit_run(d, &o, &f, NULL) != MOE_SUCCESS)
+        return NAN;
+    double ll = moe_fit_get_stats(f).loglik;
+    moe_fit_free(f);
+    return ll;
+}
+
+/* 4b. Likelihood-ratio tests of a tree's gate (issue 12). The 2x2 truth's gate uses z1 (root)
+ * and z2 (nodes); z3 is noise the gate does not use. The constant-gate and z1, z2 tests must
+ * reject (the truth's gate slopes are 4 on unit-variance inputs), z3's must not (under the
+ * null its p is uniform; this seed's is printed). Each statistic is checked against 2 (L_full -
+ * L_reduced) from a reduced model fitted here on its own (the same tree on fewer gate
+ * inputs), and the constant-gate tree against a flat constant-gate mixture of K = 4 (every
+ * node constant gives constant leaf shares, so the two models are the same family of
+ * densities and their maxima agree). */
+static void test_gate_lrt(void)
+{
+    moe_dataset *d0 = simulate(800, 0, 61);
+    static const size_t both[] = {0, 1};
+    moe_dataset *d = regate(d0, both, 2, 62), *d12 = regate(d0, both, 2, 0),
+                *dc = regate(d0, NULL, 0, 0);
+    moe_fit_options o = moe_fit_options_default();
+    o.tree = "2x2";
+    o.restarts = 4;
+    o.standard_errors = 0;
+    moe_fit *f = NULL;
+    int st = moe_fit_run(d, &o, &f, NULL);
+    tap_int(st, MOE_SUCCESS, "gate LR tests: fit --tree 2x2 on z1, z2, z3");
+    size_t nt = st ? 0 : moe_fit_ngate_lrt(f);
+    tap_int((long)nt, 4, "gate LR tests: constant gate and each of the 3 inputs");
+    if (nt == 4) {
+        double ll = moe_fit_get_stats(f).loglik, stat[4], p[4];
+        size_t df[4];
+        for (size_t t = 0; t < 4; t++)
+            moe_fit_gate_lrt(f, t, &stat[t], &df[t], &p[t]);
+        printf("# LR p: all %g, z1 %g, z2 %g, z3 %g\n", p[0], p[1], p[2], p[3]);
+        tap_ok(moe_fit_gate_lrt_dropped(f, 0) == -1 && moe_fit_gate_lrt_dropped(f, 3) == 2,
+               "gate LR tests: the constant gate first, then the inputs in order");
+        /* df: the tree's K - 1 = 3 gate rows (one per node) times the inputs left out */
+        tap_ok(df[0] == 9 && df[1] == 3 && df[2] == 3 && df[3] == 3,
+               "gate LR tests: df 9, 3, 3, 3 (got %zu %zu %zu %zu)", df[0], df[1], df[2], df[3]);
+        tap_ok(p[0] < 1e-12 && p[1] < 1e-12 && p[2] < 1e-12,
+               "gate LR tests: the gate, z1 and z2 matter (p %g, %g, %g)", p[0], p[1], p[2]);
+        tap_ok(p[3] > 0.05, "gate LR tests: z3, which the truth's gate does not use, does not "
+               "(p %g)", p[3]);
+        double l12 = fitted_loglik(d12, "2x2", 4), lc = fitted_loglik(dc, "2x2", 4);
+        double lflat = fitted_loglik(dc, NULL, 4);
+        tap_ok(fabs(stat[3] - 2 * (ll - l12)) < 1e-7 * fabs(ll),
+               "gate LR tests: z3's statistic %.8f = 2 (L_full - L(tree on z1, z2)) = %.8f",
+               stat[3], 2 * (ll - l12));
+        tap_ok(fabs(stat[0] - 2 * (ll - lc)) < 1e-7 * fabs(ll),
+               "gate LR tests: the constant gate's statistic %.8f = 2 (L_full - L(tree, no "
+               "gate inputs)) = %.8f", stat[0], 2 * (ll - lc));
+        tap_ok(fabs(lc - lflat) < 1e-7 * fabs(lflat), "gate LR tests: the constant-gate tree "
+               "(%.8f) is the flat constant-gate K = 4 mixture (%.8f)", lc, lflat);
+    }
+    moe_fit_free(f);
+    moe_dataset_free(d);
+    moe_dataset_free(d12);
+    moe_dataset_free(dc);
+    moe_dataset_free(d0);
+}
+
 /* 5. A tree model saves and reloads bit for bit; its file names the tree. */
 static void test_save_load(void)
 {
@@ -515,6 +615,7 @@ int main(void)
     test_monotone(&moe_expert_poisson, 2, t32, 14);
     test_contains_flat(21);
     test_recovery();
+    test_gate_lrt();
     test_save_load();
     test_bad_trees();
     test_hand_tree();

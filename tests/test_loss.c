@@ -4,6 +4,7 @@
  * grad_rows), on weighted rows with separate gate inputs, an offset (poisson) and trials
  * (logistic). A family with a hidden layer (mlp) is checked with 3 hidden units, once with
  * each activation (tanh, relu; random rows fall on a relu kink with probability 0).
+ * The tree gate's grad_rows (2x2 and 3x2 trees, every node's rows) the same way.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -101,6 +102,56 @@ static void test_chunks(const moe_expert_type *et, int act, gsl_rng *rng)
     free(theta);
     free(g1);
     free(g2);
+    free(tmp);
+    moe_model_free(m);
+    moe_dataset_free(d);
+}
+
+/* The tree gate (issue 12) under the three losses, Gaussian leaves: the gradient of every
+ * parameter (leaves and every node's gate rows) against central differences of the loss,
+ * for the trees 2x2 and 3x2. */
+static void test_tree(size_t depth, const size_t *br, gsl_rng *rng)
+{
+    const moe_expert_type *et = &moe_expert_gaussian;
+    size_t k = 1;
+    for (size_t l = 0; l < depth; l++)
+        k *= br[l];
+    moe_dataset *d = make_data(et, N, rng);
+    moe_expert_shape sh = {.nx = NX};
+    moe_model *m = moe_model_alloc_typed(et, &moe_gate_tree, k, &sh, NZ);
+    moe_model_set_tree(m, depth, br);
+    size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = k * nep;
+    double *theta = malloc(np * sizeof *theta), *g = calloc(np, sizeof *g);
+    double *tp = malloc(np * sizeof *tp), *tmp = malloc(k * nep * sizeof *tmp);
+    for (size_t j = 0; j < np; j++)
+        theta[j] = 0.4 * gsl_ran_gaussian(rng, 1);
+    const char *lname[] = {"nll", "competitive", "cooperative"};
+    for (int li = 0; li < 3; li++) {
+        moe_loss loss = (moe_loss)li;
+        moe_model_set_theta(m, theta);
+        memset(g, 0, np * sizeof *g);
+        double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp), gmax = 0, worst = 0;
+        for (size_t j = 0; j < np; j++)
+            gmax = fmax(gmax, fabs(g[j]));
+        for (size_t j = 0; j < np; j++) {
+            /* the cooperative loss's dispersion gradient is the competitive one's (above) */
+            if (loss == MOE_LOSS_COOPERATIVE && j < ne && j % nep == nep - 1)
+                continue;
+            double h = 1e-5 * (1 + fabs(theta[j]));
+            memcpy(tp, theta, np * sizeof *tp);
+            tp[j] = theta[j] + h;
+            double ep = loss_at(loss, d, m, tp, ne);
+            tp[j] = theta[j] - h;
+            double em = loss_at(loss, d, m, tp, ne);
+            worst = fmax(worst, fabs(g[j] - (ep - em) / (2 * h)));
+        }
+        tap_ok(isfinite(e) && worst <= 1e-6 * (gmax + 1), "tree %zux%zu %s: gradient = central "
+               "differences (worst deviation %.3g, largest |g| %.3g)", br[0], br[1], lname[li],
+               worst, gmax);
+    }
+    free(theta);
+    free(g);
+    free(tp);
     free(tmp);
     moe_model_free(m);
     moe_dataset_free(d);
@@ -204,6 +255,9 @@ int main(void)
     for (size_t f = 0; moe_expert_types[f]; f++)
         for (int act = 0; act < (moe_expert_types[f]->hidden_layer ? 2 : 1); act++)
             test_chunks(moe_expert_types[f], act, rng);
+    static const size_t t22[] = {2, 2}, t32[] = {3, 2};
+    test_tree(2, t22, rng);
+    test_tree(2, t32, rng);
     gsl_rng_free(rng);
     return tap_done();
 }

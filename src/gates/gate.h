@@ -37,7 +37,7 @@ typedef struct moe_gate_type {
      * costs what log_prob_rows costs. LOGG equals log_prob_rows' bit for bit; G is within
      * the kernel set's exp tolerance of exp(LOGG). What the losses of src/train/loss.c
      * compute once per row and hand to grad_rows. NULL for a gate that gradient descent
-     * does not train (the tree). */
+     * does not train. */
     void (*prob_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
                       size_t r0, size_t r1, double *logg, double *g);
     /* Adds to GRAD (nparams values) the gradient at THETA of sum_{n in [R0,R1)} sum_i c_ni
@@ -59,6 +59,24 @@ typedef struct moe_gate_type {
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,
                         double *neg_hess);
+    /* Optional (NULL when Q does not separate, as the softmax gate's): the independent groups
+     * of theta over which Q separates, Q = sum_g Q_g(theta_g), so that its negative Hessian is
+     * block-diagonal (the tree gate: one group per inner node). Returns the number of groups
+     * G (< MOE_K_MAX) and, when OFF is not NULL, their G + 1 offsets into theta. The M-step
+     * then drives the groups separately (src/train/newton_blocks.c). */
+    size_t (*groups)(const moe_gate_shape *s, size_t *off);
+    /* With groups: adds rows [R0, R1) to STATS (stat_size - 1 + G doubles) for the groups
+     * with ACTIVE[g] != 0 only: Q_g to stats[g] and, when ACTIVE[g] == 2, group g's gradient
+     * and negative-Hessian pieces, laid out after the G values of Q as stat_add's are after
+     * its Q. THETA: every group's coefficients (the inactive ones are not read). */
+    void (*group_stat_add)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
+                           const double *h, size_t r0, size_t r1, const unsigned char *active,
+                           double *stats);
+    /* With groups: from group_stat_add's summed STATS, for the groups with ACTIVE[g] == 2,
+     * the gradient of Q_g into GRAD at off[g] and its negative Hessian (n_g x n_g, full,
+     * row-major, n_g = off[g+1] - off[g]) into NEG_HESS at the sum of the earlier n_g'^2. */
+    void (*group_derivatives)(const double *stats, const moe_gate_shape *s,
+                              const unsigned char *active, double *grad, double *neg_hess);
     /* theta from block PAR, and back (set_theta leaves the block's fixed parts as they must
      * be, e.g. the reference row 0). */
     void (*get_theta)(const moe_gate_shape *s, const double *par, double *theta);

@@ -168,8 +168,6 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         if (opt->min_prior > 0)
             return "min_prior (dropping experts) is EM's; it cannot be used with gradient "
                    "descent";
-        if (opt->tree)
-            return "gradient descent does not train trees of gates yet: use EM with --tree";
         if (opt->bootstrap)
             return "the bootstrap refits by EM: it cannot be used with gradient descent";
     }
@@ -647,8 +645,9 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
             for (size_t c = 0; c < moe_model_ncoef(m, k); c++)
                 f->block_se[k][c] = NAN;
     }
-    if (opt->gate_lrt && !f->stats.tree[0] &&  /* trees: not yet */
-        (status = moe_infer_gate_lrt(ds, scale, opt, k, ll_shift, f->stats.loglik, f, err)))
+    if (opt->gate_lrt &&
+        (status = moe_infer_gate_lrt(ds, scale, opt, k, f->stats.tree[0] ? f->stats.tree : NULL,
+                                     ll_shift, f->stats.loglik, f, err)))
         goto fail;
     if (opt->bootstrap && (status = moe_infer_bootstrap(d, opt, f, err)))
         goto fail;

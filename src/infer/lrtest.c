@@ -1,7 +1,12 @@
 /* lrtest.c: likelihood-ratio tests of the gate (issue 13): the fitted model against the same K
  * with a constant gate, and, with two to MOE_LRT_PER_INPUT_MAX gate inputs, against the gate
  * without each input in turn. Each reduced model is refitted by the same global search and
- * seed as the full one (src/train/search.c).
+ * seed as the full one (src/train/search.c). For a tree gate (issue 12) the reduced models
+ * are the same tree with fewer gate inputs at every node: "constant gate" makes every node's
+ * gate constant (a tree of constant branch shares, the same model as a flat constant-gate
+ * mixture of its K leaves), "input j left out" drops z_j from every node's logits. A tree
+ * has K - 1 gate rows like a flat gate (each node u has B_u - 1, and sum_u (B_u - 1) = K - 1),
+ * so the degrees of freedom are the same in both cases.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Why beside the Wald table: when the gate's coefficients are large (regimes nearly
@@ -23,11 +28,12 @@
 #include "infer/lrtest.h"
 #include "train/select.h"
 
-/* Fits K experts to DS with gate inputs KEEP (NK of DS's columns) by the search of OPT;
- * *LL receives the best log-likelihood (data scale), NaN when no start was usable. */
+/* Fits K experts to DS with gate inputs KEEP (NK of DS's columns) by the search of OPT, with
+ * the tree gate TREE ("2x2") or, when TREE is NULL, a flat gate; *LL receives the best
+ * log-likelihood (data scale), NaN when no start was usable. */
 static int reduced_fit(const moe_dataset *ds, const moe_model *types, const moe_fit_options *opt,
-                       size_t k, double ll_shift, const size_t *keep, size_t nk, double *ll,
-                       moe_error *err)
+                       size_t k, const char *tree, double ll_shift, const size_t *keep,
+                       size_t nk, double *ll, moe_error *err)
 {
     size_t n = ds->n, pz = ds->nz + 1, pk = nk + 1;
     moe_dataset sub = *ds;  /* a view: every column shared but the gate design */
@@ -50,6 +56,7 @@ static int reduced_fit(const moe_dataset *ds, const moe_model *types, const moe_
     sub.z_names = names;
     moe_fit_options o = *opt;
     o.k_min = o.k_max = k;
+    o.tree = tree;  /* only the chosen model: not the list it was chosen from */
     o.progress = NULL;
     moe_train_output tr;
     int st = moe_train_select(&sub, types, &o, ll_shift, &tr, err);
@@ -73,7 +80,8 @@ static void fill(moe_gate_lrt *t, double full, double reduced, size_t df)
 }
 
 int moe_infer_gate_lrt(const moe_dataset *ds, const moe_model *types, const moe_fit_options *opt,
-                       size_t k, double ll_shift, double loglik, moe_fit *f, moe_error *err)
+                       size_t k, const char *tree, double ll_shift, double loglik, moe_fit *f,
+                       moe_error *err)
 {
     size_t nz = ds->nz;
     f->nlrt = 0;
@@ -86,7 +94,7 @@ int moe_infer_gate_lrt(const moe_dataset *ds, const moe_model *types, const moe_
         return moe_error_set(err, MOE_ENOMEM, "gate test: out of memory");
     }
     double ll;
-    int st = reduced_fit(ds, types, opt, k, ll_shift, keep, 0, &ll, err);
+    int st = reduced_fit(ds, types, opt, k, tree, ll_shift, keep, 0, &ll, err);
     if (st == MOE_SUCCESS) {
         f->lrt[0].dropped = (size_t)-1;
         fill(&f->lrt[0], loglik, ll, (k - 1) * nz);
@@ -97,7 +105,7 @@ int moe_infer_gate_lrt(const moe_dataset *ds, const moe_model *types, const moe_
         for (size_t t = 0; t < nz; t++)
             if (t != j)
                 keep[nk++] = t;
-        st = reduced_fit(ds, types, opt, k, ll_shift, keep, nk, &ll, err);
+        st = reduced_fit(ds, types, opt, k, tree, ll_shift, keep, nk, &ll, err);
         if (st == MOE_SUCCESS) {
             f->lrt[f->nlrt].dropped = j;
             fill(&f->lrt[f->nlrt], loglik, ll, k - 1);

@@ -11,12 +11,13 @@
 
 struct moe_fit;
 
-/* Refits K experts on standardised DS (types of TYPES, the search of OPT) with a constant gate
- * and, for 2..MOE_LRT_PER_INPUT_MAX gate inputs, without each one, and stores the tests
+/* Refits K experts on standardised DS (types of TYPES, the search of OPT; the tree gate TREE,
+ * e.g. "2x2", or a flat gate when TREE is NULL) with a constant gate (every node's, for a
+ * tree) and, for 2..MOE_LRT_PER_INPUT_MAX gate inputs, without each one, and stores the tests
  * against the full fit's LOGLIK (data scale; LL_SHIFT as for moe_train_select) in F->lrt.
  * MOE_SUCCESS (no test for K = 1 or no gate inputs), MOE_ENOMEM or MOE_ENUMERIC. */
 int moe_infer_gate_lrt(const moe_dataset *ds, const moe_model *types, const moe_fit_options *opt,
-                       size_t k, double ll_shift, double loglik, struct moe_fit *f,
-                       moe_error *err);
+                       size_t k, const char *tree, double ll_shift, double loglik,
+                       struct moe_fit *f, moe_error *err);
 
 #endif

@@ -144,8 +144,10 @@ static void lrt_table(FILE *fp, const moe_fit *f, double *coef, double *se)
     char b1[32], b2[32];
     size_t w = strlen("all (constant gate)");
     fprintf(fp, "Likelihood-ratio tests of the gate (each reduced model refitted by the same "
-            "search):\n%-*s %10s %4s %10s\n", (int)w, "gate inputs left out", "LR stat",
-            "df", "Pr(>Chisq)");
+            "search%s):\n%-*s %10s %4s %10s\n",
+            moe_model_tree(m, NULL) ? ";\nfor a tree, the same tree with the inputs left out at "
+                                      "every node" : "",
+            (int)w, "gate inputs left out", "LR stat", "df", "Pr(>Chisq)");
     for (size_t t = 0; t < nt; t++) {
         double st, p;
         size_t df;
@@ -413,6 +415,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
             fprintf(fp, "Note: the gate separates the regimes; its coefficients are not "
                     "identified, boundaries are\n(its likelihood keeps rising as they grow; "
                     "try --gate-ridge for finite values).\n");
+        lrt_table(fp, f, coef, se);  /* reduced models: the same tree on fewer gate inputs */
     } else if (k > 1) {
         if (m->top_k)
             fprintf(fp, "\nGate (sparse top-k: the %zu largest logits of a row kept%s; clean "

@@ -61,6 +61,13 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->shape = moe_model_gate_shape(w->m);
     w->gss = gt->stat_size(&w->shape);
     w->np = gt->nparams(&w->shape);
+    if (gt->groups && k > 1 && (w->ngroups = gt->groups(&w->shape, NULL)) > 1) {
+        gt->groups(&w->shape, w->goff);
+        memset(w->gall, 2, w->ngroups);
+        w->gss += w->ngroups - 1;  /* group_stat_add's layout: a Q per group */
+    } else {
+        w->ngroups = 0;
+    }
     size_t np1 = w->np + 1, nep = et->nparams(&w->eshape);
     w->h = malloc(w->n * k * sizeof *w->h);
     w->xpart = malloc((w->nb * k * w->ess + 1) * sizeof *w->xpart);
@@ -136,7 +143,7 @@ static void pass_full(moe_em_work *w, int estep)
     const moe_dataset *d = w->d;
     const moe_model *m = w->m;
     size_t k = w->k, nb = w->nb, n = w->n, kess = k * w->ess;
-    size_t gss = m->gate->stat_size(&w->shape);
+    size_t gss = m->gate->stat_size(&w->shape) + (w->ngroups ? w->ngroups - 1 : 0);
     size_t lst = 2 + 2 * w->kmax;
     m->gate->get_theta(&w->shape, m->gate_par, w->theta);
 #pragma omp parallel for schedule(static) if (nb > 1)
@@ -162,7 +169,9 @@ static void pass_full(moe_em_work *w, int estep)
             m->expert->stat_add(d, &w->eshape, w->h, k, r0, r1, xp);
         }
         memset(gp, 0, gss * sizeof *gp);
-        if (k > 1 && m->gate->stat_add)
+        if (w->ngroups)
+            m->gate->group_stat_add(d, &w->shape, w->theta, w->h, r0, r1, w->gall, gp);
+        else if (k > 1 && m->gate->stat_add)
             m->gate->stat_add(d, &w->shape, w->theta, w->h, r0, r1, 1, gp);
     }
     memset(w->xstat, 0, kess * sizeof *w->xstat);
@@ -254,6 +263,98 @@ static double gate_eval(void *ctx, const double *theta, int deriv, double *grad,
     return q;
 }
 
+/* (lambda / 2) * |slopes|^2 of group G's coefficients of THETA. */
+static double group_penalty(const moe_em_work *w, const double *theta, size_t g)
+{
+    if (!(w->par.gate_ridge > 0))
+        return 0;
+    double sq = 0;
+    for (size_t j = w->goff[g]; j < w->goff[g + 1]; j++)
+        if (w->m->gate->is_slope(j, &w->shape))
+            sq += theta[j] * theta[j];
+    return 0.5 * w->par.gate_ridge * sq;
+}
+
+/* The penalised gradient and negative Hessian blocks of the groups with ACTIVE[g] == 2 from
+ * group_stat_add's summed STATS (moe_newton_blocks' layout). */
+static void group_derivatives(moe_em_work *w, const double *stats, const unsigned char *active,
+                              const double *theta, double *grad, double *neg_hess)
+{
+    const moe_gate_type *gt = w->m->gate;
+    gt->group_derivatives(stats, &w->shape, active, grad, neg_hess);
+    if (!(w->par.gate_ridge > 0))
+        return;
+    size_t ho = 0;
+    for (size_t g = 0; g < w->ngroups; g++) {
+        size_t o = w->goff[g], n = w->goff[g + 1] - o;
+        if (active[g] == 2)
+            for (size_t j = 0; j < n; j++) {
+                double pen = gt->is_slope(o + j, &w->shape) ? w->par.gate_ridge : 0;
+                grad[o + j] -= pen * theta[o + j];
+                neg_hess[ho + j * n + j] += pen;
+            }
+        ho += n * n;
+    }
+}
+
+/* The groups' objectives for the block Newton driver: one pass over the rows that works only
+ * on the groups still running (ACTIVE), block partials summed in block order. */
+static void gate_group_eval(void *ctx, const double *theta, const unsigned char *active,
+                            double *qb, double *grad, double *neg_hess)
+{
+    moe_em_work *w = ctx;
+    const moe_dataset *d = w->d;
+    size_t nb = w->nb, n = w->n, gss = w->gss, ng = w->ngroups;
+    int deriv = 0;
+    for (size_t g = 0; g < ng; g++)
+        deriv |= active[g] == 2;
+    w->gate_passes++;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        double *gp = w->gpart + b * gss;
+        memset(gp, 0, (deriv ? gss : ng) * sizeof *gp);
+        w->m->gate->group_stat_add(d, &w->shape, theta, w->h, r0, r1, active, gp);
+    }
+    size_t len = deriv ? gss : ng;
+    memset(w->gtrial, 0, len * sizeof *w->gtrial);
+    for (size_t b = 0; b < nb; b++) {
+        const double *gp = w->gpart + b * gss;
+        for (size_t t = 0; t < len; t++)
+            w->gtrial[t] += gp[t];
+    }
+    for (size_t g = 0; g < ng; g++)
+        if (active[g])
+            qb[g] = w->gtrial[g] - group_penalty(w, theta, g);
+    if (deriv)
+        group_derivatives(w, w->gtrial, active, theta, grad, neg_hess);
+}
+
+/* The gate M-step of a gate whose Q separates into groups (the tree's nodes): every group's
+ * Newton steps on its own, a pass working only on the groups not yet converged; the
+ * statistics at the current coefficients are in w->gstat (group_stat_add's layout). */
+static int gate_mstep_groups(moe_em_work *w, double *q0_out, double *q1_out)
+{
+    moe_newton_work *nw = w->newton;
+    double q0 = 0;
+    for (size_t g = 0; g < w->ngroups; g++)
+        q0 += (w->gq[g] = w->gstat[g] - group_penalty(w, w->theta, g));
+    *q0_out = *q1_out = q0;
+    group_derivatives(w, w->gstat, w->gall, w->theta, nw->grad, nw->nhess);
+    moe_newton_blocks p = {w->ngroups, w->goff, gate_group_eval, w, (double)w->n,
+                           MOE_EM_GATE_STEPS};
+    moe_newton_report rep;
+    int st = moe_newton_maximise_blocks(&p, w->theta, w->gq, nw, &rep);
+    if (st)
+        return st;
+    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
+    w->ridge_gate += rep.ridged;
+    w->halvings_failed += (size_t)rep.failed;
+    *q1_out = rep.q1;
+    return MOE_SUCCESS;
+}
+
 /* The gate M-step: Newton steps of the shared driver from the current coefficients, whose
  * statistics with targets h are in w->gstat (so the first step needs no extra pass). A
  * single step would already be a valid generalised EM step, but a nearly full M-step keeps
@@ -264,6 +365,8 @@ static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
     *q0_out = *q1_out = q0;
     if (w->k < 2 || !w->m->gate->stat_add)  /* a GD-only gate keeps its block (W_g = 0) */
         return MOE_SUCCESS;
+    if (w->ngroups)
+        return gate_mstep_groups(w, q0_out, q1_out);
     moe_newton_work *nw = w->newton;
     gate_derivatives(w, w->gstat, w->theta, nw->grad, nw->nhess);
     moe_newton_problem p = {w->np, gate_eval, w, (double)w->n, MOE_EM_GATE_STEPS};

@@ -69,6 +69,12 @@ typedef struct moe_em_work {
     double *xpart, *xstat;         /* nb x kmax x ess block partials, kmax x ess sums */
     double *gpart, *gstat;         /* nb x gss, gss: gate statistics */
     double *gtrial;                /* gss: gate statistics at a trial step */
+    size_t ngroups;                /* a gate whose Q separates (gate.h's groups: the tree's
+                                      nodes): its groups, 0 for one joint Newton problem; a
+                                      tree's shape is fixed for the workspace's life */
+    size_t goff[MOE_K_MAX + 1];    /* their offsets into theta */
+    unsigned char gall[MOE_K_MAX]; /* every group active with derivatives (all 2) */
+    double gq[MOE_K_MAX];          /* the groups' Q_g at the start of the gate's M-step */
     double *lpart;                 /* nb x (2 + 2 kmax): loglik, entropy, sums of g and h */
     size_t nss;                    /* Newton statistics of one expert (0: closed form) */
     double *npart, *nstat;         /* nb x nss block partials, nss sums */

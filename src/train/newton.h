@@ -47,4 +47,31 @@ typedef struct moe_newton_report {
 int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_deriv,
                         double q_start, moe_newton_work *w, moe_newton_report *rep);
 
+/* Blocks of one moe_newton_blocks problem, at most. */
+#define MOE_NEWTON_BLOCKS_MAX 64
+
+/* An objective that separates over NB (<= MOE_NEWTON_BLOCKS_MAX) blocks of its parameters, Q = sum_b Q_b(theta_b),
+ * block b being theta[off[b]] .. theta[off[b+1] - 1] (OFF: NB + 1 offsets, off[0] = 0, off[NB]
+ * = np). EVAL computes, at THETA, the blocks with ACTIVE[b] != 0: Q_b into QB[b] and, when
+ * ACTIVE[b] == 2, block b's gradient into GRAD (at off[b]) and its negative Hessian (n_b x n_b,
+ * full, row-major) into NEG_HESS at the sum of the earlier blocks' n_b'^2; it leaves the
+ * other blocks' entries alone (their values at THETA are not asked for). */
+typedef struct moe_newton_blocks {
+    size_t nb;
+    const size_t *off;
+    void (*eval)(void *ctx, const double *theta, const unsigned char *active, double *qb,
+                 double *grad, double *neg_hess);
+    void *ctx;
+    double rows;       /* as for moe_newton_problem, applied to each block's Q_b */
+    size_t max_steps;  /* Newton steps at most, per block */
+} moe_newton_blocks;
+
+/* moe_newton_maximise on each block at once (src/train/newton_blocks.c): every block takes its
+ * own steps, halvings and stop, and a pass evaluates only the blocks still running. W->grad
+ * and W->nhess hold the derivatives at THETA in EVAL's layout, Q_START the blocks' Q_b there.
+ * REP sums the blocks (steps, ridged; failed when any block failed). MOE_SUCCESS, or
+ * MOE_EINVAL when LAPACK rejects an argument or NB is too large (programming errors). */
+int moe_newton_maximise_blocks(const moe_newton_blocks *p, double *theta, const double *q_start,
+                               moe_newton_work *w, moe_newton_report *rep);
+
 #endif

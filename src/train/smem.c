@@ -148,7 +148,8 @@ static void split_side(const moe_em_work *w, const moe_model *m, size_t l, size_
     size_t n = w->n, k = w->kmax;
     if (style == 0) {
         moe_expert_shape es = moe_model_expert_shape(m);
-        m->expert->moments_rows(d, &es, moe_model_expert_block_const(m, l), 0, n, s->val, NULL);
+        m->expert->moments_rows(d, &es, moe_model_expert_block_const(m, l), 0, n, s->val,
+                                NULL);
         for (size_t r = 0; r < n; r++)
             side[r] = d->y[r] > s->val[r];
         return;
