@@ -120,6 +120,24 @@ static void row_log_prob(const double *z, const double *v, size_t nl, const size
         logg[0] = 0;
 }
 
+/* The logits of one node with B branches (its B - 1 rows V of P coefficients, the last branch
+ * the reference at 0) for the NC rows of the gate design ZC into ETA (NC x B). */
+static void node_logits(const double *v, const double *zc, size_t nc, size_t p, size_t b,
+                        double *eta)
+{
+    size_t km = b - 1;
+    for (size_t t = 0; t < nc; t++) {
+        const double *z = zc + t * p;
+        for (size_t i = 0; i < km; i++) {
+            double e = 0;
+            for (size_t a = 0; a < p; a++)
+                e += v[i * p + a] * z[a];
+            eta[t * b + i] = e;
+        }
+        eta[t * b + km] = 0;  /* the reference branch */
+    }
+}
+
 /* log g of rows [R0, R1): per chunk of rows and node the node's logits and their
  * log-sum-exp by the kernels table's posterior_rows (as the E-step of a flat gate), then per
  * row the log branch probabilities summed down every leaf's path. */
@@ -146,16 +164,7 @@ static void tree_log_prob_rows(const moe_dataset *d, const moe_gate_shape *s,
             size_t b = br[l], km = b - 1;
             for (size_t j = 0; j < at; j++, row += km) {
                 const double *v = par + row * p;
-                for (size_t t = 0; t < nc; t++) {
-                    const double *z = zc + t * p;
-                    for (size_t i = 0; i < km; i++) {
-                        double e = 0;
-                        for (size_t a = 0; a < p; a++)
-                            e += v[i * p + a] * z[a];
-                        eta[t * b + i] = e;
-                    }
-                    eta[t * b + km] = 0;  /* the reference branch */
-                }
+                node_logits(v, zc, nc, p, b, eta);
                 kern->posterior_rows(nc, b, eta, NULL, lse);
                 for (size_t t = 0; t < nc; t++)
                     for (size_t i = 0; i < b; i++)
@@ -455,16 +464,7 @@ static void tree_group_stat_add(const moe_dataset *d, const moe_gate_shape *s,
                 if (!active[u])
                     continue;
                 const double *v = theta + row * p;
-                for (size_t t = 0; t < nc; t++) {
-                    const double *z = zc + t * p;
-                    for (size_t i = 0; i < km; i++) {
-                        double e = 0;
-                        for (size_t a = 0; a < p; a++)
-                            e += v[i * p + a] * z[a];
-                        eta[t * b + i] = e;
-                    }
-                    eta[t * b + km] = 0;  /* the reference branch */
-                }
+                node_logits(v, zc, nc, p, b, eta);
                 kern->posterior_rows(nc, b, eta, gc, lse);
                 double qu = 0;
                 for (size_t t = 0; t < nc; t++) {

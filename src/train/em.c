@@ -331,6 +331,17 @@ static void gate_group_eval(void *ctx, const double *theta, const unsigned char 
         group_derivatives(w, w->gtrial, active, theta, grad, neg_hess);
 }
 
+/* After the gate's Newton steps: the new coefficients into the model, the ridge and
+ * halving counts into the work, Q at the new coefficients into Q1_OUT. */
+static int gate_mstep_done(moe_em_work *w, const moe_newton_report *rep, double *q1_out)
+{
+    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
+    w->ridge_gate += rep->ridged;
+    w->halvings_failed += (size_t)rep->failed;
+    *q1_out = rep->q1;
+    return MOE_SUCCESS;
+}
+
 /* The gate M-step of a gate whose Q separates into groups (the tree's nodes): every group's
  * Newton steps on its own, a pass working only on the groups not yet converged; the
  * statistics at the current coefficients are in w->gstat (group_stat_add's layout). */
@@ -346,13 +357,7 @@ static int gate_mstep_groups(moe_em_work *w, double *q0_out, double *q1_out)
                            MOE_EM_GATE_STEPS};
     moe_newton_report rep;
     int st = moe_newton_maximise_blocks(&p, w->theta, w->gq, nw, &rep);
-    if (st)
-        return st;
-    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
-    w->ridge_gate += rep.ridged;
-    w->halvings_failed += (size_t)rep.failed;
-    *q1_out = rep.q1;
-    return MOE_SUCCESS;
+    return st ? st : gate_mstep_done(w, &rep, q1_out);
 }
 
 /* The gate M-step: Newton steps of the shared driver from the current coefficients, whose
@@ -372,13 +377,7 @@ static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
     moe_newton_problem p = {w->np, gate_eval, w, (double)w->n, MOE_EM_GATE_STEPS};
     moe_newton_report rep;
     int st = moe_newton_maximise(&p, w->theta, 1, q0, nw, &rep);
-    if (st)
-        return st;
-    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
-    w->ridge_gate += rep.ridged;
-    w->halvings_failed += (size_t)rep.failed;
-    *q1_out = rep.q1;
-    return MOE_SUCCESS;
+    return st ? st : gate_mstep_done(w, &rep, q1_out);
 }
 
 /* Expert w->newton_expert's weighted objective sum_n h_ni log f(y_n; theta) for the Newton
