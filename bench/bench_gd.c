@@ -177,7 +177,7 @@ int main(int argc, char **argv)
                     theta[j] = 0.1 * gsl_ran_gaussian(rng, 1);
                 moe_model_set_theta(m, theta);
                 moe_gd_params p = {MOE_LOSS_NLL, MOE_OPTIM_ADAM, 0.01, 0.9, batches[bi], 1,
-                                   100, 0, 1e-6, MOE_AUX_NONE, 0};
+                                   100, 0, 1e-6, MOE_AUX_NONE, 0, 0, 0, 0, 0};
                 moe_gd_work *w = moe_gd_alloc(d, NULL, m, &p);
                 if (!w) {
                     fprintf(stderr, "bench_gd: out of memory\n");

@@ -91,6 +91,32 @@ int moe_table_read_csv(const char *path, const moe_csv_options *opt, moe_table *
 int moe_table_read_stream(FILE *fp, const char *name, const moe_csv_options *opt,
                           moe_table **out, moe_error *err);
 
+/* Reading one file in parts, one part per process (moefit under mpirun). moe_csv_split:
+ * the byte range [*START, *END) of part PART of PARTS of the file PATH (not "-"), near equal
+ * shares cut at line starts, and *NLINES, the physical lines (newlines) in it; it reads only
+ * that range and the line after each cut. A quoted field may not hold a newline across a
+ * cut. Errors: MOE_EINVAL, MOE_EOPEN. */
+int moe_csv_split(const char *path, size_t part, size_t parts, long long *start,
+                  long long *end, size_t *nlines, moe_error *err);
+
+/* Reads the header of PATH and then only the records that start in [START, END), numbering
+ * physical lines from FIRST_LINE at START (1 + the newlines of every earlier part), so that
+ * rows, lines and messages are those of a whole read. A part may have no rows. The parts of
+ * a split, joined in order (moe_table_join_packed), equal moe_table_read_csv of the file. */
+int moe_table_read_csv_range(const char *path, const moe_csv_options *opt, long long start,
+                             long long end, size_t first_line, moe_table **out,
+                             moe_error *err);
+
+/* A table's rows, their lines and bad-cell records as one malloc'd buffer (*BUF, *LEN bytes;
+ * the caller frees it), to send to another process of the same machine type. */
+int moe_table_pack(const moe_table *t, void **buf, size_t *len, moe_error *err);
+
+/* The table of NPARTS packed tables stored one after another in BUFS (LENS[i] bytes each),
+ * in order, with the names of LIKE (a part's table, the same header): what one reader of the
+ * whole file makes. MOE_EFORMAT when no part has a row, MOE_EINVAL for a bad buffer. */
+int moe_table_join_packed(const moe_table *like, const void *bufs, const size_t *lens,
+                          size_t nparts, moe_table **out, moe_error *err);
+
 size_t moe_table_nrows(const moe_table *t);               /* data rows */
 size_t moe_table_ncols(const moe_table *t);               /* columns */
 const char *moe_table_colname(const moe_table *t, size_t j);   /* 0-based j */
@@ -279,6 +305,28 @@ typedef struct moe_progress {
                             that refit's; 0: a start of the fit itself */
 } moe_progress;
 
+/* A reduction hook for fits spread over several processes ("ranks", e.g. MPI's), each holding
+ * the same data set: every pass of EM over the rows is cut into its fixed row blocks
+ * (moe_comm_blocks), each rank computes only the blocks it owns, and ALLGATHER fills in the
+ * others' before the block partials are added in block order, so the fit equals the
+ * single-process fit bit for bit. The library itself knows nothing of MPI; the caller
+ * (moefit's src/cli/mpi.c) implements the callback with a collective. The same hook serves
+ * any trainer whose sums are block partials (gradient descent's, when it is wired). */
+typedef struct moe_comm {
+    size_t rank;   /* this process, 0..size-1 */
+    size_t size;   /* processes taking part, >= 1 */
+    /* A collective, called by every rank in the same order: BUF holds LEN doubles, of which
+     * rank r has written [OFFSETS[r], OFFSETS[r+1]) (OFFSETS has size+1 entries, OFFSETS[0]
+     * = 0, OFFSETS[size] = LEN); on return every rank's segment is in BUF on every rank. It
+     * may not fail (an MPI error ends the job). */
+    void (*allgather)(double *buf, size_t len, const size_t *offsets, void *data);
+    void *data;    /* handed to allgather */
+} moe_comm;
+
+/* The row blocks [*B0, *B1) of NBLOCKS that rank RANK of SIZE owns under moe_comm: equal
+ * contiguous shares in rank order (rank r: from floor(r nblocks / size)). */
+void moe_comm_blocks(size_t size, size_t rank, size_t nblocks, size_t *b0, size_t *b1);
+
 typedef struct moe_fit_options {
     size_t k_min;              /* fewest experts tried (default 1) */
     size_t k_max;              /* most experts tried (default 5); k_min == k_max fits one K */
@@ -335,10 +383,29 @@ typedef struct moe_fit_options {
     size_t top_k;              /* topk: experts kept per row, 1 (Switch) to k_min (default 2) */
     moe_aux_loss aux;          /* topk: auxiliary load-balancing loss added to the GD loss
                                   per batch (default MOE_AUX_SWITCH) */
-    double aux_weight;         /* and its weight (alpha; default 0.01) */
+    double aux_weight;         /* and its weight (switch: alpha; shazeer: the importance
+                                  loss's w_imp; default 0.01) */
+    double load_weight;        /* topk, aux shazeer: the load loss's weight w_load (its
+                                  normal-CDF load estimator; default 0.01) */
+    double z_loss;             /* topk: the router z-loss's weight, w_z mean (log sum exp
+                                  logits)^2 per batch (default 0: none; ST-MoE: 1e-3) */
+    double capacity;           /* topk: capacity factor F: each expert takes at most
+                                  ceil(F n_batch top_k / K) rows of a training batch, the later
+                                  ones are dropped from it (default 0: no capacity) */
+    int noise;                 /* topk: noisy logits while training, with a learned noise
+                                  scale per expert (Shazeer et al.): 1 on, 0 off (clean
+                                  logits), -1 (default) on for top_k >= 2 and off for the
+                                  Switch form top_k = 1 (as the Switch Transformer) */
+    const moe_comm *comm;      /* NULL (default): one process; else EM's passes are spread
+                                  over the ranks (moe_comm), the same fit bit for bit */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);
+
+/* 1 when OPT's expert family or gate is trained by gradient descent only (mlp experts, the
+ * topk gate): EM refuses it, so a front end may choose MOE_TRAIN_GD for it when the user did
+ * not choose; 0 otherwise (also for an unknown family: moe_fit_options_check says why). */
+int moe_fit_gd_only(const moe_fit_options *opt);
 
 /* NULL when OPT is usable, else a readable message saying what is wrong. */
 const char *moe_fit_options_check(const moe_fit_options *opt);
@@ -369,9 +436,12 @@ typedef struct moe_search_report {
     size_t reached;      /* finished runs within same_tol of the best log-likelihood */
     double same_tol;     /* that tolerance, log-likelihood units: 1e-3 + 1e-6 |best| */
     double others_lo;    /* lowest and highest log-likelihood of the finished runs that */
-    double others_hi;    /*   did not reach the best; NaN when every one did */
+    double others_hi;    /*   stopped below the best; NaN when none did */
     size_t moves;        /* split-and-merge moves accepted on the best run (options.moves):
                             the best value is then that run's after its moves */
+    size_t set_aside;    /* finished runs higher than the best but with spurious experts (an
+                            expert at the variance floor or below options.min_rows): the best
+                            is the highest run without any, while one exists */
 } moe_search_report;
 
 typedef struct moe_fit_stats {
@@ -402,12 +472,14 @@ void moe_fit_coefs(const moe_fit *f, size_t block, double *coef, double *se);
 /* Expert I: coefficients and their standard errors (each nx+1 values; SE may be NULL; SEs
  * are NaN when not computed or not identified), sigma (maximum-likelihood residual SD),
  * prior share (mean gate probability) and hard-assigned size. */
-/* The routing of a top-k gate's fit on its rows (moe_fit_options gate "topk"): for expert I,
- * the rows that keep it (*ROWS), its share of the importance (the summed gate weights,
- * *IMPORTANCE) and of the load (*LOAD = rows / (top_k n)); any may be NULL. MOE_EINVAL for
- * another gate or a fit from a saved model. */
+/* The routing of a top-k gate's fit on its rows (moe_fit_options gate "topk"), at the
+ * fitted gate's clean logits: for expert I, the rows that keep it (*ROWS), its share of the
+ * importance (the summed gate weights, *IMPORTANCE) and of the load (*LOAD = rows / (top_k
+ * n)), and the rows the capacity would drop from it (*DROPPED: batches of the fit's batch
+ * size in row order, 0 without a capacity); any may be NULL. MOE_EINVAL for another gate or
+ * a fit from a saved model. */
 int moe_fit_routing(const moe_fit *f, size_t i, size_t *rows, double *importance,
-                    double *load);
+                    double *load, size_t *dropped);
 /* The CV^2 (population variance over the experts / mean^2) of the importance and of the
  * load of a top-k fit; MOE_EINVAL as moe_fit_routing. */
 int moe_fit_routing_cv2(const moe_fit *f, double *importance, double *load);
@@ -456,10 +528,15 @@ void moe_fit_boot_se(const moe_fit *f, size_t block, double *se);
  * at every node). moe_fit_gate_lrt gives test J's statistic
  * 2 (L - L_reduced), its degrees of freedom (K - 1 per input left out) and chi-square p-value;
  * MOE_EINVAL when there is no test J (K = 1, no gate inputs, or not asked).
- * moe_fit_gate_lrt_dropped: the 0-based gate input test J leaves out, -1 for all. */
+ * moe_fit_gate_lrt_dropped: the 0-based gate input test J leaves out, -1 for all.
+ * moe_fit_gate_lrt_reduced: the reduced model's best log-likelihood (NaN: no test J, or its
+ * fit failed). Where it is above the full model's, the full search missed that model's best
+ * (the reduced model is nested in it): the statistic is then reported as 0, and the caller
+ * should say that the fit shown is not the model's maximum (the summary does). */
 size_t moe_fit_ngate_lrt(const moe_fit *f);
 int moe_fit_gate_lrt(const moe_fit *f, size_t j, double *statistic, size_t *df, double *p);
 long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j);
+double moe_fit_gate_lrt_reduced(const moe_fit *f, size_t j);
 
 /* The upper tail P(X > x) of a chi-square with DF degrees of freedom (for likelihood-ratio
  * tests of saved models, `moefit lrtest`); NaN for DF <= 0. */
@@ -621,8 +698,8 @@ typedef struct moe_sparse_layer moe_sparse_layer;
 
 typedef enum moe_sparse_activation { MOE_SPARSE_RELU = 0, MOE_SPARSE_GELU } moe_sparse_activation;
 
-/* Who computes the expert GEMMs: AUTO (the kernels table's sgemm when the kernel set in use
- * has a vectorised one, AVX-512 today, else OpenBLAS's), the kernels table, or OpenBLAS. */
+/* Who computes the expert GEMMs: AUTO (the kernels table's sgemm where it beats OpenBLAS's,
+ * the AVX-512 set today, else OpenBLAS's; bench/README.md), the kernels table, or OpenBLAS. */
 typedef enum moe_sparse_gemm {
     MOE_SPARSE_GEMM_AUTO = 0, MOE_SPARSE_GEMM_KERNELS, MOE_SPARSE_GEMM_BLAS
 } moe_sparse_gemm;

@@ -4,7 +4,8 @@
 # their most probable expert (moefit's gate map; needs gnuplot 5.2.6 or later, for keyentry).
 # Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
 # Set by moefit before this: datafile, K, zname1, zname2 (the two gate inputs), model_title,
-# note, held, has_y.
+# note, held, has_y and, when has_y, data_experts (the experts that take a data row, e.g.
+# '1 2 4': an expert without one draws no points, which gnuplot would warn about).
 # datafile index 0 (a grid, one block per value of zname1): zname1 zname2 expert gate_1..gate_K
 # datafile index 1 (the data): zname1 zname2, and when has_y: expert (by the posterior, 1-based)
 
@@ -38,6 +39,13 @@ splot for [i=1:K] datafile index 0 using 1:2:(margin(i)) with lines notitle
 unset table
 unset contour
 set surface
+# The boundaries' plot element, or nothing when none was traced (one expert the most
+# probable everywhere: an empty element would make gnuplot warn).
+has_boundary = 0
+do for [l = 1:|$boundaries|] {
+  if (strlen($boundaries[l]) > 0 && $boundaries[l][1:1] ne '#') { has_boundary = 1 }
+}
+boundaries = has_boundary ? "$boundaries using 1:2 with lines lc rgb '#333333' lw 2 notitle," : ""
 
 set title model_title . "\n" . note . (held eq '' ? '' : "\n" . held)
 set xlabel zname1
@@ -51,18 +59,18 @@ map_rgb(shift) = channel(int($3), gate(int($3)), shift)
 if (has_y) {
   plot datafile index 0 using 1:2:(map_rgb(16)):(map_rgb(8)):(map_rgb(0)) with rgbimage \
          notitle, \
-       $boundaries using 1:2 with lines lc rgb '#333333' lw 2 notitle, \
+       @boundaries \
        for [i=1:K] keyentry with boxes fs solid 1 border lc rgb '#666666' \
          fc rgb key_rgb(i) title sprintf('gate: expert %d', i), \
        keyentry with lines lc rgb '#333333' lw 2 title 'boundary', \
-       for [i=1:K] datafile index 1 using 1:($3 == i ? $2 : NaN) with points lt i \
-         title sprintf('data, expert %d', i), \
-       for [i=1:K] datafile index 1 using 1:($3 == i ? $2 : NaN) with points lt i \
-         pt outline(i) lw 0.6 lc rgb '#333333' notitle
+       for [e in data_experts] datafile index 1 using 1:($3 == int(e) ? $2 : NaN) \
+         with points lt int(e) title sprintf('data, expert %s', e), \
+       for [e in data_experts] datafile index 1 using 1:($3 == int(e) ? $2 : NaN) \
+         with points lt int(e) pt outline(int(e)) lw 0.6 lc rgb '#333333' notitle
 } else {
   plot datafile index 0 using 1:2:(map_rgb(16)):(map_rgb(8)):(map_rgb(0)) with rgbimage \
          notitle, \
-       $boundaries using 1:2 with lines lc rgb '#333333' lw 2 notitle, \
+       @boundaries \
        for [i=1:K] keyentry with boxes fs solid 1 border lc rgb '#666666' \
          fc rgb key_rgb(i) title sprintf('gate: expert %d', i), \
        keyentry with lines lc rgb '#333333' lw 2 title 'boundary', \

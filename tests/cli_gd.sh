@@ -13,6 +13,17 @@ check "summary: the GD line names the loss and the epochs" \
   grep -q "^Gradient descent on the nll loss: 500 epochs; loss per row [0-9.]* (training)\$" \
   "$TMPD/out"
 check "summary: no EM iterations line" sh -c "! grep -q '^Iterations:' '$TMPD/out'"
+check "summary: the Search line compares the 2 starts by their loss" \
+  grep -q "^Search: smallest training loss reached by [12] of 2 starts (within [0-9.e-]* per row" \
+  "$TMPD/out"
+check "json: the search counts the 2 starts" grep -q '"starts": 2,' "$TMPD/gd.json"
+# the others' range lies above the kept start's loss by more than the tolerance (or is absent
+# when both reached it); by more than the tolerance, as a last-bit difference between the
+# kept start's final loss and its reported loss must not pass for a different optimum
+lo=$(jget "$TMPD/gd.json" search.others_min 2>/dev/null); tl=$(jget "$TMPD/gd.json" train_loss)
+tol=$(jget "$TMPD/gd.json" search.tolerance)
+check "json: the other start's loss ($lo) is above the kept one's ($tl) by more than $tol" \
+  awk -v a="${lo:-inf}" -v b="$tl" -v t="$tol" 'BEGIN { exit !(a == "inf" || a - b > t) }'
 check "summary: standard errors under nll" grep -q "^eruptions  *[0-9.-]*  *[0-9][0-9.]* " "$TMPD/out"
 check "json: train gd" grep -q '"train": "gd"' "$TMPD/gd.json"
 check "json: loss nll" grep -q '"loss": "nll"' "$TMPD/gd.json"

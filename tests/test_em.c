@@ -587,7 +587,7 @@ static void test_expert_loses_rows(void)
 {
     double beta[] = {0, 1, 3, -1};
     moe_dataset *d = sim_regimes(200, 1, 2, beta, 0.3, 5, NULL);
-    moe_em_params par = {1e-8, 200, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
+    moe_em_params par = {1e-8, 200, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
     moe_em_work *w = moe_em_alloc(d, 3, &par);
     tap_ok(w != NULL, "lost expert: workspace");
     if (!w) {

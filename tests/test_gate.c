@@ -512,7 +512,7 @@ static void set_gate(moe_em_work *w, const double *v)
 static void newton_run(const gdata *gd, size_t k, const double *h, double lambda,
                        const double *start, double *v, const char *what)
 {
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
     moe_em_work *w = moe_em_alloc(gd->d, k, &par);
     size_t np = (k - 1) * (gd->nz + 1);
     moe_em_init_h(w, h);
@@ -675,7 +675,7 @@ static void test_newton_separable(size_t k, size_t nz, double lambda, unsigned l
         for (size_t j = 0; j < k; j++)
             h[r * k + j] = j == i;
     }
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
     moe_em_work *w = moe_em_alloc(gd.d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0, qfirst = 0, prev = -INFINITY;

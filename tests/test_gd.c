@@ -391,7 +391,8 @@ static void test_batches_cover_rows(void)
     for (size_t j = 0; j < np; j++)
         theta[j] = 0.5 * gsl_ran_gaussian(rng, 1);
     moe_model_set_theta(m, theta);
-    moe_gd_params p = {MOE_LOSS_NLL, MOE_OPTIM_ADAM, 0, 0.9, 7, 3, 100, 0, 1e-6, MOE_AUX_NONE, 0};
+    moe_gd_params p = {MOE_LOSS_NLL, MOE_OPTIM_ADAM, 0, 0.9, 7, 3, 100, 0, 1e-6, MOE_AUX_NONE, 0,
+                       0, 0, 0, 0};
     moe_gd_work *w = moe_gd_alloc(d, NULL, m, &p);
     int st = w ? moe_gd_run(w, m, rng, NULL, NULL) : MOE_ENOMEM;
     double worst = 0;

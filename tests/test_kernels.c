@@ -15,12 +15,22 @@
  *   - sgemm (float32): the set in use and the reference, for every transpose pair, BETA 0 and 1,
  *     sizes 0, 1, 7, 33 and blocks past KC and NC, within MOE_KERNELS_SGEMM_TOL K sum |a b| of
  *     a double-precision product; nothing outside C (an LDC wider than N) is written.
+ *   - the sparse layer's row loops (float32), for N = 0, 1, 7, 33 rows and widths 1, 2, 7, 16,
+ *     17, 33 (one lane, tails, several pieces): softmax_rows within MOE_KERNELS_SOFTMAX_TOL of
+ *     ref, and ref against a long-double log-sum-exp; topk_rows equal to ref on rows full of
+ *     ties (E up to 256, M = 1, 2, 3, E), and ref equal to a selection written here; gather_rows
+ *     equal to ref and to the tokens' rows; act_forward/backward: ReLU equal to ref (-0 and NaN
+ *     included), GELU within MOE_KERNELS_GELU_TOL (1 + |a|) of ref, ref against x Phi(x) from
+ *     erfc and a central difference; combine_rows (weights and NULL) and combine_back equal to
+ *     ref (d w within MOE_KERNELS_DOT_TOL sum |dy out|), a quarter of the assignments dropped,
+ *     dropped rows untouched, ref's sums against double sums.
  * Sizes n = 0, 1, 7, 33 and larger throughout; a sentinel past the end catches overruns.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -349,8 +359,14 @@ static void test_dispatch(void)
             continue;
         }
         tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->posterior_rows &&
-                   t->wgram_rows && t->ger && t->ger_rows,
+                   t->wgram_rows && t->ger && t->ger_rows && t->sgemm && t->softmax_rows &&
+                   t->topk_rows && t->gather_rows && t->act_forward && t->act_backward &&
+                   t->combine_rows && t->combine_back,
                "%s: named as asked, every slot filled", names[i]);
+        /* the sparse layer's automatic GEMM choice, as measured (bench/README.md,
+         * bench_sparse --gemm): only the AVX-512 tile beats OpenBLAS 0.3.21's default sgemm */
+        tap_ok(t->sgemm_beats_blas == (i == 2), "%s: the sparse layer's default GEMM is %s",
+               names[i], i == 2 ? "its own sgemm" : "OpenBLAS's");
         if (i == 0)
             continue;
         /* each ISA file overrides every slot (so its own code is what the tests check) */
@@ -361,6 +377,13 @@ static void test_dispatch(void)
                    t->wgram_rows != below->wgram_rows && t->ger != below->ger &&
                    t->ger_rows != below->ger_rows,
                "%s overrides every slot of %s", names[i], below->name);
+        /* and its own sgemm and sparse row loops (topk_rows and gather_rows: AVX-512's only) */
+        tap_ok(t->sgemm != ref->sgemm && t->softmax_rows != below->softmax_rows &&
+                   t->act_forward != below->act_forward && t->act_backward != below->act_backward &&
+                   t->combine_rows != below->combine_rows && t->combine_back != below->combine_back &&
+                   (i == 1 || t->topk_rows != ref->topk_rows),
+               "%s has its own sgemm, softmax_rows, act_forward/backward, combine_rows/back%s",
+               names[i], i == 2 ? ", topk_rows" : "");
     }
 #if defined(MOE_HAVE_AVX2_KERNELS)
     tap_ok((moe_kernels_find("avx2", NULL) != NULL) == moe_kernels_cpu_has_avx2(),
@@ -459,6 +482,319 @@ static void test_sgemm(void)
     free(work);
 }
 
+/* ---------------------------------------------------------------- the sparse layer's slots */
+
+static const size_t sp_rows[] = {0, 1, 7, 33};   /* N: rows or tokens */
+static const size_t sp_widths[] = {1, 2, 7, 16, 17, 33};   /* E or D: one lane, a tail, pieces */
+#define SP_NR (sizeof sp_rows / sizeof *sp_rows)
+#define SP_NW (sizeof sp_widths / sizeof *sp_widths)
+#define FSENT 4321.5f
+
+static void fill_f(float *v, size_t n, double lo, double hi)
+{
+    for (size_t j = 0; j < n; j++)
+        v[j] = (float)unif(lo, hi);
+}
+
+/* the exps below e^-87 that ISA versions may take as 0 (kernels.h): P's absolute allowance */
+#define SOFTMAX_ABS 1.7e-38
+
+/* softmax_rows: P relative (plus SOFTMAX_ABS) and LSE times 1 + |LSE|
+ * against ref; ref's LSE against a long-double log-sum-exp (TOL_SUM is far looser than its
+ * float rounding) and its rows summing to 1 within float rounding */
+static void test_softmax_rows(void)
+{
+    size_t cap = 33 * 33;
+    float *h = malloc(cap * sizeof *h), *p0 = malloc((cap + 1) * sizeof *p0),
+          *p1 = malloc((cap + 1) * sizeof *p1), l0[34], l1[34];
+    for (size_t a = 0; a < SP_NR; a++)
+        for (size_t b = 0; b < SP_NW; b++) {
+            size_t n = sp_rows[a], e = sp_widths[b];
+            fill_f(h, n * e, -8, 8);
+            for (size_t r = 2; r < n; r += 3)   /* rows spread wide: exps under e^-87 */
+                for (size_t i = 0; i < e; i++)
+                    h[r * e + i] = (float)unif(-150, 30);
+            p0[n * e] = p1[n * e] = FSENT;
+            l0[n] = l1[n] = FSENT;
+            ref->softmax_rows(n, e, h, p0, l0);
+            kt->softmax_rows(n, e, h, p1, l1);
+            double worst = 0, lworst = 0, rworst = 0, sworst = 0;
+            for (size_t r = 0; r < n; r++) {
+                long double mx = h[r * e], s = 0, ps = 0;
+                for (size_t i = 0; i < e; i++)
+                    mx = h[r * e + i] > mx ? h[r * e + i] : mx;
+                for (size_t i = 0; i < e; i++) {
+                    size_t j = r * e + i;
+                    double err = fabs((double)p1[j] - p0[j]) /
+                                 (MOE_KERNELS_SOFTMAX_TOL * p0[j] + SOFTMAX_ABS);
+                    worst = fmax(worst, err);
+                    s += expl((long double)h[j] - mx);
+                    ps += p0[j];
+                }
+                long double lse = mx + logl(s);
+                lworst = fmax(lworst, fabs((double)l1[r] - l0[r]) /
+                                          (MOE_KERNELS_SOFTMAX_TOL * (1 + fabs(l0[r]))));
+                rworst = fmax(rworst, (double)fabsl(l0[r] - lse) / (1 + (double)fabsl(lse)));
+                sworst = fmax(sworst, (double)fabsl(ps - 1));
+            }
+            int ok = worst <= 1 && lworst <= 1 && p1[n * e] == FSENT && l1[n] == FSENT;
+            tap_ok(ok, "%s softmax_rows n = %zu, E = %zu: P and LSE within "
+                   "MOE_KERNELS_SOFTMAX_TOL of ref (worst %.2g, %.2g of it), nothing past the end",
+                   kt->name, n, e, worst, lworst);
+            tap_ok(rworst <= 2 * FLT_EPSILON && sworst <= (double)e * FLT_EPSILON,
+                   "ref softmax_rows n = %zu, E = %zu: LSE within 2 float eps of long double "
+                   "(%.2g), rows sum to 1 (%.2g)", n, e, rworst, sworst);
+        }
+    free(h);
+    free(p0);
+    free(p1);
+}
+
+/* topk_rows: equal to ref; ref equal to a selection written here (the largest value left,
+ * the lowest index among equals), on rows with many ties */
+static void test_topk_rows(void)
+{
+    static const size_t es[] = {1, 2, 7, 16, 17, 33, 256};
+    float *h = malloc(33 * 256 * sizeof *h);
+    size_t *i0 = malloc((33 * 257 + 1) * sizeof *i0), *i1 = malloc((33 * 257 + 1) * sizeof *i1);
+    for (size_t a = 0; a < SP_NR; a++)
+        for (size_t b = 0; b < sizeof es / sizeof *es; b++) {
+            size_t n = sp_rows[a], e = es[b];
+            for (size_t j = 0; j < n * e; j++)   /* few distinct values: ties everywhere */
+                h[j] = (j / e) % 2 ? (float)gsl_rng_uniform_int(rng, 4) : (float)unif(-3, 3);
+            size_t ms[] = {1, e > 1 ? 2 : 1, e > 2 ? 3 : e, e};
+            int same = 1, sel = 1;
+            for (size_t q = 0; q < 4; q++) {
+                size_t m = ms[q];
+                i0[n * m] = i1[n * m] = 777;
+                ref->topk_rows(n, e, m, h, i0);
+                kt->topk_rows(n, e, m, h, i1);
+                same &= memcmp(i0, i1, (n * m + 1) * sizeof *i0) == 0;
+                for (size_t r = 0; r < n; r++) {
+                    unsigned char used[256] = {0};
+                    for (size_t s = 0; s < m; s++) {
+                        size_t best = SIZE_MAX;
+                        for (size_t i = 0; i < e; i++)
+                            if (!used[i] && (best == SIZE_MAX || h[r * e + i] > h[r * e + best]))
+                                best = i;
+                        used[best] = 1;
+                        sel &= i0[r * m + s] == best;
+                    }
+                }
+            }
+            tap_ok(same, "%s topk_rows n = %zu, E = %zu, M = 1, 2, 3, E: equal to ref, nothing "
+                   "past the end", kt->name, n, e);
+            tap_ok(sel, "ref topk_rows n = %zu, E = %zu: the largest first, ties to the lower "
+                   "index", n, e);
+        }
+    free(h);
+    free(i0);
+    free(i1);
+}
+
+/* gather_rows: rows copied from their tokens (equal to ref and to the source rows) */
+static void test_gather_rows(void)
+{
+    for (size_t a = 0; a < SP_NR; a++)
+        for (size_t b = 0; b < SP_NW; b++) {
+            size_t n = sp_rows[a], d = sp_widths[b], nt = 5;
+            float *x = malloc(nt * d * sizeof *x), *g0 = malloc((n * d + 1) * sizeof *g0),
+                  *g1 = malloc((n * d + 1) * sizeof *g1);
+            size_t *tok = malloc((n + 1) * sizeof *tok);
+            fill_f(x, nt * d, -1, 1);
+            for (size_t r = 0; r < n; r++)
+                tok[r] = gsl_rng_uniform_int(rng, nt);
+            g0[n * d] = g1[n * d] = FSENT;
+            ref->gather_rows(n, d, x, tok, g0);
+            kt->gather_rows(n, d, x, tok, g1);
+            int ok = memcmp(g0, g1, (n * d + 1) * sizeof *g0) == 0;
+            for (size_t r = 0; r < n; r++)
+                ok &= memcmp(g0 + r * d, x + tok[r] * d, d * sizeof *x) == 0;
+            tap_ok(ok, "%s gather_rows n = %zu, d = %zu: the tokens' rows, equal to ref",
+                   kt->name, n, d);
+            free(x);
+            free(g0);
+            free(g1);
+            free(tok);
+        }
+}
+
+/* act_forward / act_backward: ReLU equal to ref bit for bit (with -0 and NaN inputs), GELU
+ * within MOE_KERNELS_GELU_TOL (1 + |a|); ref's GELU against x Phi(x) from erfc (an
+ * independent libm formula) and its derivative against a central difference of it */
+static void test_activation(void)
+{
+    static const size_t ns[] = {0, 1, 7, 33, 1000};
+    float *a = malloc(1001 * sizeof *a), *y0 = malloc(1001 * sizeof *y0),
+          *y1 = malloc(1001 * sizeof *y1), *g = malloc(1001 * sizeof *g);
+    for (size_t q = 0; q < sizeof ns / sizeof *ns; q++) {
+        size_t n = ns[q];
+        fill_f(a, n, -10, 10);
+        for (size_t j = 0; j < n; j += 9)
+            a[j] = (float)unif(-1, 1) * 1e-3f;   /* near 0 */
+        fill_f(g, n, -1, 1);
+        for (int act = 0; act < 2; act++) {
+            moe_sparse_activation ac = act ? MOE_SPARSE_GELU : MOE_SPARSE_RELU;
+            if (!act && n > 3) {
+                a[1] = -0.0f;
+                a[2] = NAN;
+            }
+            double fw = 0, bw = 0;
+            int same = 1;
+            for (int dir = 0; dir < 2; dir++) {
+                y0[n] = y1[n] = FSENT;
+                if (dir == 0) {
+                    ref->act_forward(ac, n, a, y0);
+                    kt->act_forward(ac, n, a, y1);
+                } else {
+                    memcpy(y0, g, n * sizeof *g);
+                    memcpy(y1, g, n * sizeof *g);
+                    ref->act_backward(ac, n, a, y0);
+                    kt->act_backward(ac, n, a, y1);
+                }
+                same &= memcmp(y0, y1, (n + 1) * sizeof *y0) == 0;
+                for (size_t j = 0; j < n; j++) {
+                    double err = fabs((double)y1[j] - y0[j]) /
+                                 (MOE_KERNELS_GELU_TOL * (1 + fabs(a[j])) * (dir ? fabs(g[j]) : 1));
+                    if (dir)
+                        bw = fmax(bw, err);
+                    else
+                        fw = fmax(fw, err);
+                }
+                same &= y1[n] == FSENT;
+            }
+            if (!act) {
+                tap_ok(same, "%s act relu n = %zu: forward and backward equal to ref (-0, NaN "
+                       "included)", kt->name, n);
+                continue;
+            }
+            tap_ok(fw <= 1 && bw <= 1 && y1[n] == FSENT, "%s act gelu n = %zu: forward, backward "
+                   "within MOE_KERNELS_GELU_TOL (1 + |a|) of ref (worst %.2g, %.2g of it)",
+                   kt->name, n, fw, bw);
+            double rf = 0, rb = 0;
+            for (size_t j = 0; j < n; j++) {
+                double v = a[j], hh = 1e-3;
+                float one = 1, gp;
+                ref->act_forward(ac, 1, a + j, &gp);
+                double want = v * 0.5 * erfc(-v / sqrt(2.0));
+                rf = fmax(rf, fabs(gp - want) / (1 + fabs(v)));
+                ref->act_backward(ac, 1, a + j, &one);
+                double f1 = (v + hh) * 0.5 * erfc(-(v + hh) / sqrt(2.0)),
+                       f0 = (v - hh) * 0.5 * erfc(-(v - hh) / sqrt(2.0));
+                rb = fmax(rb, fabs(one - (f1 - f0) / (2 * hh)));
+            }
+            tap_ok(rf <= FLT_EPSILON && rb <= 1e-6, "ref act gelu n = %zu: x Phi(x) to float "
+                   "rounding (%.2g), its derivative to a central difference (%.2g)", n, rf, rb);
+        }
+    }
+    free(a);
+    free(y0);
+    free(y1);
+    free(g);
+}
+
+/* combine_rows and combine_back on N tokens of K assignments into a grouped array, a quarter
+ * of them dropped: Y and DOUT equal to ref bit for bit (and a dropped row of DOUT untouched),
+ * DW within MOE_KERNELS_DOT_TOL sum |dy out|; ref's Y against a double sum (float rounding
+ * of each of the K adds) */
+static void test_combine(void)
+{
+    static const size_t ks[] = {1, 2, 4};
+    for (size_t a = 0; a < SP_NR; a++)
+        for (size_t b = 0; b < SP_NW; b++)
+            for (size_t c = 0; c < 3; c++) {
+                size_t n = sp_rows[a], d = sp_widths[b], k = ks[c], na = n * k;
+                size_t *row = malloc((na + 1) * sizeof *row);
+                float *w = malloc((na + 1) * sizeof *w), *out = malloc((na * d + 1) * sizeof *out),
+                      *dy = malloc((n * d + 1) * sizeof *dy);
+                float *y0 = malloc((n * d + 1) * sizeof *y0), *y1 = malloc((n * d + 1) * sizeof *y1),
+                      *g0 = malloc((na * d + 1) * sizeof *g0), *g1 = malloc((na * d + 1) * sizeof *g1),
+                      *w0 = malloc((na + 1) * sizeof *w0), *w1 = malloc((na + 1) * sizeof *w1);
+                /* a permutation of the grouped rows, every fourth assignment dropped */
+                for (size_t j = 0; j < na; j++)
+                    row[j] = j;
+                for (size_t j = na; j > 1; j--) {
+                    size_t i = gsl_rng_uniform_int(rng, j), tmp = row[j - 1];
+                    row[j - 1] = row[i];
+                    row[i] = tmp;
+                }
+                for (size_t j = 3; j < na; j += 4)
+                    row[j] = SIZE_MAX;
+                fill_f(w, na, 0, 1);
+                fill_f(out, na * d, -2, 2);
+                fill_f(dy, n * d, -1, 1);
+                int same = 1, untouched = 1;
+                double yworst = 0, dworst = 0;
+                for (int wn = 0; wn < 2; wn++) {
+                    const float *ww = wn ? NULL : w;
+                    y0[n * d] = y1[n * d] = FSENT;
+                    ref->combine_rows(n, k, d, row, ww, out, y0);
+                    kt->combine_rows(n, k, d, row, ww, out, y1);
+                    same &= memcmp(y0, y1, (n * d + 1) * sizeof *y0) == 0;
+                    for (size_t t = 0; t < n; t++)
+                        for (size_t j = 0; j < d; j++) {
+                            double s = 0, mag = 0;
+                            for (size_t q = 0; q < k; q++) {
+                                size_t r = row[t * k + q];
+                                if (r == SIZE_MAX)
+                                    continue;
+                                double term = (ww ? (double)ww[t * k + q] : 1) * out[r * d + j];
+                                s += term;
+                                mag += fabs(term);
+                            }
+                            yworst = fmax(yworst, fabs(y0[t * d + j] - s) /
+                                                      ((double)(k + 1) * FLT_EPSILON * mag + FLT_MIN));
+                        }
+                }
+                for (size_t j = 0; j <= na * d; j++)
+                    g0[j] = g1[j] = FSENT;
+                w0[na] = w1[na] = FSENT;
+                ref->combine_back(n, k, d, row, w, dy, out, g0, w0);
+                kt->combine_back(n, k, d, row, w, dy, out, g1, w1);
+                same &= memcmp(g0, g1, (na * d + 1) * sizeof *g0) == 0 && w1[na] == FSENT;
+                for (size_t t = 0; t < n; t++)
+                    for (size_t q = 0; q < k; q++) {
+                        size_t r = row[t * k + q];
+                        if (r == SIZE_MAX) {
+                            untouched &= w0[t * k + q] == 0 && w1[t * k + q] == 0;
+                            continue;
+                        }
+                        double mag = 0, s = 0;
+                        for (size_t j = 0; j < d; j++) {
+                            mag += fabs((double)dy[t * d + j] * out[r * d + j]);
+                            s += (double)dy[t * d + j] * out[r * d + j];
+                            same &= g0[r * d + j] == w[t * k + q] * dy[t * d + j];
+                        }
+                        dworst = fmax(dworst, fabs((double)w1[t * k + q] - w0[t * k + q]) /
+                                                  (MOE_KERNELS_DOT_TOL * mag + FLT_MIN));
+                        dworst = fmax(dworst, fabs((double)w0[t * k + q] - s) /
+                                                  (MOE_KERNELS_DOT_TOL * mag + FLT_MIN));
+                    }
+                unsigned char *named = calloc(na + 1, 1);   /* grouped rows a kept one names */
+                for (size_t j = 0; j < na; j++)
+                    if (row[j] != SIZE_MAX)
+                        named[row[j]] = 1;
+                for (size_t r = 0; r < na; r++)
+                    for (size_t i = 0; i < d && !named[r]; i++)
+                        untouched &= g1[r * d + i] == FSENT && g0[r * d + i] == FSENT;
+                free(named);
+                tap_ok(same && untouched && yworst <= 1 && dworst <= 1,
+                       "%s combine n = %zu, d = %zu, k = %zu: y and d out equal to ref, d w within "
+                       "MOE_KERNELS_DOT_TOL sum |dy out| (worst %.2g of it), dropped ones 0; ref's y "
+                       "to float rounding (%.2g)", kt->name, n, d, k, dworst, yworst);
+                free(row);
+                free(w);
+                free(out);
+                free(dy);
+                free(y0);
+                free(y1);
+                free(g0);
+                free(g1);
+                free(w0);
+                free(w1);
+            }
+}
+
 int main(void)
 {
     rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -477,6 +813,11 @@ int main(void)
     test_ger();
     test_ger_rows();
     test_sgemm();
+    test_softmax_rows();
+    test_topk_rows();
+    test_gather_rows();
+    test_activation();
+    test_combine();
     gsl_rng_free(rng);
     return tap_done();
 }

@@ -68,7 +68,7 @@ static double loss_at(moe_loss loss, const moe_dataset *d, moe_model *m, const d
                       size_t ne)
 {
     moe_model_set_theta(m, theta);
-    return moe_loss_rows(loss, d, m, theta + ne, 0, d->n, NULL, NULL);
+    return moe_loss_rows(loss, d, m, NULL, theta + ne, 0, d->n, NULL, NULL);
 }
 
 /* The loss takes its rows in chunks (src/train/loss.c: 341 rows at K = 3, so 1000 rows make
@@ -92,9 +92,9 @@ static void test_chunks(const moe_expert_type *et, int act, gsl_rng *rng)
         moe_loss loss = (moe_loss)li;
         memset(g1, 0, np * sizeof *g1);
         memset(g2, 0, np * sizeof *g2);
-        double e1 = moe_loss_rows(loss, d, m, theta + ne, 0, NBIG, g1, tmp), e2 = 0;
+        double e1 = moe_loss_rows(loss, d, m, NULL, theta + ne, 0, NBIG, g1, tmp), e2 = 0;
         for (size_t r = 0; r < NBIG; r++)
-            e2 += moe_loss_rows(loss, d, m, theta + ne, r, r + 1, g2, tmp);
+            e2 += moe_loss_rows(loss, d, m, NULL, theta + ne, r, r + 1, g2, tmp);
         tap_ok(e1 == e2 && memcmp(g1, g2, np * sizeof *g1) == 0 && isfinite(e1),
                "%s %s: %d rows in one call (three chunks) = row by row, bit for bit (%.17g, "
                "%.17g)", nm, lname[li], NBIG, e1, e2);
@@ -130,7 +130,7 @@ static void test_tree(size_t depth, const size_t *br, gsl_rng *rng)
         moe_loss loss = (moe_loss)li;
         moe_model_set_theta(m, theta);
         memset(g, 0, np * sizeof *g);
-        double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp), gmax = 0, worst = 0;
+        double e = moe_loss_rows(loss, d, m, NULL, theta + ne, 0, N, g, tmp), gmax = 0, worst = 0;
         for (size_t j = 0; j < np; j++)
             gmax = fmax(gmax, fabs(g[j]));
         for (size_t j = 0; j < np; j++) {
@@ -180,7 +180,7 @@ int main(void)
                 moe_loss loss = (moe_loss)li;
                 moe_model_set_theta(m, theta);
                 memset(g, 0, np * sizeof *g);
-                double e = moe_loss_rows(loss, d, m, theta + ne, 0, N, g, tmp);
+                double e = moe_loss_rows(loss, d, m, NULL, theta + ne, 0, N, g, tmp);
                 tap_ok(isfinite(e) && e != 0, "%s %s: the loss is finite (%g)", nm,
                        lname[li], e);
                 if (loss == MOE_LOSS_COMPETITIVE)
@@ -216,8 +216,8 @@ int main(void)
                 /* the gradient adds over row blocks (what the trainer's fixed blocks rely on) */
                 moe_model_set_theta(m, theta);
                 memset(g2, 0, np * sizeof *g2);
-                double e2 = moe_loss_rows(loss, d, m, theta + ne, 0, 11, g2, tmp);
-                e2 += moe_loss_rows(loss, d, m, theta + ne, 11, N, g2, tmp);
+                double e2 = moe_loss_rows(loss, d, m, NULL, theta + ne, 0, 11, g2, tmp);
+                e2 += moe_loss_rows(loss, d, m, NULL, theta + ne, 11, N, g2, tmp);
                 double bd = 0;
                 for (size_t j = 0; j < np; j++)
                     if (fabs(g2[j] - g[j]) > bd)
@@ -232,7 +232,7 @@ int main(void)
                     tp[j] = j % 2 ? 1000 : -800;
                 moe_model_set_theta(m, tp);
                 memset(g, 0, np * sizeof *g);
-                double e = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, g, tmp);
+                double e = moe_loss_rows(MOE_LOSS_NLL, d, m, NULL, tp + ne, 0, N, g, tmp);
                 int fin = isfinite(e);
                 for (size_t j = 0; j < np; j++)
                     fin = fin && isfinite(g[j]);
@@ -240,7 +240,7 @@ int main(void)
             }
             /* the nll is the negative (weighted) log-likelihood of the E-step */
             moe_model_set_theta(m, theta);
-            tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, NULL, NULL),
+            tap_rel(moe_loss_rows(MOE_LOSS_NLL, d, m, NULL, theta + ne, 0, N, NULL, NULL),
                     -moe_estep(d, m, NULL, NULL), 1e-13, "%s: nll = -(weighted log-likelihood)",
                     nm);
             free(theta);

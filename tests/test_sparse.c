@@ -269,6 +269,11 @@ static void check_capacity(void)
     tap_ok(routed == 18, "capacity: 9 tokens x top-2 = 18 assignments routed (%zu)", routed);
     tap_ok(dropped == want_dropped && st.dropped == dropped && dropped > 0,
            "capacity 3 per expert: the assignments above it are dropped (%zu)", dropped);
+    /* the automatic GEMM choice (bench/README.md, bench_sparse --gemm): the kernels' own
+     * sgemm under AVX-512, OpenBLAS's under the AVX2 and reference sets */
+    const char *set = moe_kernels_name(), *gemm = moe_sparse_gemm_name(l);
+    tap_ok(strcmp(gemm, strcmp(set, "avx512") == 0 ? set : "blas") == 0,
+           "the default GEMM under the %s kernels: %s", set, gemm);
     moe_sparse_free(l);
 }
 
@@ -308,6 +313,10 @@ static void check_noise_and_errors(void)
     tap_ok(moe_sparse_config_check(&bad) != NULL, "hidden = 0 refused");
 }
 
+/* tokens of the thread checks: more than two of the layer's row blocks (SP_BLOCK = 256 in
+ * layer_impl.h) and a partial one, so that its parallel row loops split */
+#define FT 700
+
 /* one float forward + backward of a seeded layer; Y and the gradients out */
 static void float_run(int threads, moe_sparse_gemm gemm, float *y, float *grad, size_t np)
 {
@@ -317,7 +326,7 @@ static void float_run(int threads, moe_sparse_gemm gemm, float *y, float *grad, 
     (void)threads;
 #endif
     moe_sparse_config c = moe_sparse_config_default();   /* d 16, h 32, E 8, k 2 */
-    c.max_tokens = 200;
+    c.max_tokens = FT;
     c.gemm = gemm;
     moe_sparse_layer *l;
     moe_error e;
@@ -326,12 +335,12 @@ static void float_run(int threads, moe_sparse_gemm gemm, float *y, float *grad, 
     rng_state = 99;
     for (size_t j = 0; j < 16 * 8 * 2; j++)
         par[j] = (float)sym(0.5);
-    float x[200 * 16], dy[200 * 16], dx[200 * 16];
-    for (size_t j = 0; j < 200 * 16; j++) {
+    static float x[FT * 16], dy[FT * 16], dx[FT * 16];
+    for (size_t j = 0; j < FT * 16; j++) {
         x[j] = (float)sym(1);
         dy[j] = (float)sym(1);
     }
-    moe_sparse_forward(l, x, 200, 1, 4, y, NULL, &e);
+    moe_sparse_forward(l, x, FT, 1, 4, y, NULL, &e);
     moe_sparse_backward(l, dy, dx, &e);
     memcpy(grad, moe_sparse_grads(l), np * sizeof *grad);
     moe_sparse_free(l);
@@ -340,17 +349,17 @@ static void float_run(int threads, moe_sparse_gemm gemm, float *y, float *grad, 
 static void check_threads(void)
 {
     size_t np = 2 * 16 * 8 + 8 * (2 * 16 * 32 + 32 + 16);
-    float *y1 = malloc(3200 * sizeof *y1), *y2 = malloc(3200 * sizeof *y2),
-          *y3 = malloc(3200 * sizeof *y3);
+    float *y1 = malloc(FT * 16 * sizeof *y1), *y2 = malloc(FT * 16 * sizeof *y2),
+          *y3 = malloc(FT * 16 * sizeof *y3);
     float *g1 = malloc(np * sizeof *g1), *g2 = malloc(np * sizeof *g2),
           *g3 = malloc(np * sizeof *g3);
     float_run(1, MOE_SPARSE_GEMM_KERNELS, y1, g1, np);
     float_run(3, MOE_SPARSE_GEMM_KERNELS, y2, g2, np);
-    tap_ok(memcmp(y1, y2, 3200 * sizeof *y1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0,
+    tap_ok(memcmp(y1, y2, FT * 16 * sizeof *y1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0,
            "float layer: 1 and 3 threads give the same output and gradients bit for bit");
     float_run(2, MOE_SPARSE_GEMM_BLAS, y3, g3, np);
     double wy = 0, wg = 0, sg = 0;
-    for (size_t j = 0; j < 3200; j++)
+    for (size_t j = 0; j < FT * 16; j++)
         wy = fmax(wy, fabs(y1[j] - y3[j]));
     for (size_t j = 0; j < np; j++) {
         wg = fmax(wg, fabs(g1[j] - g3[j]));

@@ -4,7 +4,11 @@
  * against the softmax gate's probabilities (the same closed form); ties to the lower index;
  * save, load and predict bit for bit, with g = 0 for the experts not kept; and the teaching
  * test: on simulated regimes the Switch router (k = 1) collapses without the auxiliary loss
- * and spreads its load with it.
+ * and spreads its load with it. The noisy gate (training noise held fixed): the gradients of
+ * the nll (W_noise too), of the importance, load (normal-CDF estimator), switch and router
+ * z-losses and of the nll under capacity drops against central differences; the noise's
+ * distribution and determinism; the capacity's drops by hand; k = 2 with noise balanced by
+ * the importance and load losses.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -49,70 +53,75 @@ static moe_model *topk_model(size_t k, size_t top_k)
     return m;
 }
 
-/* The smallest gap, over the rows of D, between the top_k-th and the next largest logit of
- * gate coefficients V (the kept set is constant within half of it). */
-static double min_gap(const moe_dataset *d, const double *v, size_t k, size_t top_k)
+/* The kept pattern (g > 0) of the rows of D under M with gate shape GS into KEEP (N x K). */
+static void kept(const moe_dataset *d, const moe_model *m, const moe_gate_shape *gs,
+                 const double *par, unsigned char *keep)
 {
-    double gap = INFINITY;
-    size_t p = NZ + 1;
-    for (size_t r = 0; r < d->n; r++) {
-        double eta[K];
-        for (size_t i = 0; i < k; i++) {
-            eta[i] = 0;
-            for (size_t j = 0; i + 1 < k && j < p; j++)
-                eta[i] += v[i * p + j] * d->z[r * p + j];
-        }
-        for (size_t a = 0; a < k; a++)  /* sort descending */
-            for (size_t b = a + 1; b < k; b++)
-                if (eta[b] > eta[a]) {
-                    double t = eta[a];
-                    eta[a] = eta[b];
-                    eta[b] = t;
-                }
-        if (top_k < k && eta[top_k - 1] - eta[top_k] < gap)
-            gap = eta[top_k - 1] - eta[top_k];
-    }
-    return gap;
+    double lg[N * K], g[N * K];
+    moe_gate_topk.prob_rows(d, gs, par ? par : m->gate_par, 0, d->n, lg, g);
+    for (size_t t = 0; t < d->n * K; t++)
+        keep[t] = g[t] > 0;
 }
 
 /* The nll loss's gradient against central differences (h = 1e-6; the loss is smooth while
- * the kept sets stay, which min_gap > 1e-3 guarantees for steps of 1e-6). */
-static void test_nll_gradient(size_t top_k, gsl_rng *rng)
+ * the kept sets stay, which is checked at every perturbed point), with the training noise
+ * held fixed (NOISY: seed 7, step 3) or without it, and optionally capacity drops DROP. */
+static void test_nll_gradient(size_t top_k, int noisy, const unsigned char *drop,
+                              gsl_rng *rng)
 {
     moe_dataset *d = make_data(N, rng);
     moe_model *m = topk_model(K, top_k);
     size_t np = moe_model_nparams(m), nep = moe_model_expert_nparams(m), ne = K * nep;
     double *theta = malloc(np * sizeof *theta), *g = calloc(np, sizeof *g);
     double *tp = malloc(np * sizeof *tp);
+    unsigned char k0[N * K], k1[N * K];
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    gs.noisy = noisy;
+    gs.noise_seed = 7;
+    gs.noise_step = 3;
+    gs.drop = drop;
     for (size_t j = 0; j < np; j++)
         theta[j] = 0.6 * gsl_ran_gaussian(rng, 1);
-    tap_ok(min_gap(d, theta + ne, K, top_k) > 1e-3, "k = %zu: the rows are away from ties "
-           "(gap %.3g)", top_k, min_gap(d, theta + ne, K, top_k));
     moe_model_set_theta(m, theta);
-    moe_loss_rows(MOE_LOSS_NLL, d, m, theta + ne, 0, N, g, NULL);
+    kept(d, m, &gs, NULL, k0);
+    moe_loss_rows(MOE_LOSS_NLL, d, m, &gs, theta + ne, 0, N, g, NULL);
     double worst = 0;
+    int same = 1;
     for (size_t j = 0; j < np; j++) {
         double h = 1e-6;
         memcpy(tp, theta, np * sizeof *tp);
         tp[j] = theta[j] + h;
         moe_model_set_theta(m, tp);
-        double lp = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, NULL, NULL);
+        kept(d, m, &gs, NULL, k1);
+        same &= memcmp(k0, k1, sizeof k0) == 0;
+        double lp = moe_loss_rows(MOE_LOSS_NLL, d, m, &gs, tp + ne, 0, N, NULL, NULL);
         tp[j] = theta[j] - h;
         moe_model_set_theta(m, tp);
-        double lm = moe_loss_rows(MOE_LOSS_NLL, d, m, tp + ne, 0, N, NULL, NULL);
+        kept(d, m, &gs, NULL, k1);
+        same &= memcmp(k0, k1, sizeof k0) == 0;
+        double lm = moe_loss_rows(MOE_LOSS_NLL, d, m, &gs, tp + ne, 0, N, NULL, NULL);
         double fd = (lp - lm) / (2 * h), e = fabs(fd - g[j]) / (1 + fabs(fd));
         if (e > worst)
             worst = e;
     }
+    const char *what = drop ? "noise and capacity" : noisy ? "noise" : "clean";
+    tap_ok(same, "k = %zu, %s: the kept sets are the same at every perturbed point", top_k,
+           what);
     /* central differences of a loss of size ~100 at h = 1e-6: truncation ~1e-12, rounding
      * ~1e-14 * 100 / 1e-6 = 1e-6 */
-    tap_ok(worst < 1e-5, "k = %zu: nll gradient (experts and gate) = central differences "
-           "(worst relative error %.3g)", top_k, worst);
-    double gate_norm = 0;
-    for (size_t j = ne; j < np; j++)
-        gate_norm += fabs(g[j]);
-    tap_ok(gate_norm > 1e-3, "k = %zu: the gate gets a gradient (|grad W_g|_1 = %.3g)", top_k,
-           gate_norm);
+    tap_ok(worst < 1e-5, "k = %zu, %s: nll gradient (experts, gate and noise scale) = central "
+           "differences (worst relative error %.3g)", top_k, what, worst);
+    double gate_norm = 0, noise_norm = 0, p = NZ + 1;
+    for (size_t j = ne; j < np; j++) {
+        if (j < ne + (K - 1) * p)
+            gate_norm += fabs(g[j]);
+        else
+            noise_norm += fabs(g[j]);
+    }
+    tap_ok(gate_norm > 1e-3, "k = %zu, %s: the gate gets a gradient (|grad W_g|_1 = %.3g)",
+           top_k, what, gate_norm);
+    tap_ok(noisy ? noise_norm > 1e-3 : noise_norm == 0, "k = %zu, %s: W_noise's gradient "
+           "|.|_1 = %.3g (0 without noise)", top_k, what, noise_norm);
     free(theta);
     free(g);
     free(tp);
@@ -120,31 +129,45 @@ static void test_nll_gradient(size_t top_k, gsl_rng *rng)
     moe_dataset_free(d);
 }
 
-/* aux_rows' gradient against central differences of its value. */
-static void test_aux_gradient(moe_aux_loss aux, const char *name, size_t top_k, gsl_rng *rng)
+/* aux_rows' gradient (losses L) against central differences of its value, with the training
+ * noise held fixed (seed 7, step 3); the kept sets are checked at every perturbed point. */
+static void test_aux_gradient(moe_gate_losses l, const char *name, size_t top_k, gsl_rng *rng)
 {
     moe_dataset *d = make_data(N, rng);
     moe_model *m = topk_model(K, top_k);
     moe_gate_shape gs = moe_model_gate_shape(m);
     size_t np = moe_gate_topk.nparams(&gs);
-    double th[64], g[64] = {0}, tp[64];
+    double th[64], g[64] = {0}, tp[64], par[64];
+    unsigned char k0[N * K], k1[N * K];
+    gs.noisy = 1;
+    gs.noise_seed = 7;
+    gs.noise_step = 3;
     for (size_t j = 0; j < np; j++)
         th[j] = 0.6 * gsl_ran_gaussian(rng, 1);
-    tap_ok(min_gap(d, th, K, top_k) > 1e-3, "%s k = %zu: away from ties", name, top_k);
-    double l0 = moe_gate_topk.aux_rows(d, &gs, th, 0, N, aux, 0.7, g), worst = 0;
+    moe_gate_topk.set_theta(&gs, th, par);
+    kept(d, m, &gs, par, k0);
+    double l0 = moe_gate_topk.aux_rows(d, &gs, th, 0, N, &l, g), worst = 0;
+    int same = 1;
     for (size_t j = 0; j < np; j++) {
         double h = 1e-6;
         memcpy(tp, th, np * sizeof *tp);
         tp[j] = th[j] + h;
-        double lp = moe_gate_topk.aux_rows(d, &gs, tp, 0, N, aux, 0.7, NULL);
+        moe_gate_topk.set_theta(&gs, tp, par);
+        kept(d, m, &gs, par, k1);
+        same &= memcmp(k0, k1, sizeof k0) == 0;
+        double lp = moe_gate_topk.aux_rows(d, &gs, tp, 0, N, &l, NULL);
         tp[j] = th[j] - h;
-        double lm = moe_gate_topk.aux_rows(d, &gs, tp, 0, N, aux, 0.7, NULL);
+        moe_gate_topk.set_theta(&gs, tp, par);
+        kept(d, m, &gs, par, k1);
+        same &= memcmp(k0, k1, sizeof k0) == 0;
+        double lm = moe_gate_topk.aux_rows(d, &gs, tp, 0, N, &l, NULL);
         double fd = (lp - lm) / (2 * h), e = fabs(fd - g[j]) / (1e-3 + fabs(fd));
         if (e > worst)
             worst = e;
     }
-    tap_ok(l0 > 0 && worst < 1e-5, "%s aux k = %zu: value %.6g > 0, gradient = central "
-           "differences (worst relative error %.3g)", name, top_k, l0, worst);
+    tap_ok(same && l0 > 0 && worst < 1e-5, "%s k = %zu: value %.6g > 0, gradient = central "
+           "differences (worst relative error %.3g, kept sets fixed: %d)", name, top_k, l0,
+           worst, same);
     moe_model_free(m);
     moe_dataset_free(d);
 }
@@ -196,6 +219,139 @@ static void test_ties(void)
     gsl_rng_free(rng);
 }
 
+/* The load loss's value against a reference written here from DESIGN.md section 1, without
+ * noise (h = eta) and W_noise = 0 (sd = log 2 + 0.01): one row of logits (1.2, -0.3, 0.5, 0)
+ * with k = 2, whose sorted order is 1.2, 0.5, 0, -0.3: kth_excluding is the (k+1)-th = 0 for
+ * the kept experts 1 and 3 and the k-th = 0.5 for the others, so P = Phi((1.2 - 0)/sd),
+ * Phi((-0.3 - 0.5)/sd), Phi((0.5 - 0)/sd), Phi((0 - 0.5)/sd); the loss is w CV^2(P). */
+static void test_load_value(void)
+{
+    moe_dataset *d = moe_dataset_alloc(1, NX, 1, 1);
+    moe_expert_shape es = {NX, 0, MOE_ACT_TANH};
+    moe_model *m = moe_model_alloc_typed(NULL, &moe_gate_topk, K, &es, 1);
+    m->top_k = 2;
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    double th[(2 * K - 1) * 2] = {0};
+    const double eta[K] = {1.2, -0.3, 0.5, 0};
+    d->z[1] = 0;
+    for (size_t i = 0; i + 1 < K; i++)
+        th[i * 2] = eta[i];  /* intercepts: z~ = (1, 0) */
+    double sd = log(2) + 0.01, thr[K] = {0, 0.5, 0, 0.5}, pl[K], mean = 0, var = 0;
+    for (size_t i = 0; i < K; i++) {
+        pl[i] = 0.5 * erfc(-(eta[i] - thr[i]) / sd / sqrt(2));
+        mean += pl[i] / K;
+    }
+    for (size_t i = 0; i < K; i++)
+        var += (pl[i] - mean) * (pl[i] - mean) / K;
+    moe_gate_losses l = {MOE_AUX_SHAZEER, 0, 0.5, 0};
+    double got = moe_gate_topk.aux_rows(d, &gs, th, 0, 1, &l, NULL);
+    tap_rel(got, 0.5 * var / (mean * mean), 1e-13, "load loss of one row = w CV^2 of the "
+            "normal-CDF estimator (kth_excluding by hand)");
+    moe_model_free(m);
+    moe_dataset_free(d);
+}
+
+/* The training noise: with K = 2, k = 2 and W_g = W_noise = 0, g_1 = sigmoid(h_1 - h_2)
+ * and h_1 - h_2 = sd (eps_1 - eps_2) with sd = softplus(0) + 1e-2 = log 2 + 0.01, so
+ * logit(g_1) ~ N(0, 2 sd^2 = 0.9886) over the rows; 4000 rows: the mean's SE is 0.016 and
+ * the variance's 0.022 (bounds 0.08 and 0.11, five SEs). The same (seed, step) gives the
+ * same weights bit for bit, another step others, and the model's own shape (predict, the
+ * summary, the final loss) is clean: every row 1/2. */
+static void test_noise(void)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    size_t n = 4000;
+    moe_dataset *d = make_data(n, rng);
+    moe_model *m = topk_model(2, 2);
+    moe_gate_shape gs = moe_model_gate_shape(m), clean = gs;
+    gs.noisy = 1;
+    gs.noise_seed = 99;
+    gs.noise_step = 5;
+    double *lg = malloc(n * 2 * sizeof *lg), *g = malloc(n * 2 * sizeof *g);
+    double *g2 = malloc(n * 2 * sizeof *g2);
+    moe_gate_topk.prob_rows(d, &gs, m->gate_par, 0, n, lg, g);
+    double mean = 0, var = 0, sd = log(2) + 0.01;
+    for (size_t r = 0; r < n; r++)
+        mean += log(g[2 * r] / g[2 * r + 1]) / (double)n;
+    for (size_t r = 0; r < n; r++) {
+        double t = log(g[2 * r] / g[2 * r + 1]) - mean;
+        var += t * t / (double)(n - 1);
+    }
+    tap_ok(fabs(mean) < 0.08 && fabs(var - 2 * sd * sd) < 0.11, "noise: logit(g_1) has mean "
+           "%.4f (0) and variance %.4f (2 sd^2 = %.4f)", mean, var, 2 * sd * sd);
+    moe_gate_topk.prob_rows(d, &gs, m->gate_par, 0, n, lg, g2);
+    tap_ok(memcmp(g, g2, n * 2 * sizeof *g) == 0, "noise: the same seed and step give the "
+           "same weights bit for bit");
+    /* rows 100.. of the batch seen as a slot's rows 0.. with row0 = 100: the same draws */
+    moe_dataset v = *d;
+    v.z = d->z + 100 * (NZ + 1);
+    v.n = n - 100;
+    moe_gate_shape off = gs;
+    off.row0 = 100;
+    moe_gate_topk.prob_rows(&v, &off, m->gate_par, 0, n - 100, lg, g2);
+    tap_ok(memcmp(g + 200, g2, (n - 100) * 2 * sizeof *g) == 0, "noise: a slot's rows are "
+           "batch rows row0 + r (the same draws for a chunk)");
+    gs.noise_step = 6;
+    moe_gate_topk.prob_rows(d, &gs, m->gate_par, 0, n, lg, g2);
+    tap_ok(memcmp(g, g2, n * 2 * sizeof *g) != 0, "noise: another step draws other noise");
+    moe_gate_topk.prob_rows(d, &clean, m->gate_par, 0, n, lg, g2);
+    int half = 1;
+    for (size_t t = 0; t < 2 * n; t++)
+        half &= g2[t] == 0.5;
+    tap_ok(half && !clean.noisy, "noise: none in the model's own shape (g = 1/2 at W = 0)");
+    free(lg);
+    free(g);
+    free(g2);
+    moe_model_free(m);
+    moe_dataset_free(d);
+    gsl_rng_free(rng);
+}
+
+/* Capacity at W_g = 0 without noise: every row of 10 keeps experts 1 and 2 (k = 2, K = 4).
+ * F = 1: capacity ceil(1 * 10 * 2 / 4) = 5, so rows 6-10 are dropped from both (5 + 5);
+ * F = 1.25: ceil(6.25) = 7, rows 8-10 (3 + 3). A row dropped from both has every weight 0 and
+ * adds nothing to the nll: the loss of the 10 rows is that of rows 1-5 alone. A row dropped
+ * from expert 1 only gives expert 2 the whole weight (the softmax over what is left). */
+static void test_capacity(void)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    moe_dataset *d = make_data(10, rng);
+    moe_model *m = topk_model(K, 2);
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    unsigned char drop[10 * K];
+    size_t dropped[K];
+    moe_gate_topk.capacity_rows(d, &gs, m->gate_par, 0, 10, 1.0, drop, dropped);
+    int ok = dropped[0] == 5 && dropped[1] == 5 && dropped[2] == 0 && dropped[3] == 0;
+    for (size_t r = 0; r < 10; r++)
+        for (size_t i = 0; i < K; i++)
+            ok &= drop[r * K + i] == (r >= 5 && i < 2);
+    tap_ok(ok, "capacity F = 1: rows 6-10 dropped from experts 1 and 2 (%zu %zu %zu %zu)",
+           dropped[0], dropped[1], dropped[2], dropped[3]);
+    moe_gate_topk.capacity_rows(d, &gs, m->gate_par, 0, 10, 1.25, drop, dropped);
+    tap_ok(dropped[0] == 3 && dropped[1] == 3 && drop[7 * K] && !drop[6 * K],
+           "capacity F = 1.25: ceil(6.25) = 7 rows taken, rows 8-10 dropped (%zu %zu)",
+           dropped[0], dropped[1]);
+    moe_gate_topk.capacity_rows(d, &gs, m->gate_par, 0, 10, 1.0, drop, dropped);
+    gs.drop = drop;
+    double lg[10 * K], g[10 * K];
+    moe_gate_topk.prob_rows(d, &gs, m->gate_par, 0, 10, lg, g);
+    int zero = 1;
+    for (size_t t = 5 * K; t < 10 * K; t++)
+        zero &= g[t] == 0 && isinf(lg[t]);
+    tap_ok(zero && g[0] == 0.5, "capacity: a row dropped everywhere has g = 0, the others 1/2");
+    double l10 = moe_loss_rows(MOE_LOSS_NLL, d, m, &gs, m->gate_par, 0, 10, NULL, NULL);
+    double l5 = moe_loss_rows(MOE_LOSS_NLL, d, m, NULL, m->gate_par, 0, 5, NULL, NULL);
+    tap_ok(isfinite(l10) && l10 == l5, "capacity: the dropped rows add nothing to the nll "
+           "(%.6g = %.6g)", l10, l5);
+    memset(drop, 0, sizeof drop);
+    drop[0] = 1;
+    moe_gate_topk.prob_rows(d, &gs, m->gate_par, 0, 1, lg, g);
+    tap_ok(g[0] == 0 && g[1] == 1, "capacity: dropped from expert 1 only, expert 2 weighs 1");
+    moe_model_free(m);
+    moe_dataset_free(d);
+    gsl_rng_free(rng);
+}
+
 /* K = 4 regimes along z: y = b_r + x with regime r = the quarter of z in [-2, 2]. */
 static moe_dataset *regimes(size_t n, gsl_rng *rng)
 {
@@ -212,13 +368,26 @@ static moe_dataset *regimes(size_t n, gsl_rng *rng)
     return d;
 }
 
+static double fit_routing(const moe_dataset *d, size_t top_k, moe_aux_loss aux, double wt,
+                          double lwt, int noise, double *rcv2, moe_model **out);
+
 /* Fits K = 4 with the topk gate (k = TOP_K) and AUX; the CV^2 (population variance over the
  * experts / mean^2) of the rows routed to each expert (kept with the largest weight) on the
  * data; also writes the fit's model to *OUT when not NULL. */
 static double fit_load_cv2(const moe_dataset *d, size_t top_k, moe_aux_loss aux, double wt,
                            moe_model **out)
 {
+    return fit_routing(d, top_k, aux, wt, 0, -1, NULL, out);
+}
+
+/* As fit_load_cv2, with the load weight LWT, NOISE (moe_fit_options) and the routing's
+ * CV^2 of the load (moe_fit_routing_cv2) into *RCV2 (may be NULL). */
+static double fit_routing(const moe_dataset *d, size_t top_k, moe_aux_loss aux, double wt,
+                          double lwt, int noise, double *rcv2, moe_model **out)
+{
     moe_fit_options o = moe_fit_options_default();
+    o.load_weight = lwt;
+    o.noise = noise;
     o.k_min = o.k_max = 4;
     o.train = MOE_TRAIN_GD;
     o.gate = "topk";
@@ -250,12 +419,14 @@ static double fit_load_cv2(const moe_dataset *d, size_t top_k, moe_aux_loss aux,
         int ok = moe_fit_routing_cv2(f, &ci, &cl) == MOE_SUCCESS;
         for (size_t i = 0; ok && i < 4; i++) {
             double imp, ld;
-            ok &= moe_fit_routing(f, i, &rows, &imp, &ld) == MOE_SUCCESS;
+            ok &= moe_fit_routing(f, i, &rows, &imp, &ld, NULL) == MOE_SUCCESS;
             sh += ld;
             /* k = 1: the one kept expert is the gate's largest; the load share is rows / n */
             if (top_k == 1)
                 ok &= rows == (size_t)load[i] && fabs(ld - load[i] / (double)d->n) < 1e-15;
         }
+        if (rcv2)
+            *rcv2 = cl;
         tap_ok(ok && fabs(sh - 1) < 1e-12 && (top_k > 1 || fabs(cl - cv2) < 1e-12),
                "moe_fit_routing: rows and load shares (sum %.15g) agree with the predictions, "
                "CV^2 of load %.4g", sh, cl);
@@ -289,6 +460,16 @@ static void test_collapse(void)
      * not implemented, is what lets the other experts be tried) */
     tap_ok(imp > 2, "the shazeer (importance) loss leaves the collapsed Switch router as it is "
            "(CV^2 %.3g > 2)", imp);
+    /* k = 2 with the training noise (the default for k >= 2): without an auxiliary loss the
+     * kept sets stay lopsided; Shazeer's importance and load losses (weights 1 each) spread
+     * them evenly (CV^2 of the rows keeping each expert; bound 0.05: 230/200/200/170 of the
+     * 800 kept places would be 0.045) */
+    double cn = NAN, cs = NAN;
+    fit_routing(d, 2, MOE_AUX_NONE, 0, 0, -1, &cn, NULL);
+    fit_routing(d, 2, MOE_AUX_SHAZEER, 1, 1, -1, &cs, NULL);
+    tap_ok(cn > 0.2, "k = 2, noise, no aux loss: the load is lopsided (CV^2 %.3g > 0.2)", cn);
+    tap_ok(cs < 0.05, "k = 2, noise, importance + load losses: balanced (CV^2 %.3g < 0.05)",
+           cs);
     moe_dataset_free(d);
     gsl_rng_free(rng);
 }
@@ -314,6 +495,14 @@ static void test_save_load(void)
         printf("# %s\n", m ? e.message : "no fit");
     tap_ok(ok && l->top_k == 2 && strcmp(l->gate->name, "topk") == 0, "saved and loaded: "
            "topk gate with top_k 2");
+    /* the block: the logit rows, then the noise rows that training moved off 0 */
+    double unorm = 0;
+    for (size_t j = 4 * 2; ok && j < 2 * 4 * 2; j++)
+        unorm += fabs(m->gate_par[j]);
+    tap_ok(ok && l->gp == m->gp && m->gp == 2 * 4 * 2 &&
+           memcmp(l->gate_par, m->gate_par, m->gp * sizeof *m->gate_par) == 0 && unorm > 0,
+           "saved and loaded: the gate block (gate_coef and gate_noise, |W_noise|_1 = %.3g) "
+           "bit for bit", unorm);
     moe_prediction *p1 = NULL, *p2 = NULL;
     if (ok && moe_predict(m, d, 1, &p1, NULL) == MOE_SUCCESS &&
         moe_predict(l, d, 1, &p2, NULL) == MOE_SUCCESS) {
@@ -357,15 +546,32 @@ int main(void)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 3);
-    test_nll_gradient(1, rng);
-    test_nll_gradient(2, rng);
-    test_aux_gradient(MOE_AUX_SWITCH, "switch", 2, rng);
-    test_aux_gradient(MOE_AUX_SWITCH, "switch", 1, rng);
-    test_aux_gradient(MOE_AUX_SHAZEER, "shazeer", 2, rng);
-    test_aux_gradient(MOE_AUX_SHAZEER, "shazeer", 1, rng);
+    test_nll_gradient(1, 0, NULL, rng);
+    test_nll_gradient(2, 0, NULL, rng);
+    test_nll_gradient(1, 1, NULL, rng);
+    test_nll_gradient(2, 1, NULL, rng);
+    unsigned char drop[N * K] = {0};
+    for (size_t t = 0; t < N * K; t += 3)  /* any mask: the gradient holds for it fixed */
+        drop[t] = 1;
+    test_nll_gradient(2, 1, drop, rng);
+    test_nll_gradient(1, 1, drop, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SWITCH, 0.7, 0, 0}, "switch", 2, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SWITCH, 0.7, 0, 0}, "switch", 1, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SHAZEER, 0.7, 0, 0}, "importance", 2, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SHAZEER, 0.7, 0, 0}, "importance", 1, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SHAZEER, 0, 0.7, 0}, "load", 2, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SHAZEER, 0, 0.7, 0}, "load", 1, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SHAZEER, 0.3, 0.7, 0}, "shazeer", 2, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_NONE, 0, 0, 0.7}, "z-loss", 2, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_NONE, 0, 0, 0.7}, "z-loss", 1, rng);
+    test_aux_gradient((moe_gate_losses){MOE_AUX_SWITCH, 0.5, 0, 0.2}, "switch + z-loss", 2,
+                      rng);
     test_k_equals_softmax(rng);
     test_ties();
     test_em_refused();
+    test_noise();
+    test_capacity();
+    test_load_value();
     test_save_load();
     test_collapse();
     gsl_rng_free(rng);

@@ -135,6 +135,40 @@ int cli_output_commit(cli_output *out);
 /* Closes and removes OUT's temporary file (after a failure); a no-op for an unopened OUT. */
 void cli_output_abort(cli_output *out);
 
+/* moefit under mpirun (src/cli/mpi.c, built when configure found MPI). MPI is started only
+ * when the process was launched by mpirun (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set),
+ * so the plain binary runs alone (and under valgrind) without it. Rank 0 writes every output;
+ * the others' standard output and error go to /dev/null. */
+#ifdef MOE_HAVE_MPI
+/* Starts MPI when launched by mpirun and registers its end at exit. Returns 0. */
+int cli_mpi_start(int *argc, char ***argv);
+/* This process's rank and the number of ranks (0 and 1 without mpirun). */
+size_t cli_mpi_rank(void);
+size_t cli_mpi_size(void);
+/* The reduction hook for moe_fit_options.comm: NULL with one rank. */
+const moe_comm *cli_mpi_comm(void);
+/* Each rank reads its byte range of PATH (moe_csv_split, moe_table_read_csv_range) and the
+ * parts are joined on every rank; an error on any rank is every rank's: the status and
+ * message of the lowest failing rank (the first in the file). Returns a library status. */
+int cli_mpi_read_table(const char *path, const moe_csv_options *csv, moe_table **out,
+                       moe_error *err);
+/* Every rank's exit status RC agreed: the largest, on every rank (a collective); for a
+ * failure that only rank 0 can meet, such as opening an output, before the fit's
+ * collectives, which the other ranks would otherwise wait in for ever. */
+int cli_mpi_agree(int rc);
+#else
+static inline int cli_mpi_start(int *argc, char ***argv) { (void)argc; (void)argv; return 0; }
+static inline size_t cli_mpi_rank(void) { return 0; }
+static inline size_t cli_mpi_size(void) { return 1; }
+static inline const moe_comm *cli_mpi_comm(void) { return NULL; }
+static inline int cli_mpi_agree(int rc) { return rc; }
+static inline int cli_mpi_read_table(const char *path, const moe_csv_options *csv,
+                                     moe_table **out, moe_error *err)
+{
+    return moe_table_read_csv(path, csv, out, err);
+}
+#endif
+
 /* Which progress lines to print on stderr: -q, default (only on a terminal), -v. */
 typedef enum cli_verbosity { CLI_QUIET = -1, CLI_NORMAL = 0, CLI_VERBOSE = 1 } cli_verbosity;
 

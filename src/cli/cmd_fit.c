@@ -13,6 +13,10 @@
 
 #include "cli/cli.h"
 
+/* Starts per K under gradient descent when --restarts is not given: a GD start runs every
+ * epoch (no short runs), so the EM search's 40 would cost 40 full fits. */
+#define CLI_GD_RESTARTS 5
+
 void cli_fit_help(FILE *fp)
 {
     fputs(
@@ -30,12 +34,12 @@ void cli_fit_help(FILE *fp)
 "      --family=F         expert family: gaussian (linear regression, the default),\n"
 "                         poisson (counts, log link), logistic (0/1 or successes out of\n"
 "                         --trials, logit link) or mlp:H[:tanh|relu] (a network of H\n"
-"                         hidden units, tanh by default, Gaussian output; --train gd)\n"
+"                         hidden units, tanh by default, Gaussian output; by GD)\n"
 "      --criterion=C      aic, bic or icl: picks K in a range (default bic)\n"
 "      --init=M           kmeans, random or mixed (first start k-means, then in turn\n"
 "                         random slabs of the gate inputs, random Voronoi cells of\n"
 "                         (x, y) and random responsibilities; default mixed)\n"
-"      --restarts=R       starts per K of the global search (default 40)\n"
+"      --restarts=R       starts per K of the global search (default 40; 5 under GD)\n"
 "      --short-iter=N     EM iterations of each start before the best are continued\n"
 "                         (default 30; 0: every start runs to convergence)\n"
 "      --keep=M           best short runs continued to convergence (default 8)\n"
@@ -66,7 +70,8 @@ void cli_fit_help(FILE *fp)
 "                         start from the fit) instead: slower, honest about other maxima\n"
 "\n"
 "Training:\n"
-"      --train=T          em (the default) or gd: gradient descent on --loss\n"
+"      --train=T          em (the default; gd for mlp experts and --gate topk) or gd:\n"
+"                         gradient descent on --loss\n"
 "      --loss=L           gd: nll (negative log-likelihood, the default), competitive\n"
 "                         (sum_i g_i (-log f_i)) or cooperative ((y - sum_i g_i mu_i)^2 / 2)\n"
 "      --optimizer=O      gd: adam (the default) or sgd (with --momentum)\n"
@@ -84,9 +89,18 @@ void cli_fit_help(FILE *fp)
 "                         expert) and gives the others weight 0\n"
 "      --top-k=K          topk: experts kept per row, 1 (the Switch form) to -k (default 2)\n"
 "      --aux=A            topk: load-balancing loss added per batch: switch (alpha K\n"
-"                         sum f_i P_i, the default), shazeer (CV^2 of the importance)\n"
-"                         or none\n"
-"      --aux-weight=W     topk: the auxiliary loss's weight (default 0.01)\n"
+"                         sum f_i P_i, the default), shazeer (CV^2 of the importance\n"
+"                         and CV^2 of the load, its normal-CDF estimator) or none\n"
+"      --aux-weight=W     topk: switch's alpha, shazeer's importance weight (0.01)\n"
+"      --load-weight=W    topk, --aux shazeer: the load loss's weight (default 0.01)\n"
+"      --z-loss=W         topk: router z-loss W mean (log sum exp logits)^2 per batch\n"
+"                         (default 0: none; ST-MoE uses 1e-3)\n"
+"      --capacity=F       topk: capacity factor: an expert takes at most\n"
+"                         ceil(F batch top-k / K) rows of a training batch, later rows\n"
+"                         are dropped from it and counted (default 0: no capacity)\n"
+"      --noise=on|off     topk: noisy logits while training, a learned noise scale\n"
+"                         per expert, never at predict (default: on for --top-k 2\n"
+"                         or more, off for the Switch form --top-k 1)\n"
 "\n"
 "Data:\n"
 "  -y, --response=COL     response column, by name or 1-based index (default: the last)\n"
@@ -110,7 +124,8 @@ void cli_fit_help(FILE *fp)
 "  -o, --output=FILE      save the fitted model as JSON for predict and plot\n"
 "      --plot=DIR         draw the gating, regimes, responsibility, convergence and\n"
 "                         model-selection plots and, with two or more gate inputs, the\n"
-"                         gate map into DIR (needs gnuplot)\n"
+"                         gate map (topk: the routing map, and the expert load) into\n"
+"                         DIR (needs gnuplot)\n"
 "      --format=F         png, svg or pdf for --plot (default png)\n"
 "      --along=COL        input the plots are drawn along (default: the first)\n"
 "  -q, --quiet            no progress and no notes on standard error (warnings stay)\n"
@@ -118,6 +133,9 @@ void cli_fit_help(FILE *fp)
 "  -h, --help             show this help and exit\n"
 "\n"
 "Output files appear only when complete (written under a temporary name, then renamed).\n"
+"Under mpirun -np R (moefit --version says whether MPI is built in) each rank reads its\n"
+"part of DATA.csv and shares EM's passes; the output is the single-process one, bit for\n"
+"bit, written by rank 0 (--train gd and --bootstrap are not yet under MPI).\n"
 "Example: moefit fit -k 2:4 --criterion icl -o model.json datasets/mcycle.csv\n",
           fp);
 }
@@ -255,7 +273,8 @@ enum {
     OPT_KEEP_SPURIOUS, OPT_TRAIN, OPT_LOSS, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_BATCH,
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
     OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH, OPT_GATE,
-    OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT
+    OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT, OPT_LOAD_WEIGHT, OPT_Z_LOSS, OPT_CAPACITY,
+    OPT_NOISE
 };
 
 static const struct option long_options[] = {
@@ -294,6 +313,10 @@ static const struct option long_options[] = {
     {"top-k", required_argument, NULL, OPT_TOP_K},
     {"aux", required_argument, NULL, OPT_AUX},
     {"aux-weight", required_argument, NULL, OPT_AUX_WEIGHT},
+    {"load-weight", required_argument, NULL, OPT_LOAD_WEIGHT},
+    {"z-loss", required_argument, NULL, OPT_Z_LOSS},
+    {"capacity", required_argument, NULL, OPT_CAPACITY},
+    {"noise", required_argument, NULL, OPT_NOISE},
     {"weights", required_argument, NULL, OPT_WEIGHTS},
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"trials", required_argument, NULL, OPT_TRIALS},
@@ -360,6 +383,8 @@ int cli_fit(int argc, char **argv)
     moe_plot_options po = moe_plot_options_default();
     const char *json_path = NULL, *model_path = NULL;
     int verbosity = CLI_NORMAL, format_given = 0, k_given = 0;
+    int train_given = 0;          /* --train seen; else a GD-only family or gate picks GD */
+    int restarts_given = 0;       /* --restarts seen; else GD takes CLI_GD_RESTARTS */
     const char *gd_given = NULL;  /* a GD-only option seen (for the message without --train gd) */
     const char *topk_given = NULL;  /* a topk-only option seen */
 
@@ -395,7 +420,10 @@ int cli_fit(int argc, char **argv)
                 return cli_usage_error("fit", "--init must be kmeans, random or mixed, not '%s'",
                                        optarg);
             break;
-        case OPT_RESTARTS: bad = cli_parse_size("fit", "--restarts", optarg, &fo.restarts); break;
+        case OPT_RESTARTS:
+            bad = cli_parse_size("fit", "--restarts", optarg, &fo.restarts);
+            restarts_given = 1;
+            break;
         case OPT_SEED: bad = cli_parse_ulong("fit", "--seed", optarg, &fo.seed); break;
         case OPT_SHORT_ITER:
             bad = cli_parse_size("fit", "--short-iter", optarg, &fo.short_iter);
@@ -427,6 +455,7 @@ int cli_fit(int argc, char **argv)
         case OPT_KEEP_SPURIOUS: fo.keep_spurious = 1; break;
         case OPT_NO_SE: fo.standard_errors = 0; break;
         case OPT_TRAIN:
+            train_given = 1;
             if (strcmp(optarg, "em") == 0)
                 fo.train = MOE_TRAIN_EM;
             else if (strcmp(optarg, "gd") == 0)
@@ -510,6 +539,27 @@ int cli_fit(int argc, char **argv)
             bad = cli_parse_double("fit", "--aux-weight", optarg, &fo.aux_weight);
             topk_given = "--aux-weight";
             break;
+        case OPT_LOAD_WEIGHT:
+            bad = cli_parse_double("fit", "--load-weight", optarg, &fo.load_weight);
+            topk_given = "--load-weight";
+            break;
+        case OPT_Z_LOSS:
+            bad = cli_parse_double("fit", "--z-loss", optarg, &fo.z_loss);
+            topk_given = "--z-loss";
+            break;
+        case OPT_CAPACITY:
+            bad = cli_parse_double("fit", "--capacity", optarg, &fo.capacity);
+            topk_given = "--capacity";
+            break;
+        case OPT_NOISE:
+            if (strcmp(optarg, "on") == 0)
+                fo.noise = 1;
+            else if (strcmp(optarg, "off") == 0)
+                fo.noise = 0;
+            else
+                return cli_usage_error("fit", "--noise must be on or off, not '%s'", optarg);
+            topk_given = "--noise";
+            break;
         case OPT_FAMILY: bad = cli_parse_family("fit", optarg, &fo.family); break;
         case OPT_WEIGHTS: sel.weights = optarg; break;
         case OPT_OFFSET: sel.offset = optarg; break;
@@ -561,6 +611,10 @@ int cli_fit(int argc, char **argv)
     if (fo.tree && fo.min_prior > 0)
         return cli_usage_error("fit", "--min-prior cannot be used with --tree (a tree's "
                                "branching is fixed, so no leaf can be dropped)");
+    if (!train_given && moe_fit_gd_only(&fo))
+        fo.train = MOE_TRAIN_GD;
+    if (!restarts_given && fo.train == MOE_TRAIN_GD)
+        fo.restarts = CLI_GD_RESTARTS;  /* each GD start runs every epoch: not 40 of them */
     if (gd_given && fo.train != MOE_TRAIN_GD)
         return cli_usage_error("fit", "%s needs --train gd", gd_given);
     int topk = fo.gate && strcmp(fo.gate, "topk") == 0;
@@ -568,7 +622,7 @@ int cli_fit(int argc, char **argv)
         return cli_usage_error("fit", "%s needs --gate topk", topk_given);
     if (topk && fo.train != MOE_TRAIN_GD)
         return cli_usage_error("fit", "--gate topk is trained by gradient descent only (EM "
-                               "has no M-step for KeepTopK): add --train gd");
+                               "has no M-step for KeepTopK): leave out --train em");
     if (fo.bootstrap_search && !fo.bootstrap)
         return cli_usage_error("fit", "--bootstrap-search needs --bootstrap B");
     if (fo.bootstrap && fo.train == MOE_TRAIN_GD)
@@ -577,6 +631,20 @@ int cli_fit(int argc, char **argv)
     if (fo.bootstrap && fo.tree)
         return cli_usage_error("fit", "--bootstrap does not support --tree yet (a tree's "
                                "leaves cannot be relabelled freely to match the refits)");
+    if (cli_mpi_size() > 1) {
+        /* what is not spread over the ranks yet is refused rather than run on every rank */
+        if (fo.train == MOE_TRAIN_GD)
+            return cli_usage_error("fit", "--train gd is not yet under MPI (gradient descent "
+                                   "does not use the ranks' reduction hook yet): run it "
+                                   "without mpirun");
+        if (fo.bootstrap)
+            return cli_usage_error("fit", "--bootstrap is not yet under MPI (its refits are "
+                                   "not spread over the ranks): run it without mpirun");
+        if (strcmp(data_path, "-") == 0)
+            return cli_usage_error("fit", "standard input is not yet under MPI (every rank "
+                                   "reads its own part of the file): give a file");
+        fo.comm = cli_mpi_comm();
+    }
     const char *why = moe_fit_options_check(&fo);
     if (why && fo.tree && strncmp(why, "tree: ", 6) == 0)
         return cli_usage_error("fit", "--tree '%s': %s", fo.tree, why + 6);
@@ -611,10 +679,14 @@ int cli_fit(int argc, char **argv)
         }
     }
 
+    if (cli_mpi_rank() > 0)  /* under mpirun rank 0 writes every output */
+        json_path = model_path = po.dir = NULL;
     /* Outputs are opened before the (long) fit so that an unwritable place fails at once. */
-    if (json_path && (rc = cli_output_open(&json_out, json_path)))
-        goto done;
-    if (model_path && (rc = cli_output_open(&model_out, model_path)))
+    if (json_path)
+        rc = cli_output_open(&json_out, json_path);
+    if (!rc && model_path)
+        rc = cli_output_open(&model_out, model_path);
+    if ((rc = cli_mpi_agree(rc)))  /* rank 0 alone opens them: the others stop with it */
         goto done;
 
     progress_state ps;

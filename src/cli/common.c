@@ -400,7 +400,7 @@ int cli_load_model(const char *path, moe_model **out)
 static int read_table(const char *path, const moe_csv_options *csv, moe_table **out)
 {
     moe_error err = {0};
-    int s = moe_table_read_csv(path, csv, out, &err);
+    int s = cli_mpi_read_table(path, csv, out, &err);  /* moe_table_read_csv alone */
     if (s != MOE_SUCCESS)
         return cli_fail(s, &err);
     return 0;

@@ -50,6 +50,11 @@ static void version(void)
     printf("moefit %s\n", PACKAGE_VERSION);
     printf("libmoe %s\n", moe_version());
     printf("kernels %s\n", moe_kernels_name());
+#ifdef MOE_HAVE_MPI
+    printf("mpi yes (moefit fit runs under mpirun -np R)\n");
+#else
+    printf("mpi no (configure found no MPI)\n");
+#endif
     printf("Copyright (C) 2026 the moefit developers.\n"
            "License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\n"
            "This is free software: you are free to change and redistribute it.\n"
@@ -92,6 +97,7 @@ static int finish(int status)
 
 int main(int argc, char **argv)
 {
+    cli_mpi_start(&argc, &argv);
     if (argc < 2)
         return cli_usage_error(NULL, "no data file given");
     const char *first = argv[1];
@@ -120,6 +126,9 @@ int main(int argc, char **argv)
         return finish(0);
     }
     const struct command *c = find(first);
+    if (c && c->run != cli_fit && cli_mpi_size() > 1)
+        return cli_usage_error(NULL, "'moefit %s' is not yet under MPI: run it without "
+                               "mpirun (only fit is spread over ranks)", first);
     if (c) {
         argv[1] = argv[0];   /* messages show the tool's name; the command knows its own */
         return finish(c->run(argc - 1, argv + 1));

@@ -55,6 +55,9 @@ typedef struct reader {
     size_t nf, fcap;
     size_t rec_line;    /* line where the current record starts */
     int first_block;    /* the next fill reads the first block */
+    long long base;     /* file offset of buf[0] */
+    long long rec_off;  /* file offset where the current record starts */
+    long long stop;     /* a range read: no record starting at or after this offset; -1 */
 } reader;
 
 /* Reads more input after the unconsumed bytes, moved to the front of the buffer; grows the
@@ -63,6 +66,7 @@ static int fill(reader *r)
 {
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->base += (long long)r->pos;
         r->len -= r->pos;
         r->pos = 0;
     }
@@ -233,6 +237,8 @@ static int split_quoted(reader *r, char *p, char *end)
 static int next_record(reader *r)
 {
     for (;;) {
+        if (r->stop >= 0 && r->base + (long long)r->pos >= r->stop)
+            return 0;
         if (r->pos == r->len) {
             if (r->eof)
                 return 0;
@@ -252,6 +258,7 @@ static int next_record(reader *r)
         char *le = nl ? nl : e;
         r->nf = 0;
         r->rec_line = r->line;
+        r->rec_off = r->base + (long long)(p - r->buf);
         if (!memchr(p, '"', (size_t)(le - p))) {
             char *rend = le;
             if (rend > p && rend[-1] == '\r')
@@ -460,7 +467,9 @@ static int ragged(reader *r, moe_table *t, int header)
                         t->ncols);
 }
 
-static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
+/* Reads the first record: the header (or, when OPT says there is none or it looks like
+ * data, the first data record, left in r->f with *HEADER = 0). Sets the names. */
+static int read_header(reader *r, const moe_csv_options *opt, moe_table *t, int *header_out)
 {
     int s = fill(r);
     if (s)
@@ -481,21 +490,21 @@ static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
             header = moe_data_parse_double(r->f[j].s, r->f[j].len, &v) == MOE_NUM_TEXT;
         }
     }
-    size_t header_line = r->rec_line;
     t->ncols = r->nf;
+    t->header_line = r->rec_line;
     t->cols = calloc(t->ncols, sizeof *t->cols);
     t->bad = calloc(t->ncols, sizeof *t->bad);
     if (!t->cols || !t->bad)
         return moe_error_set(r->err, MOE_ENOMEM, "out of memory reading %s", r->name);
-    s = set_names(r, t, header);
-    if (s)
-        return s;
-    size_t cap = 0;
-    if (!header) { /* the first record is data */
-        if ((s = grow_columns(r, t, &cap)))
-            return s;
-        store_row(r, t);
-    }
+    *header_out = header;
+    return set_names(r, t, header);
+}
+
+/* Reads the data records after the header into T (rows already in T, CAP, kept). */
+static int read_rows(reader *r, moe_table *t, int header, size_t *capp)
+{
+    int s, got;
+    size_t cap = *capp;
     while ((got = next_record(r)) == 1) {
         if (r->nf != t->ncols)
             return ragged(r, t, header);
@@ -503,11 +512,15 @@ static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
             return s;
         store_row(r, t);
     }
-    if (got < 0)
-        return -got;
+    *capp = cap;
+    return got < 0 ? -got : MOE_SUCCESS;
+}
+
+/* Columns and lines shrunk to the rows read. */
+static void shrink(moe_table *t)
+{
     if (t->nrows == 0)
-        return moe_error_at(r->err, MOE_EFORMAT, r->name, header_line, 0,
-                            "a header but no data rows");
+        return;
     for (size_t j = 0; j < t->ncols; j++) { /* shrink to fit */
         double *c = realloc(t->cols[j], t->nrows * sizeof *c);
         if (c)
@@ -516,6 +529,59 @@ static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
     size_t *l = realloc(t->lines, t->nrows * sizeof *l);
     if (l)
         t->lines = l;
+}
+
+static int read_table(reader *r, const moe_csv_options *opt, moe_table *t)
+{
+    int header, s = read_header(r, opt, t, &header);
+    if (s)
+        return s;
+    size_t header_line = r->rec_line, cap = 0;
+    if (!header) { /* the first record is data */
+        if ((s = grow_columns(r, t, &cap)))
+            return s;
+        store_row(r, t);
+    }
+    if ((s = read_rows(r, t, header, &cap)))
+        return s;
+    if (t->nrows == 0)
+        return moe_error_at(r->err, MOE_EFORMAT, r->name, header_line, 0,
+                            "a header but no data rows");
+    shrink(t);
+    return MOE_SUCCESS;
+}
+
+/* A range read: the header from the file's start, then the records that start in
+ * [START, END), the first of them on physical line FIRST_LINE (when START is past the
+ * header). No rows is not an error here. */
+static int read_table_range(reader *r, const moe_csv_options *opt, long long start,
+                            long long end, size_t first_line, moe_table *t)
+{
+    int header, s = read_header(r, opt, t, &header);
+    if (s)
+        return s;
+    size_t cap = 0;
+    if (!header && r->rec_off >= start && r->rec_off < end) {
+        if ((s = grow_columns(r, t, &cap)))
+            return s;
+        store_row(r, t);
+    }
+    long long after = r->base + (long long)r->pos, from = after > start ? after : start;
+    if (from >= end)
+        return MOE_SUCCESS;
+    if (from > after) {  /* jump to the range (else it starts right after the header) */
+        if (fseeko(r->fp, (off_t)from, SEEK_SET) != 0)
+            return moe_error_at(r->err, MOE_EOPEN, r->name, 0, 0, "cannot seek to byte %lld: %s",
+                                from, strerror(errno));
+        r->pos = r->len = 0;
+        r->eof = 0;
+        r->base = from;
+        r->line = first_line;
+    }
+    r->stop = end;
+    if ((s = read_rows(r, t, header, &cap)))
+        return s;
+    shrink(t);
     return MOE_SUCCESS;
 }
 
@@ -550,6 +616,7 @@ int moe_table_read_stream(FILE *fp, const char *name, const moe_csv_options *opt
     r.err = err;
     r.line = 1;
     r.first_block = 1;
+    r.stop = -1;
     r.cap = BLOCK_SIZE;
     r.buf = malloc(r.cap);
     if (t)
@@ -589,4 +656,46 @@ int moe_table_read_csv(const char *path, const moe_csv_options *opt, moe_table *
     int s = moe_table_read_stream(fp, path, opt, out, err);
     fclose(fp);
     return s;
+}
+
+int moe_table_read_csv_range(const char *path, const moe_csv_options *opt, long long start,
+                             long long end, size_t first_line, moe_table **out, moe_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !out || start < 0 || end < start || first_line == 0)
+        return moe_error_set(err, MOE_EINVAL, "moe_table_read_csv_range: bad argument");
+    moe_csv_options def = moe_csv_options_default();
+    int s = check_options(opt ? opt : &def, err);
+    if (s)
+        return s;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return moe_error_at(err, MOE_EOPEN, path, 0, 0, "cannot open: %s", strerror(errno));
+    moe_table *t = calloc(1, sizeof *t);
+    reader r = {0};
+    r.fp = fp;
+    r.name = path;
+    r.err = err;
+    r.line = 1;
+    r.first_block = 1;
+    r.stop = -1;
+    r.cap = BLOCK_SIZE;
+    r.buf = malloc(r.cap);
+    if (t)
+        t->name = strdup(path);
+    if (!t || !r.buf || !t->name)
+        s = moe_error_set(err, MOE_ENOMEM, "out of memory reading %s", path);
+    else
+        s = read_table_range(&r, opt ? opt : &def, start, end, first_line, t);
+    free(r.buf);
+    free(r.f);
+    fclose(fp);
+    if (s) {
+        moe_table_free(t);
+        return s;
+    }
+    moe_error_clear(err);
+    *out = t;
+    return MOE_SUCCESS;
 }

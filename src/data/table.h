@@ -27,6 +27,7 @@ struct moe_table {
     double **cols;        /* ncols columns of nrows values each (column-major) */
     size_t *lines;        /* nrows physical lines (1-based) where each data row starts */
     moe_table_bad *bad;   /* ncols records of bad cells */
+    size_t header_line;   /* physical line of the first record (the header, if any) */
 };
 
 /* Writes the LEN bytes at S into OUT (at least MOE_TABLE_TEXT bytes) for a message: bytes

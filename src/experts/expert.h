@@ -48,6 +48,11 @@ typedef struct moe_expert_type {
     /* Doubles in one expert's block, and free parameters (its share of the df). */
     size_t (*block_size)(const moe_expert_shape *s);
     size_t (*nparams)(const moe_expert_shape *s);
+    /* The parameters the spurious-expert rule asks MIN_ROWS effective rows for
+     * (src/train/spurious.c); NULL: nparams. A family of many weights that are not
+     * identifiable one by one (an MLP) counts a linear expert's on the same inputs instead:
+     * rows per weight would call every such expert spurious. */
+    size_t (*rows_rule_params)(const moe_expert_shape *s);
     /* A neutral block (all coefficients 0, scale 1) into PAR. */
     void (*init)(const moe_expert_shape *s, double *par);
     /* Draws from RNG the block a start begins from, for a family whose neutral block is a

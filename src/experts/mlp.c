@@ -32,6 +32,9 @@
 
 static size_t n_weights(const moe_expert_shape *s) { return s->hidden * (s->nx + 2) + 1; }
 static size_t mlp_block_size(const moe_expert_shape *s) { return n_weights(s) + 1; }
+
+/* The spurious-expert rule's count: a linear Gaussian expert's (intercept, slopes, sigma). */
+static size_t mlp_rows_rule_params(const moe_expert_shape *s) { return s->nx + 2; }
 static size_t mlp_ncoef(const moe_expert_shape *s)
 {
     (void)s;
@@ -300,6 +303,7 @@ const moe_expert_type moe_expert_mlp = {
     .opaque = 1,
     .block_size = mlp_block_size,
     .nparams = mlp_block_size,
+    .rows_rule_params = mlp_rows_rule_params,
     .init = mlp_init,
     .randomise = mlp_randomise,
     .from_linear = mlp_from_linear,

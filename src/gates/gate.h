@@ -15,6 +15,14 @@
 #include "data/dataset.h"
 #include "model/model.h"
 
+/* The weights of a gate's batch-level losses (aux_rows; DESIGN.md section 1). */
+typedef struct moe_gate_losses {
+    moe_aux_loss aux;    /* load balancing: switch, shazeer or none */
+    double aux_weight;   /* switch: alpha; shazeer: w_imp, the importance loss's weight */
+    double load_weight;  /* shazeer: w_load, the load loss's weight */
+    double z_weight;     /* the router z-loss's weight w_z (0: none) */
+} moe_gate_losses;
+
 typedef struct moe_gate_type {
     const char *name;                        /* as in model files */
     /* Every slot gets the gate's shape S: K, nz and, for a tree gate, its branching. */
@@ -47,14 +55,22 @@ typedef struct moe_gate_type {
      * for these rows, so the slot computes no logit or exponential. NULL with prob_rows. */
     void (*grad_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
                       const double *g, const double *c, size_t r0, size_t r1, double *grad);
-    /* The batch-level auxiliary loss of kind AUX (load balancing) with weight WEIGHT over
-     * rows [R0, R1) of D, one batch of gradient descent, at THETA: returns it and, when GRAD
-     * is not NULL, adds its gradient (nparams values). Not a per-row sum (CV^2 of the batch's
-     * importance, Switch's alpha K sum f_i P_i), so src/train/gd.c calls it once per batch
-     * after the per-row losses. NULL for a gate without one (the trainer then refuses an
-     * aux other than MOE_AUX_NONE). */
+    /* The batch-level auxiliary losses L (load balancing, router z-loss) over rows [R0, R1)
+     * of D, one batch of gradient descent, at THETA: returns their sum and, when GRAD is not
+     * NULL, adds its gradient (nparams values). Not a per-row sum (CV^2 of the batch's
+     * importance and load, Switch's alpha K sum f_i P_i), so src/train/gd.c calls it once per
+     * batch after the per-row losses. NULL for a gate without them (the trainer then refuses
+     * them). */
     double (*aux_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *theta,
-                       size_t r0, size_t r1, moe_aux_loss aux, double weight, double *grad);
+                       size_t r0, size_t r1, const moe_gate_losses *l, double *grad);
+    /* Expert capacity of one batch, rows [R0, R1) of D at block PAR (S's noise as in
+     * training, S->drop unused): each expert takes at most ceil(FACTOR (R1 - R0) top_k / K)
+     * of the rows that keep it, in row order; DROP ((R1 - R0) x K) gets 1 where a later row
+     * is dropped from the expert, 0 elsewhere, and DROPPED (K, may be NULL) the drops per
+     * expert. NULL for a gate without capacity. */
+    void (*capacity_rows)(const moe_dataset *d, const moe_gate_shape *s, const double *par,
+                          size_t r0, size_t r1, double factor, unsigned char *drop,
+                          size_t *dropped);
     /* From summed STATS: the gradient of Q (GRAD, nparams values) and its negative Hessian
      * (NEG_HESS, nparams x nparams row-major, full and symmetric; may be NULL). */
     void (*derivatives)(const double *stats, const moe_gate_shape *s, double *grad,

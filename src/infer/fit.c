@@ -73,7 +73,22 @@ moe_fit_options moe_fit_options_default(void)
     o.top_k = 2;
     o.aux = MOE_AUX_SWITCH;
     o.aux_weight = 0.01;
+    o.load_weight = 0.01;
+    o.z_loss = 0;
+    o.capacity = 0;
+    o.noise = -1;
     return o;
+}
+
+int moe_fit_gd_only(const moe_fit_options *opt)
+{
+    const moe_expert_type *et;
+    moe_expert_shape es;
+    if (!opt)
+        return 0;
+    if (opt->gate && strcmp(opt->gate, "topk") == 0)
+        return 1;
+    return moe_expert_spec_parse(opt->family, &et, &es) == NULL && et->gd_only;
 }
 
 const char *moe_fit_options_check(const moe_fit_options *opt)
@@ -147,6 +162,19 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
             return "the auxiliary loss must be switch, shazeer or none";
         if (!(opt->aux_weight >= 0) || !isfinite(opt->aux_weight))
             return "the auxiliary loss weight must be a finite number >= 0";
+        if (!(opt->load_weight >= 0) || !isfinite(opt->load_weight))
+            return "the load loss weight must be a finite number >= 0";
+        if (!(opt->z_loss >= 0) || !isfinite(opt->z_loss))
+            return "the router z-loss weight must be a finite number >= 0";
+        if (!(opt->capacity >= 0) || !isfinite(opt->capacity))
+            return "the capacity factor must be a finite number >= 0 (0: no capacity)";
+        if (opt->capacity > 0 && opt->capacity * (double)opt->top_k < 1)
+            return "the capacity factor times top_k must be at least 1 (else an expert "
+                   "takes fewer rows than the batch has per expert)";
+        if (opt->noise < -1 || opt->noise > 1)
+            return "noise must be 1 (on), 0 (off) or -1 (on for top_k >= 2)";
+    } else if (opt->z_loss != 0 || opt->capacity != 0) {
+        return "the router z-loss and the capacity belong to the topk gate (gate \"topk\")";
     }
     if (opt->train == MOE_TRAIN_GD) {
         if (!moe_loss_name(opt->loss))
@@ -258,6 +286,7 @@ void moe_fit_free(moe_fit *f)
     free(f->prior);
     free(f->size);
     free(f->routed);
+    free(f->dropped);
     free(f->importance);
     free(f->rmse);
     free(f->r2);
@@ -290,19 +319,34 @@ static double cv2(const double *v, size_t k)
 
 /* A top-k gate's routing on standardised DS into F (unweighted rows, as the auxiliary
  * losses count them): rows keeping each expert (g > 0), importance shares, both CV^2. */
-static int topk_routing(const moe_dataset *ds, const moe_model *m, moe_fit *f)
+static int topk_routing(const moe_dataset *ds, const moe_model *m, const moe_fit_options *opt,
+                        moe_fit *f)
 {
     size_t n = ds->n, k = m->k;
     double *g = malloc(n * k * sizeof *g), *lg = malloc(n * k * sizeof *lg);
     double imp[MOE_K_MAX] = {0}, load[MOE_K_MAX] = {0}, tot = 0;
+    unsigned char *drop = opt->capacity > 0 ? malloc(n * k) : NULL;
     f->routed = calloc(k, sizeof *f->routed);
+    f->dropped = calloc(k, sizeof *f->dropped);
     f->importance = malloc(k * sizeof *f->importance);
-    if (!g || !lg || !f->routed || !f->importance) {
+    if (!g || !lg || !f->routed || !f->dropped || !f->importance ||
+        (opt->capacity > 0 && !drop)) {
         free(g);
         free(lg);
+        free(drop);
         return MOE_ENOMEM;
     }
     moe_gate_shape gs = moe_model_gate_shape(m);
+    if (drop) {  /* the capacity in batches of the fit's batch size, in row order */
+        size_t batch = opt->batch > 0 && opt->batch < n ? opt->batch : n;
+        for (size_t r0 = 0; r0 < n; r0 += batch) {
+            size_t r1 = r0 + batch < n ? r0 + batch : n, dr[MOE_K_MAX];
+            m->gate->capacity_rows(ds, &gs, m->gate_par, r0, r1, opt->capacity, drop, dr);
+            for (size_t i = 0; i < k; i++)
+                f->dropped[i] += dr[i];
+        }
+        free(drop);
+    }
     m->gate->prob_rows(ds, &gs, m->gate_par, 0, n, lg, g);
     for (size_t r = 0; r < n; r++)
         for (size_t i = 0; i < k; i++) {
@@ -323,12 +367,14 @@ static int topk_routing(const moe_dataset *ds, const moe_model *m, moe_fit *f)
 }
 
 int moe_fit_routing(const moe_fit *f, size_t i, size_t *rows, double *importance,
-                    double *load)
+                    double *load, size_t *dropped)
 {
     if (!f || !f->routed || i >= f->model->k)
         return MOE_EINVAL;
     if (rows)
         *rows = f->routed[i];
+    if (dropped)
+        *dropped = f->dropped[i];
     if (importance)
         *importance = f->importance[i];
     if (load) {  /* every row keeps top_k experts: the routed rows sum to top_k n */
@@ -596,7 +642,7 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
     }
     if (nomem || moe_model_set_names(m, d) ||
         expert_shares(ds, m, f->prior, f->size, f->rmse, f->r2) ||
-        (m->top_k && topk_routing(ds, m, f))) {
+        (m->top_k && topk_routing(ds, m, opt, f))) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (result)");
         goto fail;
     }

@@ -12,7 +12,6 @@ typedef struct moe_gate_lrt {
     double statistic;       /* 2 (loglik - loglik_reduced), at least 0 */
     size_t df;              /* (K - 1) x inputs dropped */
     double p;               /* upper chi-square tail */
-    int search_missed;      /* 1: the reduced fit was higher (the full search missed) */
 } moe_gate_lrt;
 
 struct moe_fit {
@@ -20,6 +19,7 @@ struct moe_fit {
     moe_fit_stats stats;       /* its statistics, log-likelihood on the data's scale */
     double *prior;             /* k: mean gate probability of each expert */
     size_t *routed;            /* k: a top-k gate's rows that keep each expert, or NULL */
+    size_t *dropped;           /* k: of those, the rows its capacity drops (0: none) */
     double *importance;        /* k: its share of the summed gate weights, or NULL */
     double cv2_importance;     /* the CV^2 of the importance and of the load (the routed */
     double cv2_load;           /* rows) over the experts, population variance; NaN: none */

@@ -2,13 +2,16 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
- * search: {starts, failed, finished, reached, moves, tolerance, others_min, others_max} (issue 13:
+ * search: {starts, failed, finished, reached, moves, set_aside_spurious, tolerance, others_min,
+ *   others_max} (issue 13:
  * how many runs taken to convergence reached the best log-likelihood, the split-and-merge moves
- * accepted on the best run; others_* left out when all did),
+ * accepted on the best run; others_* left out when all did; set_aside_spurious, the
+ * higher runs with spurious experts, left out when none),
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), gate_lrt: [{dropped (an
- * input name or "all"), statistic, df, p}] (K > 1 with gate inputs), selection: [{k, loglik,
+ * input name or "all"), statistic, df, p, loglik_reduced,
+ * search_missed (the reduced fit was higher: the full fit is not its model's maximum)}] (K > 1 with gate inputs), selection: [{k, loglik,
  * df, aic, bic, icl, spurious, chosen}] when more than one K was fitted, warnings: [...];
  * spurious (top level and per K) counts the experts at the variance floor or on too few rows.
  * Coefficient names are the
@@ -79,6 +82,7 @@ static json_t *search_json(const moe_search_report *r)
         set(o, "finished", json_integer((json_int_t)r->finished)) ||
         set(o, "reached", json_integer((json_int_t)r->reached)) ||
         set(o, "moves", json_integer((json_int_t)r->moves)) ||
+        (r->set_aside && set(o, "set_aside_spurious", json_integer((json_int_t)r->set_aside))) ||
         set(o, "tolerance", jreal(r->same_tol)) ||
         (isfinite(r->others_lo) && (set(o, "others_min", jreal(r->others_lo)) ||
                                     set(o, "others_max", jreal(r->others_hi))))) {
@@ -127,7 +131,7 @@ static json_t *boot_report_json(const moe_bootstrap_report *r)
     return o;
 }
 
-/* A top-k fit's "routing": {"top_k", "experts": [{"rows", "importance", "load"}],
+/* A top-k fit's "routing": {"top_k", "experts": [{"rows", "importance", "load", "dropped"}],
  * "cv2_importance", "cv2_load"} into ROOT (nothing for another gate). 1 when out of memory. */
 static int routing_json(const moe_fit *f, json_t *root)
 {
@@ -141,13 +145,13 @@ static int routing_json(const moe_fit *f, json_t *root)
         set(r, "cv2_importance", jreal(ci)) || set(r, "cv2_load", jreal(cl)))
         return 1;
     for (size_t i = 0; i < m->k; i++) {
-        size_t rows;
+        size_t rows, dropped;
         double imp, load;
-        moe_fit_routing(f, i, &rows, &imp, &load);
+        moe_fit_routing(f, i, &rows, &imp, &load, &dropped);
         json_t *e = json_object();
         if (!e || json_array_append_new(ex, e) ||
             set(e, "rows", json_integer((json_int_t)rows)) || set(e, "importance", jreal(imp)) ||
-            set(e, "load", jreal(load)))
+            set(e, "load", jreal(load)) || set(e, "dropped", json_integer((json_int_t)dropped)))
             return 1;
     }
     return 0;
@@ -261,7 +265,10 @@ static json_t *fit_to_json(const moe_fit *f)
             if (!o || json_array_append_new(arr, o) ||
                 set(o, "dropped", j < 0 ? json_string("all") : json_string(nm ? nm : "?")) ||
                 set(o, "statistic", jreal(stat)) || set(o, "df", json_integer((json_int_t)df)) ||
-                set(o, "p", jreal(p)))
+                set(o, "p", jreal(p)) ||
+                set(o, "loglik_reduced", jreal(moe_fit_gate_lrt_reduced(f, t))) ||
+                set(o, "search_missed",
+                    json_boolean(moe_fit_gate_lrt_reduced(f, t) > st.loglik)))
                 goto fail;
         }
     }

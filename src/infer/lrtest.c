@@ -73,7 +73,6 @@ static void fill(moe_gate_lrt *t, double full, double reduced, size_t df)
     t->loglik_reduced = reduced;
     t->df = df;
     t->statistic = 2 * (full - reduced);
-    t->search_missed = t->statistic < 0;
     if (t->statistic < 0)  /* the reduced search found more: the full one missed its best */
         t->statistic = 0;
     t->p = isfinite(reduced) ? gsl_cdf_chisq_Q(t->statistic, (double)df) : NAN;
@@ -136,6 +135,11 @@ long moe_fit_gate_lrt_dropped(const moe_fit *f, size_t j)
     if (!f || j >= f->nlrt || f->lrt[j].dropped == (size_t)-1)
         return -1;
     return (long)f->lrt[j].dropped;
+}
+
+double moe_fit_gate_lrt_reduced(const moe_fit *f, size_t j)
+{
+    return f && j < f->nlrt ? f->lrt[j].loglik_reduced : NAN;
 }
 
 double moe_chisq_upper(double x, double df)

@@ -158,6 +158,16 @@ static void lrt_table(FILE *fp, const moe_fit *f, double *coef, double *se)
                 num(b1, sizeof b1, 'f', 3, st), df, pval(b2, sizeof b2, p),
                 *stars(p) ? " " : "", stars(p));
     }
+    double ll = moe_fit_get_stats(f).loglik, missed = -INFINITY;
+    for (size_t t = 0; t < nt; t++)
+        if (moe_fit_gate_lrt_reduced(f, t) > ll && moe_fit_gate_lrt_reduced(f, t) > missed)
+            missed = moe_fit_gate_lrt_reduced(f, t);
+    if (isfinite(missed))
+        fprintf(fp, "Note: a reduced model reached a higher log-likelihood (%s) than this fit "
+                "(%s), though it is nested in this model: the search missed this model's best, "
+                "so its LR statistic is shown as 0 and this fit is not the maximum; try more "
+                "--restarts (or another --seed).\n",
+                num(b1, sizeof b1, 'f', 4, missed), num(b2, sizeof b2, 'f', 4, ll));
     for (size_t t = 0; t < nt; t++) {
         double st, p;
         moe_fit_gate_lrt(f, t, &st, NULL, &p);
@@ -175,6 +185,25 @@ static void lrt_table(FILE *fp, const moe_fit *f, double *coef, double *se)
                 pw > p ? " (large gate coefficients inflate their Wald standard errors: the "
                          "Hauck-Donner effect)" : "");
     }
+}
+
+/* Under gradient descent: "Search: smallest training loss reached by 3 of 5 starts (within
+ * 1e-06 per row); others 0.25 to 0.31 per row". */
+static void gd_search_line(FILE *fp, const moe_search_report *r, int validation)
+{
+    char b1[32], b2[32], b3[32];
+    if (!r->finished)
+        return;
+    fprintf(fp, "Search: smallest %s loss reached by %zu of %zu start%s (within %s per row",
+            validation ? "validation" : "training", r->reached, r->finished,
+            r->finished == 1 ? "" : "s", num(b1, sizeof b1, 'g', 2, r->same_tol));
+    if (r->failed)
+        fprintf(fp, "; %zu of %zu unusable", r->failed, r->starts);
+    fprintf(fp, ")");
+    if (r->reached < r->finished)
+        fprintf(fp, "; others %s to %s per row", num(b2, sizeof b2, 'g', 6, r->others_lo),
+                num(b3, sizeof b3, 'g', 6, r->others_hi));
+    fputc('\n', fp);
 }
 
 /* "Search: best log-likelihood reached by 3 of 8 runs taken to convergence (within 0.0016;
@@ -196,6 +225,9 @@ static void search_line(FILE *fp, const moe_search_report *r)
     if (r->reached < r->finished)
         fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
                 num(b3, sizeof b3, 'f', 2, r->others_hi));
+    if (r->set_aside)
+        fprintf(fp, "; %zu higher run%s set aside for spurious experts", r->set_aside,
+                r->set_aside == 1 ? "" : "s");
     fputc('\n', fp);
 }
 
@@ -275,13 +307,13 @@ static void routing_table(FILE *fp, const moe_fit *f, size_t k)
     double ci, cl;
     if (moe_fit_routing_cv2(f, &ci, &cl))
         return;
-    fprintf(fp, "Routing (the fit's rows):\n"
-            "Expert      rows  importance      load\n");
+    fprintf(fp, "Routing (the fit's rows, clean logits):\n"
+            "Expert      rows  importance      load   dropped\n");
     for (size_t i = 0; i < k; i++) {
-        size_t rows;
+        size_t rows, dropped;
         double imp, load;
-        moe_fit_routing(f, i, &rows, &imp, &load);
-        fprintf(fp, "%6zu %9zu %11.4f %9.4f\n", i + 1, rows, imp, load);
+        moe_fit_routing(f, i, &rows, &imp, &load, &dropped);
+        fprintf(fp, "%6zu %9zu %11.4f %9.4f %9zu\n", i + 1, rows, imp, load, dropped);
     }
     fprintf(fp, "CV^2 of importance %.4g, of load %.4g (population variance over the "
             "experts / mean^2)\n", ci, cl);
@@ -452,6 +484,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
         if (f->validation_loss == f->validation_loss)
             fprintf(fp, ", %s (validation)", num(b2, sizeof b2, 'g', 8, f->validation_loss));
         fputc('\n', fp);
+        gd_search_line(fp, &st.search, f->validation_loss == f->validation_loss);
     } else {
         fprintf(fp, "Iterations: %zu (%s)\n", st.iterations,
                 st.separated   ? "stopped: the gate separates the regimes, the log-likelihood "

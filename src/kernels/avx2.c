@@ -5,7 +5,8 @@
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
  * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
- * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed. */
+ * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed.
+ * Its fill function installs sgemm_avx2.c's sgemm and sparse_avx2.c's row loops as well. */
 #include <config.h>
 
 #include <immintrin.h>
@@ -160,4 +161,7 @@ void moe_kernels_fill_avx2(moe_kernels *t)
     t->wgram_rows = avx2_wgram_rows;
     t->ger = avx2_ger;
     t->ger_rows = avx2_ger_rows;
+    t->sgemm = moe_kernels_sgemm_avx2;
+    t->sgemm_beats_blas = 0;  /* OpenBLAS's Haswell sgemm is faster (bench/README.md) */
+    moe_kernels_fill_sparse_avx2(t);
 }

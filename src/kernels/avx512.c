@@ -6,7 +6,8 @@
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
  * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
- * loop then a masked tail; n may be 0 or odd, no alignment is assumed. */
+ * loop then a masked tail; n may be 0 or odd, no alignment is assumed.
+ * Its fill function installs sgemm_avx512.c's sgemm and sparse_avx512.c's row loops as well. */
 #include <config.h>
 
 #include <immintrin.h>
@@ -218,4 +219,6 @@ void moe_kernels_fill_avx512(moe_kernels *t)
     t->ger = avx512_ger;
     t->ger_rows = avx512_ger_rows;
     t->sgemm = moe_kernels_sgemm_avx512;
+    t->sgemm_beats_blas = 1;
+    moe_kernels_fill_sparse_avx512(t);
 }

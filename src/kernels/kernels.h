@@ -1,11 +1,12 @@
-/* kernels.h: the table of SIMD kernels (double precision) for the hot loops of EM, and its
- * run-time choice.
+/* kernels.h: the table of SIMD kernels for the hot loops of EM (double precision) and of the
+ * sparse layer (float32: sgemm and the row loops), and its run-time choice.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * One table of function pointers (BLIS-style): the portable reference (ref.c) fills every slot
- * first, then the AVX2+FMA (avx2.c) and AVX-512 (avx512.c) files override the slots they
- * implement, so no slot is ever empty. Only those two files are compiled with ISA flags (as
- * separate convenience libraries, src/kernels/Makemodule.am). The set is chosen once per
+ * One table of function pointers (BLIS-style): the portable reference (ref.c, with sgemm_ref.c
+ * and sparse_ref.c) fills every slot first, then the AVX2+FMA (avx2.c, sgemm_avx2.c,
+ * sparse_avx2.c) and AVX-512 (avx512.c, sgemm_avx512.c, sparse_avx512.c) files override the
+ * slots they implement, so no slot is ever empty. Only those files are compiled with ISA flags
+ * (one convenience library per ISA, src/kernels/Makemodule.am). The set is chosen once per
  * process (pthread_once) from CPUID and XCR0 (the OS must have enabled the YMM / ZMM state),
  * the best available first; MOE_ARCH=ref|avx2|avx512 forces one, and an unknown or unavailable
  * choice is an error that moe_kernels_init reports (the table then falls back to ref, so a
@@ -63,7 +64,54 @@ typedef struct moe_kernels {
      * product (they use FMA and another order of the sums over blocks of K). */
     void (*sgemm)(int ta, int tb, size_t m, size_t n, size_t k, const float *a, size_t lda,
                   const float *b, size_t ldb, float beta, float *c, size_t ldc, float *work);
+    /* 1: this sgemm is faster than OpenBLAS 0.3.21's default one on the machines measured,
+     * so the sparse layer's MOE_SPARSE_GEMM_AUTO uses it (AVX-512: 1.6-1.7x); 0: the layer
+     * calls OpenBLAS (the reference's plain loop; the AVX2 tile, 0.57x OpenBLAS's Haswell
+     * kernels on Zen 5). bench/README.md (bench_sparse) has the figures. */
+    int sgemm_beats_blas;
+    /* The sparse layer's row loops (float32; their reference is sparse_impl.h, which the
+     * layer's double twin runs too). Row-major throughout; D, E, K, M >= 1 unless N = 0. */
+    /* Row softmax and log-sum-exp of N rows of E finite floats H: P[r,i] = exp(H[r,i] - m_r)
+     * / s_r and LSE[r] = m_r + log s_r, m_r the row's largest value and s_r = sum_i
+     * exp(H[r,i] - m_r). ISA versions: P within MOE_KERNELS_SOFTMAX_TOL relative and LSE
+     * within MOE_KERNELS_SOFTMAX_TOL (1 + |LSE|) of the reference (a float exp and float sums;
+     * an exp below e^-87 may be taken as 0). */
+    void (*softmax_rows)(size_t n, size_t e, const float *restrict h, float *restrict p,
+                         float *restrict lse);
+    /* Top M of each of N rows of E floats H (no NaN; M <= E): IDX[r M + s] is the index of
+     * row r's (s+1)-th largest value; of equal values the lower index ranks first. Identical
+     * to the reference. */
+    void (*topk_rows)(size_t n, size_t e, size_t m, const float *restrict h,
+                      size_t *restrict idx);
+    /* Dispatch: XG[r] = X[TOKEN[r]] (rows of D floats) for r < N. Identical to the reference. */
+    void (*gather_rows)(size_t n, size_t d, const float *restrict x, const size_t *restrict token,
+                        float *restrict xg);
+    /* The experts' activation over N floats: AC = act(A), and backward DA *= act'(A) (in place).
+     * ReLU identical to the reference; GELU (the erf form) within MOE_KERNELS_GELU_TOL
+     * (1 + |A|) absolute (ISA versions use a polynomial erf). */
+    void (*act_forward)(moe_sparse_activation act, size_t n, const float *restrict a,
+                        float *restrict ac);
+    void (*act_backward)(moe_sparse_activation act, size_t n, const float *restrict a,
+                         float *restrict da);
+    /* Combine (a weighted scatter-add written as a gather, so threads over tokens never write
+     * the same row): Y[t] = sum over s < K of W[t K + s] OUT[ROW[t K + s]] for t < N, the sum
+     * in s order from 0, rows of D floats; an assignment with ROW = SIZE_MAX is skipped; W NULL
+     * means every weight is 1. Identical to the reference (a multiply, then an add). */
+    void (*combine_rows)(size_t n, size_t k, size_t d, const size_t *restrict row,
+                         const float *restrict w, const float *restrict out, float *restrict y);
+    /* Combine backward: for each kept assignment (t, s) with r = ROW[t K + s], DOUT[r] = W[t K
+     * + s] DY[t] and DW[t K + s] = DY[t] . OUT[r]; a dropped one gets DW = 0 and writes no row.
+     * DOUT identical to the reference; DW within MOE_KERNELS_DOT_TOL sum_j |dy_j out_j| (the
+     * reference sums in double in order, ISA versions in double lanes). */
+    void (*combine_back)(size_t n, size_t k, size_t d, const size_t *restrict row,
+                         const float *restrict w, const float *restrict dy,
+                         const float *restrict out, float *restrict dout, float *restrict dw);
 } moe_kernels;
+
+/* Accuracy bounds of the ISA sparse-layer kernels against the reference (see each slot). */
+#define MOE_KERNELS_SOFTMAX_TOL 2e-6
+#define MOE_KERNELS_GELU_TOL 4e-7
+#define MOE_KERNELS_DOT_TOL 1.2e-7
 
 /* The float workspace sgemm needs, and its accuracy bound (per unit of K sum |a b|). */
 #define MOE_KERNELS_SGEMM_KC 256
@@ -90,13 +138,22 @@ void moe_kernels_fill_ref(moe_kernels *t);
 void moe_kernels_fill_avx2(moe_kernels *t);
 void moe_kernels_fill_avx512(moe_kernels *t);
 
-/* The sgemm slot's implementations (sgemm_ref.c, sgemm_avx512.c). */
+/* The sgemm slot's implementations (sgemm_ref.c, sgemm_avx512.c; sgemm_avx2.c below). */
 void moe_kernels_sgemm_ref(int ta, int tb, size_t m, size_t n, size_t k, const float *a,
                            size_t lda, const float *b, size_t ldb, float beta, float *c,
                            size_t ldc, float *work);
 void moe_kernels_sgemm_avx512(int ta, int tb, size_t m, size_t n, size_t k, const float *a,
                               size_t lda, const float *b, size_t ldb, float beta, float *c,
                               size_t ldc, float *work);
+
+/* The sparse-layer slots' reference (sparse_ref.c) and ISA overrides (sparse_avx2.c,
+ * sparse_avx512.c), and the AVX2 sgemm (sgemm_avx2.c), each filling the slots it has. */
+void moe_kernels_fill_sparse_ref(moe_kernels *t);
+void moe_kernels_fill_sparse_avx2(moe_kernels *t);
+void moe_kernels_fill_sparse_avx512(moe_kernels *t);
+void moe_kernels_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, const float *a,
+                            size_t lda, const float *b, size_t ldb, float beta, float *c,
+                            size_t ldc, float *work);
 
 /* CPU and OS support, from CPUID and XCR0 (1 yes, 0 no). */
 int moe_kernels_cpu_has_avx2(void);

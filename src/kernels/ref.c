@@ -89,4 +89,6 @@ void moe_kernels_fill_ref(moe_kernels *t)
     t->ger = ref_ger;
     t->ger_rows = ref_ger_rows;
     t->sgemm = moe_kernels_sgemm_ref;
+    t->sgemm_beats_blas = 0;  /* a plain loop: OpenBLAS's sgemm is used */
+    moe_kernels_fill_sparse_ref(t);
 }

@@ -8,7 +8,7 @@
  * per step of K two loads of B, eight broadcasts of A and sixteen FMAs) runs over every strip
  * for every 8 rows of A; A is read in place (rows of A, or with TA its columns, are the
  * broadcasts), so a transposed A costs nothing. Rows left over (M mod 8) take a 1 x 32 tile
- * each; columns left over are masked loads and stores of C. */
+ * each; columns left over are masked loads and stores of C (a full strip plain ones). */
 #include <config.h>
 
 #include <immintrin.h>
@@ -62,6 +62,20 @@ static void tile_8x32(size_t kc, const float *a, size_t rs, size_t ks, const flo
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
         }
+    }
+    if ((m0 & m1) == 0xffff) {   /* a full strip: plain loads and stores (masked stores are
+                                    slow on some cores, AMD's Zen 4 and 5 among them) */
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            float *ci = c + (size_t)i * ldc;
+            if (add) {
+                c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(ci));
+                c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(ci + 16));
+            }
+            _mm512_storeu_ps(ci, c0[i]);
+            _mm512_storeu_ps(ci + 16, c1[i]);
+        }
+        return;
     }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {

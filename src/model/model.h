@@ -30,6 +30,15 @@ typedef struct moe_gate_shape {
     size_t depth;                      /* levels of a tree gate; 0: no tree */
     size_t branch[MOE_TREE_DEPTH_MAX]; /* children of every node of each level */
     size_t top_k;                      /* experts a top-k gate keeps per row (0: other gates) */
+    /* A top-k gate's training context, which gradient descent sets for each step; zero
+     * everywhere else (moe_model_gate_shape): clean logits and no capacity at predict, in the
+     * summary and in the final log-likelihood. */
+    int noisy;                         /* 1: noisy logits (src/gates/topk.c) */
+    unsigned long noise_seed;          /* the start's noise stream */
+    size_t noise_step;                 /* the step of gradient descent */
+    size_t row0;                       /* the batch row of a slot's row 0 */
+    const unsigned char *drop;         /* batch rows x K (row r at r K): 1 where the capacity
+                                          dropped row r from expert i; NULL: none dropped */
 } moe_gate_shape;
 
 /* Most hidden units an MLP expert may have. */

@@ -438,7 +438,10 @@ static int ctx_init(plot_ctx *c, const moe_model *m, const moe_dataset *d,
         }
     } else if (k > 1) {
         if (nz) {
-            append(c->title, sizeof c->title, ", softmax gate on ");
+            if (m->top_k)
+                append(c->title, sizeof c->title, ", sparse top-%zu gate on ", m->top_k);
+            else
+                append(c->title, sizeof c->title, ", softmax gate on ");
             list_names(c->title, sizeof c->title, nz, moe_model_gate_input, m);
         } else {
             append(c->title, sizeof c->title, ", constant gate (no gate inputs)");
@@ -1242,6 +1245,7 @@ static int figure_gatemap(const plot_ctx *c, const moe_prediction *pd, moe_error
     fprintf(o.fp, "\n\n# index 1: the data (%zu rows)%s\n", d->n,
             d->y ? "; expert: the most probable expert by the posterior (1-based)" : "");
     fprintf(o.fp, "# columns: %s %s%s\n", za, zb, d->y ? " expert" : "");
+    unsigned char taken[MOE_K_MAX] = {0};  /* the experts that take a data row */
     for (size_t r = 0; r < d->n; r++) {
         put_num(&o, "", d->z[r * pz + 1 + a]);
         put_num(&o, " ", d->z[r * pz + 1 + b]);
@@ -1251,6 +1255,7 @@ static int figure_gatemap(const plot_ctx *c, const moe_prediction *pd, moe_error
                 if (pd->posterior[r * k + i] > pd->posterior[r * k + best])
                     best = i;
             fprintf(o.fp, " %zu", best + 1);
+            taken[best] = 1;
         }
         fputc('\n', o.fp);
     }
@@ -1259,7 +1264,10 @@ static int figure_gatemap(const plot_ctx *c, const moe_prediction *pd, moe_error
         return s;
 
     char note[700];
-    if (d->y)
+    if (m->top_k)  /* a top-k gate: the routing map */
+        snprintf(note, sizeof note, "routing map: the heaviest of the top %zu experts; "
+                 "points: %zu rows%s", m->top_k, d->n, d->y ? " by their posterior" : "");
+    else if (d->y)
         snprintf(note, sizeof note, "shading: the gate's most probable expert; points: %zu rows "
                                     "by their posterior",
                  d->n);
@@ -1276,11 +1284,64 @@ static int figure_gatemap(const plot_ctx *c, const moe_prediction *pd, moe_error
     fputs("\nzname2 = ", v);
     put_gp_string(v, zb);
     fprintf(v, "\nhas_y = %d\n", d->y != NULL);
+    if (d->y) {
+        fputs("data_experts = '", v);
+        for (size_t i = 0, first = 1; i < k; i++)
+            if (taken[i]) {
+                fprintf(v, "%s%zu", first ? "" : " ", i + 1);
+                first = 0;
+            }
+        fputs("'\n", v);
+    }
     fclose(v);
     s = draw_figure(c, "gatemap", "the gate's most probable expert over two gate inputs", note,
                     held, extra, err);
     free(extra);
     return s;
+}
+
+/* The expert load of a top-k gate: a bar per expert of the rows that keep it (g > 0 at the
+ * clean logits, as the summary's routing table counts them) and its share of the summed gate
+ * weights, with the balanced load top_k n / K as a dashed line. PD: the predictions of the
+ * data rows. */
+static int figure_load(const plot_ctx *c, const moe_prediction *pd, moe_error *err)
+{
+    const moe_model *m = c->m;
+    size_t k = moe_model_k(m), n = c->d->n, rows[MOE_K_MAX] = {0};
+    double imp[MOE_K_MAX] = {0}, tot = 0, mean = 0, var = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t i = 0; i < k; i++) {
+            double g = pd->gate[r * k + i];
+            rows[i] += g > 0;
+            imp[i] += g;
+            tot += g;
+        }
+    out_file o;
+    int s = open_out(&o, c, "load", ".dat", err);
+    if (s)
+        return s;
+    fprintf(o.fp, "# load.dat: the rows a top-%zu gate routes to each expert, written by "
+                  "moefit %s\n", m->top_k, moe_version());
+    fprintf(o.fp, "# rows: the data rows (of %zu) that keep the expert among their %zu largest "
+                  "logits; importance: its share of the summed gate weights\n", n, m->top_k);
+    fprintf(o.fp, "# columns: expert rows importance\n");
+    for (size_t i = 0; i < k; i++) {
+        fprintf(o.fp, "%zu %zu", i + 1, rows[i]);
+        put_num(&o, " ", tot > 0 ? imp[i] / tot : 0);
+        fputc('\n', o.fp);
+        mean += (double)rows[i] / (double)k;
+    }
+    for (size_t i = 0; i < k; i++)
+        var += ((double)rows[i] - mean) * ((double)rows[i] - mean) / (double)k;
+    s = close_out(&o, err);
+    if (s)
+        return s;
+    char note[300], extra[200];
+    snprintf(note, sizeof note, "expert load: rows routed to each expert (top %zu of %zu); "
+             "CV^2 %.3g, dashed: balanced", m->top_k, k, mean > 0 ? var / (mean * mean) : 0);
+    snprintf(extra, sizeof extra, "balanced = %.10g\n", mean);
+    return draw_figure(c, "load", "the rows a top-k gate routes to each expert", note, NULL,
+                       extra, err);
 }
 
 /* ---------------------------------------------------------------- the entry point */
@@ -1342,6 +1403,8 @@ int moe_plot_write(const moe_model *m, const moe_fit *f, const moe_dataset *d,
         s = figure_responsibility(&c, pd, order, err);
     if (!s && moe_model_k(m) >= 2 && moe_model_nz(m) >= 2)
         s = figure_gatemap(&c, pd, err);
+    if (!s && m->top_k && moe_model_k(m) >= 2)
+        s = figure_load(&c, pd, err);
     if (!s && moe_model_tree(m, NULL) && moe_model_k(m) <= MOE_PLOT_TREE_MAX)
         s = figure_tree(&c, pd, err);
     if (!s && f && moe_fit_ntraces(f) > 0)

@@ -1,5 +1,5 @@
 /* layer.c: the public float32 sparse layer (moe_sparse_*): layer_impl.h instantiated for float
- * with OpenBLAS's sgemm.
+ * with the kernels table's sgemm or OpenBLAS's, and the table's row-loop kernels.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -19,17 +19,20 @@
             moe_kernels_get()->sgemm((ta), (tb), (m), (n), (k), (a), (lda), (b), (ldb),    \
                                      (beta), (c), (ldc), sp32_work_of(l));                       \
     } while (0)
+#define KERN(slot) (moe_kernels_get()->slot)
 #include "sparse/layer_impl.h"
 
-/* The expert GEMMs: the kernels table's sgemm when the set in use has a vectorised one (its
- * register-blocked AVX-512 tile), else OpenBLAS's (the reference sgemm is a plain loop). */
+/* The expert GEMMs: the kernels table's sgemm when the set in use has one faster than
+ * OpenBLAS's (the register-blocked AVX-512 tile), else OpenBLAS's (the reference sgemm is a
+ * plain loop, the AVX2 tile slower than OpenBLAS's own AVX2 kernels). bench/README.md has the
+ * measurements behind the choice. */
 static int use_blas(moe_sparse_gemm g)
 {
     if (g == MOE_SPARSE_GEMM_BLAS)
         return 1;
     if (g == MOE_SPARSE_GEMM_KERNELS)
         return 0;
-    return moe_kernels_get()->sgemm == moe_kernels_sgemm_ref;
+    return !moe_kernels_get()->sgemm_beats_blas;
 }
 
 const char *moe_sparse_gemm_name(const moe_sparse_layer *l)

@@ -1,11 +1,22 @@
-/* layer64.c: layer_impl.h instantiated for double with dgemm (layer64.h says why).
+/* layer64.c: layer_impl.h instantiated for double with dgemm and the reference row-loop
+ * kernels (kernels/sparse_impl.h) in double (layer64.h says why).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
 #include "core/error.h"
 #include "sparse/layer64.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
 #define REAL double
+#define SK(name) sp64k_##name
+#include "kernels/sparse_impl.h"
+
+#define KERN(slot) sp64k_##slot
 #define SP(name) sp64_##name
 #define LAYER moe_sparse64_layer
 #define GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)                           \

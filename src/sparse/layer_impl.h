@@ -2,8 +2,10 @@
  * experts), written once for one floating type and included by layer.c (float, the public
  * moe_sparse_* layer) and layer64.c (double, the reference the tests take finite differences
  * of). The includer defines REAL (the type), SP(name) (the function-name prefix), LAYER (the
- * struct's name) and GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) (the float
- * layer's choice of the kernels table's sgemm or OpenBLAS's, the double twin's dgemm).
+ * struct's name), GEMM_CALL(l, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) (the float
+ * layer's choice of the kernels table's sgemm or OpenBLAS's, the double twin's dgemm) and
+ * KERN(slot) (the row-loop kernel of that name: the float layer's from the kernels table,
+ * the double twin's from kernels/sparse_impl.h instantiated for double).
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * The formulas are DESIGN.md section 1's (Shazeer et al. 2017; Switch, Fedus et al. 2021):
@@ -25,7 +27,10 @@
  * token order then rank order; the rest are dropped (contribute nothing) and counted.
  *
  * Workspaces are allocated once (alloc) for max_tokens tokens; forward and backward allocate
- * nothing. Every sum is taken in a fixed order (the GEMMs are BLAS's). */
+ * nothing. Every sum is taken in a fixed order (the GEMMs are BLAS's). The row loops (routing,
+ * dispatch, combine and their backward) run over fixed blocks of SP_BLOCK tokens or grouped
+ * rows, in parallel; each block writes rows of its own, so the result does not depend on the
+ * number of threads. */
 
 #include <cblas.h>
 #ifdef _OPENMP
@@ -51,6 +56,7 @@ struct LAYER {
     REAL *prob;           /* T x E: the full softmax of H */
     REAL *lse;            /* T: its log-sum-exp */
     size_t *idx;          /* T x k: the kept experts, by rank */
+    size_t *top;          /* T x min(k + 1, E): the largest H, by rank (topk_rows) */
     REAL *gate;           /* T x k: their weights G */
     REAL *thr_hi, *thr_lo;  /* T: the (k+1)-th and k-th largest H (load estimator) */
     size_t *thr_hi_at, *thr_lo_at;  /* T: which experts hold them */
@@ -65,6 +71,7 @@ struct LAYER {
     int blas;             /* 1: OpenBLAS's GEMM, 0: the kernels table's (float layer) */
     REAL *work;           /* the kernels' sgemm workspaces, one per thread */
     int nthreads;         /* threads over experts (1 when BLAS threads the GEMMs itself) */
+    double *load_part;    /* ceil(T / SP_BLOCK) x E: the load estimator's sums per block */
     double imp_coef[MOE_SPARSE_MAX_EXPERTS], load_coef[MOE_SPARSE_MAX_EXPERTS];
     double switch_f[MOE_SPARSE_MAX_EXPERTS];
     moe_sparse_stats st;
@@ -99,65 +106,8 @@ static inline REAL SP(softplus)(REAL v)
 
 static inline REAL SP(sigmoid)(REAL v) { return (REAL)(1.0 / (1.0 + exp(-(double)v))); }
 
-static inline REAL SP(act_f)(moe_sparse_activation a, REAL v)
-{
-    if (a == MOE_SPARSE_RELU)
-        return v > 0 ? v : 0;
-    return (REAL)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));   /* GELU, the exact (erf) form */
-}
-
-static inline REAL SP(act_d)(moe_sparse_activation a, REAL v)
-{
-    if (a == MOE_SPARSE_RELU)
-        return v > 0 ? 1 : 0;
-    return (REAL)(0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI));
-}
-
-/* AC = act(A) and DA *= act'(A) over N values */
-static void SP(activate)(moe_sparse_activation act, size_t n, const REAL *restrict a, REAL *restrict ac)
-{
-    if (act == MOE_SPARSE_RELU) {
-#pragma omp simd
-        for (size_t j = 0; j < n; j++)
-            ac[j] = a[j] > 0 ? a[j] : 0;
-    } else {
-        for (size_t j = 0; j < n; j++)
-            ac[j] = SP(act_f)(act, a[j]);
-    }
-}
-
-static void SP(activate_back)(moe_sparse_activation act, size_t n, const REAL *restrict a,
-                              REAL *restrict da)
-{
-    if (act == MOE_SPARSE_RELU) {
-#pragma omp simd
-        for (size_t j = 0; j < n; j++)
-            da[j] = a[j] > 0 ? da[j] : 0;
-    } else {
-        for (size_t j = 0; j < n; j++)
-            da[j] *= SP(act_d)(act, a[j]);
-    }
-}
-
-/* Y += ALPHA X over N values */
-static void SP(axpy)(size_t n, REAL alpha, const REAL *restrict x, REAL *restrict y)
-{
-#pragma omp simd
-    for (size_t j = 0; j < n; j++)
-        y[j] += alpha * x[j];
-}
-
-/* OUT = G DY and the dot product DY . O (in double, in order), over N values */
-static REAL SP(scale_dot)(size_t n, REAL g, const REAL *restrict dy, const REAL *restrict o,
-                          REAL *restrict out)
-{
-    double dot = 0;
-    for (size_t j = 0; j < n; j++) {
-        out[j] = g * dy[j];
-        dot += (double)dy[j] * o[j];
-    }
-    return (REAL)dot;
-}
+/* tokens (or grouped rows) per block of the parallel row loops */
+#define SP_BLOCK 256
 
 /* a standard normal draw from (seed, step, t, e): two splitmix64 outputs, Box-Muller */
 static uint64_t SP(mix)(uint64_t z)
@@ -213,9 +163,9 @@ static void SP(free_impl)(struct LAYER *l)
     if (!l)
         return;
     void *p[] = {l->par, l->grad, l->clean, l->nlog, l->scale, l->eps, l->hval, l->prob,
-                 l->lse, l->idx, l->gate, l->thr_hi, l->thr_lo, l->thr_hi_at, l->thr_lo_at,
+                 l->lse, l->idx, l->top, l->gate, l->thr_hi, l->thr_lo, l->thr_hi_at, l->thr_lo_at,
                  l->row, l->token, l->start, l->count, l->dropped, l->routed, l->xg, l->a, l->work,
-                 l->act, l->out, l->dout, l->da, l->dxg, l->dh, l->dnl, l->dg};
+                 l->act, l->out, l->dout, l->da, l->dxg, l->dh, l->dnl, l->dg, l->load_part};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
     free(l);
@@ -239,14 +189,14 @@ static int SP(alloc_impl)(const moe_sparse_config *c, struct LAYER **out, moe_er
     int ok = ALLOC(l->par, l->np) && ALLOC(l->grad, l->np) && ALLOC(l->clean, T * E) &&
              ALLOC(l->nlog, T * E) && ALLOC(l->scale, T * E) && ALLOC(l->eps, T * E) &&
              ALLOC(l->hval, T * E) && ALLOC(l->prob, T * E) && ALLOC(l->lse, T) &&
-             ALLOC(l->idx, rows) && ALLOC(l->gate, rows) && ALLOC(l->thr_hi, T) &&
+             ALLOC(l->idx, rows) && ALLOC(l->top, T * (k + 1)) && ALLOC(l->gate, rows) && ALLOC(l->thr_hi, T) &&
              ALLOC(l->thr_lo, T) && ALLOC(l->thr_hi_at, T) && ALLOC(l->thr_lo_at, T) &&
              ALLOC(l->row, rows) && ALLOC(l->token, rows) && ALLOC(l->start, E + 1) &&
              ALLOC(l->count, E) && ALLOC(l->dropped, E) && ALLOC(l->routed, E) &&
              ALLOC(l->xg, rows * d) && ALLOC(l->a, rows * h) && ALLOC(l->act, rows * h) &&
              ALLOC(l->out, rows * d) && ALLOC(l->dout, rows * d) && ALLOC(l->da, rows * h) &&
              ALLOC(l->dxg, rows * d) && ALLOC(l->dh, T * E) && ALLOC(l->dnl, T * E) &&
-             ALLOC(l->dg, rows) && ALLOC(l->work, MOE_KERNELS_SGEMM_WORK * (size_t)SP(max_threads)());
+             ALLOC(l->dg, rows) && ALLOC(l->load_part, (T + SP_BLOCK - 1) / SP_BLOCK * E) && ALLOC(l->work, MOE_KERNELS_SGEMM_WORK * (size_t)SP(max_threads)());
 #undef ALLOC
     if (!ok) {
         SP(free_impl)(l);
@@ -268,52 +218,29 @@ static int SP(alloc_impl)(const moe_sparse_config *c, struct LAYER **out, moe_er
 
 /* ---------------------------------------------------------------- forward */
 
-/* the kept experts of token t by rank, the k-th and (k+1)-th largest H and their holders */
+/* after softmax_rows and topk_rows: token t's kept experts, the k-th and (k+1)-th largest H
+ * and their holders, and the weights G of the kept experts */
 static void SP(route_token)(struct LAYER *l, size_t t)
 {
-    size_t E = l->c.experts, k = l->c.top_k;
-    const REAL *hv = l->hval + t * E;
+    size_t E = l->c.experts, k = l->c.top_k, m = k + 1 <= E ? k + 1 : k;
+    const REAL *hv = l->hval + t * E, *p = l->prob + t * E;
+    const size_t *top = l->top + t * m;
     size_t *idx = l->idx + t * k;
-    size_t top[MOE_SPARSE_MAX_EXPERTS + 1];
-    size_t m = k + 1 <= E ? k + 1 : k;   /* keep the top k + 1 when there is one */
-    size_t nt = 0;
-    for (size_t e = 0; e < E; e++) {
-        size_t p = nt < m ? nt++ : m;    /* insertion into a sorted list of m */
-        if (p == m && !(hv[e] > hv[top[m - 1]]))
-            continue;
-        if (p == m)
-            p = m - 1;
-        while (p > 0 && hv[e] > hv[top[p - 1]]) {
-            top[p] = top[p - 1];
-            p--;
-        }
-        top[p] = e;
-    }
     for (size_t s = 0; s < k; s++)
         idx[s] = top[s];
     l->thr_lo[t] = hv[top[k - 1]];
     l->thr_lo_at[t] = top[k - 1];
     l->thr_hi[t] = m > k ? hv[top[k]] : -INFINITY;
     l->thr_hi_at[t] = m > k ? top[k] : SIZE_MAX;
-    /* the full softmax and its log-sum-exp */
-    REAL mx = hv[top[0]];
-    double sum = 0;
-    REAL *p = l->prob + t * E;
-    for (size_t e = 0; e < E; e++)
-        sum += (p[e] = (REAL)exp((double)(hv[e] - mx)));
-    for (size_t e = 0; e < E; e++)
-        p[e] = (REAL)(p[e] / sum);
-    l->lse[t] = (REAL)(mx + log(sum));
-    /* the weights of the kept experts */
     REAL *g = l->gate + t * k;
-    if (k == 1) {
+    if (k == 1) {   /* the Switch form: the full softmax's probability */
         g[0] = p[idx[0]];
-    } else {
+    } else {        /* the softmax of the kept logits, from the full one's probabilities */
         double gs = 0;
         for (size_t s = 0; s < k; s++)
-            gs += (g[s] = (REAL)exp((double)(hv[idx[s]] - mx)));
+            gs += p[idx[s]];
         for (size_t s = 0; s < k; s++)
-            g[s] = (REAL)(g[s] / gs);
+            g[s] = (REAL)(p[idx[s]] / gs);
     }
 }
 
@@ -353,10 +280,13 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
     l->training = training;
     l->x = x;
     int noisy = c->noisy && training;
+    int nth = l->nthreads;
+    size_t m = k + 1 <= E ? k + 1 : k;
     /* router logits */
     SP(gemm)(l, 0, 0, T, E, d, x, d, l->par, E, 0, l->clean, E);
     if (noisy) {
         SP(gemm)(l, 0, 0, T, E, d, x, d, l->par + d * E, E, 0, l->nlog, E);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
         for (size_t t = 0; t < T; t++)
             for (size_t e = 0; e < E; e++) {
                 size_t j = t * E + e;
@@ -367,8 +297,14 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
     } else {
         memcpy(l->hval, l->clean, T * E * sizeof *l->hval);
     }
-    for (size_t t = 0; t < T; t++)
-        SP(route_token)(l, t);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+    for (size_t b = 0; b < T; b += SP_BLOCK) {
+        size_t nb = T - b < SP_BLOCK ? T - b : SP_BLOCK;
+        KERN(softmax_rows)(nb, E, l->hval + b * E, l->prob + b * E, l->lse + b);
+        KERN(topk_rows)(nb, E, m, l->hval + b * E, l->top + b * m);
+        for (size_t t = b; t < b + nb; t++)
+            SP(route_token)(l, t);
+    }
     /* capacity and the grouping of assignments by expert */
     size_t cap = SIZE_MAX;
     if (c->capacity_factor > 0)
@@ -397,12 +333,16 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
                 continue;
             *r += l->start[l->idx[t * k + s]];
             l->token[*r] = t;
-            memcpy(l->xg + *r * d, x + t * d, d * sizeof *x);
         }
+    size_t grouped = l->start[E];
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && grouped > SP_BLOCK)
+    for (size_t b = 0; b < grouped; b += SP_BLOCK)
+        KERN(gather_rows)(grouped - b < SP_BLOCK ? grouped - b : SP_BLOCK, d, x, l->token + b,
+                          l->xg + b * d);
     /* the experts on their rows: each expert's rows are its own, so the threads write apart
      * and the result does not depend on their number */
-    int nth = l->blas ? 1 : l->nthreads;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
+    int nex = l->blas ? 1 : nth;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nex) if (nex > 1)
     for (size_t e = 0; e < E; e++) {
         size_t r0 = l->start[e], n = l->count[e];
         if (n == 0)
@@ -413,21 +353,16 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
         for (size_t r = 0; r < n; r++)   /* the biases first, then the GEMMs add to them */
             memcpy(a + r * h, b1, h * sizeof *a);
         SP(gemm)(l, 0, 0, n, h, d, l->xg + r0 * d, d, w1, h, 1, a, h);
-        SP(activate)(c->activation, n * h, a, ac);
+        KERN(act_forward)(c->activation, n * h, a, ac);
         for (size_t r = 0; r < n; r++)
             memcpy(o + r * d, b2, d * sizeof *o);
         SP(gemm)(l, 0, 0, n, d, h, ac, h, w2, d, 1, o, d);
     }
     /* combine */
-    if (T > 0)
-        memset(y, 0, T * d * sizeof *y);
-    for (size_t t = 0; t < T; t++)
-        for (size_t s = 0; s < k; s++) {
-            size_t r = l->row[t * k + s];
-            if (r == SIZE_MAX)
-                continue;
-            SP(axpy)(d, l->gate[t * k + s], l->out + r * d, y + t * d);
-        }
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+    for (size_t b = 0; b < T; b += SP_BLOCK)
+        KERN(combine_rows)(T - b < SP_BLOCK ? T - b : SP_BLOCK, k, d, l->row + b * k,
+                           l->gate + b * k, l->out, y + b * d);
     /* the auxiliary losses and their coefficients for backward */
     moe_sparse_stats *S = &l->st;
     memset(S, 0, sizeof *S);
@@ -435,17 +370,28 @@ static int SP(forward_impl)(struct LAYER *l, const REAL *x, size_t T, int traini
     for (size_t t = 0; t < T; t++)
         for (size_t s = 0; s < k; s++)
             imp[l->idx[t * k + s]] += l->gate[t * k + s];
-    if (noisy && k < E)
-        for (size_t t = 0; t < T; t++)
-            for (size_t e = 0; e < E; e++) {
-                size_t j = t * E + e;
-                int kept = 0;
-                for (size_t s = 0; s < k; s++)
-                    kept |= l->idx[t * k + s] == e;
-                double thr = kept ? l->thr_hi[t] : l->thr_lo[t];
-                load[e] += SP(phi_cdf)((l->clean[j] - thr) / l->scale[j]);
-            }
-    else
+    if (noisy && k < E) {
+        /* per block of tokens, then the blocks in order: the same sums for any thread count */
+        size_t nb = (T + SP_BLOCK - 1) / SP_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && nb > 1)
+        for (size_t b = 0; b < nb; b++) {
+            double *part = l->load_part + b * E;
+            for (size_t e = 0; e < E; e++)
+                part[e] = 0;
+            for (size_t t = b * SP_BLOCK; t < T && t < (b + 1) * SP_BLOCK; t++)
+                for (size_t e = 0; e < E; e++) {
+                    size_t j = t * E + e;
+                    int kept = 0;
+                    for (size_t s = 0; s < k; s++)
+                        kept |= l->idx[t * k + s] == e;
+                    double thr = kept ? l->thr_hi[t] : l->thr_lo[t];
+                    part[e] += SP(phi_cdf)((l->clean[j] - thr) / l->scale[j]);
+                }
+        }
+        for (size_t b = 0; b < nb; b++)
+            for (size_t e = 0; e < E; e++)
+                load[e] += l->load_part[b * E + e];
+    } else
         for (size_t e = 0; e < E; e++)
             load[e] = (double)l->routed[e];
     S->importance_cv2 = SP(cv2)(imp, E, l->imp_coef);
@@ -499,20 +445,19 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
     int noisy = c->noisy && l->training;
     const REAL *x = l->x;
     memset(l->grad, 0, l->np * sizeof *l->grad);
-    /* d out of every kept assignment, and d G */
-    for (size_t t = 0; t < T; t++)
-        for (size_t s = 0; s < k; s++) {
-            size_t r = l->row[t * k + s];
-            REAL *dg = &l->dg[t * k + s];
-            *dg = (REAL)l->imp_coef[l->idx[t * k + s]];
-            if (r == SIZE_MAX)
-                continue;
-            *dg += SP(scale_dot)(d, l->gate[t * k + s], dy + t * d, l->out + r * d,
-                                 l->dout + r * d);
-        }
+    int nth = l->nthreads;
+    /* d out of every kept assignment, and d G (the importance loss's term added) */
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+    for (size_t b = 0; b < T; b += SP_BLOCK) {
+        size_t nb = T - b < SP_BLOCK ? T - b : SP_BLOCK;
+        KERN(combine_back)(nb, k, d, l->row + b * k, l->gate + b * k, dy + b * d, l->out,
+                           l->dout, l->dg + b * k);
+        for (size_t j = b * k; j < (b + nb) * k; j++)
+            l->dg[j] += (REAL)l->imp_coef[l->idx[j]];
+    }
     /* the experts, backwards (threads over experts, as forward) */
-    int nth = l->blas ? 1 : l->nthreads;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
+    int nex = l->blas ? 1 : nth;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nex) if (nex > 1)
     for (size_t e = 0; e < E; e++) {
         size_t r0 = l->start[e], n = l->count[e];
         if (n == 0)
@@ -527,25 +472,21 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
             for (size_t j = 0; j < d; j++)
                 gb2[j] += dout[r * d + j];
         SP(gemm)(l, 0, 1, n, h, d, dout, d, w2, d, 0, da, h);
-        SP(activate_back)(c->activation, n * h, a, da);
+        KERN(act_backward)(c->activation, n * h, a, da);
         SP(gemm)(l, 1, 0, d, h, n, l->xg + r0 * d, d, da, h, 0, gw1, h);
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < h; j++)
                 gb1[j] += da[r * h + j];
         SP(gemm)(l, 0, 1, n, d, h, da, h, w1, h, 0, l->dxg + r0 * d, d);
     }
-    if (T > 0)
-        memset(dx, 0, T * d * sizeof *dx);
-    for (size_t t = 0; t < T; t++)
-        for (size_t s = 0; s < k; s++) {
-            size_t r = l->row[t * k + s];
-            if (r == SIZE_MAX)
-                continue;
-            SP(axpy)(d, 1, l->dxg + r * d, dx + t * d);
-        }
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+    for (size_t b = 0; b < T; b += SP_BLOCK)
+        KERN(combine_rows)(T - b < SP_BLOCK ? T - b : SP_BLOCK, k, d, l->row + b * k, NULL,
+                           l->dxg, dx + b * d);
     /* d H from the weights G, the Switch loss and the z-loss */
     memset(l->dh, 0, T * E * sizeof *l->dh);
-    for (size_t t = 0; t < T; t++) {
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+    for (size_t t = 0; t < T; t++) {   /* each token its own row of d H */
         REAL *dh = l->dh + t * E;
         const REAL *p = l->prob + t * E, *g = l->gate + t * k, *dg = l->dg + t * k;
         const size_t *idx = l->idx + t * k;
@@ -581,8 +522,9 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
     if (noisy) {
         for (size_t j = 0; j < T * E; j++)
             ds[j] = l->dh[j] * l->eps[j];
-        if (k < E)
-            for (size_t t = 0; t < T; t++)
+        if (k < E) {
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
+            for (size_t t = 0; t < T; t++)   /* token t's terms stay in its rows */
                 for (size_t e = 0; e < E; e++) {
                     size_t j = t * E + e;
                     double lc = l->load_coef[e];
@@ -601,6 +543,8 @@ static int SP(backward_impl)(struct LAYER *l, const REAL *dy, REAL *dx, moe_erro
                     dclean[t * E + at] += (REAL)(-dpz / sc);
                     ds[t * E + at] += (REAL)(-dpz / sc * l->eps[t * E + at]);
                 }
+        }
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1 && T > SP_BLOCK)
         for (size_t j = 0; j < T * E; j++)
             ds[j] *= SP(sigmoid)(l->nlog[j]);   /* d softplus */
     }

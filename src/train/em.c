@@ -11,6 +11,11 @@
  * and partial sums are added in block order, so a fit is bit-identical for any number of
  * OpenMP threads. Nothing is allocated after moe_em_alloc.
  *
+ * Under a moe_comm (par.comm: ranks that hold the same data) each pass computes only this
+ * rank's blocks and gathers the other ranks' block partials before the same block-order
+ * sums, so every rank reaches the single-process iterate bit for bit; h is then current only
+ * in this rank's rows until moe_em_full_h gathers it.
+ *
  * Monotonicity: each M-step does not decrease the expected complete-data objective, so the
  * observed log-likelihood (minus the gate penalty when gate_ridge > 0) never decreases. A
  * decrease larger than 1e-8 |L| + 1e-10 is returned as MOE_ENUMERIC, never hidden. */
@@ -49,6 +54,7 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     const moe_expert_type *et = w->m->expert;
     const moe_gate_type *gt = w->m->gate;
     w->nb = moe_block_count(w->n);
+    moe_comm_own_blocks(par->comm, w->nb, &w->b0, &w->b1);
     w->ess = et->mstep ? et->stat_size(&w->eshape) : 0;
     w->nss = et->mstep ? 0 : et->newton_size(&w->eshape);
     w->m->top_k = par->top_k;
@@ -87,9 +93,10 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->hsum = malloc(k * sizeof *w->hsum);
     w->trace = malloc((par->max_iter + 2) * sizeof *w->trace);
     w->slope = malloc((par->max_iter + 2) * sizeof *w->slope);
-    if (!w->h || !w->xpart || !w->xstat || !w->npart || !w->nstat || !w->gpart || !w->gstat ||
-        !w->gtrial || !w->lpart || !w->theta || !w->etheta || !w->newton || !w->ework ||
-        !w->prior || !w->hsum || !w->trace || !w->slope) {
+    w->coff = malloc(((par->comm ? par->comm->size : 0) + 1) * sizeof *w->coff);
+    if (!w->coff || !w->h || !w->xpart || !w->xstat || !w->npart || !w->nstat || !w->gpart ||
+        !w->gstat || !w->gtrial || !w->lpart || !w->theta || !w->etheta || !w->newton ||
+        !w->ework || !w->prior || !w->hsum || !w->trace || !w->slope) {
         moe_em_free(w);
         return NULL;
     }
@@ -119,6 +126,7 @@ void moe_em_free(moe_em_work *w)
     free(w->hsum);
     free(w->trace);
     free(w->slope);
+    free(w->coff);
     free(w);
 }
 
@@ -146,8 +154,8 @@ static void pass_full(moe_em_work *w, int estep)
     size_t gss = m->gate->stat_size(&w->shape) + (w->ngroups ? w->ngroups - 1 : 0);
     size_t lst = 2 + 2 * w->kmax;
     m->gate->get_theta(&w->shape, m->gate_par, w->theta);
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+#pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
+    for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *xp = w->xpart + b * w->kmax * w->ess, *gp = w->gpart + b * w->gss;
@@ -174,6 +182,12 @@ static void pass_full(moe_em_work *w, int estep)
         else if (k > 1 && m->gate->stat_add)
             m->gate->stat_add(d, &w->shape, w->theta, w->h, r0, r1, 1, gp);
     }
+    const moe_comm *c = w->par.comm;
+    moe_comm_gather_blocks(c, w->xpart, nb, w->kmax * w->ess, w->coff);
+    moe_comm_gather_blocks(c, w->gpart, nb, w->gss, w->coff);
+    moe_comm_gather_blocks(c, w->lpart, nb, lst, w->coff);
+    if (estep)
+        w->h_partial = c && c->size > 1;
     memset(w->xstat, 0, kess * sizeof *w->xstat);
     memset(w->gstat, 0, gss * sizeof *w->gstat);
     double ll = 0, ent = 0, wsum = 0;
@@ -217,14 +231,15 @@ static double gate_q(moe_em_work *w, const double *theta, const double *h, int d
     if (k < 2)
         return 0;
     w->gate_passes++;
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+#pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
+    for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *gp = w->gpart + b * w->gss;
         memset(gp, 0, (deriv ? gss : 1) * sizeof *gp);
         w->m->gate->stat_add(d, &w->shape, theta, h, r0, r1, deriv, gp);
     }
+    moe_comm_gather_blocks(w->par.comm, w->gpart, nb, w->gss, w->coff);
     double q = 0;
     if (deriv)
         memset(w->gtrial, 0, gss * sizeof *w->gtrial);
@@ -309,14 +324,15 @@ static void gate_group_eval(void *ctx, const double *theta, const unsigned char 
     for (size_t g = 0; g < ng; g++)
         deriv |= active[g] == 2;
     w->gate_passes++;
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+#pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
+    for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *gp = w->gpart + b * gss;
         memset(gp, 0, (deriv ? gss : ng) * sizeof *gp);
         w->m->gate->group_stat_add(d, &w->shape, theta, w->h, r0, r1, active, gp);
     }
+    moe_comm_gather_blocks(w->par.comm, w->gpart, nb, gss, w->coff);
     size_t len = deriv ? gss : ng;
     memset(w->gtrial, 0, len * sizeof *w->gtrial);
     for (size_t b = 0; b < nb; b++) {
@@ -391,14 +407,15 @@ static double expert_eval(void *ctx, const double *theta, int deriv, double *gra
     const moe_expert_type *et = w->m->expert;
     size_t nb = w->nb, n = w->n, i = w->newton_expert, nss = w->nss;
     size_t np = et->nparams(&w->eshape);
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+#pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
+    for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *sp = w->npart + b * nss;
         memset(sp, 0, (deriv ? nss : 1) * sizeof *sp);
         et->newton_add(d, &w->eshape, theta, w->h, w->k, i, r0, r1, deriv, sp);
     }
+    moe_comm_gather_blocks(w->par.comm, w->npart, nb, nss, w->coff);
     memset(w->nstat, 0, (deriv ? nss : 1) * sizeof *w->nstat);
     for (size_t b = 0; b < nb; b++)
         for (size_t t = 0; t < (deriv ? nss : 1); t++)
@@ -436,10 +453,33 @@ static int expert_newton_mstep(moe_em_work *w, size_t i)
     return MOE_SUCCESS;
 }
 
+const double *moe_em_full_h(moe_em_work *w)
+{
+    if (w->h_partial)
+        moe_comm_gather_rows(w->par.comm, w->h, w->n, w->nb, w->k, w->coff);
+    w->h_partial = 0;
+    return w->h;
+}
+
+void moe_em_unweighted_h(moe_em_work *w, double *h)
+{
+    size_t nk = w->n * w->kmax;
+    memcpy(h, moe_em_full_h(w), nk * sizeof *h);
+    if (!w->d->w)
+        return;
+    for (size_t r = 0; r < w->n; r++) {
+        double wr = w->d->w[r];
+        for (size_t i = 0; i < w->kmax; i++)
+            h[r * w->kmax + i] = wr > 0 ? h[r * w->kmax + i] / wr : 0;
+    }
+}
+
 int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1)
 {
-    if (h != w->h)
+    if (h != w->h) {
         memcpy(w->h, h, w->n * w->k * sizeof *w->h);
+        w->h_partial = 0;
+    }
     pass_full(w, 0);
     return gate_mstep(w, q0, q1);
 }
@@ -499,6 +539,7 @@ int moe_em_init_h(moe_em_work *w, const double *h)
 {
     if (h != w->h)
         memcpy(w->h, h, w->n * w->kmax * sizeof *w->h);
+    w->h_partial = 0;
     if (w->d->w)  /* the targets carry the weights */
         for (size_t r = 0; r < w->n; r++)
             for (size_t i = 0; i < w->kmax; i++)
@@ -654,12 +695,13 @@ static int gate_still_rises(moe_em_work *w)
     gt->set_theta(&w->shape, w->theta, t->gate_par);
     gt->get_theta(&w->shape, w->m->gate_par, w->theta);
     size_t nb = w->nb, n = w->n, lst = 2 + 2 * w->kmax;
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+#pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
+    for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         w->lpart[b * lst] = moe_estep_rows(w->d, t, r0, r1, NULL, NULL, NULL, NULL);
     }
+    moe_comm_gather_blocks(w->par.comm, w->lpart, nb, lst, w->coff);
     double ll2 = 0;
     for (size_t b = 0; b < nb; b++)
         ll2 += w->lpart[b * lst];

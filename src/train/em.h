@@ -8,6 +8,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "data/dataset.h"
+#include "model/comm.h"
 #include "model/model.h"
 #include "train/newton.h"
 
@@ -52,6 +53,7 @@ typedef struct moe_em_params {
     size_t hidden;                         /* the experts' hidden units (0: none) */
     moe_activation activation;             /* and their activation */
     size_t top_k;                          /* a top-k gate's kept experts (0: other gates) */
+    const moe_comm *comm;                  /* ranks sharing the passes (NULL: this one) */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -65,6 +67,9 @@ typedef struct moe_em_work {
     double *h;                     /* n x k responsibilities of the current iterate, times
                                       the row's weight when the data are weighted */
     size_t nb;                     /* row blocks (moe_block_count) */
+    size_t b0, b1;                 /* the blocks this rank computes (par.comm; else all) */
+    size_t *coff;                  /* comm->size + 1 offsets for the gathers */
+    int h_partial;                 /* h is current only in this rank's blocks */
     size_t ess, gss, np;           /* expert and gate statistics sizes, gate parameters */
     double *xpart, *xstat;         /* nb x kmax x ess block partials, kmax x ess sums */
     double *gpart, *gstat;         /* nb x gss, gss: gate statistics */
@@ -153,6 +158,14 @@ int moe_em_iterate(moe_em_work *w);
  * log-likelihood still rises along the gate direction), MOE_EMAXITER at max_iter (with the
  * same separation check), else MOE_CONTINUE. */
 int moe_em_test(moe_em_work *w);
+
+/* W's responsibilities (n x k) current in every row: under a moe_comm the other ranks' rows
+ * are gathered first (a collective: every rank calls it at the same point). */
+const double *moe_em_full_h(moe_em_work *w);
+
+/* W's responsibilities (every row's, gathered as moe_em_full_h) without the row weights into
+ * H (n x kmax): the posteriors themselves, as the spurious-expert rule reads them. */
+void moe_em_unweighted_h(moe_em_work *w, double *h);
 
 /* The gate M-step alone (exposed for the tests): damped Newton steps on the penalised
  * soft-target objective with targets H from the current gate of M. *Q0 and *Q1

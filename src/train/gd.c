@@ -140,8 +140,12 @@ moe_gd_work *moe_gd_alloc(const moe_dataset *train, const moe_dataset *valid,
     w->tmp = malloc(w->nbmax * (w->k * w->nep + 1) * sizeof *w->tmp);
     w->trace = malloc(epochs * sizeof *w->trace);
     w->vtrace = malloc(epochs * sizeof *w->vtrace);
+    int cap = par->capacity > 0 && m->gate->capacity_rows;
+    if (cap)
+        w->drop = malloc((shuffle ? par->batch : w->n) * w->k);
     if ((shuffle && (!w->shuf || !w->perm)) || !w->opt || !w->theta || !w->grad ||
-        !w->best || !w->gpart || !w->lpart || !w->tmp || !w->trace || !w->vtrace) {
+        !w->best || !w->gpart || !w->lpart || !w->tmp || !w->trace || !w->vtrace ||
+        (cap && !w->drop)) {
         moe_gd_free(w);
         return NULL;
     }
@@ -163,6 +167,7 @@ void moe_gd_free(moe_gd_work *w)
     free(w->tmp);
     free(w->trace);
     free(w->vtrace);
+    free(w->drop);
     free(w);
 }
 
@@ -178,15 +183,28 @@ static void shuffle(gsl_rng *rng, size_t *a, size_t n)
 }
 
 /* Loss (and with GRAD, its gradient) summed over rows [R0, R1) of D in fixed blocks;
- * *WSUM gets the rows' weight. M must hold THETA. With GRAD (a training step) the gate's
- * batch-level auxiliary loss (gate.h aux_rows) is added once for the batch, times the batch's
- * weight so that the step's loss per row is the mean loss plus the auxiliary loss; without
- * GRAD (moe_gd_loss: the final and validation losses) it is left out. */
+ * *WSUM gets the rows' weight. M must hold THETA. With GRAD (a training step, R0 = 0) the
+ * gate sees its training context: the step's noise and the batch's capacity drops (found in
+ * one pass in row order before the blocks), and its batch-level auxiliary losses (gate.h
+ * aux_rows) are added once for the batch, times the batch's weight so that the step's loss
+ * per row is the mean loss plus the auxiliary losses; without GRAD (moe_gd_loss: the final
+ * and validation losses) the gate is clean and they are left out. */
 static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *m, size_t r0,
                          size_t r1, double *grad, double *wsum)
 {
     size_t rows = r1 - r0, nb = moe_block_count(rows), np = w->np, ne = w->k * w->nep;
     const double *gth = w->theta + ne;
+    moe_gate_shape gs = moe_model_gate_shape(m);
+    if (grad && m->gate->capacity_rows) {
+        gs.noisy = w->par.noise;
+        gs.noise_seed = w->noise_seed;
+        gs.noise_step = w->step;
+        if (w->drop) {
+            m->gate->capacity_rows(d, &gs, m->gate_par, r0, r1, w->par.capacity, w->drop,
+                                   NULL);
+            gs.drop = w->drop;
+        }
+    }
 #pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t a0, a1;
@@ -196,8 +214,8 @@ static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *
         double *gp = w->gpart + b * (np + 1);
         if (grad)
             memset(gp, 0, np * sizeof *gp);
-        w->lpart[2 * b] = moe_loss_rows(w->par.loss, d, m, gth, a0, a1, grad ? gp : NULL,
-                                        w->tmp + b * (w->k * w->nep + 1));
+        w->lpart[2 * b] = moe_loss_rows(w->par.loss, d, m, &gs, gth, a0, a1,
+                                        grad ? gp : NULL, w->tmp + b * (w->k * w->nep + 1));
         double s = 0;
         if (d->w)
             for (size_t r = a0; r < a1; r++)
@@ -216,12 +234,14 @@ static double batch_pass(moe_gd_work *w, const moe_dataset *d, const moe_model *
             for (size_t j = 0; j < np; j++)
                 grad[j] += w->gpart[b * (np + 1) + j];
     }
-    if (grad && w->par.aux != MOE_AUX_NONE && m->gate->aux_rows && w->k > 1) {
-        moe_gate_shape gs = moe_model_gate_shape(m);
+    if (grad && (w->par.aux != MOE_AUX_NONE || w->par.z_weight > 0) && m->gate->aux_rows &&
+        w->k > 1) {
+        moe_gate_losses gl = {w->par.aux, w->par.aux_weight, w->par.load_weight,
+                              w->par.z_weight};
         size_t ng = np - ne;
         double *ga = w->gpart;  /* the block partials are summed: scratch now */
         memset(ga, 0, ng * sizeof *ga);
-        loss += ws * m->gate->aux_rows(d, &gs, gth, r0, r1, w->par.aux, w->par.aux_weight, ga);
+        loss += ws * m->gate->aux_rows(d, &gs, gth, r0, r1, &gl, ga);
         for (size_t j = 0; j < ng; j++)
             grad[ne + j] += ws * ga[j];
     }
@@ -272,6 +292,8 @@ int moe_gd_run(moe_gd_work *w, moe_model *m, gsl_rng *rng,
     w->epochs_done = w->best_epoch = 0;
     w->stopped_early = 0;
     w->message[0] = 0;
+    if (p->noise && m->gate->capacity_rows)  /* drawn only then: other fits keep their stream */
+        w->noise_seed = gsl_rng_get(rng);
     double first = NAN, best_v = INFINITY;
     for (size_t e = 0; e < p->epochs; e++) {
         const moe_dataset *d = w->train;
@@ -289,6 +311,7 @@ int moe_gd_run(moe_gd_work *w, moe_model *m, gsl_rng *rng,
                 r1 -= r0;
                 r0 = 0;
             }
+            w->step = t;
             double ws, l = batch_pass(w, d, m, r0, r1, w->grad, &ws);
             if (!(ws > 0))
                 continue;  /* a batch of zero-weight rows moves nothing */

@@ -27,7 +27,12 @@ typedef struct moe_gd_params {
     double var_floor;      /* smallest expert variance (standardised scale): log sigma is kept
                               at or above log sqrt(var_floor) */
     moe_aux_loss aux;      /* the gate's auxiliary loss per batch (gate.h aux_rows) */
-    double aux_weight;     /* and its weight */
+    double aux_weight;     /* and its weight (shazeer: the importance loss's) */
+    double load_weight;    /* shazeer: the load loss's weight */
+    double z_weight;       /* the router z-loss's weight (0: none) */
+    double capacity;       /* the capacity factor of a gate with capacity_rows (0: none) */
+    int noise;             /* 1: noisy logits while training (a gate with capacity_rows: the
+                              top-k gate), from a seed drawn from the run's RNG */
 } moe_gd_params;
 
 typedef struct moe_gd_work {
@@ -44,6 +49,9 @@ typedef struct moe_gd_work {
     double *lpart;             /* nbmax x 2: block partial loss and weight */
     double *tmp;               /* nbmax x (k nep + 1): the loss's per-block scratch */
     double *trace, *vtrace;    /* epochs: training and validation loss per row */
+    unsigned char *drop;       /* batch rows x k: the capacity's drops of the current batch */
+    unsigned long noise_seed;  /* the run's noise stream (par.noise) */
+    size_t step;               /* the current step (the noise's counter) */
     size_t epochs_done;        /* epochs run (the traces' length) */
     size_t best_epoch;         /* the epoch whose parameters were kept (validation) */
     int stopped_early;         /* 1: the validation loss stopped improving */

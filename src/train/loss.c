@@ -43,14 +43,16 @@ static void view_rows(const moe_dataset *d, size_t r0, size_t r1, moe_dataset *v
 }
 
 double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
-                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp)
+                     const moe_gate_shape *gshape, const double *gate_theta, size_t r0,
+                     size_t r1, double *grad, double *tmp)
 {
     const moe_expert_type *et = m->expert;
     const moe_gate_type *gt = m->gate;
     const moe_kernels *kern = moe_kernels_get();
     moe_expert_shape es = moe_model_expert_shape(m);
     size_t k = m->k, nep = et->nparams(&es), rows = LOSS_BUF / k;
-    moe_gate_shape gs = moe_model_gate_shape(m);
+    moe_gate_shape gs = gshape ? *gshape : moe_model_gate_shape(m);
+    size_t row0 = gs.row0;
     double logf[LOSS_BUF], mu[LOSS_BUF], logg[LOSS_BUF], g[LOSS_BUF], a[LOSS_BUF];
     double b[LOSS_BUF], c[LOSS_BUF], mx[LOSS_BUF];
     double total = 0;
@@ -67,6 +69,7 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
             if (loss == MOE_LOSS_COOPERATIVE)
                 et->moments_rows(&v, &es, par, 0, nc, mu + i * nc, NULL);
         }
+        gs.row0 = row0 + c0;  /* the chunk's rows are batch rows row0 + c0 on */
         gt->prob_rows(&v, &gs, m->gate_par, 0, nc, logg, g);
         if (loss == MOE_LOSS_NLL) {
             /* t = log g + log f, shifted by its row max (into a), one vexp for the chunk,
@@ -79,14 +82,19 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
                         mr = t[i];
                 }
                 mx[r] = mr;
-                for (size_t i = 0; i < k; i++)
-                    t[i] -= mr;
+                for (size_t i = 0; i < k; i++)  /* mr = -inf: a row of no expert (capacity) */
+                    t[i] = mr > -INFINITY ? t[i] - mr : -INFINITY;
             }
             kern->vexp(nc * k, a, a);
             for (size_t r = 0; r < nc; r++) {
                 double *u = a + r * k, wr = v.w ? v.w[r] : 1, s = 0;
                 for (size_t i = 0; i < k; i++)
                     s += u[i];
+                if (!(s > 0)) {  /* dropped by every expert it keeps: adds nothing */
+                    for (size_t i = 0; i < k; i++)
+                        c[r * k + i] = u[i] = 0;
+                    continue;
+                }
                 total += wr * -(mx[r] + log(s));
                 for (size_t i = 0; i < k; i++)
                     c[r * k + i] = u[i] = -wr * (u[i] / s);

@@ -26,8 +26,11 @@
  * cooperative loss a family's dispersion (log sigma, expert.h's dispersion flag) does not
  * enter E; it receives the competitive loss's gradient instead, so that each sigma becomes its
  * expert's gate-weighted residual scale (the gradient is then that of a block-wise objective,
- * not of E alone). */
+ * not of E alone). GSHAPE: the gate's shape with its training context (a top-k gate's noise
+ * and capacity drops, for rows numbered from GSHAPE->row0 at D's row 0); NULL: M's shape. A
+ * row that the gate gives no expert (capacity) adds nothing to the nll. */
 double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
-                     const double *gate_theta, size_t r0, size_t r1, double *grad, double *tmp);
+                     const moe_gate_shape *gshape, const double *gate_theta, size_t r0,
+                     size_t r1, double *grad, double *tmp);
 
 #endif

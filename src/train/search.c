@@ -14,18 +14,25 @@
  *
  * Every start draws from its own random stream seeded from (seed, K, start) and the EM
  * passes are thread-count independent, so the search gives the same fit bit for bit whatever
- * OMP_NUM_THREADS is. The short runs' models are kept in keep preallocated slots; nothing is
+ * OMP_NUM_THREADS is. Where the rows leave threads idle (fewer row blocks than threads) the
+ * starts, and then the continuations, run on several threads, each with its own workspace
+ * and stream; their results are kept per start and ranked and counted in start order
+ * afterwards, exactly as one thread does it (issue 14: restarts are independent work). The short runs' models are kept in keep preallocated slots; nothing is
  * allocated inside an EM iteration. */
 #include <config.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/error.h"
 #include "experts/expert.h"
 #include "train/search.h"
 #include "train/smem.h"
+#include "train/spurious.h"
 
 
 /* A short run kept for continuation. */
@@ -36,6 +43,7 @@ typedef struct cand {
     size_t iter;        /* iterations so far */
     int done;           /* 1: it stopped by itself (converged, separated or max_iter) */
     int converged, separated;
+    size_t spurious;    /* its spurious experts once finished (train/spurious.c) */
     size_t ridge_e, ridge_g;  /* its ridge fallbacks so far */
     char dropped[400];  /* its min-prior drops, "" when none */
 } cand;
@@ -101,12 +109,22 @@ static int run(moe_em_work *w, size_t limit, const moe_fit_options *opt, size_t 
         if (opt->progress) {
             moe_progress p = {w->kmax, r, opt->restarts, iter0 + w->iter, w->loglik - ll_shift,
                               NAN, 0};
+#ifdef _OPENMP
+#pragma omp critical(moe_search_progress)
+#endif
             opt->progress(&p, opt->progress_data);
         }
         if ((*t = moe_em_test(w)) != MOE_CONTINUE)
             break;
     }
     return MOE_SUCCESS;
+}
+
+/* The progress report of start R of K experts at ITER iterations and log-likelihood LL. */
+static void report_final(const moe_fit_options *opt, size_t k, size_t r, size_t iter, double ll)
+{
+    moe_progress p = {k, r, opt->restarts, iter, ll, NAN, 0};
+    opt->progress(&p, opt->progress_data);
 }
 
 /* Puts the current state of W (start R) among the NC <= KEEP candidates C, kept sorted by
@@ -143,6 +161,143 @@ static void offer(cand *c, size_t *nc, size_t keep, const moe_em_work *w, size_t
                  w->par.min_prior, w->message, w->k);
 }
 
+/* The spurious experts of candidate C's model (one E-step from it; H gets its posteriors
+ * without the observation weights, n x k). A model that does not start counts as none. */
+static size_t cand_spurious(moe_em_work *w, const cand *c, const moe_fit_options *opt,
+                            double *h)
+{
+    if (moe_em_init_model(w, c->m) != MOE_SUCCESS)
+        return 0;
+    moe_em_unweighted_h(w, h);
+    return moe_train_spurious(w->d, c->m, h, opt->var_floor, opt->min_rows, 1, NULL, 0);
+}
+
+/* What one start or continuation did, for the accounting done afterwards in start order
+ * (so that running them on several threads changes nothing). */
+typedef struct run_log {
+    int status;          /* MOE_SUCCESS, or the failure that ends the search (ERR set) */
+    int usable;          /* 1: the start gave a fit (it is offered) */
+    size_t redraws;      /* degenerate starts redrawn */
+    int redrawn;         /* 1: the first kind of start needed a redraw */
+    char first_redraw[300];
+    moe_error err;
+} run_log;
+
+/* Phase 1 for start R on workspace W with random stream RNG: the start (redrawn from
+ * random responsibilities when degenerate), its short run, its trace; the result goes to
+ * slot C (whose model is a preallocated copy), the accounting to LG. */
+static void short_run(moe_em_work *w, gsl_rng *rng, const moe_fit_options *opt, double ll_shift,
+                      unsigned long (*stream_seed)(unsigned long, size_t, size_t),
+                      const moe_search_extra *extra, size_t r, size_t nseg, size_t short_iter,
+                      const char *lab, moe_search_result *res, cand *c, run_log *lg)
+{
+    int has_extra = extra && extra->from && extra->start;
+    size_t k = w->kmax;
+    gsl_rng_set(rng, stream_seed(opt->seed, k, r));
+    int st = MOE_SUCCESS, t = MOE_CONTINUE, from_model = has_extra && r == opt->restarts;
+    if (from_model)
+        extra->prepare(extra->from, rng, extra->start);
+    for (size_t attempt = 0; attempt <= MAX_REDRAWS; attempt++) {
+        if (attempt == 0 && from_model)
+            st = moe_em_init_model(w, extra->start);
+        else
+            st = moe_em_init_start(w, attempt == 0 ? start_kind(opt->init, r, nseg, w->m->tree_depth > 0)
+                                                   : MOE_START_DIRICHLET, rng);
+        if (st == MOE_ENOMEM) {
+            lg->status = moe_error_set(&lg->err, MOE_ENOMEM, "fit: out of memory (starts)");
+            return;
+        }
+        if (st == MOE_SUCCESS)
+            st = run(w, short_iter, opt, r, 0, ll_shift, &t);
+        if (st == MOE_ENUMERIC) {
+            lg->status = moe_error_set(&lg->err, MOE_ENUMERIC, "%s, start %zu: %s", lab, r + 1,
+                                       w->message);
+            return;
+        }
+        if (st != MOE_ESING)
+            break;
+        if (lg->redraws++ == 0)
+            snprintf(lg->first_redraw, sizeof lg->first_redraw, "start %zu: %s", r + 1,
+                     w->message);
+        if (attempt == 0)
+            lg->redrawn = 1;
+    }
+    if (st != MOE_SUCCESS)
+        return;
+    if (trace_append(res, r, w, ll_shift)) {
+        lg->status = moe_error_set(&lg->err, MOE_ENOMEM, "fit: out of memory (traces)");
+        return;
+    }
+    lg->usable = 1;
+    size_t one = 0;
+    offer(c, &one, 1, w, r, t);
+}
+
+/* Phase 2 for candidate CJ on workspace W: on to convergence (max_iter in all). */
+static void continue_run(moe_em_work *w, const moe_fit_options *opt, double ll_shift,
+                         moe_search_result *res, double *fin, cand *cj, run_log *lg)
+{
+    size_t max_iter = w->par.max_iter;
+    int st = moe_em_init_model(w, cj->m), t = MOE_CONTINUE;
+    w->par.max_iter = max_iter - cj->iter;
+    if (st == MOE_SUCCESS)
+        st = run(w, w->par.max_iter, opt, cj->start, cj->iter, ll_shift, &t);
+    w->par.max_iter = max_iter;
+    if (st == MOE_ENUMERIC || st == MOE_EINVAL) {
+        lg->status = moe_error_set(&lg->err, MOE_ENUMERIC, "K = %zu, start %zu (continued): %s",
+                                   w->kmax, cj->start + 1, w->message);
+        return;
+    }
+    if (st != MOE_SUCCESS) {  /* degenerated late: the start counts as failed */
+        lg->redraws = 1;
+        snprintf(lg->first_redraw, sizeof lg->first_redraw, "start %zu (continued): %s",
+                 cj->start + 1, w->message);
+        cj->ll = -INFINITY;
+        return;
+    }
+    cj->ridge_e += w->ridge_experts;
+    cj->ridge_g += w->ridge_gate;
+    if (w->dropped)
+        snprintf(cj->dropped, sizeof cj->dropped, "%zu expert%s dropped by min-prior %g "
+                 "(last: %s); refitted with %zu experts", w->dropped,
+                 w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+    if (trace_append(res, cj->start, w, ll_shift)) {
+        lg->status = moe_error_set(&lg->err, MOE_ENOMEM, "fit: out of memory (traces)");
+        return;
+    }
+    moe_em_copy_params(cj->m, w->m);
+    cj->ll = fin[cj->start] = w->loglik;
+    cj->iter += w->iter;
+    cj->done = 1;
+    cj->converged = t == MOE_SUCCESS && w->converged;
+    cj->separated = w->separated;
+    lg->usable = 1;
+}
+
+/* Threads for the starts: several when the rows cannot keep them busy (fewer row blocks
+ * than threads, e.g. every data set below 8192 rows on 2 threads) and none are running yet
+ * (a bootstrap's replicates already run in parallel) and the rows are not spread over MPI
+ * ranks (every rank must make the same collective calls in the same order); 1 otherwise. */
+static size_t start_threads(const moe_em_work *w, size_t nr)
+{
+#ifdef _OPENMP
+    size_t nt = (size_t)omp_get_max_threads();
+    if (omp_in_parallel() || nt < 2 || w->nb >= nt || (w->par.comm && w->par.comm->size > 1))
+        return 1;
+    return nt < nr ? nt : nr;
+#else
+    (void)w;
+    (void)nr;
+    return 1;
+#endif
+}
+
+#ifdef _OPENMP
+#define THREAD_ID() ((size_t)omp_get_thread_num())
+#else
+#define THREAD_ID() ((size_t)0)
+#endif
+
 int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift, gsl_rng *rng,
                      unsigned long (*stream_seed)(unsigned long, size_t, size_t),
                      const moe_search_extra *extra, moe_train_output *out,
@@ -158,17 +313,26 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
         keep = nr;  /* plain restarts: every run is final, keep them all for the count */
     (void)out;
     memset(res, 0, sizeof *res);
-    cand *c = calloc(keep, sizeof *c);
+    size_t nt = start_threads(w, nr);
+    cand *c = calloc(keep, sizeof *c), *slot = calloc(nr, sizeof *slot);
+    run_log *lg = calloc(nr, sizeof *lg);
+    moe_em_work **ws = calloc(nt, sizeof *ws);
+    gsl_rng **rs = calloc(nt, sizeof *rs);
     moe_smem_work *sw = NULL;
+    double *hbuf = NULL;  /* posteriors for the spurious check of the candidates */
     double *fin = malloc(nr * sizeof *fin);  /* final log-likelihood of each start, or NaN */
     res->traces = calloc(nr, sizeof *res->traces);
     res->trace_len = calloc(nr, sizeof *res->trace_len);
-    int status = MOE_SUCCESS;
-    if (c && fin && res->traces && res->trace_len)
-        for (size_t j = 0; j < keep; j++)
-            if (!(c[j].m = moe_model_copy(w->m)))
-                break;
-    if (!c || !fin || !res->traces || !res->trace_len || (keep && !c[keep - 1].m)) {
+    int status = MOE_SUCCESS, nomem = !c || !slot || !lg || !ws || !rs || !fin ||
+                                      !res->traces || !res->trace_len;
+    for (size_t r = 0; !nomem && r < nr; r++)
+        nomem = !(slot[r].m = moe_model_copy(w->m));
+    for (size_t t = 0; !nomem && t < nt; t++) {
+        ws[t] = t ? moe_em_alloc(w->d, w->kmax, &w->par) : w;
+        rs[t] = t ? gsl_rng_alloc(rng->type) : rng;
+        nomem = !ws[t] || !rs[t];
+    }
+    if (nomem) {
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory for K = %zu (%zu rows)",
                                k, w->n);
         goto done;
@@ -179,97 +343,99 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
     size_t nseg = strcmp(w->m->expert->name, "gaussian") == 0 ? w->d->nz : 0;
     if (nseg > SEG_INPUTS_MAX)
         nseg = SEG_INPUTS_MAX;
-    /* phase 1: the short runs */
+    /* on several threads the runs report nothing while they run (their reports would
+     * interleave); each start's final state is reported after the loop, in start order */
+    moe_fit_options quiet = *opt;
+    quiet.progress = NULL;
+    const moe_fit_options *run_opt = nt > 1 ? &quiet : opt;
+    /* phase 1: the short runs, each from its own stream (on several threads when the rows
+     * leave threads idle), then offered in start order */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (nt > 1)
+#endif
     for (size_t r = 0; r < nr; r++) {
         fin[r] = NAN;
-        gsl_rng_set(rng, stream_seed(opt->seed, k, r));
-        int st = MOE_SUCCESS, t = MOE_CONTINUE, from_model = has_extra && r == opt->restarts;
-        if (from_model)
-            extra->prepare(extra->from, rng, extra->start);
-        for (size_t attempt = 0; attempt <= MAX_REDRAWS; attempt++) {
-            if (attempt == 0 && from_model)
-                st = moe_em_init_model(w, extra->start);
-            else
-                st = moe_em_init_start(w, attempt == 0 ? start_kind(opt->init, r, nseg, w->m->tree_depth > 0)
-                                                       : MOE_START_DIRICHLET, rng);
-            if (st == MOE_ENOMEM) {
-                status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (starts)");
-                goto done;
-            }
-            if (st == MOE_SUCCESS)
-                st = run(w, short_iter, opt, r, 0, ll_shift, &t);
-            if (st == MOE_ENUMERIC) {
-                status = moe_error_set(err, MOE_ENUMERIC, "%s, start %zu: %s", lab, r + 1,
-                                       w->message);
-                goto done;
-            }
-            if (st != MOE_ESING)
-                break;
-            if (res->redraws++ == 0)
-                snprintf(res->first_redraw, sizeof res->first_redraw, "start %zu: %s", r + 1,
-                         w->message);
-            if (attempt == 0)
-                res->redrawn_starts++;
+        size_t id = THREAD_ID();
+        short_run(ws[id], rs[id], run_opt, ll_shift, stream_seed, extra, r, nseg, short_iter,
+                  lab, res, &slot[r], &lg[r]);
+    }
+    for (size_t r = 0; nt > 1 && opt->progress && r < nr; r++)
+        if (lg[r].usable)
+            report_final(opt, k, r, slot[r].iter, slot[r].ll - ll_shift);
+    for (size_t r = 0; r < nr; r++) {
+        if (lg[r].status != MOE_SUCCESS) {
+            status = lg[r].status;
+            if (err)
+                *err = lg[r].err;
+            goto done;
         }
-        if (st != MOE_SUCCESS) {
+        if (lg[r].redraws && res->redraws == 0)
+            memcpy(res->first_redraw, lg[r].first_redraw, sizeof res->first_redraw);
+        res->redraws += lg[r].redraws;
+        res->redrawn_starts += (size_t)lg[r].redrawn;
+        if (!lg[r].usable) {
             failed++;
             continue;
         }
-        if (trace_append(res, r, w, ll_shift)) {
-            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
-            goto done;
+        if (slot[r].done)
+            fin[r] = slot[r].ll;
+        /* the offer of phase 1 in start order, the candidates keeping the slots' models */
+        size_t pos = nc;
+        if (pos == keep) {
+            if (!(slot[r].ll > c[keep - 1].ll))
+                continue;
+            pos = keep - 1;
+        } else {
+            nc++;
         }
-        if (t != MOE_CONTINUE)
-            fin[r] = w->loglik;
-        offer(c, &nc, keep, w, r, t);
+        while (pos > 0 && slot[r].ll > c[pos - 1].ll) {
+            c[pos] = c[pos - 1];
+            pos--;
+        }
+        c[pos] = slot[r];
     }
     /* phase 2: the best short runs go on to convergence */
-    size_t max_iter = w->par.max_iter;
-    for (size_t j = 0; j < nc; j++) {
-        cand *cj = &c[j];
-        if (cj->done)
-            continue;
-        int st = moe_em_init_model(w, cj->m), t = MOE_CONTINUE;
-        w->par.max_iter = max_iter - cj->iter;
-        if (st == MOE_SUCCESS)
-            st = run(w, w->par.max_iter, opt, cj->start, cj->iter, ll_shift, &t);
-        w->par.max_iter = max_iter;
-        if (st == MOE_ENUMERIC || st == MOE_EINVAL) {
-            status = moe_error_set(err, MOE_ENUMERIC, "K = %zu, start %zu (continued): %s", k,
-                                   cj->start + 1, w->message);
-            goto done;
-        }
-        if (st != MOE_SUCCESS) {  /* degenerated late: the start counts as failed */
-            if (res->redraws++ == 0)
-                snprintf(res->first_redraw, sizeof res->first_redraw, "start %zu (continued): "
-                         "%s", cj->start + 1, w->message);
-            cj->ll = -INFINITY;
-            failed++;
-            continue;
-        }
-        cj->ridge_e += w->ridge_experts;
-        cj->ridge_g += w->ridge_gate;
-        if (w->dropped)
-            snprintf(cj->dropped, sizeof cj->dropped, "%zu expert%s dropped by min-prior %g "
-                     "(last: %s); refitted with %zu experts", w->dropped,
-                     w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
-        if (trace_append(res, cj->start, w, ll_shift)) {
-            status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
-            goto done;
-        }
-        moe_em_copy_params(cj->m, w->m);
-        cj->ll = fin[cj->start] = w->loglik;
-        cj->iter += w->iter;
-        cj->done = 1;
-        cj->converged = t == MOE_SUCCESS && w->converged;
-        cj->separated = w->separated;
-    }
-    /* the best run, and how many finished runs reached it; ties go to the earlier start */
-    size_t best = nc;
+    memset(lg, 0, nr * sizeof *lg);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (nt > 1)
+#endif
     for (size_t j = 0; j < nc; j++)
-        if (isfinite(c[j].ll) && (best == nc || c[j].ll > c[best].ll ||
-                                  (c[j].ll == c[best].ll && c[j].start < c[best].start)))
-            best = j;
+        if (!c[j].done)
+            continue_run(ws[THREAD_ID()], run_opt, ll_shift, res, fin, &c[j], &lg[j]);
+    for (size_t j = 0; nt > 1 && opt->progress && j < nc; j++)
+        if (lg[j].usable)  /* continued here */
+            report_final(opt, k, c[j].start, c[j].iter, c[j].ll - ll_shift);
+    for (size_t j = 0; j < nc; j++) {
+        if (lg[j].status != MOE_SUCCESS) {
+            status = lg[j].status;
+            if (err)
+                *err = lg[j].err;
+            goto done;
+        }
+        if (lg[j].redraws) {
+            if (res->redraws++ == 0)
+                memcpy(res->first_redraw, lg[j].first_redraw, sizeof res->first_redraw);
+            failed++;
+        }
+    }
+    /* the best run, and how many finished runs reached it; ties go to the earlier start.
+     * Spurious maxima (an expert at the variance floor or on too few rows: the likelihood
+     * there is unbounded or rewards fitting a handful of points) are set aside while a run
+     * without any exists (McLachlan & Peel 2000, section 3.10): the highest of those is the
+     * fit (issue 13: sim_2inputs K = 3 and mcycle's quadratic K = 4, bench/README.md). */
+    if (nc && !(hbuf = malloc(w->n * w->kmax * sizeof *hbuf))) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (spurious check)");
+        goto done;
+    }
+    for (size_t j = 0; j < nc; j++)
+        c[j].spurious = isfinite(c[j].ll) ? cand_spurious(w, &c[j], opt, hbuf) : 0;
+    size_t best = nc;
+    for (int allow_spurious = 0; allow_spurious <= 1 && best == nc; allow_spurious++)
+        for (size_t j = 0; j < nc; j++)
+            if (isfinite(c[j].ll) && (allow_spurious || !c[j].spurious) &&
+                (best == nc || c[j].ll > c[best].ll ||
+                 (c[j].ll == c[best].ll && c[j].start < c[best].start)))
+                best = j;
     moe_search_report *rep = &res->report;
     /* phase 3: moves on the best run while they raise it; a try runs half a start's short
      * run (15 iterations gave the hit rates of 30 at half the cost, bench/README.md) */
@@ -317,8 +483,12 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
         if (!isfinite(fin[r]))
             continue;
         rep->finished++;
-        if (c[best].ll - fin[r] <= rep->same_tol) {
+        if (fabs(c[best].ll - fin[r]) <= rep->same_tol) {
             rep->reached++;
+            continue;
+        }
+        if (fin[r] > c[best].ll) {  /* only a spurious candidate can be higher */
+            rep->set_aside++;
             continue;
         }
         double v = fin[r] - ll_shift;
@@ -339,10 +509,20 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
     res->ridge_gate = c[best].ridge_g;
     memcpy(res->dropped, c[best].dropped, sizeof res->dropped);
 done:
+    free(hbuf);
     moe_smem_free(sw);
-    if (c)
-        for (size_t j = 0; j < keep; j++)
-            moe_model_free(c[j].m);
+    if (slot)
+        for (size_t r = 0; r < nr; r++)
+            moe_model_free(slot[r].m);
+    for (size_t t = 1; ws && rs && t < nt; t++) {
+        moe_em_free(ws[t]);
+        if (rs[t])
+            gsl_rng_free(rs[t]);
+    }
+    free(ws);
+    free(rs);
+    free(lg);
+    free(slot);
     free(c);
     free(fin);
     if (status != MOE_SUCCESS)

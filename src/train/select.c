@@ -111,10 +111,12 @@ static void gd_report(size_t epoch, double loss, void *data)
 /* The GD parameters of the fit options. */
 static moe_gd_params gd_params(const moe_fit_options *opt)
 {
+    int topk = opt->gate && strcmp(opt->gate, "topk") == 0;
     moe_gd_params p = {opt->loss, opt->optimizer, opt->lr, opt->momentum, opt->batch,
                        opt->epochs, opt->patience, opt->clip, opt->var_floor,
-                       opt->gate && strcmp(opt->gate, "topk") == 0 ? opt->aux : MOE_AUX_NONE,
-                       opt->aux_weight};
+                       topk ? opt->aux : MOE_AUX_NONE, opt->aux_weight, opt->load_weight,
+                       topk ? opt->z_loss : 0, topk ? opt->capacity : 0,
+                       topk && (opt->noise == 1 || (opt->noise == -1 && opt->top_k >= 2))};
     return p;
 }
 
@@ -155,6 +157,39 @@ static void split_start(const moe_model *flat, gsl_rng *rng, moe_model *start)
     free(tt);
 }
 
+/* The search report of gradient descent's STARTS starts (FAILED of them unusable) from
+ * each one's final loss per row LOSS (NaN: failed): those within MOE_SEARCH_SAME_ABS / 1000
+ * + MOE_SEARCH_SAME_REL of the smallest reached it (per row, the same tolerance per row
+ * as EM's for a thousand rows), the others' range in others_lo..others_hi. */
+static void gd_search_report(const double *loss, size_t starts, size_t failed,
+                             moe_search_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->starts = starts;
+    rep->failed = failed;
+    rep->others_lo = rep->others_hi = NAN;
+    double best = INFINITY;
+    for (size_t r = 0; r < starts; r++)
+        if (loss[r] < best)
+            best = loss[r];
+    if (!isfinite(best))
+        return;
+    rep->same_tol = MOE_SEARCH_SAME_ABS / 1000 + MOE_SEARCH_SAME_REL * fabs(best);
+    for (size_t r = 0; r < starts; r++) {
+        if (!(loss[r] == loss[r]))
+            continue;
+        rep->finished++;
+        if (loss[r] - best <= rep->same_tol) {
+            rep->reached++;
+        } else {
+            if (!(loss[r] >= rep->others_lo))
+                rep->others_lo = loss[r];
+            if (!(loss[r] <= rep->others_hi))
+                rep->others_hi = loss[r];
+        }
+    }
+}
+
 /* Runs every start for the model of shape SHAPE (K experts; a tree gate when it has a
  * tree), and for a tree one more from SPLIT_FROM when given (the best flat fit of its
  * root's branching, see split_start); returns MOE_SUCCESS (R->model may still be NULL when
@@ -168,7 +203,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0},
                          types->hidden, types->activation,
-                         types->gate->aux_rows ? opt->top_k : 0};
+                         types->gate->aux_rows ? opt->top_k : 0, opt->comm};
     size_t n = ds->n, k = shape->k;
     char lab[48];  /* what the warnings call this model: "K = 3" or "tree 2x2" */
     if (!moe_tree_format(shape, lab + 5, sizeof lab - 5))
@@ -181,6 +216,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         memcpy(par.tree, shape->branch, sizeof par.tree);
     }
     memset(res, 0, sizeof *res);
+    double *gd_loss = NULL;  /* GD: each start's final loss per row (below) */
     moe_em_work *w = moe_em_alloc(dtrain, k, &par);
     size_t starts = opt->restarts + (split_from != NULL);
     moe_model *split = split_from && w ? moe_model_copy(w->m) : NULL;
@@ -235,7 +271,14 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         if (sr.dropped[0])
             k_warn(res, "%s: %s", lab, sr.dropped);
     }
+    /* GD: each finished start's loss per row (validation loss when rows are held out), for
+     * the search report; NaN for a start that failed */
+    if (gd && !(gd_loss = malloc(starts * sizeof *gd_loss))) {
+        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (starts)");
+        goto done;
+    }
     for (size_t r = 0; gd && r < starts; r++) {
+        gd_loss[r] = NAN;
         gsl_rng_set(rng, stream_seed(opt->seed, k, r));
         int use_kmeans = opt->init == MOE_INIT_KMEANS || (opt->init == MOE_INIT_MIXED && r == 0);
         int st = MOE_SUCCESS, t = MOE_CONTINUE;
@@ -311,6 +354,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         res->trace_len[r] = len;
         /* GD keeps the start of the smallest loss (validation loss when rows are held out) */
         double score = !gd ? w->loglik : dvalid ? -gw->vloss : -gw->loss;
+        if (gd)
+            gd_loss[r] = -score;
         if (score > best) {
             moe_model *c = moe_model_copy(w->m);
             if (!c) {
@@ -352,6 +397,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         }
     }
     (void)f;
+    if (gd)
+        gd_search_report(gd_loss, starts, failed, &res->stats.search);
     if (ridge_e)
         k_warn(res, "%s: %zu of the fit's expert M-steps were singular and needed a small "
                "ridge (collinear inputs or too few rows in a regime)", lab, ridge_e);
@@ -404,6 +451,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
                    "its likelihood flatters the criterion");
     }
 done:
+    free(gd_loss);
     moe_model_free(split);
     moe_em_free(w);
     moe_gd_free(gw);

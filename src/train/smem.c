@@ -93,20 +93,6 @@ void moe_smem_free(moe_smem_work *s)
     free(s);
 }
 
-/* W's responsibilities without the row weights into H (n x kmax). */
-static void unweighted(const moe_em_work *w, double *h)
-{
-    size_t nk = w->n * w->kmax;
-    memcpy(h, w->h, nk * sizeof *h);
-    if (!w->d->w)
-        return;
-    for (size_t r = 0; r < w->n; r++) {
-        double wr = w->d->w[r];
-        for (size_t i = 0; i < w->kmax; i++)
-            h[r * w->kmax + i] = wr > 0 ? h[r * w->kmax + i] / wr : 0;
-    }
-}
-
 /* Runs W's EM for at most LIMIT iterations; *T gets moe_em_test's verdict (MOE_CONTINUE when
  * stopped at LIMIT or as hopeless). With TARGET finite, stops once the log-likelihood, gaining
  * at most its last gain in each remaining iteration, could not pass TARGET. Returns
@@ -246,7 +232,7 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
     if (st != MOE_SUCCESS)
         return st == MOE_ENUMERIC ? st : MOE_SUCCESS;
     const moe_dataset *d = w->d;
-    unweighted(w, s->h0);
+    moe_em_unweighted_h(w, s->h0);
     size_t spur0 = moe_train_spurious(d, m, s->h0, var_floor, min_rows, 1, NULL, 0);
     /* merge pairs: correlation of the posterior columns, most alike first */
     size_t npair = k * (k - 1) / 2, pi[MOE_K_MAX * (MOE_K_MAX - 1) / 2],
@@ -336,7 +322,7 @@ int moe_train_smem(moe_em_work *w, moe_model *m, double *ll, double tol, size_t 
             return st;
         if (!(w->loglik > *ll + tol) || w->k != k)
             continue;
-        unweighted(w, s->htry);
+        moe_em_unweighted_h(w, s->htry);
         if (moe_train_spurious(d, w->m, s->htry, var_floor, min_rows, 1, NULL, 0) > spur0) {
             round->refused_spurious++;
             continue;

@@ -12,13 +12,19 @@
 #include "experts/expert.h"
 #include "train/spurious.h"
 
-/* Appends ENTRY to WHY (LEN bytes), "; " between entries, truncating quietly. */
+/* Appends ENTRY to WHY (LEN bytes), "; " between entries; an entry that does not fit whole
+ * (nor "; ..." after it) is replaced by "; ...", and nothing is added after that. */
 static void add(char *why, size_t len, const char *entry)
 {
     if (!why || len == 0)
         return;
-    size_t used = strlen(why);
-    snprintf(why + used, len - used, "%s%s", used ? "; " : "", entry);
+    size_t used = strlen(why), sep = used ? 2 : 0;
+    if (used >= 3 && strcmp(why + used - 3, "...") == 0)
+        return;
+    if (used + sep + strlen(entry) + 5 < len)
+        snprintf(why + used, len - used, "%s%s", sep ? "; " : "", entry);
+    else if (used + 5 < len)
+        snprintf(why + used, len - used, "%s...", sep ? "; " : "");
 }
 
 size_t moe_train_spurious(const moe_dataset *d, const moe_model *m, const double *h,
@@ -30,7 +36,9 @@ size_t moe_train_spurious(const moe_dataset *d, const moe_model *m, const double
     if (!d || !m || !h)
         return 0;
     moe_expert_shape es = moe_model_expert_shape(m);
-    size_t k = m->k, n = d->n, np = m->expert->nparams(&es), count = 0;
+    size_t k = m->k, n = d->n, count = 0;
+    int linear_count = m->expert->rows_rule_params != NULL;
+    size_t np = linear_count ? m->expert->rows_rule_params(&es) : m->expert->nparams(&es);
     int floors = m->expert->scales_response && m->expert->mstep != NULL;
     char entry[160];
     for (size_t i = 0; i < k; i++) {
@@ -49,7 +57,8 @@ size_t moe_train_spurious(const moe_dataset *d, const moe_model *m, const double
         } else if (min_rows > 0 && size < min_rows * (double)np) {
             count++;
             snprintf(entry, sizeof entry, "expert %zu on %.3g effective rows, fewer than %g "
-                     "per each of its %zu parameters", i + 1, size, min_rows, np);
+                     "per each of %s%zu parameters", i + 1, size, min_rows,
+                     linear_count ? "a linear expert's " : "its ", np);
             add(why, len, entry);
         }
     }

@@ -17,7 +17,8 @@
  *  - its family floors the variance of y (a scaled response, closed-form M-step: the
  *    Gaussian) and its variance is within 1e-6 relative of VAR_FLOOR: the likelihood of an
  *    expert on tied or collinear rows is unbounded and only the floor stopped it; or
- *  - its effective size sum_n w_n h_ni is below MIN_ROWS times its free parameters
+ *  - its effective size sum_n w_n h_ni is below MIN_ROWS times its free parameters (the
+ *    family's rows_rule_params where it has one: an MLP counts a linear expert's)
  *    (MIN_ROWS 0: this check is off).
  * WHY (LEN bytes, may be NULL) gets a description of each, e.g. "expert 1 at the variance
  * floor (SD 0.0027); expert 3 on 12.0 effective rows (fewer than 5 per each of its 4
