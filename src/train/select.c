@@ -281,7 +281,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
         gd_loss[r] = NAN;
         gsl_rng_set(rng, stream_seed(opt->seed, k, r));
         int use_kmeans = opt->init == MOE_INIT_KMEANS || (opt->init == MOE_INIT_MIXED && r == 0);
-        int st = MOE_SUCCESS, t = MOE_CONTINUE;
+        int st = MOE_SUCCESS;
         if (r == opt->restarts)
             split_start(split_from, rng, split);
         for (size_t attempt = 0; attempt <= MAX_REDRAWS; attempt++) {
@@ -293,8 +293,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
                 status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (k-means)");
                 goto done;
             }
-            t = MOE_CONTINUE;
-            if (gd && st == MOE_SUCCESS) {
+            if (st == MOE_SUCCESS) {
                 /* GD starts where EM's first M-step from the same responsibilities lands */
                 st = moe_em_iterate(w);
                 if (st == MOE_SUCCESS) {
@@ -304,26 +303,7 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
                         moe_train_warn(f, "%s, start %zu: %s", lab, r + 1, gw->message);
                         break;
                     }
-                    t = MOE_SUCCESS;
                 }
-            }
-            while (!gd && st == MOE_SUCCESS) {
-                st = moe_em_iterate(w);
-                if (st != MOE_SUCCESS)
-                    break;
-                if (opt->progress) {
-                    moe_progress p = {k, r, opt->restarts, w->iter, w->loglik - ll_shift, NAN,
-                                      0};
-                    opt->progress(&p, opt->progress_data);
-                }
-                t = moe_em_test(w);
-                if (t != MOE_CONTINUE)
-                    break;
-            }
-            if (st == MOE_ENUMERIC && !gd) {
-                status = moe_error_set(err, MOE_ENUMERIC, "%s, start %zu: %s", lab, r + 1,
-                                       w->message);
-                goto done;
             }
             if (st != MOE_ESING)
                 break;
@@ -342,20 +322,19 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
             snprintf(dropped, sizeof dropped, "%zu expert%s dropped by min-prior %g (last: %s); "
                      "refitted with %zu experts", w->dropped, w->dropped > 1 ? "s" : "",
                      opt->min_prior, w->message, w->k);
-        size_t len = gd ? gw->epochs_done : w->iter;
+        size_t len = gw->epochs_done;
         double *tr = malloc((len + 1) * sizeof *tr);
         if (!tr) {
             status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
             goto done;
         }
         for (size_t i = 0; i < len; i++)
-            tr[i] = gd ? gw->trace[i] : w->trace[i] - ll_shift;
+            tr[i] = gw->trace[i];
         res->traces[r] = tr;
         res->trace_len[r] = len;
         /* GD keeps the start of the smallest loss (validation loss when rows are held out) */
-        double score = !gd ? w->loglik : dvalid ? -gw->vloss : -gw->loss;
-        if (gd)
-            gd_loss[r] = -score;
+        double score = dvalid ? -gw->vloss : -gw->loss;
+        gd_loss[r] = -score;
         if (score > best) {
             moe_model *c = moe_model_copy(w->m);
             if (!c) {
@@ -366,26 +345,21 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
             res->model = c;
             best = score;
             res->best_trace = r;
-            res->stats.iterations = w->iter;
-            res->stats.converged = t == MOE_SUCCESS && w->converged;
-            res->stats.separated = w->separated;
-            if (gd) {
-                res->stats.iterations = gw->epochs_done;
-                res->stats.converged = 1;
-                res->stats.separated = 0;
-                res->loss = gw->loss;
-                res->vloss = gw->vloss;
-                free(res->vtrace);
-                res->vtrace = NULL;
-                res->vtrace_len = 0;
-                if (dvalid) {
-                    if (!(res->vtrace = malloc(len * sizeof *res->vtrace + 1))) {
-                        status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
-                        goto done;
-                    }
-                    memcpy(res->vtrace, gw->vtrace, len * sizeof *res->vtrace);
-                    res->vtrace_len = len;
+            res->stats.iterations = gw->epochs_done;
+            res->stats.converged = 1;
+            res->stats.separated = 0;
+            res->loss = gw->loss;
+            res->vloss = gw->vloss;
+            free(res->vtrace);
+            res->vtrace = NULL;
+            res->vtrace_len = 0;
+            if (dvalid) {
+                if (!(res->vtrace = malloc(len * sizeof *res->vtrace + 1))) {
+                    status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (traces)");
+                    goto done;
                 }
+                memcpy(res->vtrace, gw->vtrace, len * sizeof *res->vtrace);
+                res->vtrace_len = len;
             }
             ridge_e = w->ridge_experts;
             ridge_g = w->ridge_gate;
@@ -396,7 +370,6 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
                 k_warn(res, "%s: %s", lab, dropped);
         }
     }
-    (void)f;
     if (gd)
         gd_search_report(gd_loss, starts, failed, &res->stats.search);
     if (ridge_e)
