@@ -3,9 +3,10 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Usage: bench/bench_em [--n N]... [--large] [--d D] [--k K] [--iter I] [--tol T] [--json]
- *                       [--flexmix] [--srcdir DIR]
+ *                       [--gate-steps S] [--flexmix] [--srcdir DIR]
  * Defaults: N = 1e4 and 1e5 (--large adds 1e6; each --n replaces the list), D = 5, K = 4,
- * I = 20, T = 1e-8, OMP_NUM_THREADS threads.
+ * I = 20, T = 1e-8, S = 0 (moefit's default: one gate Newton step per iteration from
+ * MOE_EM_GEM_ROWS rows on, else up to MOE_EM_GATE_STEPS), OMP_NUM_THREADS threads.
  *
  * Like for like (issue 14): the start is one hard partition of the rows, moefit's k-means on
  * the standardised (x, y) (made outside every timer), given to moefit as 0/1 responsibilities
@@ -247,13 +248,13 @@ static flex_result run_flexmix(const char *srcdir, const double *x, const double
 static void usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [--n N]... [--large] [--d D] [--k K] [--iter I] [--tol T] "
-            "[--json] [--flexmix] [--srcdir DIR]\n", prog);
+            "[--json] [--gate-steps S] [--flexmix] [--srcdir DIR]\n", prog);
 }
 
 int main(int argc, char **argv)
 {
     int large = 0, flexmix = 0, json = 0;
-    size_t iters = 20, d = 5, k = 4, ns = 0, sizes[NS_MAX];
+    size_t iters = 20, d = 5, k = 4, ns = 0, sizes[NS_MAX], gate_steps = 0;
     double tol = 1e-8;
     const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
     for (int a = 1; a < argc; a++) {
@@ -269,6 +270,8 @@ int main(int argc, char **argv)
             d = (size_t)atol(argv[++a]);
         else if (!strcmp(argv[a], "--k") && a + 1 < argc)
             k = (size_t)atol(argv[++a]);
+        else if (!strcmp(argv[a], "--gate-steps") && a + 1 < argc)
+            gate_steps = (size_t)atol(argv[++a]);
         else if (!strcmp(argv[a], "--tol") && a + 1 < argc)
             tol = atof(argv[++a]);
         else if (!strcmp(argv[a], "--n") && a + 1 < argc && ns < NS_MAX)
@@ -319,7 +322,7 @@ int main(int argc, char **argv)
         moe_dataset *ds = moe_model_standardise(sc, data);
         double shift = (double)n * log(sc->y_scale);
         moe_em_params par = {.tol = tol, .max_iter = 1000, .var_floor = 1e-6,
-                             .activation = MOE_ACT_TANH};
+                             .activation = MOE_ACT_TANH, .gate_steps = gate_steps};
         moe_em_work *w = moe_em_alloc(ds, k, &par);
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(rng, 1);
@@ -362,11 +365,12 @@ int main(int argc, char **argv)
             fr = run_flexmix(srcdir, x, y, n, d, k, part, iters, tol, json);
         if (json) {
             printf("{\"n\": %zu, \"d\": %zu, \"k\": %zu, \"threads\": %d, \"ranks\": 1, "
+                   "\"gate_steps\": %zu, "
                    "\"s_per_iter\": %.6g, \"passes_per_iter\": %.3g, \"limit_s_per_iter\": %.6g, "
                    "\"share_of_limit\": %.4g, \"loglik\": %.10g, \"iterations\": %zu, "
                    "\"s_to_converge\": %.6g, \"iterations_to_converge\": %zu, "
-                   "\"loglik_converged\": %.10g", n, d, k, threads, per, passes, limit,
-                   limit / per, ll_iter, done, s_conv, it_conv, ll_conv);
+                   "\"loglik_converged\": %.10g", n, d, k, threads, gate_steps, per, passes,
+                   limit, limit / per, ll_iter, done, s_conv, it_conv, ll_conv);
             if (flexmix)
                 printf(", \"flexmix_s_per_iter\": %.6g, \"flexmix_loglik\": %.10g, "
                        "\"flexmix_s_to_converge\": %.6g, \"flexmix_iterations_to_converge\": %ld, "

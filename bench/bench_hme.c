@@ -84,7 +84,7 @@ static double time_em_once(const moe_dataset *ds, size_t k, size_t depth, const 
                            size_t iters, double *loglik, double *passes)
 {
     moe_em_params par = {1e-300, iters, 0, 1e-6, 0, NULL, depth ? &moe_gate_tree : NULL, depth,
-                         {0}, 0, MOE_ACT_TANH, 0, NULL};
+                         {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     for (size_t l = 0; l < depth; l++)
         par.tree[l] = br[l];
     moe_em_work *w = moe_em_alloc(ds, k, &par);

@@ -294,7 +294,7 @@ static double em_seconds(const moe_kernels *t, const moe_dataset *ds, size_t ite
                          double *loglik)
 {
     moe_kernels_force(t);
-    moe_em_params par = {1e-300, iters, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-300, iters, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(ds, K, &par);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 1);

@@ -398,6 +398,10 @@ typedef struct moe_fit_options {
                                   Switch form top_k = 1 (as the Switch Transformer) */
     const moe_comm *comm;      /* NULL (default): one process; else EM's passes are spread
                                   over the ranks (moe_comm), the same fit bit for bit */
+    size_t gate_steps;         /* EM: the gate's Newton steps per iteration, at most; 1 is the
+                                  one-step generalised EM (two passes over the rows per
+                                  iteration instead of about six); 0 (default): 1 from 50000
+                                  rows on, else 20 */
 } moe_fit_options;
 
 moe_fit_options moe_fit_options_default(void);

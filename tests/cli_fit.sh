@@ -95,6 +95,24 @@ unset MOE_ARCH
 check "--json FILE: the summary still goes to stdout" grep -q "^Call:" "$TMPD/out"
 check "--json FILE with the selection equals tests/expected/fit_mcycle_k1-3.json (1e-6)" \
   same_json "$TMPD/fit.json" "$E/fit_mcycle_k1-3.json" 1e-6
+
+# ---- --gate-steps: the one-step generalised EM reaches the fit of the nearly full gate M-step
+run_status 0 "fit -k 3 --json FILE (default gate steps)" -k 3 --restarts 2 --tol 1e-12 -q \
+  --json "$TMPD/gs20.json" "$DATA"
+run_status 0 "fit -k 3 --gate-steps 1 --json FILE" -k 3 --restarts 2 --tol 1e-12 --gate-steps 1 \
+  -q --json "$TMPD/gs1.json" "$DATA"
+ll20=$(jget "$TMPD/gs20.json" loglik)
+ll1=$(jget "$TMPD/gs1.json" loglik)
+check "--gate-steps 1: the log-likelihood of the default fit to 1e-8 ($ll1, $ll20)" \
+  awk -v a="$ll1" -v b="$ll20" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-8 * (b < 0 ? -b : b)) }'
+it20=$(jget "$TMPD/gs20.json" iterations)
+it1=$(jget "$TMPD/gs1.json" iterations)
+check "--gate-steps 1 takes another path there ($it1 iterations, $it20 by default)" \
+  test "$it1" != "$it20"
+run_status 0 "fit -k 3 --gate-steps auto" -k 3 --restarts 2 --tol 1e-12 --gate-steps auto -q \
+  --json "$TMPD/gsauto.json" "$DATA"
+check "--gate-steps auto is the default (mcycle has fewer than 50000 rows)" \
+  cmp -s "$TMPD/gs20.json" "$TMPD/gsauto.json"
 if [ -n "$PY" ]; then
   check "--json FILE has a selection table of 3 rows" $PY -c '
 import json, sys

@@ -86,6 +86,8 @@ usage "unknown option '--exp'; did you mean --experts?" "$DATA" --exp
 usage "unknown option '--critrion'; did you mean --criterion?" --critrion aic "$DATA"
 usage "unknown option '--seeds'; did you mean --seed?" --seeds 3 "$DATA"
 usage "unknown option '--gateridge'; did you mean --gate-ridge?" --gateridge 1 "$DATA"
+usage "--gate-steps must be at least 1, or auto (not '0')" --gate-steps 0 "$DATA"
+usage "--gate-steps needs a non-negative integer, not 'many'" --gate-steps many "$DATA"
 usage "unknown option '--se'; did you mean --seed or --sep?" --se 3 "$DATA"
 usage "unknown option '--no-s'; did you mean --no-se?" --no-s=3 "$DATA"
 usage "unknown option '--hel'; did you mean --help?" fit --hel

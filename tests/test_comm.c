@@ -81,7 +81,7 @@ static char *fit_json(const moe_dataset *d, const moe_fit_options *opt, int *sta
 static int em_h(const moe_dataset *d, const moe_comm *comm, const double *h0, double **h)
 {
     moe_em_params par = {1e-12, 100, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0,
-                         comm};
+                         comm, 0};
     moe_em_work *w = moe_em_alloc(d, 3, &par);
     int st = w ? moe_em_init_h(w, h0) : MOE_ENOMEM;
     for (int it = 0; it < 3 && st == MOE_SUCCESS; it++)

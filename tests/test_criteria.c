@@ -235,7 +235,7 @@ static void check_em_work(const rows *r)
     moe_model *scale = moe_model_alloc(1, r->nx, r->nz);
     moe_model_scaling_from_data(scale, r->d);
     moe_dataset *ds = moe_model_standardise(scale, r->d);
-    moe_em_params par = {1e-8, 50, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-8, 50, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     size_t k = 3, n = r->n;
     moe_em_work *w = moe_em_alloc(ds, k, &par);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -279,7 +279,7 @@ static void check_em_test_limit(const rows *r)
     moe_model *scale = moe_model_alloc(1, r->nx, r->nz);
     moe_model_scaling_from_data(scale, r->d);
     moe_dataset *ds = moe_model_standardise(scale, r->d);
-    moe_em_params par = {0, 4, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {0, 4, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(ds, 2, &par);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 5);

@@ -587,7 +587,7 @@ static void test_expert_loses_rows(void)
 {
     double beta[] = {0, 1, 3, -1};
     moe_dataset *d = sim_regimes(200, 1, 2, beta, 0.3, 5, NULL);
-    moe_em_params par = {1e-8, 200, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-8, 200, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(d, 3, &par);
     tap_ok(w != NULL, "lost expert: workspace");
     if (!w) {
@@ -629,6 +629,70 @@ static void test_expert_loses_rows(void)
     moe_dataset_free(d);
 }
 
+/* EM from one k-means start with the gate's Newton steps capped at STEPS (0: the default)
+ * until convergence at TOL; its log-likelihood, iterations and gate passes. */
+static int em_run(const moe_dataset *d, size_t k, size_t steps, size_t max_iter, double tol,
+                  double *ll, size_t *iters, size_t *gate_passes)
+{
+    moe_em_params par = {tol, max_iter, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0,
+                         NULL, steps};
+    moe_em_work *w = moe_em_alloc(d, k, &par);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 3);
+    int st = w && rng ? moe_em_init(w, 1, rng) : MOE_ENOMEM;
+    while (st == MOE_SUCCESS && (st = moe_em_iterate(w)) == MOE_SUCCESS &&
+           moe_em_test(w) == MOE_CONTINUE)
+        ;
+    if (w) {
+        *ll = w->loglik;
+        *iters = w->iter;
+        *gate_passes = w->gate_passes;
+    }
+    moe_em_free(w);
+    gsl_rng_free(rng);
+    return st;
+}
+
+/* The one-step generalised EM (gate_steps = 1): one gate pass per iteration (Q at the
+ * Newton step, no derivatives: the E-step's pass brings them), the log-likelihood never
+ * falls (moe_em_iterate fails on a drop), and it converges to the fit of the nearly full gate
+ * M-step. The default takes it from MOE_EM_GEM_ROWS rows on and the full step below. */
+static void test_gate_steps(void)
+{
+    double b3[] = {0, 1, 4, -1, -2, 2};
+    moe_dataset *d = sim_regimes(3000, 1, 3, b3, 0.5, 21, NULL);
+    double ll1 = NAN, ll20 = NAN;
+    size_t it1 = 0, it20 = 0, gp1 = 0, gp20 = 0;
+    int st1 = em_run(d, 3, 1, 1000, 1e-12, &ll1, &it1, &gp1);
+    int st20 = em_run(d, 3, 0, 1000, 1e-12, &ll20, &it20, &gp20);
+    tap_ok(st1 == MOE_SUCCESS && st20 == MOE_SUCCESS,
+           "gate steps: both fits converge without a fall (%d, %d)", st1, st20);
+    tap_ok(it1 > 0 && gp1 == it1, "gate steps 1: one gate pass per iteration (%zu passes, %zu "
+           "iterations)", gp1, it1);
+    tap_ok(gp20 > it20, "gate steps default below %d rows: the nearly full M-step (%zu "
+           "passes, %zu iterations)", MOE_EM_GEM_ROWS, gp20, it20);
+    tap_abs(ll1, ll20, 1e-7 * fabs(ll20), "gate steps 1: the log-likelihood of the full M-step "
+            "(%.10g, %.10g; %zu and %zu iterations)", ll1, ll20, it1, it20);
+    moe_dataset_free(d);
+
+    /* the default switches at MOE_EM_GEM_ROWS rows: 4 iterations of each */
+    for (size_t n = MOE_EM_GEM_ROWS - 1; n <= MOE_EM_GEM_ROWS; n++) {
+        d = sim_regimes(n, 1, 3, b3, 0.5, 22, NULL);
+        double ll = NAN;
+        size_t it = 0, gp = 0;
+        int st = em_run(d, 3, 0, 4, 0, &ll, &it, &gp);
+        tap_ok(st == MOE_EMAXITER || st == MOE_SUCCESS, "gate steps default, %zu rows: runs "
+               "(%d)", n, st);
+        if (n < MOE_EM_GEM_ROWS)
+            tap_ok(gp > it, "gate steps default, %zu rows: several gate passes per iteration "
+                   "(%zu in %zu)", n, gp, it);
+        else
+            tap_ok(it == 4 && gp == it, "gate steps default, %zu rows: one gate pass per "
+                   "iteration (%zu in %zu)", n, gp, it);
+        moe_dataset_free(d);
+    }
+}
+
 int main(void)
 {
     test_options();
@@ -641,5 +705,6 @@ int main(void)
     test_min_prior();
     test_flexmix();
     test_mixtools_constant_gate();
+    test_gate_steps();
     return tap_done();
 }

@@ -141,7 +141,7 @@ static void test_derivatives_of(const moe_gate_type *gt, size_t k, size_t nz, si
     gsl_rng_set(rng, seed);
     size_t n = 80;
     moe_dataset *d = sim(n, nz, rng);
-    moe_gate_shape sh = {k, nz, depth, {0}, 0};
+    moe_gate_shape sh = {k, nz, depth, {0}, 0, 0};
     for (size_t l = 0; l < depth; l++)
         sh.branch[l] = branch[l];
     const moe_gate_shape *s = &sh;
@@ -294,7 +294,7 @@ static void test_tree_blocks_newton(size_t depth, const size_t *branch, size_t n
     for (size_t l = 0; l < depth; l++)
         k *= branch[l];
     moe_dataset *d = sim(n, nz, rng);
-    moe_gate_shape sh = {k, nz, depth, {0}, 0};
+    moe_gate_shape sh = {k, nz, depth, {0}, 0, 0};
     for (size_t l = 0; l < depth; l++)
         sh.branch[l] = branch[l];
     const moe_gate_type *gt = &moe_gate_tree;
@@ -355,7 +355,7 @@ static void test_tree_one_level(size_t k, size_t nz, unsigned long seed)
     gsl_rng_set(rng, seed);
     size_t n = 50;
     moe_dataset *d = sim(n, nz, rng);
-    moe_gate_shape flat = {k, nz, 0, {0}, 0}, tree = {k, nz, 1, {k}, 0};
+    moe_gate_shape flat = {k, nz, 0, {0}, 0, 0}, tree = {k, nz, 1, {k}, 0, 0};
     size_t np = moe_gate_softmax.nparams(&flat);
     tap_int(moe_gate_tree.nparams(&tree), np, "tree [%zu]: as many coefficients as softmax", k);
     double *theta = malloc(np * sizeof *theta), *h = malloc(n * k * sizeof *h);
@@ -512,7 +512,7 @@ static void set_gate(moe_em_work *w, const double *v)
 static void newton_run(const gdata *gd, size_t k, const double *h, double lambda,
                        const double *start, double *v, const char *what)
 {
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(gd->d, k, &par);
     size_t np = (k - 1) * (gd->nz + 1);
     moe_em_init_h(w, h);
@@ -675,7 +675,7 @@ static void test_newton_separable(size_t k, size_t nz, double lambda, unsigned l
         for (size_t j = 0; j < k; j++)
             h[r * k + j] = j == i;
     }
-    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-8, 100, lambda, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(gd.d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0, qfirst = 0, prev = -INFINITY;

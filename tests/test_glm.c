@@ -889,7 +889,7 @@ static void test_weighted_scaling(void)
 static void test_weighted_gate(void)
 {
     const moe_gate_type *gt = moe_gate_types[0];
-    moe_gate_shape sh = {3, 1, 0, {0}, 0};
+    moe_gate_shape sh = {3, 1, 0, {0}, 0, 0};
     size_t n = 40, k = 3, nz = 1, np = gt->nparams(&sh), ss = gt->stat_size(&sh);
     moe_dataset *d = moe_dataset_alloc(n, nz, nz, 1);
     double *h = malloc(n * k * sizeof *h), *w = malloc(n * sizeof *w);

@@ -105,7 +105,7 @@ static void dirichlet_rows(size_t n, size_t k, gsl_rng *rng, double *h)
 static moe_em_params params(const moe_expert_type *et, size_t depth, const size_t *br)
 {
     moe_em_params p = {1e-10, 400, 0, 1e-6, 0, et, depth ? &moe_gate_tree : NULL, depth, {0},
-                       0, MOE_ACT_TANH, 0, NULL};
+                       0, MOE_ACT_TANH, 0, NULL, 0};
     for (size_t l = 0; l < depth; l++)
         p.tree[l] = br[l];
     return p;

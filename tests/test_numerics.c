@@ -178,7 +178,7 @@ static void test_gate_ridge(void)
     }
     moe_dataset *d = NULL;
     moe_dataset_from_arrays(n, 1, x, 1, z, y, &d, NULL);
-    moe_em_params par = {1e-8, 100, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-8, 100, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = moe_em_alloc(d, k, &par);
     moe_em_init_h(w, h);
     double q0 = 0, q1 = 0;

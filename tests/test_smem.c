@@ -79,7 +79,7 @@ static void test_planted(void)
 {
     int line[N];
     moe_dataset *d = lines(0, line);
-    moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = d ? moe_em_alloc(d, 3, &par) : NULL;
     moe_smem_work *s = w ? moe_smem_alloc(w) : NULL;
     double *h = calloc(N * 3, sizeof *h);
@@ -157,7 +157,7 @@ static void test_planted_four(void)
     int line[N + N4];
     size_t n = N + N4;
     moe_dataset *d = lines(1, line);
-    moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL};
+    moe_em_params par = {1e-10, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0, NULL, 0};
     moe_em_work *w = d ? moe_em_alloc(d, 4, &par) : NULL;
     moe_smem_work *s = w ? moe_smem_alloc(w) : NULL;
     double *h = calloc(n * 4, sizeof *h);

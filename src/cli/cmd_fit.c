@@ -51,6 +51,9 @@ void cli_fit_help(FILE *fp)
 "      --tol=T            stop when the relative log-likelihood change < T (default 1e-8)\n"
 "      --max-iter=N       EM iterations per start (default 1000)\n"
 "      --gate-ridge=L     L2 penalty on the gate's slopes, standardised scale (default 0)\n"
+"      --gate-steps=N     the gate's Newton steps per EM iteration, at most; 1: one-step\n"
+"                         generalised EM, two passes over the rows per iteration\n"
+"                         (default auto: 1 from 50000 rows on, else 20)\n"
 "      --min-prior=P      drop experts whose prior share falls below P (default 0)\n"
 "      --var-floor=F      variance floor as a share of var(y) (default 1e-6)\n"
 "      --min-rows=R       an expert on fewer than R effective rows per free parameter,\n"
@@ -274,7 +277,7 @@ enum {
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
     OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH, OPT_GATE,
     OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT, OPT_LOAD_WEIGHT, OPT_Z_LOSS, OPT_CAPACITY,
-    OPT_NOISE
+    OPT_NOISE, OPT_GATE_STEPS
 };
 
 static const struct option long_options[] = {
@@ -290,6 +293,7 @@ static const struct option long_options[] = {
     {"tol", required_argument, NULL, OPT_TOL},
     {"max-iter", required_argument, NULL, OPT_MAX_ITER},
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
+    {"gate-steps", required_argument, NULL, OPT_GATE_STEPS},
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
     {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
@@ -442,6 +446,16 @@ int cli_fit(int argc, char **argv)
         case OPT_MAX_ITER: bad = cli_parse_size("fit", "--max-iter", optarg, &fo.max_iter); break;
         case OPT_GATE_RIDGE:
             bad = cli_parse_double("fit", "--gate-ridge", optarg, &fo.gate_ridge);
+            break;
+        case OPT_GATE_STEPS:
+            if (strcmp(optarg, "auto") == 0)
+                fo.gate_steps = 0;
+            else if (!(bad = cli_parse_size("fit", "--gate-steps", optarg, &fo.gate_steps)) &&
+                     fo.gate_steps < 1) {
+                cli_usage_error("fit", "--gate-steps must be at least 1, or auto (not '%s')",
+                                optarg);
+                bad = 1;
+            }
             break;
         case OPT_MIN_PRIOR:
             bad = cli_parse_double("fit", "--min-prior", optarg, &fo.min_prior);

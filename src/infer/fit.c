@@ -47,6 +47,7 @@ moe_fit_options moe_fit_options_default(void)
     o.tol = 1e-8;
     o.max_iter = 1000;
     o.gate_ridge = 0;
+    o.gate_steps = 0;
     o.min_prior = 0;
     o.var_floor = 1e-6;
     o.standard_errors = 1;

@@ -358,6 +358,14 @@ static int gate_mstep_done(moe_em_work *w, const moe_newton_report *rep, double 
     return MOE_SUCCESS;
 }
 
+/* The gate's Newton steps per M-step, at most (moe_em_params.gate_steps). */
+static size_t gate_steps(const moe_em_work *w)
+{
+    if (w->par.gate_steps)
+        return w->par.gate_steps;
+    return w->n >= MOE_EM_GEM_ROWS ? 1 : MOE_EM_GATE_STEPS;
+}
+
 /* The gate M-step of a gate whose Q separates into groups (the tree's nodes): every group's
  * Newton steps on its own, a pass working only on the groups not yet converged; the
  * statistics at the current coefficients are in w->gstat (group_stat_add's layout). */
@@ -370,7 +378,7 @@ static int gate_mstep_groups(moe_em_work *w, double *q0_out, double *q1_out)
     *q0_out = *q1_out = q0;
     group_derivatives(w, w->gstat, w->gall, w->theta, nw->grad, nw->nhess);
     moe_newton_blocks p = {w->ngroups, w->goff, gate_group_eval, w, (double)w->n,
-                           MOE_EM_GATE_STEPS};
+                           gate_steps(w)};
     moe_newton_report rep;
     int st = moe_newton_maximise_blocks(&p, w->theta, w->gq, nw, &rep);
     return st ? st : gate_mstep_done(w, &rep, q1_out);
@@ -390,7 +398,7 @@ static int gate_mstep(moe_em_work *w, double *q0_out, double *q1_out)
         return gate_mstep_groups(w, q0_out, q1_out);
     moe_newton_work *nw = w->newton;
     gate_derivatives(w, w->gstat, w->theta, nw->grad, nw->nhess);
-    moe_newton_problem p = {w->np, gate_eval, w, (double)w->n, MOE_EM_GATE_STEPS};
+    moe_newton_problem p = {w->np, gate_eval, w, (double)w->n, gate_steps(w)};
     moe_newton_report rep;
     int st = moe_newton_maximise(&p, w->theta, 1, q0, nw, &rep);
     return st ? st : gate_mstep_done(w, &rep, q1_out);

@@ -128,11 +128,13 @@ int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_der
         for (int t = 0; t <= MAX_HALVINGS; t++, alpha *= 0.5) {
             for (size_t j = 0; j < np; j++)
                 w->trial[j] = theta[j] + alpha * w->step[j];
-            /* the full step also collects the derivatives for the next Newton step */
-            double q1 = p->eval(p->ctx, w->trial, t == 0, w->tgrad, w->tnhess);
+            /* the full step also collects the derivatives for the next Newton step, when
+             * there is one */
+            int more = it + 1 < p->max_steps;
+            double q1 = p->eval(p->ctx, w->trial, t == 0 && more, w->tgrad, w->tnhess);
             if (isfinite(q1) && q1 >= q) {
                 memcpy(theta, w->trial, np * sizeof *theta);
-                if (t == 0) {
+                if (t == 0 && more) {
                     double *s = w->grad;
                     w->grad = w->tgrad;
                     w->tgrad = s;

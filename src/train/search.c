@@ -127,36 +127,21 @@ static void report_final(const moe_fit_options *opt, size_t k, size_t r, size_t 
     opt->progress(&p, opt->progress_data);
 }
 
-/* Puts the current state of W (start R) among the NC <= KEEP candidates C, kept sorted by
- * log-likelihood, best first, if it is better than the worst of a full list. */
-static void offer(cand *c, size_t *nc, size_t keep, const moe_em_work *w, size_t r, int t)
+/* The current state of W (start R, last test T) into candidate C (its model is C's own). */
+static void take(cand *c, const moe_em_work *w, size_t r, int t)
 {
-    size_t pos = *nc;
-    if (pos == keep) {
-        if (!(w->loglik > c[keep - 1].ll))
-            return;
-        pos = keep - 1;
-    } else {
-        (*nc)++;
-    }
-    moe_model *slot = c[pos].m;  /* the slot that leaves (or the free one) */
-    while (pos > 0 && w->loglik > c[pos - 1].ll) {
-        c[pos] = c[pos - 1];
-        pos--;
-    }
-    c[pos].m = slot;
-    moe_em_copy_params(slot, w->m);
-    c[pos].ll = w->loglik;
-    c[pos].start = r;
-    c[pos].iter = w->iter;
-    c[pos].done = t != MOE_CONTINUE;
-    c[pos].converged = t == MOE_SUCCESS && w->converged;
-    c[pos].separated = w->separated;
-    c[pos].ridge_e = w->ridge_experts;
-    c[pos].ridge_g = w->ridge_gate;
-    c[pos].dropped[0] = 0;
+    moe_em_copy_params(c->m, w->m);
+    c->ll = w->loglik;
+    c->start = r;
+    c->iter = w->iter;
+    c->done = t != MOE_CONTINUE;
+    c->converged = t == MOE_SUCCESS && w->converged;
+    c->separated = w->separated;
+    c->ridge_e = w->ridge_experts;
+    c->ridge_g = w->ridge_gate;
+    c->dropped[0] = 0;
     if (w->dropped)
-        snprintf(c[pos].dropped, sizeof c[pos].dropped, "%zu expert%s dropped by min-prior %g "
+        snprintf(c->dropped, sizeof c->dropped, "%zu expert%s dropped by min-prior %g "
                  "(last: %s); refitted with %zu experts", w->dropped, w->dropped > 1 ? "s" : "",
                  w->par.min_prior, w->message, w->k);
 }
@@ -229,8 +214,7 @@ static void short_run(moe_em_work *w, gsl_rng *rng, const moe_fit_options *opt, 
         return;
     }
     lg->usable = 1;
-    size_t one = 0;
-    offer(c, &one, 1, w, r, t);
+    take(c, w, r, t);
 }
 
 /* Phase 2 for candidate CJ on workspace W: on to convergence (max_iter in all). */
