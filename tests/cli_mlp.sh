@@ -29,7 +29,8 @@ run_status 0 "fit --family mlp:8 -k 2 with the gate's LR test" fit --family mlp:
 ll=$(jget "$TMPD/lrt.json" loglik); llr=$(jget "$TMPD/lrt.json" gate_lrt[0].loglik_reduced)
 missed=$(jget "$TMPD/lrt.json" gate_lrt[0].search_missed)
 check "json: search_missed ($missed) says whether the reduced fit ($llr) beat the full ($ll)" \
-  awk -v a="$llr" -v b="$ll" -v m="$missed" 'BEGIN { exit !((a + 0 > b + 0) == (m == "true")) }'
+  awk -v a="$llr" -v b="$ll" -v m="$missed" \
+  'BEGIN { exit !(a != "" && b != "" && (m == "true" || m == "false") && (a + 0 > b + 0) == (m == "true")) }'
 if [ "$missed" = true ]; then
   check "summary: the note says the search missed this model's best" \
     grep -q "^Note: a reduced model reached a higher log-likelihood ($(printf %.4f "$llr"))" \

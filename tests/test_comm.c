@@ -5,7 +5,8 @@
  * (the --json text compared byte for byte), for R = 2 and 3, for a flat K = 3 fit with its
  * split-and-merge moves (which read the responsibilities of every row), a tree and Poisson
  * experts (whose M-step is Newton passes); and the responsibilities of every row, gathered
- * by moe_em_full_h after EM iterations, are the single-process ones.
+ * by moe_em_full_h after EM iterations and right after the k-means start (which each rank
+ * computes on its own row blocks), are the single-process ones.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * The reference is moe_fit_run with comm = NULL on the same data and options. */
@@ -77,14 +78,19 @@ static char *fit_json(const moe_dataset *d, const moe_fit_options *opt, int *sta
     return text;
 }
 
-/* K = 3 EM iterations from fixed responsibilities H0; the rank's moe_em_full_h into *H. */
-static int em_h(const moe_dataset *d, const moe_comm *comm, const double *h0, double **h)
+/* K = 3: ITERS EM iterations from fixed responsibilities H0 (NULL: from the k-means start
+ * of seed 7); the rank's moe_em_full_h into *H. */
+static int em_h(const moe_dataset *d, const moe_comm *comm, const double *h0, int iters,
+                double **h)
 {
     moe_em_params par = {1e-12, 100, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0,
                          comm, 0};
     moe_em_work *w = moe_em_alloc(d, 3, &par);
-    int st = w ? moe_em_init_h(w, h0) : MOE_ENOMEM;
-    for (int it = 0; it < 3 && st == MOE_SUCCESS; it++)
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    int st = !w || !rng ? MOE_ENOMEM : h0 ? moe_em_init_h(w, h0) : moe_em_init(w, 1, rng);
+    gsl_rng_free(rng);
+    for (int it = 0; it < iters && st == MOE_SUCCESS; it++)
         st = moe_em_iterate(w);
     *h = NULL;
     if (st == MOE_SUCCESS && (*h = malloc(d->n * 3 * sizeof **h)))
@@ -96,25 +102,31 @@ static int em_h(const moe_dataset *d, const moe_comm *comm, const double *h0, do
 typedef struct h_ctx {
     rank_ctx rank;
     const double *h0;
+    int iters;
     double *h;
 } h_ctx;
 
 static void *run_rank_h(void *arg)
 {
     h_ctx *c = arg;
-    c->rank.status = em_h(c->rank.d, &c->rank.comm, c->h0, &c->h);
+    c->rank.status = em_h(c->rank.d, &c->rank.comm, c->h0, c->iters, &c->h);
     return NULL;
 }
 
-static void check_full_h(const moe_dataset *d)
+/* Every rank's moe_em_full_h equals the single-process one: after 3 EM iterations from a
+ * fixed start, and (KMEANS) right after the k-means start, whose rows each rank computes in
+ * its own blocks only. */
+static void check_full_h(const moe_dataset *d, int kmeans)
 {
     size_t n = d->n;
-    double *h0 = malloc(n * 3 * sizeof *h0), *want = NULL;
-    for (size_t r = 0; r < n; r++)  /* a soft start along x: the regimes' order */
+    double *h0 = kmeans ? NULL : malloc(n * 3 * sizeof *h0), *want = NULL;
+    for (size_t r = 0; h0 && r < n; r++)  /* a soft start along x: the regimes' order */
         for (size_t i = 0; i < 3; i++)
             h0[r * 3 + i] = 0.2 + 0.6 * (i == r * 3 / n);
-    int st = em_h(d, NULL, h0, &want);
-    tap_ok(st == MOE_SUCCESS && want, "EM's h: the single-process run");
+    int iters = kmeans ? 0 : 3;
+    const char *what = kmeans ? "k-means start" : "3 iterations";
+    int st = em_h(d, NULL, h0, iters, &want);
+    tap_ok(st == MOE_SUCCESS && want, "EM's h after the %s: the single-process run", what);
     size_t size = 3;
     fake_world w = {size, {{0}}, {NULL}};
     pthread_barrier_init(&w.bar, NULL, (unsigned)size);
@@ -122,7 +134,7 @@ static void check_full_h(const moe_dataset *d)
     pthread_t th[RMAX];
     for (size_t r = 0; r < size; r++) {
         ctx[r] = (h_ctx){{&w, {r, size, fake_allgather, &ctx[r].rank}, d, {0}, NULL, 0}, h0,
-                         NULL};
+                         iters, NULL};
         pthread_create(&th[r], NULL, run_rank_h, &ctx[r]);
     }
     for (size_t r = 0; r < size; r++)
@@ -130,7 +142,7 @@ static void check_full_h(const moe_dataset *d)
     for (size_t r = 0; r < size; r++) {
         tap_ok(want && ctx[r].rank.status == MOE_SUCCESS && ctx[r].h &&
                memcmp(ctx[r].h, want, n * 3 * sizeof *want) == 0,
-               "EM's h after 3 iterations, every row, rank %zu of 3: the single-process h",
+               "EM's h after the %s, every row, rank %zu of 3: the single-process h", what,
                r);
         free(ctx[r].h);
     }
@@ -216,7 +228,8 @@ int main(void)
     q.moves = 0;
     q.family = "poisson";
     check_case("Poisson K = 2", p, &q);
-    check_full_h(g);
+    check_full_h(g, 0);
+    check_full_h(g, 1);
 
     size_t b0, b1;
     moe_comm_blocks(3, 2, 64, &b0, &b1);

@@ -1,8 +1,9 @@
 /* init.c: starting responsibilities for EM: k-means on the standardised (x, y), random
  * Dirichlet rows, random slabs of the gate-input space and random Voronoi cells of the (x, y)
- * space, each drawn from the caller's random stream. k-means is threaded over rows;
- * its sums run over the fixed row blocks of estep.h in block order, so the start (and the
- * fit) is the same whatever the number of threads.
+ * space, each drawn from the caller's random stream. k-means is threaded over rows and,
+ * with a moe_comm, spread over the ranks (each computes its own row blocks, the gathers of
+ * model/comm.h share them); its sums run over the fixed row blocks of estep.h in block
+ * order, so the start (and the fit) is the same whatever the numbers of threads and ranks.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */
 #include <config.h>
 
@@ -13,6 +14,7 @@
 
 #include "experts/expert.h"
 #include "train/em.h"
+#include "model/comm.h"
 #include "model/estep.h"
 
 /* Concentration of the Dirichlet rows of the random start. alpha = 1 (uniform on the simplex)
@@ -58,14 +60,23 @@ static double blocked_sum(const double *dmin, size_t n, size_t nb, double *part)
     return tot;
 }
 
+/* The blocks one k-means pass computes: [b0, b1) of nb, the rank's own; the gathers of the
+ * others' partials go through comm (NULL: one process) with scratch offsets coff. */
+typedef struct kblocks {
+    size_t nb, b0, b1;
+    const moe_comm *comm;
+    size_t *coff;
+} kblocks;
+
 /* Lloyd's update: the centroids C (k x dim) become the means of their rows, summed per block
- * into PART (nb x k x (dim + 1): the coordinates then the count) and then in block order. */
-static void update_centroids(const moe_dataset *d, const size_t *assign, size_t k, size_t nb,
-                             double *part, double *c)
+ * into PART (nb x k x (dim + 1): the coordinates then the count; each rank its own blocks,
+ * gathered) and then in block order. */
+static void update_centroids(const moe_dataset *d, const size_t *assign, size_t k,
+                             const kblocks *kb, double *part, double *c)
 {
-    size_t n = d->n, dim = d->nx + 1, w = dim + 1;
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t b = 0; b < nb; b++) {
+    size_t n = d->n, dim = d->nx + 1, w = dim + 1, nb = kb->nb;
+#pragma omp parallel for schedule(static) if (kb->b1 - kb->b0 > 1)
+    for (size_t b = kb->b0; b < kb->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
         double *p = part + b * k * w;
@@ -77,6 +88,7 @@ static void update_centroids(const moe_dataset *d, const size_t *assign, size_t 
             q[dim] += 1;
         }
     }
+    moe_comm_gather_blocks(kb->comm, part, nb, k * w, kb->coff);
     for (size_t i = 0; i < k; i++) {
         double cnt = 0;
         for (size_t j = 0; j < dim; j++)
@@ -92,10 +104,26 @@ static void update_centroids(const moe_dataset *d, const size_t *assign, size_t 
     }
 }
 
-/* k-means++ seeding then Lloyd's iterations; H receives 0/1 responsibilities. */
-static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
+/* Row R's nearest of the K centroids C (dim each). */
+static size_t nearest(const moe_dataset *d, size_t r, const double *c, size_t k, size_t dim)
 {
-    size_t n = d->n, dim = d->nx + 1, nb = moe_block_count(n);
+    size_t best = 0;
+    double bd = dist2(d, r, c, dim);
+    for (size_t i = 1; i < k; i++) {
+        double e = dist2(d, r, c + i * dim, dim);
+        if (e < bd) {
+            bd = e;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* k-means++ seeding then Lloyd's iterations, on the row blocks of KB (the others' results
+ * gathered); H receives 0/1 responsibilities for every row. */
+static int kmeans(const moe_dataset *d, size_t k, const kblocks *kb, gsl_rng *rng, double *h)
+{
+    size_t n = d->n, dim = d->nx + 1, nb = kb->nb, b0 = kb->b0, b1 = kb->b1;
     double *c = malloc(k * dim * sizeof *c), *dmin = malloc(n * sizeof *dmin);
     double *part = malloc(nb * k * (dim + 1) * sizeof *part);
     size_t *assign = malloc(n * sizeof *assign);
@@ -109,10 +137,16 @@ static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
     size_t first = (size_t)gsl_rng_uniform_int(rng, n);
     for (size_t j = 0; j < dim; j++)
         c[j] = point(d, first, j);
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (size_t r = 0; r < n; r++)
-        dmin[r] = dist2(d, r, c, dim);
+#pragma omp parallel for schedule(static) if (b1 - b0 > 1)
+    for (size_t b = b0; b < b1; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        for (size_t r = r0; r < r1; r++)
+            dmin[r] = dist2(d, r, c, dim);
+    }
     for (size_t i = 1; i < k; i++) {
+        /* the draw scans every row's distance: the other ranks' rows gathered */
+        moe_comm_gather_rows(kb->comm, dmin, n, nb, 1, kb->coff);
         double tot = blocked_sum(dmin, n, nb, part);
         size_t pick = 0;
         if (tot > 0) {
@@ -127,40 +161,53 @@ static int kmeans(const moe_dataset *d, size_t k, gsl_rng *rng, double *h)
         }
         for (size_t j = 0; j < dim; j++)
             c[i * dim + j] = point(d, pick, j);
-#pragma omp parallel for schedule(static) if (nb > 1)
-        for (size_t r = 0; r < n; r++) {
-            double e = dist2(d, r, c + i * dim, dim);
-            if (e < dmin[r])
-                dmin[r] = e;
+#pragma omp parallel for schedule(static) if (b1 - b0 > 1)
+        for (size_t b = b0; b < b1; b++) {
+            size_t r0, r1;
+            moe_block_range(n, nb, b, &r0, &r1);
+            for (size_t r = r0; r < r1; r++) {
+                double e = dist2(d, r, c + i * dim, dim);
+                if (e < dmin[r])
+                    dmin[r] = e;
+            }
         }
     }
     for (size_t r = 0; r < n; r++)
         assign[r] = k;  /* none yet */
     for (size_t it = 0; it < KMEANS_MAX_ITER; it++) {
-        int changed = 0;
-#pragma omp parallel for schedule(static) reduction(| : changed) if (nb > 1)
-        for (size_t r = 0; r < n; r++) {
-            size_t best = 0;
-            double bd = dist2(d, r, c, dim);
-            for (size_t i = 1; i < k; i++) {
-                double e = dist2(d, r, c + i * dim, dim);
-                if (e < bd) {
-                    bd = e;
-                    best = i;
-                }
-            }
-            if (assign[r] != best) {
+        /* part[b]: 1 when a row of block b changed its centroid (gathered, then OR-ed) */
+#pragma omp parallel for schedule(static) if (b1 - b0 > 1)
+        for (size_t b = b0; b < b1; b++) {
+            size_t r0, r1;
+            moe_block_range(n, nb, b, &r0, &r1);
+            int changed = 0;
+            for (size_t r = r0; r < r1; r++) {
+                size_t best = nearest(d, r, c, k, dim);
+                changed |= assign[r] != best;
                 assign[r] = best;
-                changed = 1;
             }
+            part[b] = changed;
         }
+        moe_comm_gather_blocks(kb->comm, part, nb, 1, kb->coff);
+        int changed = 0;
+        for (size_t b = 0; b < nb; b++)
+            changed |= part[b] != 0;
         if (!changed)
             break;
-        update_centroids(d, assign, k, nb, part, c);
+        update_centroids(d, assign, k, kb, part, c);
     }
+    /* every row's centroid, as doubles (in dmin's room) for the gather */
+    double *cent = dmin;
+    for (size_t b = b0; b < b1; b++) {
+        size_t r0, r1;
+        moe_block_range(n, nb, b, &r0, &r1);
+        for (size_t r = r0; r < r1; r++)
+            cent[r] = (double)assign[r];
+    }
+    moe_comm_gather_rows(kb->comm, cent, n, nb, 1, kb->coff);
     for (size_t r = 0; r < n; r++)
         for (size_t i = 0; i < k; i++)
-            h[r * k + i] = assign[r] == i;
+            h[r * k + i] = cent[r] == (double)i;
     free(c);
     free(dmin);
     free(part);
@@ -453,7 +500,8 @@ int moe_em_init_start(moe_em_work *w, moe_em_start type, gsl_rng *rng)
         for (size_t r = 0; r < w->n; r++)
             w->h[r] = 1;
     } else if (type == MOE_START_KMEANS) {
-        status = kmeans(w->d, k, rng, w->h);
+        kblocks kb = {w->nb, w->b0, w->b1, w->par.comm, w->coff};
+        status = kmeans(w->d, k, &kb, rng, w->h);
     } else if (type == MOE_START_SLABS) {
         status = slabs(w->d, k, rng, w->h);
     } else if (type == MOE_START_VORONOI) {

@@ -99,8 +99,12 @@ else
 fi
 log=$work/build.log
 echo "mutants: building a private copy in $work"
+# the programs the shell tests call (jget, same_json, golden.sh): built once here, as each
+# mutant's make check builds only the C tests it names (without them those checks would
+# fail or skip, not test)
+helpers="tests/golden/json_get tests/golden/golden_compare"
 (cd "$src" && { [ -x configure ] || ./bootstrap; } && ./configure -q ${CONFIGURE_FLAGS:-} &&
-   make -j"$jobs" all) >"$log" 2>&1 || { tail -40 "$log"; echo "mutants: the unmutated copy does not build" >&2; exit 99; }
+   make -j"$jobs" all $helpers) >"$log" 2>&1 || { tail -40 "$log"; echo "mutants: the unmutated copy does not build" >&2; exit 99; }
 
 # field I (1-based) of a list line, trimmed, with '\|' turned back into '|'
 field() {
