@@ -402,7 +402,18 @@ typedef struct moe_fit_options {
                                   one-step generalised EM (two passes over the rows per
                                   iteration instead of about six); 0 (default): 1 from 50000
                                   rows on, else 20 */
+    size_t search_rows;        /* EM: the rows the global search runs on. 0 (default): every
+                                  row below 50000 rows; from there a seeded random subsample
+                                  of max(20000, 2000 K) rows, on which the starts, their short
+                                  runs, the continuations and the moves run, and whose best
+                                  fit is then taken to convergence on every row (the search of
+                                  10^6 rows then costs about one of 20000 plus one EM run);
+                                  N >= 100: a subsample of N rows whenever the data have more;
+                                  MOE_SEARCH_ALL_ROWS: always every row */
 } moe_fit_options;
+
+/* moe_fit_options.search_rows: the global search runs on every row, however many. */
+#define MOE_SEARCH_ALL_ROWS ((size_t)-1)
 
 moe_fit_options moe_fit_options_default(void);
 
@@ -434,6 +445,11 @@ int moe_fit_run(const moe_dataset *d, const moe_fit_options *opt, moe_fit **out,
  * diverse starts, the OPT.keep best continued to convergence). */
 typedef struct moe_search_report {
     size_t starts;       /* starts drawn */
+    size_t rows;         /* the rows they ran on: the data's, or a random subsample's
+                            (moe_fit_options.search_rows), whose best fit was then taken to
+                            convergence on every row; the counts below are the subsample's
+                            and its log-likelihoods are scaled to the data's rows (times the
+                            ratio of the rows' weights) */
     size_t failed;       /* starts that gave no usable fit (degenerate after redraws) */
     size_t finished;     /* runs taken to convergence or to max_iter: the continued ones and
                             those that converged within their short run */

@@ -113,6 +113,30 @@ run_status 0 "fit -k 3 --gate-steps auto" -k 3 --restarts 2 --tol 1e-12 --gate-s
   --json "$TMPD/gsauto.json" "$DATA"
 check "--gate-steps auto is the default (mcycle has fewer than 50000 rows)" \
   cmp -s "$TMPD/gs20.json" "$TMPD/gsauto.json"
+# ---- --search-rows: the search on a random subsample, its best continued on every row (issue 14)
+run_status 0 "fit -k 2 --search-rows 100 --json FILE" -k 2 --restarts 4 --search-rows 100 \
+  --no-se --no-lrt --json "$TMPD/sr100.json" "$DATA"
+check "--search-rows 100: the JSON's search.rows is 100 (of mcycle's 133)" \
+  test "$(jget "$TMPD/sr100.json" search.rows)" = 100
+check "--search-rows 100: the summary says the starts ran on a subsample" \
+  grep -q "on a random subsample of 100 rows" "$TMPD/out"
+OMP_NUM_THREADS=1 "$MOEFIT" -k 2 --restarts 4 --search-rows 100 --no-se --no-lrt -q \
+  --json "$TMPD/sr100_1.json" "$DATA" >/dev/null 2>&1
+check "--search-rows 100: the same JSON on 1 thread as on the default threads" \
+  cmp -s "$TMPD/sr100.json" "$TMPD/sr100_1.json"
+ll_sub=$(jget "$TMPD/sr100.json" loglik)
+run_status 0 "fit -k 2 --search-rows all --json FILE" -k 2 --restarts 4 --search-rows all \
+  --no-se --no-lrt --json "$TMPD/srall.json" "$DATA"
+check "--search-rows all: every row searched (no search.rows key)" \
+  sh -c '! "$1" "$2" search.rows >/dev/null' sh "$top_builddir/tests/golden/json_get" "$TMPD/srall.json"
+ll_all=$(jget "$TMPD/srall.json" loglik)
+check "--search-rows 100 reaches the every-row search's log-likelihood ($ll_sub, $ll_all)" \
+  near "$ll_sub" "$ll_all" 1e-7
+run_status 0 "fit -k 2 --search-rows auto equals the default below 50000 rows" -k 2 \
+  --restarts 4 --search-rows auto --no-se --no-lrt --json "$TMPD/srauto.json" "$DATA"
+check "--search-rows auto: the JSON of --search-rows all (mcycle has 133 rows)" \
+  cmp -s "$TMPD/srauto.json" "$TMPD/srall.json"
+
 if [ -n "$PY" ]; then
   check "--json FILE has a selection table of 3 rows" $PY -c '
 import json, sys

@@ -88,7 +88,9 @@ usage "unknown option '--seeds'; did you mean --seed?" --seeds 3 "$DATA"
 usage "unknown option '--gateridge'; did you mean --gate-ridge?" --gateridge 1 "$DATA"
 usage "--gate-steps must be at least 1, or auto (not '0')" --gate-steps 0 "$DATA"
 usage "--gate-steps needs a non-negative integer, not 'many'" --gate-steps many "$DATA"
-usage "unknown option '--se'; did you mean --seed or --sep?" --se 3 "$DATA"
+usage "--search-rows must be at least 100, all or auto (not '99')" --search-rows 99 "$DATA"
+usage "--search-rows needs a non-negative integer, not 'some'" --search-rows some "$DATA"
+usage "unknown option '--se'; did you mean --seed, --search-rows or --sep?" --se 3 "$DATA"
 usage "unknown option '--no-s'; did you mean --no-se?" --no-s=3 "$DATA"
 usage "unknown option '--hel'; did you mean --help?" fit --hel
 usage "unknown option '--versoin'; did you mean --version?" --versoin

@@ -4,9 +4,10 @@
  * segments through a barrier; every rank's fit must be the single-process fit bit for bit
  * (the --json text compared byte for byte), for R = 2 and 3, for a flat K = 3 fit with its
  * split-and-merge moves (which read the responsibilities of every row), a tree and Poisson
- * experts (whose M-step is Newton passes); and the responsibilities of every row, gathered
- * by moe_em_full_h after EM iterations and right after the k-means start (which each rank
- * computes on its own row blocks), are the single-process ones.
+ * experts (whose M-step is Newton passes), and a search on a subsample of the rows; and the
+ * responsibilities of every row, gathered by moe_em_full_h after EM iterations and right
+ * after the k-means start (which each rank computes on its own row blocks), are the
+ * single-process ones.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * The reference is moe_fit_run with comm = NULL on the same data and options. */
@@ -228,6 +229,11 @@ int main(void)
     q.moves = 0;
     q.family = "poisson";
     check_case("Poisson K = 2", p, &q);
+    moe_fit_options sub = o;
+    sub.search_rows = 2000;  /* every rank draws the same subsample and searches it alone */
+    sub.restarts = 3;
+    sub.keep = 2;
+    check_case("K = 3, the search on a subsample of 2000 rows", g, &sub);
     check_full_h(g, 0);
     check_full_h(g, 1);
 

@@ -1,7 +1,8 @@
 /* test_search.c: the global search (src/train/search.c) and the separation rule (issue 13):
  * the default fit reaches the best known maximum of mcycle K = 3 for every seed tried, the
  * search report counts what it says, and separation is declared only when the likelihood
- * still rises along the gate (a finite maximum with steep slopes is a convergence).
+ * still rises along the gate (a finite maximum with steep slopes is a convergence); on large
+ * data the search runs on a random subsample and its best is continued on every row.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Reference numbers: -578.036769 is the best mcycle K = 3 value known when issue 13 was filed
@@ -346,6 +347,108 @@ static void test_options(void)
     tap_ok(msg && strstr(msg, "keep"), "keep 0 refused (%s)", msg ? msg : "accepted");
 }
 
+/* N rows of three regimes along x uniform on (-3, 3): y = -0.8 x, 0.8 x, -0.8 x + 3 on
+ * x < -1, -1..1, > 1, plus N(0, 0.3^2) noise (seed 5). */
+static moe_dataset *three_regimes(size_t n)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t r = 0; x && y && r < n; r++) {
+        x[r] = gsl_ran_flat(rng, -3, 3);
+        int reg = x[r] < -1 ? 0 : x[r] < 1 ? 1 : 2;
+        y[r] = (reg == 1 ? 0.8 : -0.8) * x[r] + (reg == 2 ? 3 : 0) +
+               gsl_ran_gaussian(rng, 0.3);
+    }
+    moe_dataset *d = NULL;
+    if (x && y)
+        moe_dataset_from_arrays(n, 1, x, 0, NULL, y, &d, NULL);
+    free(x);
+    free(y);
+    gsl_rng_free(rng);
+    return d;
+}
+
+/* The search on a random subsample (moe_fit_options.search_rows, issue 14): from 50000 rows
+ * on by default, 20000 rows (K = 3: 2000 K is less), the subsample's best continued on
+ * every row reaches the maximum the search on every row finds; the report's tolerance and the
+ * traces are on the whole data's scale (times the rows' ratio, 3 here); below 50000 rows, or
+ * with MOE_SEARCH_ALL_ROWS, every row; a chosen size is used as given; the runners-up are
+ * continued too, and one of them can be the fit. */
+static void test_search_rows(void)
+{
+    moe_dataset *big = three_regimes(60000), *small = three_regimes(49999);
+    tap_ok(big && small, "three regimes: 60000 and 49999 rows simulated");
+    if (!big || !small)
+        return;
+    moe_fit_options o = moe_fit_options_default();
+    o.k_min = o.k_max = 3;
+    o.restarts = 6;
+    o.keep = 2;
+    o.short_iter = 10;
+    o.standard_errors = 0;
+    o.gate_lrt = 0;
+    moe_fit_options all = o, given = o;
+    all.search_rows = MOE_SEARCH_ALL_ROWS;
+    given.search_rows = 1000;
+    moe_fit *fa = fit(big, o), *fb = fit(big, all), *fc = fit(big, given), *fd = fit(small, o);
+    tap_ok(fa && fb && fc && fd, "the four fits ran");
+    if (fa && fb && fc && fd) {
+        moe_fit_stats a = moe_fit_get_stats(fa), b = moe_fit_get_stats(fb);
+        moe_fit_stats c = moe_fit_get_stats(fc), d = moe_fit_get_stats(fd);
+        tap_ok(a.search.rows == 20000 && b.search.rows == 60000 && c.search.rows == 1000 &&
+               d.search.rows == 49999, "rows searched: 20000 of 60000 by default, 60000 with "
+               "all, 1000 as given, 49999 of 49999 by default (%zu, %zu, %zu, %zu)",
+               a.search.rows, b.search.rows, c.search.rows, d.search.rows);
+        double tol = 1e-7 * fabs(b.loglik);  /* EM's tolerance is 1e-8 per iteration */
+        tap_ok(fabs(a.loglik - b.loglik) <= tol && fabs(c.loglik - b.loglik) <= tol,
+               "the subsamples' fits reach the every-row maximum (%.6f, %.6f; %.6f)",
+               a.loglik, c.loglik, b.loglik);
+        tap_ok((a.converged || a.separated) && (c.converged || c.separated),
+               "and stop by the tolerance or the separation rule on every row, not at "
+               "max_iter");
+        double unscaled = 1e-3 + 1e-6 * fabs(a.loglik) / 3;
+        tap_ok(a.search.same_tol > 2 * unscaled && a.search.finished >= 1 &&
+               a.search.reached >= 1, "the report's tolerance is on the data's scale (%g; "
+               "the subsample's own would be %g)", a.search.same_tol, unscaled);
+        size_t len = 0;
+        const double *t = moe_fit_trace(fa, moe_fit_best_trace(fa), &len);
+        int scaled = t && len >= 2 && t[len - 1] == a.loglik;
+        for (size_t i = 0; scaled && i < len; i++)  /* unscaled: about a third of the fit */
+            scaled = t[i] / a.loglik > 0.9;
+        tap_ok(scaled, "the best start's trace: subsample values scaled (first %.1f), then "
+               "every row's up to the fit (last %.6f)", t && len ? t[0] : NAN,
+               t && len ? t[len - 1] : NAN);
+    }
+    moe_fit_free(fa);
+    moe_fit_free(fb);
+    moe_fit_free(fc);
+    moe_fit_free(fd);
+    /* mcycle K = 3 searched on 100 of its 133 rows (seed 1): the subsample's best continued
+     * on every row stops at -584.0, its first runner-up at -581.8 and its second at
+     * -580.517102, the maximum the old default search of every row stopped at (header): the
+     * runners-up are what reach it */
+    moe_dataset *mc = read_mcycle();
+    moe_fit_options m = moe_fit_options_default();
+    m.k_min = m.k_max = 3;
+    m.search_rows = 100;
+    m.standard_errors = 0;
+    m.gate_lrt = 0;
+    moe_fit *fm = mc ? fit(mc, m) : NULL;
+    moe_fit_stats sm = fm ? moe_fit_get_stats(fm) : (moe_fit_stats){0};
+    tap_ok(fm && sm.search.rows == 100 && sm.loglik >= -580.5172,
+           "mcycle K = 3 on a 100-row subsample: a runner-up continued on every row reaches "
+           "-580.5171 (%.6f)", fm ? sm.loglik : NAN);
+    moe_fit_free(fm);
+    moe_dataset_free(mc);
+    moe_dataset_free(big);
+    moe_dataset_free(small);
+    o.search_rows = 99;
+    const char *msg = moe_fit_options_check(&o);
+    tap_ok(msg && strstr(msg, "search_rows"), "search_rows 99 refused (%s)",
+           msg ? msg : "accepted");
+}
+
 int main(void)
 {
     moe_dataset *d = read_mcycle();
@@ -360,6 +463,7 @@ int main(void)
     test_real_separation();
     test_gate_lrt();
     test_simulate_at(d);
+    test_search_rows();
     moe_dataset_free(d);
     return tap_done();
 }

@@ -43,6 +43,9 @@ void cli_fit_help(FILE *fp)
 "      --short-iter=N     EM iterations of each start before the best are continued\n"
 "                         (default 30; 0: every start runs to convergence)\n"
 "      --keep=M           best short runs continued to convergence (default 8)\n"
+"      --search-rows=N    the search on a random subsample of N rows (at least 100),\n"
+"                         its best fit then continued on every row; all: every row\n"
+"                         (default auto: from 50000 rows on, max(20000, 2000 K) rows)\n"
 "      --no-moves         no moves on the best run (by default, for K >= 3, its gate\n"
 "                         softened, and two experts merged while a third is split,\n"
 "                         kept while that raises the log-likelihood without a new\n"
@@ -277,7 +280,7 @@ enum {
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
     OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH, OPT_GATE,
     OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT, OPT_LOAD_WEIGHT, OPT_Z_LOSS, OPT_CAPACITY,
-    OPT_NOISE, OPT_GATE_STEPS
+    OPT_NOISE, OPT_GATE_STEPS, OPT_SEARCH_ROWS
 };
 
 static const struct option long_options[] = {
@@ -294,6 +297,7 @@ static const struct option long_options[] = {
     {"max-iter", required_argument, NULL, OPT_MAX_ITER},
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
     {"gate-steps", required_argument, NULL, OPT_GATE_STEPS},
+    {"search-rows", required_argument, NULL, OPT_SEARCH_ROWS},
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
     {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
@@ -454,6 +458,18 @@ int cli_fit(int argc, char **argv)
                      fo.gate_steps < 1) {
                 cli_usage_error("fit", "--gate-steps must be at least 1, or auto (not '%s')",
                                 optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_SEARCH_ROWS:
+            if (strcmp(optarg, "auto") == 0)
+                fo.search_rows = 0;
+            else if (strcmp(optarg, "all") == 0)
+                fo.search_rows = MOE_SEARCH_ALL_ROWS;
+            else if (!(bad = cli_parse_size("fit", "--search-rows", optarg, &fo.search_rows)) &&
+                     fo.search_rows < 100) {
+                cli_usage_error("fit", "--search-rows must be at least 100, all or auto "
+                                "(not '%s')", optarg);
                 bad = 1;
             }
             break;

@@ -87,6 +87,52 @@ moe_dataset *moe_dataset_alloc(size_t n, size_t nx, size_t nz, int with_y)
     return d;
 }
 
+void moe_dataset_copy_rows(const moe_dataset *d, const size_t *rows, size_t n, moe_dataset *s)
+{
+    size_t px = d->nx + 1, pz = d->nz + 1;
+    for (size_t t = 0; t < n; t++) {  /* element loops: a row is a few doubles, too
+                                       * short for memcpy calls to pay */
+        size_t r = rows[t];
+        const double *xr = d->x + r * px, *zr = d->z + r * pz;
+        double *xs = s->x + t * px, *zs = s->z + t * pz;
+        for (size_t j = 0; j < px; j++)
+            xs[j] = xr[j];
+        for (size_t j = 0; j < pz; j++)
+            zs[j] = zr[j];
+        if (d->y)
+            s->y[t] = d->y[r];
+        if (d->w)
+            s->w[t] = d->w[r];
+        if (d->offset)
+            s->offset[t] = d->offset[r];
+        if (d->trials)
+            s->trials[t] = d->trials[r];
+    }
+}
+
+moe_dataset *moe_dataset_alloc_like(const moe_dataset *d, size_t n)
+{
+    moe_dataset *s = moe_dataset_alloc(n, d->nx, d->nz, d->y != NULL);
+    if (!s)
+        return NULL;
+    size_t nn = n ? n : 1;
+    if ((d->w && !(s->w = malloc(nn * sizeof *s->w))) ||
+        (d->offset && !(s->offset = malloc(nn * sizeof *s->offset))) ||
+        (d->trials && !(s->trials = malloc(nn * sizeof *s->trials)))) {
+        moe_dataset_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+moe_dataset *moe_dataset_pick(const moe_dataset *d, const size_t *rows, size_t n)
+{
+    moe_dataset *s = moe_dataset_alloc_like(d, n);
+    if (s)
+        moe_dataset_copy_rows(d, rows, n, s);
+    return s;
+}
+
 /* A name from NAMES[J] when given, else PREFIX followed by J+1. */
 static char *name_or_default(const char *const *names, size_t j, const char *prefix)
 {

@@ -34,6 +34,20 @@ struct moe_dataset {
  * and y allocated only when WITH_Y. NULL when out of memory. */
 moe_dataset *moe_dataset_alloc(size_t n, size_t nx, size_t nz, int with_y);
 
+/* A data set with room for N rows shaped like D: its inputs, a response when D has one, and
+ * weights, offset and trials wherever D has them (values unset; names NULL). NULL when out
+ * of memory. */
+moe_dataset *moe_dataset_alloc_like(const moe_dataset *d, size_t n);
+
+/* A new data set of the N rows ROWS[0..N-1] of D, in that order: its design rows, response,
+ * weights, offset and trials as D has them (names and the rows' source are not copied: the
+ * trainers' working copies need neither). NULL when out of memory. */
+moe_dataset *moe_dataset_pick(const moe_dataset *d, const size_t *rows, size_t n);
+
+/* Row ROWS[t] of D becomes row t of S for t < N: S has D's shape and at least N rows, with
+ * weights, offset and trials wherever D has them. */
+void moe_dataset_copy_rows(const moe_dataset *d, const size_t *rows, size_t n, moe_dataset *s);
+
 /* Sets every name from the given arrays (NULL entries get x1.., z1.., y). MOE_ENOMEM. */
 int moe_dataset_set_names(moe_dataset *d, const char *y_name, const char *const *x_names,
                           const char *const *z_names);

@@ -48,6 +48,7 @@ moe_fit_options moe_fit_options_default(void)
     o.max_iter = 1000;
     o.gate_ridge = 0;
     o.gate_steps = 0;
+    o.search_rows = 0;
     o.min_prior = 0;
     o.var_floor = 1e-6;
     o.standard_errors = 1;
@@ -112,6 +113,9 @@ const char *moe_fit_options_check(const moe_fit_options *opt)
         return "the number of restarts must be at least 1";
     if (opt->keep < 1)
         return "the number of starts continued to convergence (keep) must be at least 1";
+    if (opt->search_rows != 0 && opt->search_rows < 100)
+        return "the search's subsample (search_rows) must be 0 (auto), at least 100 rows, "
+               "or MOE_SEARCH_ALL_ROWS";
     if (!(opt->tol > 0) || !isfinite(opt->tol))
         return "the tolerance must be a finite number > 0";
     if (opt->max_iter < 1)

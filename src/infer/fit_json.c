@@ -2,11 +2,12 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Keys (issue 3): k, loglik, df, aic, bic, icl, iterations, converged, n, separated,
- * search: {starts, failed, finished, reached, moves, set_aside_spurious, tolerance, others_min,
- *   others_max} (issue 13:
+ * search: {starts, rows, failed, finished, reached, moves, set_aside_spurious, tolerance,
+ *   others_min, others_max} (issue 13:
  * how many runs taken to convergence reached the best log-likelihood, the split-and-merge moves
  * accepted on the best run; others_* left out when all did; set_aside_spurious, the
- * higher runs with spurious experts, left out when none),
+ * higher runs with spurious experts, left out when none; rows, the random subsample the starts
+ * ran on (issue 14: moe_fit_options.search_rows), left out when they ran on every row),
  * experts: [{coef: {NAME: value}, se: {NAME: value}, sigma, sigma_se, prior, size}],
  * gate: [{coef: {...}, se: {...}}] (k-1 entries, the reference expert is the last and is
  * omitted), reference (1-based index of the reference expert), gate_lrt: [{dropped (an
@@ -74,10 +75,11 @@ static int add_stats(json_t *o, const moe_fit_stats *s)
            set(o, "spurious", json_integer((json_int_t)s->spurious));
 }
 
-static json_t *search_json(const moe_search_report *r)
+static json_t *search_json(const moe_search_report *r, size_t n)
 {
     json_t *o = json_object();
     if (!o || set(o, "starts", json_integer((json_int_t)r->starts)) ||
+        (r->rows && r->rows < n && set(o, "rows", json_integer((json_int_t)r->rows))) ||
         set(o, "failed", json_integer((json_int_t)r->failed)) ||
         set(o, "finished", json_integer((json_int_t)r->finished)) ||
         set(o, "reached", json_integer((json_int_t)r->reached)) ||
@@ -171,7 +173,7 @@ static json_t *fit_to_json(const moe_fit *f)
         set(root, "converged", json_boolean(st.converged)) ||
         set(root, "n", json_integer((json_int_t)st.n)) ||
         set(root, "separated", json_boolean(st.separated)) ||
-        set(root, "search", search_json(&st.search)) ||
+        set(root, "search", search_json(&st.search, st.n)) ||
         set(root, "family", json_string(moe_model_family(m))) ||
         set(root, "response", json_string(moe_model_response(m) ? moe_model_response(m) : "y")) ||
         (st.tree[0] && set(root, "tree", json_string(st.tree))))

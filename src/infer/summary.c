@@ -207,8 +207,9 @@ static void gd_search_line(FILE *fp, const moe_search_report *r, int validation)
 }
 
 /* "Search: best log-likelihood reached by 3 of 8 runs taken to convergence (within 0.0016;
- * 40 starts); others -591.1 to -580.5". */
-static void search_line(FILE *fp, const moe_search_report *r)
+ * 40 starts); others -591.1 to -580.5"; says so when the starts ran on a subsample of the
+ * N rows. */
+static void search_line(FILE *fp, const moe_search_report *r, size_t n)
 {
     char b1[32], b2[32], b3[32];
     if (!r->finished)
@@ -221,6 +222,9 @@ static void search_line(FILE *fp, const moe_search_report *r)
     if (r->moves)
         fprintf(fp, ", the best raised by %zu move%s: softened gate or split-and-merge",
                 r->moves, r->moves == 1 ? "" : "s");
+    if (r->rows && r->rows < n)
+        fprintf(fp, "; on a random subsample of %zu rows, log-likelihoods scaled to all rows, "
+                "the best and its runners-up then continued on all rows", r->rows);
     fprintf(fp, ")");
     if (r->reached < r->finished)
         fprintf(fp, "; others %s to %s", num(b2, sizeof b2, 'f', 2, r->others_lo),
@@ -491,7 +495,7 @@ int moe_fit_write_summary(const moe_fit *f, FILE *fp, moe_error *err)
                                  "still rises along it"
                 : st.converged ? "converged"
                                : "not converged: iteration limit");
-        search_line(fp, &st.search);
+        search_line(fp, &st.search, st.n);
     }
     boot_table(fp, f);
 

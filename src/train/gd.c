@@ -25,45 +25,6 @@
 #include "model/estep.h"
 #include "train/gd.h"
 
-/* A data set with room for N rows shaped like D (weights, offset, trials as D has them). */
-static moe_dataset *alloc_like(const moe_dataset *d, size_t n)
-{
-    moe_dataset *s = moe_dataset_alloc(n, d->nx, d->nz, 1);
-    if (!s)
-        return NULL;
-    size_t nn = n ? n : 1;
-    if ((d->w && !(s->w = malloc(nn * sizeof *s->w))) ||
-        (d->offset && !(s->offset = malloc(nn * sizeof *s->offset))) ||
-        (d->trials && !(s->trials = malloc(nn * sizeof *s->trials)))) {
-        moe_dataset_free(s);
-        return NULL;
-    }
-    return s;
-}
-
-/* Row IDX[t] of D becomes row T of S, for t < N (element loops: a row is a few doubles, too
- * short for memcpy calls to pay). */
-static void copy_rows(const moe_dataset *d, const size_t *idx, size_t n, moe_dataset *s)
-{
-    size_t px = d->nx + 1, pz = d->nz + 1;
-    for (size_t t = 0; t < n; t++) {
-        size_t r = idx[t];
-        const double *xr = d->x + r * px, *zr = d->z + r * pz;
-        double *xs = s->x + t * px, *zs = s->z + t * pz;
-        for (size_t j = 0; j < px; j++)
-            xs[j] = xr[j];
-        for (size_t j = 0; j < pz; j++)
-            zs[j] = zr[j];
-        s->y[t] = d->y[r];
-        if (d->w)
-            s->w[t] = d->w[r];
-        if (d->offset)
-            s->offset[t] = d->offset[r];
-        if (d->trials)
-            s->trials[t] = d->trials[r];
-    }
-}
-
 int moe_gd_split(const moe_dataset *d, double frac, unsigned long seed, moe_dataset **train,
                  moe_dataset **valid)
 {
@@ -87,16 +48,14 @@ int moe_gd_split(const moe_dataset *d, double frac, unsigned long seed, moe_data
     for (size_t r = 0; r < n; r++)
         if (!held[r])
             all[nt++] = r;
-    *train = alloc_like(d, nt);
-    *valid = alloc_like(d, nv);
+    *train = moe_dataset_pick(d, all, nt);
+    *valid = moe_dataset_pick(d, pick, nv);
     if (!*train || !*valid) {
         moe_dataset_free(*train);
         moe_dataset_free(*valid);
         *train = *valid = NULL;
         goto out;
     }
-    copy_rows(d, all, nt, *train);
-    copy_rows(d, pick, nv, *valid);
     status = MOE_SUCCESS;
 out:
     free(all);
@@ -128,7 +87,7 @@ moe_gd_work *moe_gd_alloc(const moe_dataset *train, const moe_dataset *valid,
     size_t epochs = par->epochs ? par->epochs : 1, np1 = w->np + 1;
     int shuffle = par->batch > 0 && par->batch < w->n;
     if (shuffle) {
-        w->shuf = alloc_like(train, par->batch);
+        w->shuf = moe_dataset_alloc_like(train, par->batch);
         w->perm = malloc(w->n * sizeof *w->perm);
     }
     w->opt = moe_optim_alloc(par->optimizer, w->np, par->momentum);
@@ -306,7 +265,7 @@ int moe_gd_run(moe_gd_work *w, moe_model *m, gsl_rng *rng,
         for (size_t s = 0; s < steps; s++, t++) {
             size_t r0 = s * batch, r1 = r0 + batch < n ? r0 + batch : n;
             if (batch < n) {  /* the batch's rows, gathered into rows [0, r1 - r0) */
-                copy_rows(w->train, w->perm + r0, r1 - r0, w->shuf);
+                moe_dataset_copy_rows(w->train, w->perm + r0, r1 - r0, w->shuf);
                 d = w->shuf;
                 r1 -= r0;
                 r0 = 0;

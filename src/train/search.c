@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_randist.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -282,10 +283,25 @@ static size_t start_threads(const moe_em_work *w, size_t nr)
 #define THREAD_ID() ((size_t)0)
 #endif
 
-int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift, gsl_rng *rng,
-                     unsigned long (*stream_seed)(unsigned long, size_t, size_t),
-                     const moe_search_extra *extra, moe_train_output *out,
-                     moe_search_result *res, moe_error *err)
+/* The runners-up of a search, for a search on a subsample (search_subsample) to continue on
+ * every row beside its best: up to MOE_SEARCH_RUNNERS finished runs without spurious experts,
+ * the highest below the best whose log-likelihoods differ from the best's and each other's
+ * by more than the search's tolerance (distinct maxima: on a subsample, the order of
+ * nearby maxima can differ from their order on every row). */
+typedef struct search_runners {
+    moe_model *m[MOE_SEARCH_RUNNERS];  /* preallocated by the caller, shaped as the search's */
+    size_t start[MOE_SEARCH_RUNNERS];
+    size_t iter[MOE_SEARCH_RUNNERS];   /* their EM iterations */
+    size_t n;                          /* how many were found */
+} search_runners;
+
+/* The search on every row of W's data (see moe_train_search); RU (may be NULL) receives
+ * the runners-up. */
+static int search_all_rows(moe_em_work *w, const moe_fit_options *opt, double ll_shift,
+                           gsl_rng *rng,
+                           unsigned long (*stream_seed)(unsigned long, size_t, size_t),
+                           const moe_search_extra *extra, moe_search_result *res,
+                           search_runners *ru, moe_error *err)
 {
     int has_extra = extra && extra->from && extra->start;
     const char *lab = extra && extra->label ? extra->label : "K";
@@ -295,7 +311,6 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
                             ? opt->max_iter : opt->short_iter;
     if (short_iter == opt->max_iter)
         keep = nr;  /* plain restarts: every run is final, keep them all for the count */
-    (void)out;
     memset(res, 0, sizeof *res);
     size_t nt = start_threads(w, nr);
     cand *c = calloc(keep, sizeof *c), *slot = calloc(nr, sizeof *slot);
@@ -456,6 +471,7 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
         }
     }
     rep->starts = nr;
+    rep->rows = w->n;
     rep->failed = failed;
     rep->others_lo = rep->others_hi = NAN;
     if (best == nc)
@@ -485,6 +501,23 @@ int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift
         status = moe_error_set(err, MOE_ENOMEM, "fit: out of memory (model copy)");
         goto done;
     }
+    for (size_t i = 0; ru && i < MOE_SEARCH_RUNNERS; i++) {
+        size_t pick = nc;
+        for (size_t j = 0; j < nc; j++) {
+            int distinct = c[j].done && isfinite(c[j].ll) && !c[j].spurious &&
+                           c[j].ll < c[best].ll - rep->same_tol;
+            for (size_t q = 0; distinct && q < i; q++)
+                distinct = fabs(c[j].ll - fin[ru->start[q]]) > rep->same_tol;
+            if (distinct && (pick == nc || c[j].ll > c[pick].ll))
+                pick = j;
+        }
+        if (pick == nc)
+            break;
+        moe_em_copy_params(ru->m[i], c[pick].m);
+        ru->start[i] = c[pick].start;
+        ru->iter[i] = c[pick].iter;
+        ru->n = i + 1;
+    }
     res->best_trace = c[best].start;
     res->iterations = c[best].iter;
     res->converged = c[best].converged;
@@ -512,4 +545,191 @@ done:
     if (status != MOE_SUCCESS)
         moe_search_result_clear(res);
     return status;
+}
+
+/* The rows the search of W runs on under OPT: W's own (no subsample) or fewer. */
+static size_t search_rows(const moe_em_work *w, const moe_fit_options *opt)
+{
+    size_t n = w->n, m = opt->search_rows;
+    if (m == 0) {
+        if (n < MOE_SEARCH_SUBSAMPLE_FROM)
+            return n;
+        m = MOE_SEARCH_ROWS_PER_EXPERT * w->kmax;
+        if (m < MOE_SEARCH_ROWS)
+            m = MOE_SEARCH_ROWS;
+    }
+    return m < n ? m : n;
+}
+
+/* The progress callback of a search on a subsample: its log-likelihoods times the rows'
+ * weight ratio, so that they read on the scale of the whole data. */
+typedef struct scaled_progress {
+    void (*progress)(const moe_progress *p, void *data);
+    void *data;
+    double scale;
+} scaled_progress;
+
+static void report_scaled(const moe_progress *p, void *data)
+{
+    const scaled_progress *s = data;
+    moe_progress q = *p;
+    q.loglik *= s->scale;
+    s->progress(&q, s->data);
+}
+
+/* The total weight of D's rows. */
+static double weight_sum(const moe_dataset *d)
+{
+    if (!d->w)
+        return (double)d->n;
+    double s = 0;
+    for (size_t i = 0; i < d->n; i++)
+        s += d->w[i];
+    return s;
+}
+
+/* The search on a seeded random subsample of M of W's rows (every rank of a moe_comm holds
+ * the whole data and draws the same subsample, and the subsample's search runs on each rank
+ * alone), then its best fit and its runners-up taken to convergence on every row, where the
+ * highest without spurious experts (the highest, when all have them) is kept. The report is
+ * the subsample's, its log-likelihoods scaled by the weight ratio; the continued starts'
+ * traces run on through their continuations on every row. Returns 1 in *FALLBACK (and
+ * nothing in RES) when the subsample gave no usable fit or every continued one degenerated
+ * on every row: the caller then searches every row. */
+static int search_subsample(moe_em_work *w, size_t m, const moe_fit_options *opt,
+                            double ll_shift, gsl_rng *rng,
+                            unsigned long (*stream_seed)(unsigned long, size_t, size_t),
+                            const moe_search_extra *extra, moe_search_result *res,
+                            int *fallback, moe_error *err)
+{
+    size_t n = w->n;
+    *fallback = 0;
+    memset(res, 0, sizeof *res);
+    size_t *all = malloc(n * sizeof *all), *pick = malloc(m * sizeof *pick);
+    double *h = malloc(n * w->kmax * sizeof *h);
+    moe_dataset *ds = NULL;
+    moe_em_work *ws = NULL;
+    moe_model *keep = NULL;
+    search_runners ru = {{NULL}, {0}, {0}, 0};
+    int status = MOE_ENOMEM;
+    if (!all || !pick || !h)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        all[i] = i;
+    /* K = 0 is no fit's K: the subsample's stream is none of the starts' streams, and it is
+     * the same for every K of a range */
+    gsl_rng_set(rng, stream_seed(opt->seed, 0, 0));
+    gsl_ran_choose(rng, pick, m, all, n, sizeof *all);  /* keeps the rows' order */
+    moe_em_params par = w->par;
+    par.comm = NULL;
+    if (!(ds = moe_dataset_pick(w->d, pick, m)) || !(ws = moe_em_alloc(ds, w->kmax, &par)) ||
+        !(keep = moe_model_copy(w->m)))
+        goto done;
+    for (size_t i = 0; i < MOE_SEARCH_RUNNERS; i++)
+        if (!(ru.m[i] = moe_model_copy(ws->m)))
+            goto done;
+    double scale = weight_sum(w->d) / weight_sum(ds);
+    scaled_progress sp = {opt->progress, opt->progress_data, scale};
+    moe_fit_options o = *opt;
+    if (opt->progress) {
+        o.progress = report_scaled;
+        o.progress_data = &sp;
+    }
+    status = search_all_rows(ws, &o, ll_shift / scale, rng, stream_seed, extra, res, &ru, err);
+    if (status != MOE_SUCCESS)
+        goto done;
+    if (!res->model) {
+        *fallback = 1;
+        goto done;
+    }
+    moe_search_report *rep = &res->report;
+    rep->others_lo *= scale;
+    rep->others_hi *= scale;
+    rep->same_tol *= scale;
+    for (size_t r = 0; r < res->ntraces; r++)
+        for (size_t i = 0; i < res->trace_len[r]; i++)
+            res->traces[r][i] *= scale;
+    /* on every row: the best (j = 0), then the runners-up */
+    double kept_ll = -INFINITY;
+    size_t kept_spurious = 0, kept_iter = 0;
+    int kept = 0;
+    for (size_t j = 0; j <= ru.n; j++) {
+        const moe_model *from = j ? ru.m[j - 1] : res->model;
+        size_t r = j ? ru.start[j - 1] : res->best_trace;
+        size_t iter0 = j ? ru.iter[j - 1] : res->iterations;
+        int t = MOE_CONTINUE, st = moe_em_init_model(w, from);
+        if (st == MOE_SUCCESS)
+            st = run(w, w->par.max_iter, opt, r, iter0, ll_shift, &t);
+        if (st == MOE_ENOMEM)
+            goto done;
+        if (st != MOE_SUCCESS)  /* degenerated on every row */
+            continue;
+        if ((status = trace_append(res, r, w, ll_shift)) != MOE_SUCCESS)
+            goto done;
+        status = MOE_ENOMEM;
+        moe_em_unweighted_h(w, h);
+        size_t sp_n = moe_train_spurious(w->d, w->m, h, opt->var_floor, opt->min_rows, 1,
+                                         NULL, 0);
+        if (kept && !(sp_n < kept_spurious || (sp_n == kept_spurious && w->loglik > kept_ll)))
+            continue;
+        kept = 1;
+        kept_ll = w->loglik;
+        kept_spurious = sp_n;
+        kept_iter = iter0 + w->iter;
+        moe_em_copy_params(keep, w->m);
+        res->best_trace = r;
+        res->converged = t == MOE_SUCCESS && w->converged;
+        res->separated = w->separated;
+        res->ridge_experts = w->ridge_experts;
+        res->ridge_gate = w->ridge_gate;
+        res->dropped[0] = 0;
+        if (w->dropped)
+            snprintf(res->dropped, sizeof res->dropped, "%zu expert%s dropped by min-prior "
+                     "%g (last: %s) on all rows; refitted with %zu experts", w->dropped,
+                     w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+    }
+    if (!kept) {  /* every continued fit degenerated on every row: search them all */
+        *fallback = 1;
+        status = MOE_SUCCESS;
+        goto done;
+    }
+    moe_model_free(res->model);
+    res->model = keep;
+    keep = NULL;
+    res->loglik = kept_ll;
+    res->iterations = kept_iter;
+    status = MOE_SUCCESS;
+done:
+    if (status == MOE_ENOMEM)
+        moe_error_set(err, MOE_ENOMEM, "fit: out of memory for the search's subsample of "
+                      "%zu rows", m);
+    if (status != MOE_SUCCESS || *fallback)
+        moe_search_result_clear(res);
+    for (size_t i = 0; i < MOE_SEARCH_RUNNERS; i++)
+        moe_model_free(ru.m[i]);
+    moe_model_free(keep);
+    moe_em_free(ws);
+    moe_dataset_free(ds);
+    free(all);
+    free(pick);
+    free(h);
+    return status;
+}
+
+int moe_train_search(moe_em_work *w, const moe_fit_options *opt, double ll_shift, gsl_rng *rng,
+                     unsigned long (*stream_seed)(unsigned long, size_t, size_t),
+                     const moe_search_extra *extra, moe_train_output *out,
+                     moe_search_result *res, moe_error *err)
+{
+    (void)out;
+    size_t m = search_rows(w, opt);
+    int fallback = 1;
+    if (m < w->n) {
+        int st = search_subsample(w, m, opt, ll_shift, rng, stream_seed, extra, res, &fallback,
+                                  err);
+        if (st != MOE_SUCCESS)
+            return st;
+    }
+    return fallback ? search_all_rows(w, opt, ll_shift, rng, stream_seed, extra, res, NULL, err)
+                    : MOE_SUCCESS;
 }

@@ -18,6 +18,16 @@
 #define MOE_SEARCH_SAME_ABS 1e-3
 #define MOE_SEARCH_SAME_REL 1e-6
 
+/* moe_fit_options.search_rows = 0: from MOE_SEARCH_SUBSAMPLE_FROM rows on, the search runs
+ * on a random subsample of max(MOE_SEARCH_ROWS, MOE_SEARCH_ROWS_PER_EXPERT K) rows and only
+ * its best fit is continued on every row (bench/README.md: the default fit of 10^6 rows). */
+#define MOE_SEARCH_SUBSAMPLE_FROM 50000
+#define MOE_SEARCH_ROWS 20000
+#define MOE_SEARCH_ROWS_PER_EXPERT 2000
+/* ... and besides its best fit, up to this many runners-up (distinct maxima) are continued on
+ * every row, the highest there kept: nearby maxima can change places on a subsample. */
+#define MOE_SEARCH_RUNNERS 2
+
 /* What the search of one K leaves behind; moe_search_result_clear frees it. */
 typedef struct moe_search_result {
     moe_model *model;       /* the best run's model, standardised scale (NULL: none usable) */
@@ -52,7 +62,11 @@ typedef struct moe_search_extra {
  * kinds by OPT->init), each drawn from the random stream that STREAM_SEED(seed, K, start)
  * seeds in RNG, run for OPT->short_iter EM iterations (0: to convergence); the
  * OPT->keep best are continued to convergence (tol, max_iter in all); EXTRA (may be NULL) adds
- * one start from a model. Nothing is warned here: RES counts what the caller reports about the
+ * one start from a model. With more rows than OPT->search_rows allows (see MOE_SEARCH_ROWS),
+ * all of that runs on a seeded random subsample of the rows, the same on every rank of a
+ * moe_comm, and the subsample's best fit is then continued on every row (EM from its
+ * parameters; the whole search on every row instead when that fit gives nothing usable).
+ * Nothing is warned here: RES counts what the caller reports about the
  * fit it keeps (OUT is unused).
  * LL_SHIFT turns standardised log-likelihoods into the data's. Returns MOE_SUCCESS
  * (RES->model NULL when no start was usable), MOE_ENOMEM or MOE_ENUMERIC (ERR says why). */
