@@ -5,6 +5,9 @@
  *     sweep of the whole range (-760 .. 720, through the subnormal band and overflow), and at
  *     the special values (-inf -> 0, +inf, NaN, +-0, the underflow and overflow thresholds);
  *     in place equals out of place; n = 0 writes nothing.
+ *   - vtanh: within MOE_KERNELS_TANH_ABS of libm's tanh on random points of [-20, 20], near 0
+ *     (down to 1e-300) and out to +-800, the special values (+-inf -> +-1, NaN, +-0 with its
+ *     sign), odd sizes with a sentinel, in place equals out of place; ref is libm's tanh.
  *   - posterior_rows: lp and h against the reference within TOL_POST (relative, scaled by
  *     1 + |lp| because h = exp(a - lp) inherits lp's absolute error), for K = 1 .. 64 with
  *     -inf entries and rows 1e3 apart; the reference's lp against a long-double log-sum-exp
@@ -135,6 +138,75 @@ static void test_vexp(void)
     y[0] = SENTINEL;
     kt->vexp(0, x, y);
     tap_ok(y[0] == SENTINEL, "%s vexp n = 0 writes nothing", kt->name);
+    free(x);
+    free(y);
+    free(y2);
+}
+
+/* Largest absolute error of kt->vtanh over X (N values) against libm's tanh; counts the
+ * values off by more than MOE_KERNELS_TANH_ABS (NaN must give NaN). */
+static double tanh_max_err(const double *x, size_t n, double *y, size_t *bad)
+{
+    kt->vtanh(n, x, y);
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = tanh(x[i]);
+        double e = isnan(want) ? (isnan(y[i]) ? 0 : INFINITY) : fabs(y[i] - want);
+        if (!(e <= MOE_KERNELS_TANH_ABS))
+            (*bad)++;
+        if (!(e <= mx))
+            mx = e;
+    }
+    return mx;
+}
+
+static void test_vtanh(void)
+{
+    size_t big = 100000;
+    double *x = malloc((big + 1) * sizeof *x), *y = malloc((big + 1) * sizeof *y);
+    double *y2 = malloc((big + 1) * sizeof *y2);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s], bad = 0;
+        for (size_t i = 0; i < n; i++)
+            x[i] = unif(-20, 20);
+        y[n] = SENTINEL;
+        double e = tanh_max_err(x, n, y, &bad);
+        tap_ok(bad == 0 && y[n] == SENTINEL, "%s vtanh n = %zu: max %.2g from libm (<= %g)",
+               kt->name, n, e, MOE_KERNELS_TANH_ABS);
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < big; i++)  /* near 0, down to 1e-300, and out to +-800 */
+        x[i] = (i % 3 == 0 ? unif(-20, 20)
+                : i % 3 == 1 ? unif(-1, 1) * pow(10, -(double)(i % 301))
+                             : unif(-800, 800));
+    double e = tanh_max_err(x, big, y, &bad);
+    tap_ok(bad == 0, "%s vtanh on %zu points of [-800, 800], many near 0: max %.2g", kt->name,
+           big, e);
+    double sp[] = {-INFINITY, INFINITY, NAN, 0.0, -0.0, 350.0, -350.0, 700.0, 1e308, -1e308,
+                   5e-324, 1e-8, -1e-8, 0.5, 19.0, 1.0};
+    size_t ns = sizeof sp / sizeof *sp;
+    bad = 0;
+    e = tanh_max_err(sp, ns, y, &bad);
+    tap_ok(bad == 0 && y[0] == -1 && y[1] == 1 && isnan(y[2]) && y[3] == 0 && !signbit(y[3]) &&
+               y[4] == 0 && signbit(y[4]) && y[8] == 1 && y[9] == -1,
+           "%s vtanh special values (+-inf -> +-1, NaN, +-0 keeps its sign): max %.2g",
+           kt->name, e);
+    for (size_t i = 0; i < 33; i++)
+        x[i] = unif(-30, 30);
+    kt->vtanh(33, x, y2);
+    kt->vtanh(33, x, x);
+    tap_ok(memcmp(x, y2, 33 * sizeof *x) == 0, "%s vtanh in place equals out of place",
+           kt->name);
+    y[0] = SENTINEL;
+    kt->vtanh(0, x, y);
+    tap_ok(y[0] == SENTINEL, "%s vtanh n = 0 writes nothing", kt->name);
+    for (size_t i = 0; i < 7; i++)
+        x[i] = unif(-3, 3);
+    ref->vtanh(7, x, y);
+    int same = 1;
+    for (size_t i = 0; i < 7; i++)
+        same = same && y[i] == tanh(x[i]);
+    tap_ok(same, "ref vtanh is libm's tanh, bit for bit");
     free(x);
     free(y);
     free(y2);
@@ -358,7 +430,7 @@ static void test_dispatch(void)
             tap_ok(why != NULL && *why, "%s unavailable, with a reason: %s", names[i], why);
             continue;
         }
-        tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->posterior_rows &&
+        tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->vtanh && t->posterior_rows &&
                    t->wgram_rows && t->ger && t->ger_rows && t->sgemm && t->softmax_rows &&
                    t->topk_rows && t->gather_rows && t->act_forward && t->act_backward &&
                    t->combine_rows && t->combine_back,
@@ -373,7 +445,8 @@ static void test_dispatch(void)
         const moe_kernels *below = i == 2 ? moe_kernels_find("avx2", NULL) : ref;
         if (!below)
             below = ref;
-        tap_ok(t->vexp != below->vexp && t->posterior_rows != below->posterior_rows &&
+        tap_ok(t->vexp != below->vexp && t->vtanh != below->vtanh &&
+                   t->posterior_rows != below->posterior_rows &&
                    t->wgram_rows != below->wgram_rows && t->ger != below->ger &&
                    t->ger_rows != below->ger_rows,
                "%s overrides every slot of %s", names[i], below->name);
@@ -808,6 +881,7 @@ int main(void)
     printf("# kernel set under test: %s\n", kt->name);
     test_dispatch();
     test_vexp();
+    test_vtanh();
     test_posterior();
     test_wgram();
     test_ger();

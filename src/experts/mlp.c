@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "experts/expert.h"
+#include "kernels/kernels.h"
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
@@ -103,9 +104,10 @@ static const char *mlp_check_response(double y, double trials)
 }
 
 /* The forward pass of row X: the hidden outputs A and, when DA is not NULL, the derivatives
- * act'(u) into DA; returns the mean. */
-static double forward(const moe_expert_shape *s, const double *par, const double *x, double *a,
-                      double *da)
+ * act'(u) into DA; returns the mean. The tanh units go through the kernel set's vtanh (libm's
+ * tanh under MOE_ARCH=ref, so the reference's numbers are those of the scalar loop). */
+static double forward(const moe_kernels *kern, const moe_expert_shape *s, const double *par,
+                      const double *x, double *a, double *da)
 {
     size_t px = s->nx + 1, h = s->hidden;
     const double *w2 = par + h * px;
@@ -115,12 +117,17 @@ static double forward(const moe_expert_shape *s, const double *par, const double
         double u = 0;
         for (size_t l = 0; l < px; l++)
             u += wj[l] * x[l];
-        double aj, dj;
-        if (s->activation == MOE_ACT_RELU) {
-            aj = u > 0 ? u : 0;
-            dj = u > 0 ? 1 : 0;
+        a[j] = u;
+    }
+    int relu = s->activation == MOE_ACT_RELU;
+    if (!relu)
+        kern->vtanh(h, a, a);
+    for (size_t j = 0; j < h; j++) {
+        double aj = a[j], dj;
+        if (relu) {
+            dj = aj > 0 ? 1 : 0;
+            aj = aj > 0 ? aj : 0;
         } else {
-            aj = tanh(u);
             dj = 1 - aj * aj;
         }
         a[j] = aj;
@@ -165,11 +172,12 @@ static void mean_jacobian(const moe_expert_shape *s, const double *par, const do
 static void mlp_log_density_rows(const moe_dataset *d, const moe_expert_shape *s,
                                  const double *par, size_t r0, size_t r1, double *logf)
 {
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1;
     double a[s->hidden + 1], sd = par[n_weights(s)], inv = 1 / sd;
     double c = -LOG_SQRT_2PI - log(sd);
     for (size_t r = r0; r < r1; r++) {
-        double e = (d->y[r] - forward(s, par, d->x + r * px, a, NULL)) * inv;
+        double e = (d->y[r] - forward(kern, s, par, d->x + r * px, a, NULL)) * inv;
         logf[r - r0] = c - 0.5 * e * e;
     }
 }
@@ -177,11 +185,12 @@ static void mlp_log_density_rows(const moe_dataset *d, const moe_expert_shape *s
 static void mlp_moments_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
                              size_t r0, size_t r1, double *mean, double *var)
 {
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1;
     double a[s->hidden + 1], sd = par[n_weights(s)];
     for (size_t r = r0; r < r1; r++) {
         if (mean)
-            mean[r - r0] = forward(s, par, d->x + r * px, a, NULL);
+            mean[r - r0] = forward(kern, s, par, d->x + r * px, a, NULL);
         if (var)
             var[r - r0] = sd * sd;
     }
@@ -190,8 +199,9 @@ static void mlp_moments_rows(const moe_dataset *d, const moe_expert_shape *s, co
 static double mlp_draw(const moe_dataset *d, const moe_expert_shape *s, const double *par,
                        size_t r, gsl_rng *rng)
 {
+    const moe_kernels *kern = moe_kernels_get();
     double a[s->hidden + 1];
-    double mu = forward(s, par, d->x + r * (d->nx + 1), a, NULL);
+    double mu = forward(kern, s, par, d->x + r * (d->nx + 1), a, NULL);
     return mu + par[n_weights(s)] * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
 
@@ -201,6 +211,7 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
                            const double *h, size_t k, size_t i, size_t r0, size_t r1,
                            double *grad)
 {
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1, nw = n_weights(s);
     double a[s->hidden + 1], da[s->hidden + 1];
     double sd = par[nw], inv_s2 = 1 / (sd * sd);
@@ -209,7 +220,7 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
         if (hr == 0)
             continue;
         const double *x = d->x + r * px;
-        double res = d->y[r] - forward(s, par, x, a, da), c = hr * res * inv_s2;
+        double res = d->y[r] - forward(kern, s, par, x, a, da), c = hr * res * inv_s2;
         add_mean_grad(s, par, x, a, da, c, grad);
         grad[nw] += hr * (res * res * inv_s2 - 1);
     }
@@ -219,6 +230,7 @@ static void mlp_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s,
                                const double *par, const double *c, size_t k, size_t i,
                                size_t r0, size_t r1, double *grad)
 {
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1;
     double a[s->hidden + 1], da[s->hidden + 1];
     for (size_t r = r0; r < r1; r++) {
@@ -226,7 +238,7 @@ static void mlp_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s,
         if (cr == 0)
             continue;
         const double *x = d->x + r * px;
-        forward(s, par, x, a, da);
+        forward(kern, s, par, x, a, da);
         add_mean_grad(s, par, x, a, da, cr, grad);
     }
 }
@@ -246,6 +258,7 @@ static void mlp_newton_add(const moe_dataset *d, const moe_expert_shape *s, cons
                            const double *h, size_t k, size_t i, size_t r0, size_t r1, int deriv,
                            double *stats)
 {
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1, nw = n_weights(s), np = nw + 1;
     double a[s->hidden + 1], da[s->hidden + 1], jac[nw + 1];
     double sd = exp(theta[nw]), inv_s2 = 1 / (sd * sd), c0 = -LOG_SQRT_2PI - theta[nw];
@@ -255,7 +268,7 @@ static void mlp_newton_add(const moe_dataset *d, const moe_expert_shape *s, cons
         if (hr == 0)
             continue;
         const double *x = d->x + r * px;
-        double res = d->y[r] - forward(s, theta, x, a, da);
+        double res = d->y[r] - forward(kern, s, theta, x, a, da);
         stats[0] += hr * (c0 - 0.5 * res * res * inv_s2);
         if (!deriv)
             continue;

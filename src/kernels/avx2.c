@@ -2,7 +2,8 @@
  * (src/kernels/Makemodule.am) and called only when dispatch.c found the CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger
  * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed.
@@ -11,6 +12,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels/exp_consts.h"
 #include "kernels/kernels.h"
@@ -70,6 +72,34 @@ static void avx2_vexp(size_t n, const double *x, double *y)
         for (size_t j = i; j < n; j++)
             xin[j - i] = x[j];
         avx2_vexp(4, xin, out);
+        for (size_t j = i; j < n; j++)
+            y[j] = out[j - i];
+    }
+}
+
+/* tanh of 4 doubles (see avx512.c's tanh_lanes): sign(x) (1 - e) / (1 + e), e = exp(-2 |x|)
+ * with its argument held above -700; NaN lanes are passed through. */
+static inline __m256d tanh4(__m256d v)
+{
+    const __m256d one = _mm256_set1_pd(1.0);
+    const __m256d signbit = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MIN));
+    __m256d m2 = _mm256_mul_pd(_mm256_andnot_pd(signbit, v), _mm256_set1_pd(-2.0));
+    __m256d e = exp_fast(_mm256_max_pd(m2, _mm256_set1_pd(-700.0)));
+    __m256d t = _mm256_div_pd(_mm256_sub_pd(one, e), _mm256_add_pd(one, e));
+    t = _mm256_or_pd(t, _mm256_and_pd(v, signbit));
+    return _mm256_blendv_pd(t, v, _mm256_cmp_pd(v, v, _CMP_UNORD_Q));
+}
+
+static void avx2_vtanh(size_t n, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(y + i, tanh4(_mm256_loadu_pd(x + i)));
+    if (i < n) {  /* the tail through a padded vector */
+        double pad[4] = {0, 0, 0, 0}, out[4];
+        for (size_t j = i; j < n; j++)
+            pad[j - i] = x[j];
+        _mm256_storeu_pd(out, tanh4(_mm256_loadu_pd(pad)));
         for (size_t j = i; j < n; j++)
             y[j] = out[j - i];
     }
@@ -157,6 +187,7 @@ void moe_kernels_fill_avx2(moe_kernels *t)
 {
     t->name = "avx2";
     t->vexp = avx2_vexp;
+    t->vtanh = avx2_vtanh;
     t->posterior_rows = avx2_posterior_rows;
     t->wgram_rows = avx2_wgram_rows;
     t->ger = avx2_ger;

@@ -3,7 +3,8 @@
  * CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), wgram_rows, ger
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger
  * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop then a masked tail; n may be 0 or odd, no alignment is assumed.
@@ -73,6 +74,31 @@ static void avx512_vexp(size_t n, const double *x, double *y)
         exp_lanes(x + i, y + i, 0xff);
     if (i < n)
         exp_lanes(x + i, y + i, (__mmask8)((1u << (n - i)) - 1));
+}
+
+/* tanh of the lanes of LIVE at X into Y (Y may be X): sign(x) (1 - e) / (1 + e), e =
+ * exp(-2 |x|) in (0, 1], its argument held above -700 (where e is below 1e-304 and the
+ * quotient rounds to 1), so exp_fast's range always holds; NaN lanes are passed through. */
+static inline void tanh_lanes(const double *x, double *y, __mmask8 live)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d v = _mm512_maskz_loadu_pd(live, x);
+    __m512d m2 = _mm512_mul_pd(_mm512_abs_pd(v), _mm512_set1_pd(-2.0));
+    __m512d e = exp_fast(_mm512_max_pd(m2, _mm512_set1_pd(-700.0)));
+    __m512d t = _mm512_div_pd(_mm512_sub_pd(one, e), _mm512_add_pd(one, e));
+    __m512d sign = _mm512_and_pd(v, _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN)));
+    t = _mm512_or_pd(t, sign);
+    __mmask8 nan = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+    _mm512_mask_storeu_pd(y, live, _mm512_mask_blend_pd(nan, t, v));
+}
+
+static void avx512_vtanh(size_t n, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        tanh_lanes(x + i, y + i, 0xff);
+    if (i < n)
+        tanh_lanes(x + i, y + i, (__mmask8)((1u << (n - i)) - 1));
 }
 
 static void avx512_posterior_rows(size_t n, size_t k, const double *restrict a,
@@ -214,6 +240,7 @@ void moe_kernels_fill_avx512(moe_kernels *t)
 {
     t->name = "avx512";
     t->vexp = avx512_vexp;
+    t->vtanh = avx512_vtanh;
     t->posterior_rows = avx512_posterior_rows;
     t->wgram_rows = avx512_wgram_rows;
     t->ger = avx512_ger;

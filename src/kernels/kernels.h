@@ -32,6 +32,10 @@ typedef struct moe_kernels {
      * last place of libm's exp (lanes outside [-707, 707] and NaN use libm's exp itself).
      * Y may be X (in place); no other overlap. */
     void (*vexp)(size_t n, const double *x, double *y);
+    /* Y[i] = tanh(X[i]) for i < N (+-inf -> +-1, NaN -> NaN). ISA versions: sign(x) (1 - e)
+     * / (1 + e) with e their exp(-2 |x|), within MOE_KERNELS_TANH_ABS of libm's tanh
+     * (absolute: near 0 the relative error grows, as 1 - e loses digits). Y may be X. */
+    void (*vtanh)(size_t n, const double *x, double *y);
     /* Per-row log-sum-exp and posteriors of an N x K row-major array A of log terms:
      * LP[r] = log sum_i exp(A[r,i]) (max-shifted), and when H is not NULL
      * H[r,i] = exp(A[r,i] - LP[r]) (N x K). K >= 1. Within the tolerance of vexp (the
@@ -121,6 +125,8 @@ typedef struct moe_kernels {
 
 /* Accuracy bound of the ISA vexp against libm's exp, in units in the last place. */
 #define MOE_KERNELS_EXP_ULP 2
+/* Accuracy bound of the ISA vtanh against libm's tanh, absolute (|tanh| <= 1). */
+#define MOE_KERNELS_TANH_ABS 1e-15
 
 /* The kernels in use (chosen on the first call, once per process); never NULL. */
 const moe_kernels *moe_kernels_get(void);

@@ -17,6 +17,12 @@ static void ref_vexp(size_t n, const double *x, double *y)
         y[i] = exp(x[i]);
 }
 
+static void ref_vtanh(size_t n, const double *x, double *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = tanh(x[i]);
+}
+
 static void ref_posterior_rows(size_t n, size_t k, const double *restrict a,
                                double *restrict h, double *restrict lp)
 {
@@ -84,6 +90,7 @@ void moe_kernels_fill_ref(moe_kernels *t)
 {
     t->name = "ref";
     t->vexp = ref_vexp;
+    t->vtanh = ref_vtanh;
     t->posterior_rows = ref_posterior_rows;
     t->wgram_rows = ref_wgram_rows;
     t->ger = ref_ger;
