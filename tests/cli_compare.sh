@@ -42,6 +42,22 @@ else
   ok "# SKIP gnuplot not found: no --plot test"
 fi
 
+# --family: MLP experts; the nll column is the fit that `fit --train gd` makes from the same
+# start (one k-means start, the same seed and epochs)
+run_status 0 "compare-losses --family mlp:4 -k 2" compare-losses --family mlp:4 -k 2 \
+  --epochs 200 "$D/mcycle.csv"
+check "the header names the family" grep -q "K = 2 mlp:4 experts" "$TMPD/out"
+set -- $(row "log-likelihood")
+ll_cmp=$1
+run_status 0 "fit --train gd --family mlp:4 -k 2 from the same start" fit --train gd \
+  --family mlp:4 -k 2 --epochs 200 --init kmeans --restarts 1 --no-se --no-lrt -q \
+  --json "$TMPD/mlp.json" "$D/mcycle.csv"
+ll_fit=$(jget "$TMPD/mlp.json" loglik)
+check "compare-losses' nll log-likelihood is that fit's ($ll_cmp, $ll_fit)" \
+  near "$ll_cmp" "$ll_fit" 0 6e-5
+run_status 64 "compare-losses --family mlp:0" compare-losses --family mlp:0 "$D/mcycle.csv"
+err_has "hidden units must be a whole number" "compare-losses --family mlp:0: the message"
+
 run_status 64 "compare-losses without data" compare-losses -k 3
 err_has "no data file given" "compare-losses without data: the message"
 run_status 64 "compare-losses --lr -1" compare-losses --lr -1 "$D/mcycle.csv"

@@ -24,6 +24,8 @@ void cli_compare_help(FILE *fp)
 "the gate specialises (mean of max_i g_i, and the mean gate entropy in nats).\n"
 "\n"
 "  -k, --experts=K        experts (default 3)\n"
+"      --family=F         expert family: gaussian (default), poisson, logistic or\n"
+"                         mlp:H[:tanh|relu] (as for fit)\n"
 "      --seed=S           random seed (default 1)\n"
 "      --optimizer=O      adam (default) or sgd\n"
 "      --lr=R             peak learning rate (default 0.05)\n"
@@ -44,11 +46,12 @@ void cli_compare_help(FILE *fp)
 }
 
 enum { OPT_SEED = 256, OPT_OPTIMIZER, OPT_LR, OPT_BATCH, OPT_EPOCHS, OPT_PLOT, OPT_FORMAT,
-       OPT_ALONG };
+       OPT_ALONG, OPT_FAMILY };
 
 static const struct option long_options[] = {
     {"experts", required_argument, NULL, 'k'},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"family", required_argument, NULL, OPT_FAMILY},
     {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
     {"lr", required_argument, NULL, OPT_LR},
     {"batch", required_argument, NULL, OPT_BATCH},
@@ -149,6 +152,7 @@ int cli_compare(int argc, char **argv)
         case CLI_OPT_NA:
             bad = cli_parse_data_option("compare-losses", c, optarg, &csv, &sel.na);
             break;
+        case OPT_FAMILY: fo.family = optarg; break;
         case OPT_PLOT: po.dir = optarg; break;
         case OPT_FORMAT:
             bad = cli_parse_format("compare-losses", optarg, &po.format);
@@ -199,9 +203,10 @@ int cli_compare(int argc, char **argv)
         }
     }
     size_t k = fo.k_min;
-    printf("Three losses by gradient descent from the same start: K = %zu, %s, %zu epochs, "
-           "lr %g, seed %lu, n = %zu\n\n", k, fo.optimizer == MOE_OPTIM_SGD ? "SGD" : "Adam",
-           fo.epochs, fo.lr, fo.seed, moe_dataset_nrows(data));
+    printf("Three losses by gradient descent from the same start: K = %zu %s experts, %s, "
+           "%zu epochs, lr %g, seed %lu, n = %zu\n\n", k, fo.family ? fo.family : "gaussian",
+           fo.optimizer == MOE_OPTIM_SGD ? "SGD" : "Adam", fo.epochs, fo.lr, fo.seed,
+           moe_dataset_nrows(data));
     printf("%-22s %14s %14s %14s\n", "", "nll", "competitive", "cooperative");
     printf("%-22s", "MSE of the mixture mean");
     for (size_t l = 0; l < NLOSS; l++)
