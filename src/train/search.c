@@ -128,6 +128,16 @@ static void report_final(const moe_fit_options *opt, size_t k, size_t r, size_t 
     opt->progress(&p, opt->progress_data);
 }
 
+/* When W dropped experts by min_prior, says so into BUF (LEN bytes), WHERE ("" or " on all
+ * rows") after the last drop's message; BUF is left alone otherwise. */
+static void drop_note(char *buf, size_t len, const moe_em_work *w, const char *where)
+{
+    if (w->dropped)
+        snprintf(buf, len, "%zu expert%s dropped by min-prior %g (last: %s)%s; refitted with "
+                 "%zu experts", w->dropped, w->dropped > 1 ? "s" : "", w->par.min_prior,
+                 w->message, where, w->k);
+}
+
 /* The current state of W (start R, last test T) into candidate C (its model is C's own). */
 static void take(cand *c, const moe_em_work *w, size_t r, int t)
 {
@@ -141,10 +151,7 @@ static void take(cand *c, const moe_em_work *w, size_t r, int t)
     c->ridge_e = w->ridge_experts;
     c->ridge_g = w->ridge_gate;
     c->dropped[0] = 0;
-    if (w->dropped)
-        snprintf(c->dropped, sizeof c->dropped, "%zu expert%s dropped by min-prior %g "
-                 "(last: %s); refitted with %zu experts", w->dropped, w->dropped > 1 ? "s" : "",
-                 w->par.min_prior, w->message, w->k);
+    drop_note(c->dropped, sizeof c->dropped, w, "");
 }
 
 /* The spurious experts of candidate C's model (one E-step from it; H gets its posteriors
@@ -242,10 +249,7 @@ static void continue_run(moe_em_work *w, const moe_fit_options *opt, double ll_s
     }
     cj->ridge_e += w->ridge_experts;
     cj->ridge_g += w->ridge_gate;
-    if (w->dropped)
-        snprintf(cj->dropped, sizeof cj->dropped, "%zu expert%s dropped by min-prior %g "
-                 "(last: %s); refitted with %zu experts", w->dropped,
-                 w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+    drop_note(cj->dropped, sizeof cj->dropped, w, "");
     if (trace_append(res, cj->start, w, ll_shift)) {
         lg->status = moe_error_set(&lg->err, MOE_ENOMEM, "fit: out of memory (traces)");
         return;
@@ -683,10 +687,7 @@ static int search_subsample(moe_em_work *w, size_t m, const moe_fit_options *opt
         res->ridge_experts = w->ridge_experts;
         res->ridge_gate = w->ridge_gate;
         res->dropped[0] = 0;
-        if (w->dropped)
-            snprintf(res->dropped, sizeof res->dropped, "%zu expert%s dropped by min-prior "
-                     "%g (last: %s) on all rows; refitted with %zu experts", w->dropped,
-                     w->dropped > 1 ? "s" : "", opt->min_prior, w->message, w->k);
+        drop_note(res->dropped, sizeof res->dropped, w, " on all rows");
     }
     if (!kept) {  /* every continued fit degenerated on every row: search them all */
         *fallback = 1;
