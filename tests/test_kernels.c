@@ -15,6 +15,9 @@
  *   - wgram_rows, ger, ger_rows: bit-identical to the reference (memcmp) for P = 1 .. 12,
  *     strides larger than P, nonzero starting sums; the reference against long-double sums
  *     (TOL_SUM), and ref's ger_rows against N calls of its ger (bit for bit).
+ *   - dot_rows: bit-identical to the reference for M = 0 .. 17 outputs (the tiles of 8, 4, 2, 1
+ *     and their mixes), P = 0, 1, 6, 17, with and without B, strides wider than the sizes
+ *     (the gaps untouched); the reference against long-double sums (TOL_SUM).
  *   - sgemm (float32): the set in use and the reference, for every transpose pair, BETA 0 and 1,
  *     sizes 0, 1, 7, 33 and blocks past KC and NC, within MOE_KERNELS_SGEMM_TOL K sum |a b| of
  *     a double-precision product; nothing outside C (an LDC wider than N) is written.
@@ -419,6 +422,63 @@ static void test_ger_rows(void)
     free(x);
 }
 
+/* dot_rows: every output equal to ref's bit for bit, ref within TOL_SUM of long-double sums,
+ * with B and without, strides wider than the sizes (the gaps and a sentinel stay untouched). */
+static void test_dot_rows(void)
+{
+    static const size_t ms[] = {0, 1, 2, 3, 5, 8, 13, 16, 17};
+    static const size_t ps[] = {0, 1, 6, 17};
+    size_t ldw = 19, ldz = 21, ldo = 20, nmax = 1000;
+    double *w = malloc(17 * ldw * sizeof *w), *z = malloc(nmax * ldz * sizeof *z);
+    double *o1 = malloc((nmax * ldo + 1) * sizeof *o1), *o2 = malloc((nmax * ldo + 1) * sizeof *o2);
+    double b[17];
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+        for (size_t pi = 0; pi < sizeof ps / sizeof *ps; pi++)
+            for (size_t si = 0; si < NSIZES; si++)
+                for (int withb = 0; withb < 2; withb++) {
+                    size_t m = ms[mi], p = ps[pi], n = sizes[si];
+                    for (size_t t = 0; t < 17 * ldw; t++)
+                        w[t] = gsl_ran_gaussian(rng, 1);
+                    for (size_t t = 0; t < n * ldz; t++)
+                        z[t] = gsl_ran_gaussian(rng, 3);
+                    for (size_t i = 0; i < 17; i++)
+                        b[i] = gsl_ran_gaussian(rng, 1);
+                    for (size_t t = 0; t <= n * ldo; t++)
+                        o1[t] = o2[t] = SENTINEL;
+                    const double *bp = withb ? b : NULL;
+                    kt->dot_rows(n, m, p, w, ldw, bp, z, ldz, o1, ldo);
+                    ref->dot_rows(n, m, p, w, ldw, bp, z, ldz, o2, ldo);
+                    double worst = 0;
+                    size_t untouched = 1;
+                    for (size_t r = 0; r < n; r++)
+                        for (size_t i = 0; i < ldo; i++) {
+                            if (i >= m) {
+                                untouched &= o2[r * ldo + i] == SENTINEL;
+                                continue;
+                            }
+                            long double want = withb ? b[i] : 0, mag = fabsl(want);
+                            for (size_t l = 0; l < p; l++) {
+                                long double t = (long double)w[i * ldw + l] * z[r * ldz + l];
+                                want += t;
+                                mag += fabsl(t);
+                            }
+                            worst = fmax(worst, (double)(fabsl(o2[r * ldo + i] - want) /
+                                                          (mag + 1e-300)));
+                        }
+                    untouched &= o2[n * ldo] == SENTINEL;
+                    tap_ok(memcmp(o1, o2, (n * ldo + 1) * sizeof *o1) == 0,
+                           "%s dot_rows n = %zu, m = %zu, p = %zu, %s: bit-identical to ref",
+                           kt->name, n, m, p, withb ? "B" : "no B");
+                    tap_ok(worst <= TOL_SUM && untouched,
+                           "ref dot_rows n = %zu, m = %zu, p = %zu, %s: within %.1e of long "
+                           "double, the gaps untouched", n, m, p, withb ? "B" : "no B", worst);
+                }
+    free(w);
+    free(z);
+    free(o1);
+    free(o2);
+}
+
 static void test_dispatch(void)
 {
     const char *why = NULL;
@@ -431,7 +491,8 @@ static void test_dispatch(void)
             continue;
         }
         tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->vtanh && t->posterior_rows &&
-                   t->wgram_rows && t->ger && t->ger_rows && t->sgemm && t->softmax_rows &&
+                   t->wgram_rows && t->ger && t->ger_rows && t->dot_rows && t->sgemm &&
+                   t->softmax_rows &&
                    t->topk_rows && t->gather_rows && t->act_forward && t->act_backward &&
                    t->combine_rows && t->combine_back,
                "%s: named as asked, every slot filled", names[i]);
@@ -448,7 +509,7 @@ static void test_dispatch(void)
         tap_ok(t->vexp != below->vexp && t->vtanh != below->vtanh &&
                    t->posterior_rows != below->posterior_rows &&
                    t->wgram_rows != below->wgram_rows && t->ger != below->ger &&
-                   t->ger_rows != below->ger_rows,
+                   t->ger_rows != below->ger_rows && t->dot_rows != below->dot_rows,
                "%s overrides every slot of %s", names[i], below->name);
         /* and its own sgemm and sparse row loops (topk_rows and gather_rows: AVX-512's only) */
         tap_ok(t->sgemm != ref->sgemm && t->softmax_rows != below->softmax_rows &&
@@ -886,6 +947,7 @@ int main(void)
     test_wgram();
     test_ger();
     test_ger_rows();
+    test_dot_rows();
     test_sgemm();
     test_softmax_rows();
     test_topk_rows();

@@ -1,6 +1,6 @@
 /* test_mlp.c: the MLP expert family (src/experts/mlp.c) through its type table and the
  * library: family specs (moe_family_check); newton_add against log_density_rows and
- * score_rows; the fields covering the block; from_linear against the line it is given; the
+ * score_rows; the chunked slots against row-by-row calls; the fields covering the block; from_linear against the line it is given; the
  * seeded start (randomise); a K = 1 fit of a known smooth function reaching the noise level;
  * save, load and predict bit for bit; the same fit for the same seed and for 1 and 2 threads;
  * EM's refusal. (The gradients of the three GD losses are checked in test_loss.c.)
@@ -138,6 +138,53 @@ static void test_table(moe_activation act)
     tap_ok(memcmp(b1, b2, bs * sizeof *b1) == 0 && nonzero == H * (NX + 1),
            "%s: randomise is deterministic for a seed and draws every input weight", an);
     gsl_rng_free(rng);
+}
+
+/* The chunked slots: with H = 1024 units a chunk is 4 rows, so rows 1 .. N - 1 cross three
+ * chunks (4, 4, 1 rows from an offset start); log_density_rows, moments_rows, score_rows and
+ * mean_grad_rows over the range equal their calls one row at a time bit for bit (every sum
+ * is taken in row order either way). */
+static void test_chunks(moe_activation act)
+{
+    const moe_expert_type *t = &moe_expert_mlp;
+    moe_expert_shape s = {NX, 1024, act};
+    const char *an = act == MOE_ACT_RELU ? "relu" : "tanh";
+    moe_dataset d;
+    memset(&d, 0, sizeof d);
+    d.n = N;
+    d.nx = NX;
+    d.x = X;
+    d.y = Y;
+    size_t bs = t->block_size(&s), np = t->nparams(&s);
+    double *par = malloc(bs * sizeof *par), *g1 = calloc(2 * np, sizeof *g1);
+    double *g2 = calloc(2 * np, sizeof *g2), *m1 = g1 + np, *m2 = g2 + np;
+    double lf1[N], lf2[N], mu1[N], mu2[N], v1[N], v2[N], cc[2 * N];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    t->init(&s, par);
+    t->randomise(&s, par, rng);
+    for (size_t r = 0; r < 2 * N; r++)
+        cc[r] = gsl_ran_gaussian(rng, 1);
+    t->log_density_rows(&d, &s, par, 1, N, lf1);
+    t->moments_rows(&d, &s, par, 1, N, mu1, v1);
+    t->score_rows(&d, &s, par, HH, 2, 1, 1, N, g1);
+    t->mean_grad_rows(&d, &s, par, cc, 2, 1, 1, N, m1);
+    for (size_t r = 1; r < N; r++) {
+        t->log_density_rows(&d, &s, par, r, r + 1, lf2 + r - 1);
+        t->moments_rows(&d, &s, par, r, r + 1, mu2 + r - 1, v2 + r - 1);
+        t->score_rows(&d, &s, par, HH, 2, 1, r, r + 1, g2);
+        t->mean_grad_rows(&d, &s, par, cc, 2, 1, r, r + 1, m2);
+    }
+    size_t m = (N - 1) * sizeof *lf1;
+    tap_ok(memcmp(lf1, lf2, m) == 0 && memcmp(mu1, mu2, m) == 0 && memcmp(v1, v2, m) == 0,
+           "%s, 1024 units: log-densities and moments of rows 1..%d in chunks = row by row",
+           an, N - 1);
+    tap_ok(memcmp(g1, g2, 2 * np * sizeof *g1) == 0,
+           "%s, 1024 units: score_rows and mean_grad_rows in chunks = row by row", an);
+    gsl_rng_free(rng);
+    free(par);
+    free(g1);
+    free(g2);
 }
 
 /* y = sin(2 x) + N(0, 0.1^2), x ~ U(-2, 2): N rows of data. */
@@ -310,6 +357,8 @@ int main(void)
     test_specs();
     test_table(MOE_ACT_TANH);
     test_table(MOE_ACT_RELU);
+    test_chunks(MOE_ACT_TANH);
+    test_chunks(MOE_ACT_RELU);
     test_em_refused();
     test_smooth_fit();
     test_save_load();

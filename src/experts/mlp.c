@@ -16,10 +16,13 @@
  * stationary point (no gradient reaches W1 or w2), so every start first draws small random
  * weights (randomise: W1 ~ N(0, 1/p), w2 ~ N(0, 0.01/H), from the start's own stream). The
  * weights are not identified one by one (units can be swapped and, for tanh, flipped), so the
- * reports show no coefficient table and no standard errors (opaque): only sigma. Row scratch
- * (the hidden outputs, H <= MOE_HIDDEN_MAX) is a variable-length array on the stack; so is the
- * Jacobian newton_add forms, of P = n_weights doubles, where its P^2 / 2 statistics (allocated
- * by the trainer beforehand) are the larger bound. */
+ * reports show no coefficient table and no standard errors (opaque): only sigma. The rows
+ * go through the network in chunks of CHUNK_DOUBLES / H rows (the hidden outputs of a chunk,
+ * H <= MOE_HIDDEN_MAX, on the stack): the layers by the dot_rows kernel and the input
+ * weights' gradient by ger_rows, both the reference's loops in every kernel set, so only the
+ * tanh units differ between sets (vtanh). The Jacobian newton_add forms, of P = n_weights
+ * doubles, is a variable-length array too, where its P^2 / 2 statistics (allocated by the
+ * trainer beforehand) are the larger bound. */
 #include <config.h>
 
 #include <gsl/gsl_randist.h>
@@ -103,55 +106,55 @@ static const char *mlp_check_response(double y, double trials)
     return isfinite(y) ? NULL : "must be a finite number";
 }
 
-/* The forward pass of row X: the hidden outputs A and, when DA is not NULL, the derivatives
- * act'(u) into DA; returns the mean. The tanh units go through the kernel set's vtanh (libm's
- * tanh under MOE_ARCH=ref, so the reference's numbers are those of the scalar loop). */
-static double forward(const moe_kernels *kern, const moe_expert_shape *s, const double *par,
-                      const double *x, double *a, double *da)
+/* Rows of a chunk: the forward pass keeps NC x H hidden outputs and their derivatives. */
+#define CHUNK_DOUBLES 4096
+static size_t chunk_rows(const moe_expert_shape *s)
 {
-    size_t px = s->nx + 1, h = s->hidden;
-    const double *w2 = par + h * px;
-    double mu = par[h * px + h];
-    for (size_t j = 0; j < h; j++) {
-        const double *wj = par + j * px;
-        double u = 0;
-        for (size_t l = 0; l < px; l++)
-            u += wj[l] * x[l];
-        a[j] = u;
-    }
-    int relu = s->activation == MOE_ACT_RELU;
-    if (!relu)
-        kern->vtanh(h, a, a);
-    for (size_t j = 0; j < h; j++) {
-        double aj = a[j], dj;
-        if (relu) {
-            dj = aj > 0 ? 1 : 0;
-            aj = aj > 0 ? aj : 0;
-        } else {
-            dj = 1 - aj * aj;
-        }
-        a[j] = aj;
-        if (da)
-            da[j] = dj;
-        mu += w2[j] * aj;
-    }
-    return mu;
+    size_t c = CHUNK_DOUBLES / s->hidden;
+    return c ? c : 1;
 }
 
-/* Adds C d mu / d weights of row X to GRAD (n_weights values), from the forward pass A, DA,
- * without forming the Jacobian (what the GD losses call, once per row and expert). */
-static void add_mean_grad(const moe_expert_shape *s, const double *par, const double *x,
-                          const double *a, const double *da, double c, double *grad)
+/* The forward pass of NC rows X (stride p = nx + 1): the hidden outputs A (NC x H) and, when
+ * DA is not NULL, the derivatives act'(u) into DA; the means into MU. The pre-activations and
+ * the means are dot_rows kernels across the rows, the tanh units one vtanh call for the chunk
+ * (libm's tanh under MOE_ARCH=ref; dot_rows is the reference's loop in every set). */
+static void forward_rows(const moe_kernels *kern, const moe_expert_shape *s, const double *par,
+                         const double *x, size_t nc, double *a, double *da, double *mu)
+{
+    size_t px = s->nx + 1, h = s->hidden;
+    kern->dot_rows(nc, h, px, par, px, NULL, x, px, a, h);
+    if (s->activation == MOE_ACT_RELU) {
+        for (size_t t = 0; t < nc * h; t++) {
+            if (da)
+                da[t] = a[t] > 0 ? 1 : 0;
+            a[t] = a[t] > 0 ? a[t] : 0;
+        }
+    } else {
+        kern->vtanh(nc * h, a, a);
+        if (da)
+            for (size_t t = 0; t < nc * h; t++)
+                da[t] = 1 - a[t] * a[t];
+    }
+    kern->dot_rows(nc, 1, h, par + h * px, h, par + h * px + h, a, h, mu, 1);
+}
+
+/* Adds sum_r C_r d mu_r / d weights of the NC rows X to GRAD (n_weights values), from the
+ * forward pass A, DA: the input weights' terms (C_r w2_j act'_rj) x_r by ger_rows, the output
+ * weights' C_r a_r likewise, each element summed in row order (what the GD losses call, once
+ * per chunk and expert; G holds NC x H doubles). */
+static void add_mean_grad_rows(const moe_kernels *kern, const moe_expert_shape *s,
+                               const double *par, const double *x, size_t nc, const double *a,
+                               const double *da, const double *c, double *g, double *grad)
 {
     size_t px = s->nx + 1, h = s->hidden;
     const double *w2 = par + h * px;
-    for (size_t j = 0; j < h; j++) {
-        double g = c * w2[j] * da[j];
-        for (size_t l = 0; l < px; l++)
-            grad[j * px + l] += g * x[l];
-        grad[h * px + j] += c * a[j];
-    }
-    grad[h * px + h] += c;
+    for (size_t r = 0; r < nc; r++)
+        for (size_t j = 0; j < h; j++)
+            g[r * h + j] = c[r] * w2[j] * da[r * h + j];
+    kern->ger_rows(nc, h, px, g, h, x, px, grad);
+    kern->ger_rows(nc, 1, h, c, 1, a, h, grad + h * px);
+    for (size_t r = 0; r < nc; r++)
+        grad[h * px + h] += c[r];
 }
 
 /* d mu / d weights of row X (n_weights values) into J, from the forward pass A, DA. */
@@ -173,12 +176,16 @@ static void mlp_log_density_rows(const moe_dataset *d, const moe_expert_shape *s
                                  const double *par, size_t r0, size_t r1, double *logf)
 {
     const moe_kernels *kern = moe_kernels_get();
-    size_t px = d->nx + 1;
-    double a[s->hidden + 1], sd = par[n_weights(s)], inv = 1 / sd;
-    double c = -LOG_SQRT_2PI - log(sd);
-    for (size_t r = r0; r < r1; r++) {
-        double e = (d->y[r] - forward(kern, s, par, d->x + r * px, a, NULL)) * inv;
-        logf[r - r0] = c - 0.5 * e * e;
+    size_t px = d->nx + 1, rows = chunk_rows(s);
+    double a[CHUNK_DOUBLES], mu[rows];
+    double sd = par[n_weights(s)], inv = 1 / sd, c = -LOG_SQRT_2PI - log(sd);
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        forward_rows(kern, s, par, d->x + c0 * px, nc, a, NULL, mu);
+        for (size_t t = 0; t < nc; t++) {
+            double e = (d->y[c0 + t] - mu[t]) * inv;
+            logf[c0 + t - r0] = c - 0.5 * e * e;
+        }
     }
 }
 
@@ -186,13 +193,17 @@ static void mlp_moments_rows(const moe_dataset *d, const moe_expert_shape *s, co
                              size_t r0, size_t r1, double *mean, double *var)
 {
     const moe_kernels *kern = moe_kernels_get();
-    size_t px = d->nx + 1;
-    double a[s->hidden + 1], sd = par[n_weights(s)];
-    for (size_t r = r0; r < r1; r++) {
-        if (mean)
-            mean[r - r0] = forward(kern, s, par, d->x + r * px, a, NULL);
+    size_t px = d->nx + 1, rows = chunk_rows(s);
+    double a[CHUNK_DOUBLES], mu[rows], sd = par[n_weights(s)];
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        if (mean) {
+            forward_rows(kern, s, par, d->x + c0 * px, nc, a, NULL, mu);
+            memcpy(mean + (c0 - r0), mu, nc * sizeof *mu);
+        }
         if (var)
-            var[r - r0] = sd * sd;
+            for (size_t t = 0; t < nc; t++)
+                var[c0 + t - r0] = sd * sd;
     }
 }
 
@@ -200,8 +211,8 @@ static double mlp_draw(const moe_dataset *d, const moe_expert_shape *s, const do
                        size_t r, gsl_rng *rng)
 {
     const moe_kernels *kern = moe_kernels_get();
-    double a[s->hidden + 1];
-    double mu = forward(kern, s, par, d->x + r * (d->nx + 1), a, NULL);
+    double a[s->hidden + 1], mu;
+    forward_rows(kern, s, par, d->x + r * (d->nx + 1), 1, a, NULL, &mu);
     return mu + par[n_weights(s)] * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
 
@@ -212,17 +223,23 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
                            double *grad)
 {
     const moe_kernels *kern = moe_kernels_get();
-    size_t px = d->nx + 1, nw = n_weights(s);
-    double a[s->hidden + 1], da[s->hidden + 1];
+    size_t px = d->nx + 1, nw = n_weights(s), rows = chunk_rows(s);
+    double a[CHUNK_DOUBLES], da[CHUNK_DOUBLES];
+    double g[CHUNK_DOUBLES], mu[rows], c[rows];
     double sd = par[nw], inv_s2 = 1 / (sd * sd);
-    for (size_t r = r0; r < r1; r++) {
-        double hr = h[r * k + i];
-        if (hr == 0)
-            continue;
-        const double *x = d->x + r * px;
-        double res = d->y[r] - forward(kern, s, par, x, a, da), c = hr * res * inv_s2;
-        add_mean_grad(s, par, x, a, da, c, grad);
-        grad[nw] += hr * (res * res * inv_s2 - 1);
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        forward_rows(kern, s, par, d->x + c0 * px, nc, a, da, mu);
+        for (size_t t = 0; t < nc; t++) {  /* rows of h = 0 add exact zeros */
+            double hr = h[(c0 + t) * k + i], res = d->y[c0 + t] - mu[t];
+            c[t] = hr == 0 ? 0 : hr * res * inv_s2;
+        }
+        add_mean_grad_rows(kern, s, par, d->x + c0 * px, nc, a, da, c, g, grad);
+        for (size_t t = 0; t < nc; t++) {
+            double hr = h[(c0 + t) * k + i], res = d->y[c0 + t] - mu[t];
+            if (hr != 0)
+                grad[nw] += hr * (res * res * inv_s2 - 1);
+        }
     }
 }
 
@@ -231,15 +248,15 @@ static void mlp_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s,
                                size_t r0, size_t r1, double *grad)
 {
     const moe_kernels *kern = moe_kernels_get();
-    size_t px = d->nx + 1;
-    double a[s->hidden + 1], da[s->hidden + 1];
-    for (size_t r = r0; r < r1; r++) {
-        double cr = c[r * k + i];
-        if (cr == 0)
-            continue;
-        const double *x = d->x + r * px;
-        forward(kern, s, par, x, a, da);
-        add_mean_grad(s, par, x, a, da, cr, grad);
+    size_t px = d->nx + 1, rows = chunk_rows(s);
+    double a[CHUNK_DOUBLES], da[CHUNK_DOUBLES];
+    double g[CHUNK_DOUBLES], mu[rows], cc[rows];
+    for (size_t c0 = r0; c0 < r1; c0 += rows) {
+        size_t nc = r1 - c0 < rows ? r1 - c0 : rows;
+        forward_rows(kern, s, par, d->x + c0 * px, nc, a, da, mu);
+        for (size_t t = 0; t < nc; t++)
+            cc[t] = c[(c0 + t) * k + i];
+        add_mean_grad_rows(kern, s, par, d->x + c0 * px, nc, a, da, cc, g, grad);
     }
 }
 
@@ -268,7 +285,9 @@ static void mlp_newton_add(const moe_dataset *d, const moe_expert_shape *s, cons
         if (hr == 0)
             continue;
         const double *x = d->x + r * px;
-        double res = d->y[r] - forward(kern, s, theta, x, a, da);
+        double mu;
+        forward_rows(kern, s, theta, x, 1, a, da, &mu);
+        double res = d->y[r] - mu;
         stats[0] += hr * (c0 - 0.5 * res * res * inv_s2);
         if (!deriv)
             continue;

@@ -3,8 +3,8 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
- * MOE_KERNELS_TANH_ABS), wgram_rows, ger
- * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows
+ * and dot_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed.
  * Its fill function installs sgemm_avx2.c's sgemm and sparse_avx2.c's row loops as well. */
@@ -158,13 +158,42 @@ static void avx2_ger(size_t m, size_t q, const double *restrict alpha, const dou
     }
 }
 
-/* Each 4-wide piece of a row of Y stays in a register while the rows are summed into it. */
+/* Each 4-wide piece of four rows of Y stays in registers while the rows are summed into it:
+ * four independent chains, so the adds' latency overlaps and each x piece is loaded once. */
 static void avx2_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
                           size_t lda, const double *restrict x, size_t ldx, double *restrict y)
 {
     if (n == 0)
         return;
-    for (size_t j = 0; j < m; j++) {
+    size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        double *y0 = y + j * q;
+        size_t t = 0;
+        for (; t + 4 <= q; t += 4) {
+            __m256d a0 = _mm256_loadu_pd(y0 + t), a1 = _mm256_loadu_pd(y0 + q + t);
+            __m256d a2 = _mm256_loadu_pd(y0 + 2 * q + t), a3 = _mm256_loadu_pd(y0 + 3 * q + t);
+            for (size_t r = 0; r < n; r++) {
+                const double *al = alpha + r * lda + j;
+                __m256d xv = _mm256_loadu_pd(x + r * ldx + t);
+                a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_set1_pd(al[0]), xv));
+                a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_set1_pd(al[1]), xv));
+                a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_set1_pd(al[2]), xv));
+                a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_set1_pd(al[3]), xv));
+            }
+            _mm256_storeu_pd(y0 + t, a0);
+            _mm256_storeu_pd(y0 + q + t, a1);
+            _mm256_storeu_pd(y0 + 2 * q + t, a2);
+            _mm256_storeu_pd(y0 + 3 * q + t, a3);
+        }
+        for (; t < q; t++)
+            for (size_t c = 0; c < 4; c++) {
+                double acc = y0[c * q + t];
+                for (size_t r = 0; r < n; r++)
+                    acc += alpha[r * lda + j + c] * x[r * ldx + t];
+                y0[c * q + t] = acc;
+            }
+    }
+    for (; j < m; j++) {
         double *yj = y + j * q;
         size_t t = 0;
         for (; t + 4 <= q; t += 4) {
@@ -183,6 +212,63 @@ static void avx2_ger_rows(size_t n, size_t m, size_t q, const double *restrict a
     }
 }
 
+/* CNT (a constant where it is inlined) outputs I0.. of the rows in ZR's 4-row piece (mask MK,
+ * NR rows): one accumulator per output across the rows, each column of the piece gathered
+ * once, the sums in order l as in the reference; the lanes are written out row by row. */
+static inline __attribute__((always_inline)) void
+dot_tile(int cnt, size_t i0, size_t p, const double *restrict w, size_t ldw,
+         const double *restrict b, const double *restrict zr, __m256i idx, __m256d mk,
+         size_t nr, double *restrict out, size_t ldo)
+{
+    __m256d acc[8];
+    double lanes[8 * 4];
+#pragma GCC unroll 8
+    for (int c = 0; c < cnt; c++)
+        acc[c] = _mm256_set1_pd(b ? b[i0 + c] : 0.0);
+    for (size_t l = 0; l < p; l++) {
+        __m256d zl = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), zr + l, idx, mk, 8);
+#pragma GCC unroll 8
+        for (int c = 0; c < cnt; c++)
+            acc[c] = _mm256_add_pd(acc[c], _mm256_mul_pd(_mm256_set1_pd(w[(i0 + c) * ldw + l]), zl));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < cnt; c++)
+        _mm256_storeu_pd(lanes + 4 * c, acc[c]);
+    for (size_t t = 0; t < nr; t++)
+#pragma GCC unroll 8
+        for (int c = 0; c < cnt; c++)
+            out[t * ldo + i0 + c] = lanes[4 * c + t];
+}
+
+/* Four rows at a time (their columns gathered), the outputs in tiles of 8, 4, 2 and 1. */
+static void avx2_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                          const double *restrict b, const double *restrict z, size_t ldz,
+                          double *restrict out, size_t ldo)
+{
+    long long s = (long long)ldz;
+    __m256i idx = _mm256_set_epi64x(3 * s, 2 * s, s, 0);
+    for (size_t r = 0; r < n; r += 4) {
+        size_t nr = n - r < 4 ? n - r : 4;
+        __m256d mk = _mm256_castsi256_pd(_mm256_set_epi64x(nr > 3 ? -1 : 0, nr > 2 ? -1 : 0,
+                                                           nr > 1 ? -1 : 0, -1));
+        const double *zr = z + r * ldz;
+        double *o = out + r * ldo;
+        size_t i = 0;
+        for (; i + 8 <= m; i += 8)
+            dot_tile(8, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+        if (i + 4 <= m) {
+            dot_tile(4, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+            i += 4;
+        }
+        if (i + 2 <= m) {
+            dot_tile(2, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+            i += 2;
+        }
+        if (i < m)
+            dot_tile(1, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+    }
+}
+
 void moe_kernels_fill_avx2(moe_kernels *t)
 {
     t->name = "avx2";
@@ -192,6 +278,7 @@ void moe_kernels_fill_avx2(moe_kernels *t)
     t->wgram_rows = avx2_wgram_rows;
     t->ger = avx2_ger;
     t->ger_rows = avx2_ger_rows;
+    t->dot_rows = avx2_dot_rows;
     t->sgemm = moe_kernels_sgemm_avx2;
     t->sgemm_beats_blas = 0;  /* OpenBLAS's Haswell sgemm is faster (bench/README.md) */
     moe_kernels_fill_sparse_avx2(t);

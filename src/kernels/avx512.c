@@ -4,8 +4,8 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
- * MOE_KERNELS_TANH_ABS), wgram_rows, ger
- * and ger_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows
+ * and dot_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
  * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop then a masked tail; n may be 0 or odd, no alignment is assumed.
  * Its fill function installs sgemm_avx512.c's sgemm and sparse_avx512.c's row loops as well. */
@@ -217,22 +217,99 @@ static void avx512_ger(size_t m, size_t q, const double *restrict alpha,
 }
 
 /* Each 8-wide piece of a row of Y stays in a register while the rows are summed into it. */
+/* Each 8-wide piece of four rows of Y stays in registers while the rows are summed into it:
+ * four independent chains, so the adds' latency overlaps and each x piece is loaded once. */
 static void avx512_ger_rows(size_t n, size_t m, size_t q, const double *restrict alpha,
                             size_t lda, const double *restrict x, size_t ldx,
                             double *restrict y)
 {
     if (n == 0)
         return;
-    for (size_t j = 0; j < m; j++) {
-        double *yj = y + j * q;
-        for (size_t t = 0; t < q; t += 8) {
-            __mmask8 mk = q - t >= 8 ? 0xff : (__mmask8)((1u << (q - t)) - 1);
-            __m512d acc = _mm512_maskz_loadu_pd(mk, yj + t);
+    for (size_t t = 0; t < q; t += 8) {
+        __mmask8 mk = q - t >= 8 ? 0xff : (__mmask8)((1u << (q - t)) - 1);
+        size_t j = 0;
+        for (; j + 4 <= m; j += 4) {
+            double *y0 = y + j * q + t;
+            __m512d a0 = _mm512_maskz_loadu_pd(mk, y0), a1 = _mm512_maskz_loadu_pd(mk, y0 + q);
+            __m512d a2 = _mm512_maskz_loadu_pd(mk, y0 + 2 * q);
+            __m512d a3 = _mm512_maskz_loadu_pd(mk, y0 + 3 * q);
+            for (size_t r = 0; r < n; r++) {
+                const double *al = alpha + r * lda + j;
+                __m512d xv = _mm512_maskz_loadu_pd(mk, x + r * ldx + t);
+                a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_set1_pd(al[0]), xv));
+                a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_set1_pd(al[1]), xv));
+                a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_set1_pd(al[2]), xv));
+                a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_set1_pd(al[3]), xv));
+            }
+            _mm512_mask_storeu_pd(y0, mk, a0);
+            _mm512_mask_storeu_pd(y0 + q, mk, a1);
+            _mm512_mask_storeu_pd(y0 + 2 * q, mk, a2);
+            _mm512_mask_storeu_pd(y0 + 3 * q, mk, a3);
+        }
+        for (; j < m; j++) {
+            double *yj = y + j * q + t;
+            __m512d acc = _mm512_maskz_loadu_pd(mk, yj);
             for (size_t r = 0; r < n; r++)
                 acc = _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(alpha[r * lda + j]),
                                                        _mm512_maskz_loadu_pd(mk, x + r * ldx + t)));
-            _mm512_mask_storeu_pd(yj + t, mk, acc);
+            _mm512_mask_storeu_pd(yj, mk, acc);
         }
+    }
+}
+
+/* CNT (a constant where it is inlined) outputs I0.. of the rows in ZR's 8-row piece (mask MK,
+ * NR rows): one accumulator per output across the rows, each column of the piece gathered
+ * once, the sums in order l as in the reference; the lanes are written out row by row. */
+static inline __attribute__((always_inline)) void
+dot_tile(int cnt, size_t i0, size_t p, const double *restrict w, size_t ldw,
+         const double *restrict b, const double *restrict zr, __m512i idx, __mmask8 mk,
+         size_t nr, double *restrict out, size_t ldo)
+{
+    __m512d acc[8];
+    double lanes[8 * 8];
+#pragma GCC unroll 8
+    for (int c = 0; c < cnt; c++)
+        acc[c] = _mm512_set1_pd(b ? b[i0 + c] : 0.0);
+    for (size_t l = 0; l < p; l++) {
+        __m512d zl = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), mk, idx, zr + l, 8);
+#pragma GCC unroll 8
+        for (int c = 0; c < cnt; c++)
+            acc[c] = _mm512_add_pd(acc[c], _mm512_mul_pd(_mm512_set1_pd(w[(i0 + c) * ldw + l]), zl));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < cnt; c++)
+        _mm512_storeu_pd(lanes + 8 * c, acc[c]);
+    for (size_t t = 0; t < nr; t++)
+#pragma GCC unroll 8
+        for (int c = 0; c < cnt; c++)
+            out[t * ldo + i0 + c] = lanes[8 * c + t];
+}
+
+/* Eight rows at a time (their columns gathered), the outputs in tiles of 8, 4, 2 and 1. */
+static void avx512_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                            const double *restrict b, const double *restrict z, size_t ldz,
+                            double *restrict out, size_t ldo)
+{
+    long long s = (long long)ldz;
+    __m512i idx = _mm512_set_epi64(7 * s, 6 * s, 5 * s, 4 * s, 3 * s, 2 * s, s, 0);
+    for (size_t r = 0; r < n; r += 8) {
+        size_t nr = n - r < 8 ? n - r : 8;
+        __mmask8 mk = (__mmask8)((1u << nr) - 1);
+        const double *zr = z + r * ldz;
+        double *o = out + r * ldo;
+        size_t i = 0;
+        for (; i + 8 <= m; i += 8)
+            dot_tile(8, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+        if (i + 4 <= m) {
+            dot_tile(4, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+            i += 4;
+        }
+        if (i + 2 <= m) {
+            dot_tile(2, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
+            i += 2;
+        }
+        if (i < m)
+            dot_tile(1, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
     }
 }
 
@@ -245,6 +322,7 @@ void moe_kernels_fill_avx512(moe_kernels *t)
     t->wgram_rows = avx512_wgram_rows;
     t->ger = avx512_ger;
     t->ger_rows = avx512_ger_rows;
+    t->dot_rows = avx512_dot_rows;
     t->sgemm = moe_kernels_sgemm_avx512;
     t->sgemm_beats_blas = 1;
     moe_kernels_fill_sparse_avx512(t);

@@ -60,6 +60,13 @@ typedef struct moe_kernels {
      * to the reference. */
     void (*ger_rows)(size_t n, size_t m, size_t q, const double *restrict alpha, size_t lda,
                      const double *restrict x, size_t ldx, double *restrict y);
+    /* M dot products of each of N rows: OUT[r * LDO + i] = B[i] + sum_l W[i * LDW + l]
+     * Z[r * LDZ + l] for r < N, i < M, l < P (B NULL: 0 in its place), each sum taken in
+     * order l from B[i], a separate multiply then add: a linear layer, logits or the means of
+     * linear experts across rows. Bit-identical to the reference. */
+    void (*dot_rows)(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                     const double *restrict b, const double *restrict z, size_t ldz,
+                     double *restrict out, size_t ldo);
     /* Float32 matrix product, row-major: C (M x N, row stride LDC) = BETA C + op(A) op(B),
      * with op(A) M x K (A stored M x K with row stride LDA, or when TA K x M, transposed) and
      * op(B) K x N (B stored K x N with stride LDB, or when TB N x K). BETA is 0 (C is not read)

@@ -86,6 +86,22 @@ static void ref_ger_rows(size_t n, size_t m, size_t q, const double *restrict al
         }
 }
 
+static void ref_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                         const double *restrict b, const double *restrict z, size_t ldz,
+                         double *restrict out, size_t ldo)
+{
+    for (size_t r = 0; r < n; r++) {
+        const double *zr = z + r * ldz;
+        for (size_t i = 0; i < m; i++) {
+            const double *wi = w + i * ldw;
+            double e = b ? b[i] : 0;
+            for (size_t l = 0; l < p; l++)
+                e += wi[l] * zr[l];
+            out[r * ldo + i] = e;
+        }
+    }
+}
+
 void moe_kernels_fill_ref(moe_kernels *t)
 {
     t->name = "ref";
@@ -95,6 +111,7 @@ void moe_kernels_fill_ref(moe_kernels *t)
     t->wgram_rows = ref_wgram_rows;
     t->ger = ref_ger;
     t->ger_rows = ref_ger_rows;
+    t->dot_rows = ref_dot_rows;
     t->sgemm = moe_kernels_sgemm_ref;
     t->sgemm_beats_blas = 0;  /* a plain loop: OpenBLAS's sgemm is used */
     moe_kernels_fill_sparse_ref(t);
