@@ -8,7 +8,8 @@
  * Jacobian of the score; the means and variances of moments_rows against 20000 draws (within
  * 4 standard errors); check_response on good and bad values; get/set_theta round trips,
  * fields covering the block, report on identity and non-identity scalings; the flags; and the
- * overflow guards (no inf or NaN at extreme linear predictors). Responsibilities H have K = 2
+ * overflow guards (no inf or NaN at extreme linear predictors); long ranges of rows (the
+ * slots' chunks) against row-by-row calls. Responsibilities H have K = 2
  * columns and the expert under test is column 1, with column 0 set far off so that reading the
  * wrong column shows; one row has h = 0 and one h = 2 (a weight). */
 #include <config.h>
@@ -531,6 +532,53 @@ static void check_poisson_huge_draw(const fam_case *c, gsl_rng *rng)
     tap_abs(s / 2000, 1e12, 4 * sqrt(1e12 / 2000), "%s: mean of draws at mean 1e12", c->label);
 }
 
+/* Long ranges: on LONG_N rows that tile the small set (its y, offsets and trials), the slots
+ * over rows [3, LONG_N - 2) (chunks of every size and an offset start) equal the same slots
+ * called one row at a time, bit for bit: log_density_rows, moments_rows, score_rows and
+ * mean_grad_rows where the family has it (every sum is taken in row order either way). */
+#define LONG_N 1000
+static void check_long_ranges(const fam_case *c)
+{
+    static double x[LONG_N * PX], y[LONG_N], o[LONG_N], tr[LONG_N], h[LONG_N * K];
+    static double a1[LONG_N], a2[LONG_N], m1[LONG_N], m2[LONG_N], v1[LONG_N], v2[LONG_N];
+    moe_dataset d = c->d;
+    for (size_t r = 0; r < LONG_N; r++) {
+        size_t s = r % N;
+        memcpy(x + r * PX, X + s * PX, sizeof(double) * PX);
+        x[r * PX + 1] += 0.001 * (double)r / LONG_N;  /* rows that differ */
+        y[r] = c->d.y[s];
+        o[r] = c->d.offset ? c->d.offset[s] : 0;
+        tr[r] = c->d.trials ? c->d.trials[s] : 1;
+        h[r * K] = H[s * K];
+        h[r * K + 1] = H[s * K + 1];
+    }
+    d.n = LONG_N;
+    d.x = x;
+    d.y = y;
+    d.offset = c->d.offset ? o : NULL;
+    d.trials = c->d.trials ? tr : NULL;
+    const moe_expert_type *t = c->t;
+    size_t r0 = 3, r1 = LONG_N - 2, np = t->nparams(&SH);
+    double g1[PMAX] = {0}, g2[PMAX] = {0}, q1[PMAX] = {0}, q2[PMAX] = {0};
+    t->log_density_rows(&d, &SH, c->par, r0, r1, a1);
+    t->moments_rows(&d, &SH, c->par, r0, r1, m1, v1);
+    t->score_rows(&d, &SH, c->par, h, K, COL, r0, r1, g1);
+    if (t->mean_grad_rows)
+        t->mean_grad_rows(&d, &SH, c->par, h, K, COL, r0, r1, q1);
+    for (size_t r = r0; r < r1; r++) {
+        t->log_density_rows(&d, &SH, c->par, r, r + 1, a2 + r - r0);
+        t->moments_rows(&d, &SH, c->par, r, r + 1, m2 + r - r0, v2 + r - r0);
+        t->score_rows(&d, &SH, c->par, h, K, COL, r, r + 1, g2);
+        if (t->mean_grad_rows)
+            t->mean_grad_rows(&d, &SH, c->par, h, K, COL, r, r + 1, q2);
+    }
+    size_t len = (r1 - r0) * sizeof(double);
+    tap_ok(memcmp(a1, a2, len) == 0 && memcmp(m1, m2, len) == 0 && memcmp(v1, v2, len) == 0,
+           "%s: log-densities and moments of %zu rows at once = row by row", c->label, r1 - r0);
+    tap_ok(memcmp(g1, g2, np * sizeof *g1) == 0 && memcmp(q1, q2, np * sizeof *q1) == 0,
+           "%s: score_rows and mean_grad_rows over %zu rows = row by row", c->label, r1 - r0);
+}
+
 int main(void)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -570,6 +618,7 @@ int main(void)
         check_moments(c, rng);
         check_params(c);
         check_extremes(c, rng);
+        check_long_ranges(c);
     }
     check_logistic_limits(&cases[3]);
     check_logistic_limits(&cases[4]);

@@ -15,9 +15,11 @@
  *   - wgram_rows, ger, ger_rows: bit-identical to the reference (memcmp) for P = 1 .. 12,
  *     strides larger than P, nonzero starting sums; the reference against long-double sums
  *     (TOL_SUM), and ref's ger_rows against N calls of its ger (bit for bit).
- *   - dot_rows: bit-identical to the reference for M = 0 .. 17 outputs (the tiles of 8, 4, 2, 1
- *     and their mixes), P = 0, 1, 6, 17, with and without B, strides wider than the sizes
- *     (the gaps untouched); the reference against long-double sums (TOL_SUM).
+ *   - dot_rows: bit-identical to the reference for M = 0 .. 17 outputs (the scalar loop below
+ *     the vector width, whole and masked vector pieces above it), P = 0, 1, 6, 17 and 513 (past
+ *     DOT_PMAX, the scalar loop again), N = 0 .. 1000 (four-row groups and their tail), with
+ *     and without B, strides wider than the sizes (the gaps untouched); the reference against
+ *     long-double sums (TOL_SUM).
  *   - sgemm (float32): the set in use and the reference, for every transpose pair, BETA 0 and 1,
  *     sizes 0, 1, 7, 33 and blocks past KC and NC, within MOE_KERNELS_SGEMM_TOL K sum |a b| of
  *     a double-precision product; nothing outside C (an LDC wider than N) is written.
@@ -427,8 +429,8 @@ static void test_ger_rows(void)
 static void test_dot_rows(void)
 {
     static const size_t ms[] = {0, 1, 2, 3, 5, 8, 13, 16, 17};
-    static const size_t ps[] = {0, 1, 6, 17};
-    size_t ldw = 19, ldz = 21, ldo = 20, nmax = 1000;
+    static const size_t ps[] = {0, 1, 6, 17, 513};  /* 513: past the ISA sets' DOT_PMAX */
+    size_t ldw = 515, ldz = 517, ldo = 20, nmax = 1000;
     double *w = malloc(17 * ldw * sizeof *w), *z = malloc(nmax * ldz * sizeof *z);
     double *o1 = malloc((nmax * ldo + 1) * sizeof *o1), *o2 = malloc((nmax * ldo + 1) * sizeof *o2);
     double b[17];

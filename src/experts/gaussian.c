@@ -69,15 +69,32 @@ static double linear(const double *x, const double *b, size_t px)
     return mu;
 }
 
+/* Rows of a chunk whose means live on the stack. */
+#define CHUNK 256
+
+/* The means x_r'beta of rows [R0, R0 + NC) into MU by the dot_rows kernel (the reference's
+ * loop, 0 + x_0 b_0 + ..., in every kernel set). */
+static void means(const moe_kernels *kern, const moe_dataset *d, const double *par, size_t r0,
+                  size_t nc, double *mu)
+{
+    size_t px = d->nx + 1;
+    kern->dot_rows(nc, 1, px, par, px, NULL, d->x + r0 * px, px, mu, 1);
+}
+
 static void gauss_log_density_rows(const moe_dataset *d, const moe_expert_shape *es,
                                    const double *par, size_t r0, size_t r1, double *logf)
 {
     (void)es;
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1;
-    double s = par[px], inv = 1 / s, c = -LOG_SQRT_2PI - log(s);
-    for (size_t r = r0; r < r1; r++) {
-        double e = (d->y[r] - linear(d->x + r * px, par, px)) * inv;
-        logf[r - r0] = c - 0.5 * e * e;
+    double s = par[px], inv = 1 / s, c = -LOG_SQRT_2PI - log(s), mu[CHUNK];
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+        means(kern, d, par, c0, nc, mu);
+        for (size_t t = 0; t < nc; t++) {
+            double e = (d->y[c0 + t] - mu[t]) * inv;
+            logf[c0 + t - r0] = c - 0.5 * e * e;
+        }
     }
 }
 
@@ -87,12 +104,11 @@ static void gauss_moments_rows(const moe_dataset *d, const moe_expert_shape *s, 
     (void)s;
     size_t px = d->nx + 1;
     double v = par[px] * par[px];
-    for (size_t r = r0; r < r1; r++) {
-        if (mean)
-            mean[r - r0] = linear(d->x + r * px, par, px);
-        if (var)
+    if (mean)
+        means(moe_kernels_get(), d, par, r0, r1 - r0, mean);
+    if (var)
+        for (size_t r = r0; r < r1; r++)
             var[r - r0] = v;
-    }
 }
 
 static double gauss_draw(const moe_dataset *d, const moe_expert_shape *s, const double *par,
@@ -104,20 +120,25 @@ static double gauss_draw(const moe_dataset *d, const moe_expert_shape *s, const 
     return linear(d->x + r * px, par, px) + par[px] * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
 
-/* dL/dbeta = sum h r x / s^2, dL/dlog s = sum h (r^2 / s^2 - 1) (r: residual). */
+/* dL/dbeta = sum h r x / s^2, dL/dlog s = sum h (r^2 / s^2 - 1) (r: residual); the slopes'
+ * sums by ger_rows, each element in row order as in a loop over the rows. */
 static void gauss_score_rows(const moe_dataset *d, const moe_expert_shape *s, const double *par,
                              const double *h, size_t k, size_t i, size_t r0, size_t r1,
                              double *grad)
 {
     (void)s;
+    const moe_kernels *kern = moe_kernels_get();
     size_t px = d->nx + 1;
-    double inv_s2 = 1 / (par[px] * par[px]);
-    for (size_t r = r0; r < r1; r++) {
-        const double *x = d->x + r * px;
-        double hr = h[r * k + i], res = d->y[r] - linear(x, par, px), c = hr * res * inv_s2;
-        for (size_t j = 0; j < px; j++)
-            grad[j] += c * x[j];
-        grad[px] += hr * (res * res * inv_s2 - 1);
+    double inv_s2 = 1 / (par[px] * par[px]), mu[CHUNK], c[CHUNK];
+    for (size_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        size_t nc = r1 - c0 < CHUNK ? r1 - c0 : CHUNK;
+        means(kern, d, par, c0, nc, mu);
+        for (size_t t = 0; t < nc; t++) {
+            double hr = h[(c0 + t) * k + i], res = d->y[c0 + t] - mu[t];
+            c[t] = hr * res * inv_s2;
+            grad[px] += hr * (res * res * inv_s2 - 1);
+        }
+        kern->ger_rows(nc, 1, px, c, 1, d->x + c0 * px, px, grad);
     }
 }
 
@@ -129,12 +150,9 @@ static void gauss_mean_grad_rows(const moe_dataset *d, const moe_expert_shape *s
     (void)s;
     (void)par;
     size_t px = d->nx + 1;
-    for (size_t r = r0; r < r1; r++) {
-        const double *x = d->x + r * px;
-        double cr = c[r * k + i];
-        for (size_t j = 0; j < px; j++)
-            grad[j] += cr * x[j];
-    }
+    if (r1 > r0)
+        moe_kernels_get()->ger_rows(r1 - r0, 1, px, c + r0 * k + i, k, d->x + r0 * px, px,
+                                    grad);
 }
 
 static const char *const gauss_extras[] = {"sigma", NULL};

@@ -37,20 +37,13 @@ static size_t softmax_stat_size(const moe_gate_shape *s)
 #define CHUNK 32
 
 /* The logits of NC rows Z (stride P) into ETA (NC x K): eta_i = v_i'z~ from the K-1
- * coefficient rows V (K-1 x P), and the reference logit 0 last. */
+ * coefficient rows V (K-1 x P) by the dot_rows kernel, and the reference logit 0 last. */
 static void rows_logits(const double *z, size_t nc, const double *v, size_t k, size_t p,
                         double *eta)
 {
-    for (size_t t = 0; t < nc; t++) {
-        const double *zt = z + t * p;
-        for (size_t i = 0; i + 1 < k; i++) {
-            double e = 0;
-            for (size_t j = 0; j < p; j++)
-                e += v[i * p + j] * zt[j];
-            eta[t * k + i] = e;
-        }
+    moe_kernels_get()->dot_rows(nc, k - 1, p, v, p, NULL, z, p, eta, k);
+    for (size_t t = 0; t < nc; t++)
         eta[t * k + k - 1] = 0;
-    }
 }
 
 /* log g = eta - logsumexp(eta) per row, the log-sum-exp by the posterior_rows kernel. */

@@ -212,60 +212,68 @@ static void avx2_ger_rows(size_t n, size_t m, size_t q, const double *restrict a
     }
 }
 
-/* CNT (a constant where it is inlined) outputs I0.. of the rows in ZR's 4-row piece (mask MK,
- * NR rows): one accumulator per output across the rows, each column of the piece gathered
- * once, the sums in order l as in the reference; the lanes are written out row by row. */
-static inline __attribute__((always_inline)) void
-dot_tile(int cnt, size_t i0, size_t p, const double *restrict w, size_t ldw,
-         const double *restrict b, const double *restrict zr, __m256i idx, __m256d mk,
-         size_t nr, double *restrict out, size_t ldo)
+/* The scalar loop of the reference (compiled here without fused multiply-adds), for fewer
+ * than 4 outputs or more than DOT_PMAX inputs. */
+static void dot_scalar(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                       const double *restrict b, const double *restrict z, size_t ldz,
+                       double *restrict out, size_t ldo)
 {
-    __m256d acc[8];
-    double lanes[8 * 4];
-#pragma GCC unroll 8
-    for (int c = 0; c < cnt; c++)
-        acc[c] = _mm256_set1_pd(b ? b[i0 + c] : 0.0);
-    for (size_t l = 0; l < p; l++) {
-        __m256d zl = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), zr + l, idx, mk, 8);
-#pragma GCC unroll 8
-        for (int c = 0; c < cnt; c++)
-            acc[c] = _mm256_add_pd(acc[c], _mm256_mul_pd(_mm256_set1_pd(w[(i0 + c) * ldw + l]), zl));
+    for (size_t r = 0; r < n; r++) {
+        const double *zr = z + r * ldz;
+        for (size_t i = 0; i < m; i++) {
+            const double *wi = w + i * ldw;
+            double e = b ? b[i] : 0;
+            for (size_t l = 0; l < p; l++)
+                e += wi[l] * zr[l];
+            out[r * ldo + i] = e;
+        }
     }
-#pragma GCC unroll 8
-    for (int c = 0; c < cnt; c++)
-        _mm256_storeu_pd(lanes + 4 * c, acc[c]);
-    for (size_t t = 0; t < nr; t++)
-#pragma GCC unroll 8
-        for (int c = 0; c < cnt; c++)
-            out[t * ldo + i0 + c] = lanes[4 * c + t];
 }
 
-/* Four rows at a time (their columns gathered), the outputs in tiles of 8, 4, 2 and 1. */
+/* 4 outputs at a time in one vector: their weights transposed into WT (P x 4), each row's
+ * sums in order l from B, four rows in flight so that the adds' latencies overlap; the last
+ * piece of outputs masked. Fewer than 4 outputs (the linear experts' means, small gates'
+ * logits) take the scalar loop: gathering the rows' columns was slower there. */
+#define DOT_PMAX 512
 static void avx2_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
-                          const double *restrict b, const double *restrict z, size_t ldz,
-                          double *restrict out, size_t ldo)
+                            const double *restrict b, const double *restrict z, size_t ldz,
+                            double *restrict out, size_t ldo)
 {
-    long long s = (long long)ldz;
-    __m256i idx = _mm256_set_epi64x(3 * s, 2 * s, s, 0);
-    for (size_t r = 0; r < n; r += 4) {
-        size_t nr = n - r < 4 ? n - r : 4;
-        __m256d mk = _mm256_castsi256_pd(_mm256_set_epi64x(nr > 3 ? -1 : 0, nr > 2 ? -1 : 0,
-                                                           nr > 1 ? -1 : 0, -1));
-        const double *zr = z + r * ldz;
-        double *o = out + r * ldo;
-        size_t i = 0;
-        for (; i + 8 <= m; i += 8)
-            dot_tile(8, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-        if (i + 4 <= m) {
-            dot_tile(4, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-            i += 4;
+    if (m < 4 || p > DOT_PMAX) {
+        dot_scalar(n, m, p, w, ldw, b, z, ldz, out, ldo);
+        return;
+    }
+    double wt[DOT_PMAX * 4];
+    for (size_t i0 = 0; i0 < m; i0 += 4) {
+        size_t mi = m - i0 < 4 ? m - i0 : 4;
+        __m256i mk = _mm256_set_epi64x(mi > 3 ? -1 : 0, mi > 2 ? -1 : 0, mi > 1 ? -1 : 0, -1);
+        for (size_t l = 0; l < p; l++)
+            for (size_t c = 0; c < 4; c++)
+                wt[l * 4 + c] = c < mi ? w[(i0 + c) * ldw + l] : 0;
+        __m256d bv = b ? _mm256_maskload_pd(b + i0, mk) : _mm256_setzero_pd();
+        size_t r = 0;
+        for (; r + 4 <= n; r += 4) {
+            const double *z0 = z + r * ldz;
+            __m256d a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+            for (size_t l = 0; l < p; l++) {
+                __m256d wl = _mm256_loadu_pd(wt + l * 4);
+                a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_set1_pd(z0[l]), wl));
+                a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_set1_pd(z0[ldz + l]), wl));
+                a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_set1_pd(z0[2 * ldz + l]), wl));
+                a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_set1_pd(z0[3 * ldz + l]), wl));
+            }
+            _mm256_maskstore_pd(out + r * ldo + i0, mk, a0);
+            _mm256_maskstore_pd(out + (r + 1) * ldo + i0, mk, a1);
+            _mm256_maskstore_pd(out + (r + 2) * ldo + i0, mk, a2);
+            _mm256_maskstore_pd(out + (r + 3) * ldo + i0, mk, a3);
         }
-        if (i + 2 <= m) {
-            dot_tile(2, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-            i += 2;
+        for (; r < n; r++) {
+            const double *zr = z + r * ldz;
+            __m256d a = bv;
+            for (size_t l = 0; l < p; l++)
+                a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_set1_pd(zr[l]), _mm256_loadu_pd(wt + l * 4)));
+            _mm256_maskstore_pd(out + r * ldo + i0, mk, a);
         }
-        if (i < m)
-            dot_tile(1, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
     }
 }
 

@@ -257,59 +257,68 @@ static void avx512_ger_rows(size_t n, size_t m, size_t q, const double *restrict
     }
 }
 
-/* CNT (a constant where it is inlined) outputs I0.. of the rows in ZR's 8-row piece (mask MK,
- * NR rows): one accumulator per output across the rows, each column of the piece gathered
- * once, the sums in order l as in the reference; the lanes are written out row by row. */
-static inline __attribute__((always_inline)) void
-dot_tile(int cnt, size_t i0, size_t p, const double *restrict w, size_t ldw,
-         const double *restrict b, const double *restrict zr, __m512i idx, __mmask8 mk,
-         size_t nr, double *restrict out, size_t ldo)
+/* The scalar loop of the reference (compiled here without fused multiply-adds), for fewer
+ * than 8 outputs or more than DOT_PMAX inputs. */
+static void dot_scalar(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
+                       const double *restrict b, const double *restrict z, size_t ldz,
+                       double *restrict out, size_t ldo)
 {
-    __m512d acc[8];
-    double lanes[8 * 8];
-#pragma GCC unroll 8
-    for (int c = 0; c < cnt; c++)
-        acc[c] = _mm512_set1_pd(b ? b[i0 + c] : 0.0);
-    for (size_t l = 0; l < p; l++) {
-        __m512d zl = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), mk, idx, zr + l, 8);
-#pragma GCC unroll 8
-        for (int c = 0; c < cnt; c++)
-            acc[c] = _mm512_add_pd(acc[c], _mm512_mul_pd(_mm512_set1_pd(w[(i0 + c) * ldw + l]), zl));
+    for (size_t r = 0; r < n; r++) {
+        const double *zr = z + r * ldz;
+        for (size_t i = 0; i < m; i++) {
+            const double *wi = w + i * ldw;
+            double e = b ? b[i] : 0;
+            for (size_t l = 0; l < p; l++)
+                e += wi[l] * zr[l];
+            out[r * ldo + i] = e;
+        }
     }
-#pragma GCC unroll 8
-    for (int c = 0; c < cnt; c++)
-        _mm512_storeu_pd(lanes + 8 * c, acc[c]);
-    for (size_t t = 0; t < nr; t++)
-#pragma GCC unroll 8
-        for (int c = 0; c < cnt; c++)
-            out[t * ldo + i0 + c] = lanes[8 * c + t];
 }
 
-/* Eight rows at a time (their columns gathered), the outputs in tiles of 8, 4, 2 and 1. */
+/* 8 outputs at a time in one vector: their weights transposed into WT (P x 8), each row's
+ * sums in order l from B, four rows in flight so that the adds' latencies overlap; the last
+ * piece of outputs masked. Fewer than 8 outputs (the linear experts' means, small gates'
+ * logits) take the scalar loop: gathering the rows' columns was slower there. */
+#define DOT_PMAX 512
 static void avx512_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
                             const double *restrict b, const double *restrict z, size_t ldz,
                             double *restrict out, size_t ldo)
 {
-    long long s = (long long)ldz;
-    __m512i idx = _mm512_set_epi64(7 * s, 6 * s, 5 * s, 4 * s, 3 * s, 2 * s, s, 0);
-    for (size_t r = 0; r < n; r += 8) {
-        size_t nr = n - r < 8 ? n - r : 8;
-        __mmask8 mk = (__mmask8)((1u << nr) - 1);
-        const double *zr = z + r * ldz;
-        double *o = out + r * ldo;
-        size_t i = 0;
-        for (; i + 8 <= m; i += 8)
-            dot_tile(8, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-        if (i + 4 <= m) {
-            dot_tile(4, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-            i += 4;
+    if (m < 8 || p > DOT_PMAX) {
+        dot_scalar(n, m, p, w, ldw, b, z, ldz, out, ldo);
+        return;
+    }
+    double wt[DOT_PMAX * 8];
+    for (size_t i0 = 0; i0 < m; i0 += 8) {
+        size_t mi = m - i0 < 8 ? m - i0 : 8;
+        __mmask8 mk = (__mmask8)((1u << mi) - 1);
+        for (size_t l = 0; l < p; l++)
+            for (size_t c = 0; c < 8; c++)
+                wt[l * 8 + c] = c < mi ? w[(i0 + c) * ldw + l] : 0;
+        __m512d bv = b ? _mm512_maskz_loadu_pd(mk, b + i0) : _mm512_setzero_pd();
+        size_t r = 0;
+        for (; r + 4 <= n; r += 4) {
+            const double *z0 = z + r * ldz;
+            __m512d a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+            for (size_t l = 0; l < p; l++) {
+                __m512d wl = _mm512_loadu_pd(wt + l * 8);
+                a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_set1_pd(z0[l]), wl));
+                a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_set1_pd(z0[ldz + l]), wl));
+                a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_set1_pd(z0[2 * ldz + l]), wl));
+                a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_set1_pd(z0[3 * ldz + l]), wl));
+            }
+            _mm512_mask_storeu_pd(out + r * ldo + i0, mk, a0);
+            _mm512_mask_storeu_pd(out + (r + 1) * ldo + i0, mk, a1);
+            _mm512_mask_storeu_pd(out + (r + 2) * ldo + i0, mk, a2);
+            _mm512_mask_storeu_pd(out + (r + 3) * ldo + i0, mk, a3);
         }
-        if (i + 2 <= m) {
-            dot_tile(2, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
-            i += 2;
+        for (; r < n; r++) {
+            const double *zr = z + r * ldz;
+            __m512d a = bv;
+            for (size_t l = 0; l < p; l++)
+                a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_set1_pd(zr[l]), _mm512_loadu_pd(wt + l * 8)));
+            _mm512_mask_storeu_pd(out + r * ldo + i0, mk, a);
         }
-        if (i < m)
-            dot_tile(1, i, p, w, ldw, b, zr, idx, mk, nr, o, ldo);
     }
 }
 
