@@ -1,7 +1,7 @@
 /* test_mlp.c: the MLP expert family (src/experts/mlp.c) through its type table and the
  * library: family specs (moe_family_check); newton_add against log_density_rows and
- * score_rows; the chunked slots against row-by-row calls; the fields covering the block; from_linear against the line it is given; the
- * seeded start (randomise); a K = 1 fit of a known smooth function reaching the noise level;
+ * score_rows; the chunked slots against row-by-row calls; the fields covering the block;
+ * from_linear against the line it is given; the seeded start (randomise); a K = 1 fit of a known smooth function reaching the noise level;
  * save, load and predict bit for bit; the same fit for the same seed and for 1 and 2 threads;
  * EM's refusal. (The gradients of the three GD losses are checked in test_loss.c.)
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING). */

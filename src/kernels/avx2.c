@@ -3,9 +3,9 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
- * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows
- * and dot_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
- * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows and dot_rows (bit-identical to ref.c:
+ * every product and sum is the reference's own, a separate multiply then add;
+ * -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop of 4 doubles then a scalar tail; n may be 0 or odd, no alignment is assumed.
  * Its fill function installs sgemm_avx2.c's sgemm and sparse_avx2.c's row loops as well. */
 #include <config.h>
@@ -271,7 +271,8 @@ static void avx2_dot_rows(size_t n, size_t m, size_t p, const double *restrict w
             const double *zr = z + r * ldz;
             __m256d a = bv;
             for (size_t l = 0; l < p; l++)
-                a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_set1_pd(zr[l]), _mm256_loadu_pd(wt + l * 4)));
+                a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_set1_pd(zr[l]),
+                                                  _mm256_loadu_pd(wt + l * 4)));
             _mm256_maskstore_pd(out + r * ldo + i0, mk, a);
         }
     }

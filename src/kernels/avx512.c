@@ -4,9 +4,9 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
- * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows
- * and dot_rows (bit-identical to ref.c: every product and sum is the reference's own, a separate multiply
- * then add; -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
+ * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows and dot_rows (bit-identical to ref.c:
+ * every product and sum is the reference's own, a separate multiply then add;
+ * -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
  * loop then a masked tail; n may be 0 or odd, no alignment is assumed.
  * Its fill function installs sgemm_avx512.c's sgemm and sparse_avx512.c's row loops as well. */
 #include <config.h>
@@ -316,7 +316,8 @@ static void avx512_dot_rows(size_t n, size_t m, size_t p, const double *restrict
             const double *zr = z + r * ldz;
             __m512d a = bv;
             for (size_t l = 0; l < p; l++)
-                a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_set1_pd(zr[l]), _mm512_loadu_pd(wt + l * 8)));
+                a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_set1_pd(zr[l]),
+                                                  _mm512_loadu_pd(wt + l * 8)));
             _mm512_mask_storeu_pd(out + r * ldo + i0, mk, a);
         }
     }

@@ -1,5 +1,5 @@
-/* kernels.h: the table of SIMD kernels for the hot loops of EM (double precision) and of the
- * sparse layer (float32: sgemm and the row loops), and its run-time choice.
+/* kernels.h: the table of SIMD kernels for the hot loops of EM and GD (double precision) and
+ * of the sparse layer (float32: sgemm and the row loops), and its run-time choice.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * One table of function pointers (BLIS-style): the portable reference (ref.c, with sgemm_ref.c
