@@ -653,10 +653,14 @@ static int em_run(const moe_dataset *d, size_t k, size_t steps, size_t max_iter,
     return st;
 }
 
-/* The one-step generalised EM (gate_steps = 1): one gate pass per iteration (Q at the
- * Newton step, no derivatives: the E-step's pass brings them), the log-likelihood never
- * falls (moe_em_iterate fails on a drop), and it converges to the fit of the nearly full gate
- * M-step. The default takes it from MOE_EM_GEM_ROWS rows on and the full step below. */
+/* The one-step generalised EM (gate_steps = 1) in one pass per iteration: the Newton step is
+ * taken unchecked and the next E-step's pass brings Q at it (and the next derivatives), so
+ * no gate pass after the first iteration (whose targets, k-means', no pass can give again:
+ * its step is the checked one); the log-likelihood never falls (moe_em_iterate fails on a
+ * drop), and it converges to the fit of the nearly full gate M-step. From gates made 10 and
+ * -5 times too steep (saturated, one wrong way round) some unchecked steps lower Q and are
+ * taken back (the checked step instead), and the fit still reaches that log-likelihood. The
+ * default takes it from MOE_EM_GEM_ROWS rows on and the full step below. */
 static void test_gate_steps(void)
 {
     double b3[] = {0, 1, 4, -1, -2, 2};
@@ -667,12 +671,41 @@ static void test_gate_steps(void)
     int st20 = em_run(d, 3, 0, 1000, 1e-12, &ll20, &it20, &gp20);
     tap_ok(st1 == MOE_SUCCESS && st20 == MOE_SUCCESS,
            "gate steps: both fits converge without a fall (%d, %d)", st1, st20);
-    tap_ok(it1 > 0 && gp1 == it1, "gate steps 1: one gate pass per iteration (%zu passes, %zu "
-           "iterations)", gp1, it1);
+    tap_ok(it1 > 1 && gp1 == 1, "gate steps 1: one pass per iteration, the E-step's (%zu gate "
+           "pass, the first iteration's checked step, in %zu iterations)", gp1, it1);
     tap_ok(gp20 > it20, "gate steps default below %d rows: the nearly full M-step (%zu "
            "passes, %zu iterations)", MOE_EM_GEM_ROWS, gp20, it20);
     tap_abs(ll1, ll20, 1e-7 * fabs(ll20), "gate steps 1: the log-likelihood of the full M-step "
             "(%.10g, %.10g; %zu and %zu iterations)", ll1, ll20, it1, it20);
+    static const double steeper[] = {-5, 10};
+    for (size_t si = 0; si < 2; si++) {
+        moe_em_params par = {1e-12, 1000, 0, 1e-6, 0, NULL, NULL, 0, {0}, 0, MOE_ACT_TANH, 0,
+                             NULL, 1};
+        moe_em_work *w = moe_em_alloc(d, 3, &par);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(rng, 3);
+        int st = moe_em_init(w, 1, rng);
+        for (int i = 0; i < 3 && st == MOE_SUCCESS; i++)
+            st = moe_em_iterate(w);
+        moe_model *steep = moe_model_copy(w->m);
+        for (size_t j = 0; j < steep->gp; j++)
+            steep->gate_par[j] *= steeper[si];
+        if (st == MOE_SUCCESS)
+            st = moe_em_init_model(w, steep);
+        size_t gp0 = w->gate_passes;
+        while (st == MOE_SUCCESS && (st = moe_em_iterate(w)) == MOE_SUCCESS &&
+               moe_em_test(w) == MOE_CONTINUE)
+            ;
+        tap_ok(st == MOE_SUCCESS && w->one_pass_fallbacks > 0 && w->gate_passes > gp0,
+               "gate steps 1 from a gate %g times too steep: converges without a fall, %zu "
+               "unchecked steps taken back (%zu gate passes)", steeper[si], w->one_pass_fallbacks,
+               w->gate_passes - gp0);
+        tap_abs(w->loglik, ll20, 1e-7 * fabs(ll20), "gate steps 1 from a gate %g times too "
+                "steep: the log-likelihood of the full M-step (%.10g)", steeper[si], w->loglik);
+        moe_model_free(steep);
+        moe_em_free(w);
+        gsl_rng_free(rng);
+    }
     moe_dataset_free(d);
 
     /* the default switches at MOE_EM_GEM_ROWS rows: 4 iterations of each */
@@ -687,8 +720,8 @@ static void test_gate_steps(void)
             tap_ok(gp > it, "gate steps default, %zu rows: several gate passes per iteration "
                    "(%zu in %zu)", n, gp, it);
         else
-            tap_ok(it == 4 && gp == it, "gate steps default, %zu rows: one gate pass per "
-                   "iteration (%zu in %zu)", n, gp, it);
+            tap_ok(it == 4 && gp == 1, "gate steps default, %zu rows: the one-pass step (%zu "
+                   "gate pass in %zu iterations)", n, gp, it);
         moe_dataset_free(d);
     }
 }

@@ -35,7 +35,7 @@ void moe_block_range(size_t n, size_t nblocks, size_t b, size_t *r0, size_t *r1)
 }
 
 double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_t r1,
-                      double *g, double *h, double *entropy, double *gsum)
+                      double *g, double *h, double *entropy, double *gsum, double *gate_q)
 {
     size_t k = m->k;
     moe_gate_shape gs = moe_model_gate_shape(m);
@@ -43,7 +43,7 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
     const moe_kernels *kern = moe_kernels_get();
     double logg[CHUNK * MOE_K_MAX], logf[CHUNK * MOE_K_MAX], a[CHUNK * MOE_K_MAX], lpv[CHUNK];
     double gexp[CHUNK * MOE_K_MAX];
-    double ll = 0, ent = 0;
+    double ll = 0, ent = 0, gq = 0;
     if (gsum)
         for (size_t i = 0; i < k; i++)
             gsum[i] = 0;
@@ -70,6 +70,10 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
             for (size_t i = 0; i < k; i++)
                 a[t * k + i] = logg[t * k + i] + logf[i * CHUNK + t];
         double *hc = h ? h + c0 * k : NULL;
+        if (gate_q && hc)  /* the previous targets, before the posteriors replace them */
+            for (size_t t = 0; t < nc * k; t++)
+                if (hc[t] != 0)
+                    gq += hc[t] * logg[t];
         kern->posterior_rows(nc, k, a, hc, lpv);
         for (size_t t = 0; t < nc; t++) {
             double lp = lpv[t], wr = d->w ? d->w[c0 + t] : 1, er = 0;
@@ -87,6 +91,8 @@ double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_
     }
     if (entropy)
         *entropy = ent;
+    if (gate_q)
+        *gate_q = gq;
     return ll;
 }
 
@@ -98,7 +104,7 @@ double moe_estep(const moe_dataset *d, const moe_model *m, double *g, double *h)
     for (size_t b = 0; b < nb; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
-        partial[b] = moe_estep_rows(d, m, r0, r1, g, h, NULL, NULL);
+        partial[b] = moe_estep_rows(d, m, r0, r1, g, h, NULL, NULL, NULL);
     }
     double ll = 0;
     for (size_t b = 0; b < nb; b++)

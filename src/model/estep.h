@@ -27,8 +27,11 @@ void moe_block_range(size_t n, size_t nblocks, size_t b, size_t *r0, size_t *r1)
 /* The E-step on rows [R0, R1) only: returns their log-likelihood summed in row order and
  * writes rows R0..R1-1 of G and H (full n x k arrays, either may be NULL). When ENTROPY is not
  * NULL it receives sum_n w_n sum_i -h log h over these rows (needs H); when GSUM is not NULL
- * it receives the k column sums of the gate probabilities over these rows, weighted by w. */
+ * it receives the k column sums of the gate probabilities over these rows, weighted by w.
+ * When GATE_Q is not NULL (with H) it receives sum_n sum_i h_ni log g_ni of the targets H held
+ * before this call overwrote them (terms with h_ni = 0 skipped, as the gates' stat_add do):
+ * the gate's M-step objective at the model's gate, from the same pass. */
 double moe_estep_rows(const moe_dataset *d, const moe_model *m, size_t r0, size_t r1,
-                      double *g, double *h, double *entropy, double *gsum);
+                      double *g, double *h, double *entropy, double *gsum, double *gate_q);
 
 #endif

@@ -32,6 +32,11 @@
 #include "train/em.h"
 #include "model/estep.h"
 
+/* A block's partials of the E-step pass (w->lpart): log-likelihood, entropy, the K gate sums,
+ * the K responsibility sums, then the gate's Q against the previous targets. */
+#define LP_STRIDE(kmax) (3 + 2 * (kmax))
+#define LP_GATE_Q(kmax) (2 + 2 * (kmax))
+
 moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *par)
 {
     if (!d || !d->y || !par || k == 0 || k > MOE_K_MAX || d->n == 0)
@@ -83,7 +88,7 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->gpart = malloc(w->nb * w->gss * sizeof *w->gpart);
     w->gstat = malloc(w->gss * sizeof *w->gstat);
     w->gtrial = malloc(w->gss * sizeof *w->gtrial);
-    w->lpart = malloc(w->nb * (2 + 2 * k) * sizeof *w->lpart);
+    w->lpart = malloc(w->nb * LP_STRIDE(k) * sizeof *w->lpart);
     w->theta = malloc(np1 * sizeof *w->theta);
     w->etheta = malloc((nep + 1) * sizeof *w->etheta);
     w->newton = moe_newton_alloc(w->np > nep ? w->np : nep);
@@ -144,15 +149,17 @@ static double gate_penalty(const moe_em_work *w, const double *theta)
 }
 
 /* The fused pass over the rows. With ESTEP: the E-step of the current model (h, loglik,
- * entropy, gate sums). Always: the expert statistics from h and the gate statistics at the
+ * entropy, gate sums), and with GATE_Q also the gate's M-step objective at its current
+ * coefficients against the targets h held before (into w->gate_q_step: Q at the step the
+ * one-pass M-step took). Always: the expert statistics from h and the gate statistics at the
  * current gate coefficients (with derivatives). */
-static void pass_full(moe_em_work *w, int estep)
+static void pass_full(moe_em_work *w, int estep, int gate_q)
 {
     const moe_dataset *d = w->d;
     const moe_model *m = w->m;
     size_t k = w->k, nb = w->nb, n = w->n, kess = k * w->ess;
     size_t gss = m->gate->stat_size(&w->shape) + (w->ngroups ? w->ngroups - 1 : 0);
-    size_t lst = 2 + 2 * w->kmax;
+    size_t lst = LP_STRIDE(w->kmax);
     m->gate->get_theta(&w->shape, m->gate_par, w->theta);
 #pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
     for (size_t b = w->b0; b < w->b1; b++) {
@@ -161,7 +168,8 @@ static void pass_full(moe_em_work *w, int estep)
         double *xp = w->xpart + b * w->kmax * w->ess, *gp = w->gpart + b * w->gss;
         double *lp = w->lpart + b * lst, *hs = lp + 2 + w->kmax;
         if (estep) {
-            lp[0] = moe_estep_rows(d, m, r0, r1, NULL, w->h, &lp[1], lp + 2);
+            lp[0] = moe_estep_rows(d, m, r0, r1, NULL, w->h, &lp[1], lp + 2,
+                                   gate_q ? lp + LP_GATE_Q(w->kmax) : NULL);
             if (d->w)  /* the targets carry the weights */
                 for (size_t r = r0; r < r1; r++)
                     for (size_t i = 0; i < k; i++)
@@ -188,9 +196,10 @@ static void pass_full(moe_em_work *w, int estep)
     moe_comm_gather_blocks(c, w->lpart, nb, lst, w->coff);
     if (estep)
         w->h_partial = c && c->size > 1;
+    w->h_from_estep = estep;
     memset(w->xstat, 0, kess * sizeof *w->xstat);
     memset(w->gstat, 0, gss * sizeof *w->gstat);
-    double ll = 0, ent = 0, wsum = 0;
+    double ll = 0, ent = 0, wsum = 0, gq = 0;
     for (size_t i = 0; i < k; i++)
         w->prior[i] = w->hsum[i] = 0;
     for (size_t b = 0; b < nb; b++) {
@@ -205,6 +214,8 @@ static void pass_full(moe_em_work *w, int estep)
         if (estep) {
             ll += lp[0];
             ent += lp[1];
+            if (gate_q)
+                gq += lp[LP_GATE_Q(w->kmax)];
             for (size_t i = 0; i < k; i++)
                 w->prior[i] += lp[2 + i];
         }
@@ -212,6 +223,7 @@ static void pass_full(moe_em_work *w, int estep)
     if (estep) {
         w->loglik = ll;
         w->entropy = ent;
+        w->gate_q_step = gq - gate_penalty(w, w->theta);
         if (d->w)
             for (size_t r = 0; r < n; r++)
                 wsum += d->w[r];
@@ -488,7 +500,7 @@ int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1)
         memcpy(w->h, h, w->n * w->k * sizeof *w->h);
         w->h_partial = 0;
     }
-    pass_full(w, 0);
+    pass_full(w, 0, 0);
     return gate_mstep(w, q0, q1);
 }
 
@@ -539,7 +551,7 @@ static int init_from_h(moe_em_work *w)
     w->loglik = w->objective = w->prev_objective = -INFINITY;
     w->entropy = 0;
     w->message[0] = 0;
-    pass_full(w, 0);
+    pass_full(w, 0, 0);
     return MOE_SUCCESS;
 }
 
@@ -583,7 +595,7 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start)
     w->converged = w->separated = 0;
     w->ridge_experts = w->ridge_gate = w->halvings_failed = w->dropped = 0;
     w->message[0] = 0;
-    pass_full(w, 1);
+    pass_full(w, 1, 0);
     w->prev_objective = -INFINITY;
     w->objective = w->loglik - gate_penalty(w, w->theta);
     return isfinite(w->objective) ? MOE_SUCCESS : MOE_ENUMERIC;
@@ -591,13 +603,13 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start)
 
 static double max_slope(const moe_em_work *w);
 
-int moe_em_iterate(moe_em_work *w)
+/* The experts' M-step from the statistics of the last pass (closed form, or Newton steps for
+ * IRLS families). */
+static int experts_mstep(moe_em_work *w)
 {
     moe_model *m = w->m;
     const moe_expert_type *et = m->expert;
-    size_t k = w->k;
-    /* experts */
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < w->k; i++) {
         double eff = w->hsum[i];
         if (!(eff >= (double)w->px)) {
             snprintf(w->message, sizeof w->message,
@@ -623,15 +635,79 @@ int moe_em_iterate(moe_em_work *w)
         if (ridge > 0)
             w->ridge_experts++;
     }
+    return MOE_SUCCESS;
+}
+
+/* Whether this iteration's gate M-step is the one-pass step: one Newton step (gate_steps 1)
+ * of a flat gate with a Newton M-step, from targets h that an E-step pass made (so that a
+ * pass at the iterate gives them again, should the step be taken back; not after a start
+ * from given responsibilities or a dropped expert). */
+static int gate_one_pass(const moe_em_work *w)
+{
+    if (!w->h_from_estep)
+        return 0;
+    return gate_steps(w) == 1 && w->k > 1 && !w->ngroups && w->m->gate->stat_add;
+}
+
+/* The one-pass gate step: one Newton step from the current coefficients (the derivatives
+ * from the last pass's w->gstat), taken without a pass to evaluate Q there; Q at the step
+ * comes with the next E-step's pass (pass_full's gate_q) and moe_em_iterate checks it.
+ * Q at the current coefficients into Q0_OUT. No step when no ridge makes the negative
+ * Hessian positive definite (the gate stays, as the Newton driver would keep it). */
+static int gate_step_unchecked(moe_em_work *w, double *q0_out)
+{
+    *q0_out = w->gstat[0] - gate_penalty(w, w->theta);
+    moe_newton_work *nw = w->newton;
+    gate_derivatives(w, w->gstat, w->theta, nw->grad, nw->nhess);
+    double ridge = moe_newton_solve(nw, w->np);
+    if (ridge == -2)
+        return MOE_EINVAL;
+    if (ridge < 0) {
+        w->halvings_failed++;
+        return MOE_SUCCESS;
+    }
+    if (ridge > 0)
+        w->ridge_gate++;
+    for (size_t j = 0; j < w->np; j++)
+        w->theta[j] += nw->step[j];
+    w->m->gate->set_theta(&w->shape, w->theta, w->m->gate_par);
+    return MOE_SUCCESS;
+}
+
+int moe_em_iterate(moe_em_work *w)
+{
+    moe_model *m = w->m;
+    int one_pass = gate_one_pass(w), st;
+    if (one_pass)  /* the iterate, should the unchecked gate step have to be taken back */
+        moe_em_copy_params(w->mtrial, m);
+    if ((st = experts_mstep(w)) != MOE_SUCCESS)
+        return st;
     /* gate */
     double q0, q1;
-    if (gate_mstep(w, &q0, &q1) != MOE_SUCCESS) {
+    if ((one_pass ? gate_step_unchecked(w, &q0) : gate_mstep(w, &q0, &q1)) != MOE_SUCCESS) {
         snprintf(w->message, sizeof w->message,
                  "internal error: LAPACK rejected an argument in the gate's M-step");
         return MOE_ENUMERIC;
     }
-    /* E-step and the next M-step's statistics */
-    pass_full(w, 1);
+    /* E-step and the next M-step's statistics (with Q at the unchecked step) */
+    pass_full(w, 1, one_pass);
+    if (one_pass && !(w->gate_q_step >= q0 - MOE_EM_ONE_PASS_Q_TOL * (fabs(q0) + 1))) {
+        /* Q fell at the unchecked step: back to the iterate, its pass again (h and the
+         * statistics there), the same experts' M-step and the checked Newton step (its
+         * halvings), then the E-step pass; two passes more than the checked step costs */
+        w->one_pass_fallbacks++;
+        w->gate_passes += 2;
+        moe_em_copy_params(m, w->mtrial);
+        pass_full(w, 1, 0);
+        if ((st = experts_mstep(w)) != MOE_SUCCESS)
+            return st;
+        if (gate_mstep(w, &q0, &q1) != MOE_SUCCESS) {
+            snprintf(w->message, sizeof w->message,
+                     "internal error: LAPACK rejected an argument in the gate's M-step");
+            return MOE_ENUMERIC;
+        }
+        pass_full(w, 1, 0);
+    }
     w->iter++;
     w->trace[w->iter - 1] = w->loglik;
     w->slope[w->iter - 1] = max_slope(w);
@@ -669,7 +745,7 @@ int moe_em_iterate(moe_em_work *w)
             any = 1;
         }
         if (any) {
-            pass_full(w, 0);
+            pass_full(w, 0, 0);
             w->objective = -INFINITY;  /* the next iteration is not comparable */
         }
     }
@@ -702,12 +778,12 @@ static int gate_still_rises(moe_em_work *w)
         w->theta[j] *= 2;
     gt->set_theta(&w->shape, w->theta, t->gate_par);
     gt->get_theta(&w->shape, w->m->gate_par, w->theta);
-    size_t nb = w->nb, n = w->n, lst = 2 + 2 * w->kmax;
+    size_t nb = w->nb, n = w->n, lst = LP_STRIDE(w->kmax);
 #pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
     for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
         moe_block_range(n, nb, b, &r0, &r1);
-        w->lpart[b * lst] = moe_estep_rows(w->d, t, r0, r1, NULL, NULL, NULL, NULL);
+        w->lpart[b * lst] = moe_estep_rows(w->d, t, r0, r1, NULL, NULL, NULL, NULL, NULL);
     }
     moe_comm_gather_blocks(w->par.comm, w->lpart, nb, lst, w->coff);
     double ll2 = 0;

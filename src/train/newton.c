@@ -80,6 +80,8 @@ static double solve(moe_newton_work *w, size_t np)
     return -1;
 }
 
+double moe_newton_solve(moe_newton_work *w, size_t np) { return solve(w, np); }
+
 int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_deriv,
                         double q_start, moe_newton_work *w, moe_newton_report *rep)
 {

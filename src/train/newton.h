@@ -47,6 +47,12 @@ typedef struct moe_newton_report {
 int moe_newton_maximise(const moe_newton_problem *p, double *theta, int have_deriv,
                         double q_start, moe_newton_work *w, moe_newton_report *rep);
 
+/* The Newton step alone: solves W->nhess step = W->grad (NP parameters) into W->step by
+ * Cholesky with the same growing ridge. Returns the ridge used (0 when none), -1 when no
+ * ridge helped (no step), -2 when LAPACK rejects an argument. For a caller that checks the
+ * step itself (EM's one-pass gate step). */
+double moe_newton_solve(moe_newton_work *w, size_t np);
+
 /* Blocks of one moe_newton_blocks problem, at most. */
 #define MOE_NEWTON_BLOCKS_MAX 64
 
