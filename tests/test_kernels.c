@@ -8,6 +8,10 @@
  *   - vtanh: within MOE_KERNELS_TANH_ABS of libm's tanh on random points of [-20, 20], near 0
  *     (down to 1e-300) and out to +-800, the special values (+-inf -> +-1, NaN, +-0 with its
  *     sign), odd sizes with a sentinel, in place equals out of place; ref is libm's tanh.
+ *   - vlog: within MOE_KERNELS_LOG_ULP ulp of libm's log on posterior_rows' range [1, 64], over
+ *     every exponent of the normal range, near 1 and sqrt(2)/2, and at the special values (+-0
+ *     -> -inf, negatives and NaN -> NaN, +inf, subnormals, DBL_MAX, 1 -> 0); odd sizes with a
+ *     sentinel, in place equals out of place; ref is libm's log.
  *   - posterior_rows: lp and h against the reference within TOL_POST (relative, scaled by
  *     1 + |lp| because h = exp(a - lp) inherits lp's absolute error), for K = 1 .. 64 with
  *     -inf entries and rows 1e3 apart; the reference's lp against a long-double log-sum-exp
@@ -143,6 +147,85 @@ static void test_vexp(void)
     y[0] = SENTINEL;
     kt->vexp(0, x, y);
     tap_ok(y[0] == SENTINEL, "%s vexp n = 0 writes nothing", kt->name);
+    free(x);
+    free(y);
+    free(y2);
+}
+
+/* Largest ulp error of kt->vlog over X (N values) against libm's log; counts the values off
+ * by more than MOE_KERNELS_LOG_ULP (NaN must give NaN, infinities the same infinity). */
+static double log_max_ulp(const double *x, size_t n, double *y, size_t *bad)
+{
+    kt->vlog(n, x, y);
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = log(x[i]), u;
+        if (isnan(want))
+            u = isnan(y[i]) ? 0 : INFINITY;
+        else if (want == 0)  /* log(1): exactly 0 */
+            u = y[i] == 0 ? 0 : INFINITY;
+        else
+            u = ulp_dist(y[i], want);
+        if (u > MOE_KERNELS_LOG_ULP)
+            (*bad)++;
+        if (u > mx)
+            mx = u;
+    }
+    return mx;
+}
+
+static void test_vlog(void)
+{
+    size_t big = 200000;
+    double *x = malloc((big + 1) * sizeof *x), *y = malloc((big + 1) * sizeof *y);
+    double *y2 = malloc((big + 1) * sizeof *y2);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s], bad = 0;
+        for (size_t i = 0; i < n; i++)
+            x[i] = unif(1, 64);  /* posterior_rows' sums of exps */
+        y[n] = SENTINEL;
+        double u = log_max_ulp(x, n, y, &bad);
+        tap_ok(bad == 0 && y[n] == SENTINEL, "%s vlog n = %zu: max %.0f ulp from libm (<= %d)",
+               kt->name, n, u, MOE_KERNELS_LOG_ULP);
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < big; i++)  /* every exponent of the normal range */
+        x[i] = unif(1, 2) * pow(2, -1022 + 2045 * (double)i / (double)big);
+    double u = log_max_ulp(x, big, y, &bad);
+    tap_ok(bad == 0, "%s vlog on %zu points of [2^-1022, 2^1023]: max %.0f ulp", kt->name, big,
+           u);
+    bad = 0;
+    for (size_t i = 0; i < big; i++)  /* near 1, where log x ~ x - 1, both sides of sqrt 2 */
+        x[i] = i % 2 ? 1 + unif(-1, 1) * pow(10, -(double)(i % 16))
+                     : unif(0.70, 0.72) * (i % 4 ? 2 : 1);
+    u = log_max_ulp(x, big, y, &bad);
+    tap_ok(bad == 0, "%s vlog near 1 and sqrt(2)/2: max %.0f ulp", kt->name, u);
+    double sp[] = {0.0, -0.0, -1.0, INFINITY, -INFINITY, NAN, 5e-324, 2.2250738585072014e-308,
+                   2.225073858507201e-308, 1.7976931348623157e308, 1.0, 2.0, 0.5, M_SQRT2,
+                   M_SQRT1_2, 1e-300, 1e300};
+    size_t ns = sizeof sp / sizeof *sp;
+    bad = 0;
+    u = log_max_ulp(sp, ns, y, &bad);
+    tap_ok(bad == 0 && y[0] == -INFINITY && y[1] == -INFINITY && isnan(y[2]) &&
+               y[3] == INFINITY && isnan(y[4]) && isnan(y[5]) && y[10] == 0,
+           "%s vlog special values (+-0 -> -inf, negatives and NaN -> NaN, inf, subnormals, "
+           "1 -> 0): max %.0f ulp", kt->name, u);
+    for (size_t i = 0; i < 33; i++)
+        x[i] = unif(1e-3, 1e3);
+    kt->vlog(33, x, y2);
+    kt->vlog(33, x, x);
+    tap_ok(memcmp(x, y2, 33 * sizeof *x) == 0, "%s vlog in place equals out of place",
+           kt->name);
+    y[0] = SENTINEL;
+    kt->vlog(0, x, y);
+    tap_ok(y[0] == SENTINEL, "%s vlog n = 0 writes nothing", kt->name);
+    for (size_t i = 0; i < 7; i++)
+        x[i] = unif(0.1, 30);
+    ref->vlog(7, x, y);
+    int same = 1;
+    for (size_t i = 0; i < 7; i++)
+        same = same && y[i] == log(x[i]);
+    tap_ok(same, "ref vlog is libm's log, bit for bit");
     free(x);
     free(y);
     free(y2);
@@ -492,7 +575,8 @@ static void test_dispatch(void)
             tap_ok(why != NULL && *why, "%s unavailable, with a reason: %s", names[i], why);
             continue;
         }
-        tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->vtanh && t->posterior_rows &&
+        tap_ok(strcmp(t->name, names[i]) == 0 && t->vexp && t->vtanh && t->vlog &&
+                   t->posterior_rows &&
                    t->wgram_rows && t->ger && t->ger_rows && t->dot_rows && t->sgemm &&
                    t->softmax_rows &&
                    t->topk_rows && t->gather_rows && t->act_forward && t->act_backward &&
@@ -508,7 +592,7 @@ static void test_dispatch(void)
         const moe_kernels *below = i == 2 ? moe_kernels_find("avx2", NULL) : ref;
         if (!below)
             below = ref;
-        tap_ok(t->vexp != below->vexp && t->vtanh != below->vtanh &&
+        tap_ok(t->vexp != below->vexp && t->vtanh != below->vtanh && t->vlog != below->vlog &&
                    t->posterior_rows != below->posterior_rows &&
                    t->wgram_rows != below->wgram_rows && t->ger != below->ger &&
                    t->ger_rows != below->ger_rows && t->dot_rows != below->dot_rows,
@@ -945,6 +1029,7 @@ int main(void)
     test_dispatch();
     test_vexp();
     test_vtanh();
+    test_vlog();
     test_posterior();
     test_wgram();
     test_ger();

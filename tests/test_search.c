@@ -400,7 +400,10 @@ static void test_search_rows(void)
                d.search.rows == 49999, "rows searched: 20000 of 60000 by default, 60000 with "
                "all, 1000 as given, 49999 of 49999 by default (%zu, %zu, %zu, %zu)",
                a.search.rows, b.search.rows, c.search.rows, d.search.rows);
-        double tol = 1e-7 * fabs(b.loglik);  /* EM's tolerance is 1e-8 per iteration */
+        /* EM stops at a relative change of 1e-8 per iteration; where it crawls (a rate near
+         * 1) that is farther from the maximum: 1.5e-7 relative was measured here once the
+         * vector log changed the rounding (-12944.5648 against -12944.5629), so 1e-6 */
+        double tol = 1e-6 * fabs(b.loglik);
         tap_ok(fabs(a.loglik - b.loglik) <= tol && fabs(c.loglik - b.loglik) <= tol,
                "the subsamples' fits reach the every-row maximum (%.6f, %.6f; %.6f)",
                a.loglik, c.loglik, b.loglik);

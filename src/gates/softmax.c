@@ -143,10 +143,10 @@ static void softmax_stat_add(const moe_dataset *d, const moe_gate_shape *s,
 }
 
 /* log g and g of rows [R0, R1) in one pass: per chunk the logits (into LOGG), per row the
- * max, the shifted logits (into G), one vexp over the chunk, then the row sums, log g = eta -
- * (max + log sum) and g = exp(eta - max) / sum. The same operations in the same order as
- * log_prob_rows (posterior_rows' reference loop and its ISA versions over the same vexp), so
- * LOGG is bit-identical to it; G costs no further exponential. */
+ * max, the shifted logits (into G), one vexp over the chunk, then the row sums, one vlog of
+ * them, log g = eta - (max + log sum) and g = exp(eta - max) / sum. The same operations in the
+ * same order as log_prob_rows (posterior_rows' reference loop and its ISA versions over the
+ * same vexp and vlog), so LOGG is bit-identical to it; G costs no further exponential. */
 static void softmax_prob_rows(const moe_dataset *d, const moe_gate_shape *s, const double *par,
                               size_t r0, size_t r1, double *logg, double *g)
 {
@@ -168,14 +168,20 @@ static void softmax_prob_rows(const moe_dataset *d, const moe_gate_shape *s, con
                 gc[t * k + i] = e[i] - m;
         }
         kern->vexp(nc * k, gc, gc);
+        double sum[CHUNK], lsum[CHUNK];
         for (size_t t = 0; t < nc; t++) {
-            double *e = lg + t * k, *gt = gc + t * k, sum = 0;
+            const double *gt = gc + t * k;
+            double sm = 0;
             for (size_t i = 0; i < k; i++)
-                sum += gt[i];
-            double l = mx[t] + log(sum);
+                sm += gt[i];
+            sum[t] = sm;
+        }
+        kern->vlog(nc, sum, lsum);
+        for (size_t t = 0; t < nc; t++) {
+            double *e = lg + t * k, *gt = gc + t * k, l = mx[t] + lsum[t];
             for (size_t i = 0; i < k; i++) {
                 e[i] -= l;
-                gt[i] /= sum;
+                gt[i] /= sum[t];
             }
         }
     }

@@ -2,7 +2,8 @@
  * (src/kernels/Makemodule.am) and called only when dispatch.c found the CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vlog (within
+ * MOE_KERNELS_LOG_ULP), vtanh (within
  * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows and dot_rows (bit-identical to ref.c:
  * every product and sum is the reference's own, a separate multiply then add;
  * -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
@@ -10,11 +11,13 @@
  * Its fill function installs sgemm_avx2.c's sgemm and sparse_avx2.c's row loops as well. */
 #include <config.h>
 
+#include <float.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 
 #include "kernels/exp_consts.h"
+#include "kernels/log_consts.h"
 #include "kernels/kernels.h"
 #include "kernels/posterior_impl.h"
 
@@ -77,6 +80,72 @@ static void avx2_vexp(size_t n, const double *x, double *y)
     }
 }
 
+/* log of 4 positive normal finite doubles (log_consts.h; see avx512.c's log_fast); other
+ * lanes give garbage here. The exponent field becomes a double by the 2^52 trick. */
+static inline __m256d log4(__m256d x)
+{
+    const __m256d one = _mm256_set1_pd(1.0);
+    __m256i ix = _mm256_castpd_si256(x);
+    __m256d two52 = _mm256_set1_pd(0x1p52);
+    __m256d kraw = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(ix, 52), _mm256_castpd_si256(two52))),
+        two52);
+    __m256d m = _mm256_castsi256_pd(
+        _mm256_or_si256(_mm256_and_si256(ix, _mm256_set1_epi64x(0x000fffffffffffffLL)),
+                        _mm256_set1_epi64x(0x3ff0000000000000LL)));
+    __m256d big = _mm256_cmp_pd(m, _mm256_set1_pd(MOE_LOG_SQRT2), _CMP_GT_OQ);
+    m = _mm256_blendv_pd(m, _mm256_mul_pd(m, _mm256_set1_pd(0.5)), big);
+    __m256d dk = _mm256_add_pd(_mm256_sub_pd(kraw, _mm256_set1_pd(1023.0)),
+                               _mm256_and_pd(big, one));
+    __m256d f = _mm256_sub_pd(m, one);
+    __m256d s = _mm256_div_pd(f, _mm256_add_pd(_mm256_set1_pd(2.0), f));
+    __m256d z = _mm256_mul_pd(s, s), w = _mm256_mul_pd(z, z);
+    __m256d t1 = _mm256_fmadd_pd(w, _mm256_set1_pd(MOE_LOG_LG6), _mm256_set1_pd(MOE_LOG_LG4));
+    t1 = _mm256_fmadd_pd(w, t1, _mm256_set1_pd(MOE_LOG_LG2));
+    t1 = _mm256_mul_pd(w, t1);
+    __m256d t2 = _mm256_fmadd_pd(w, _mm256_set1_pd(MOE_LOG_LG7), _mm256_set1_pd(MOE_LOG_LG5));
+    t2 = _mm256_fmadd_pd(w, t2, _mm256_set1_pd(MOE_LOG_LG3));
+    t2 = _mm256_fmadd_pd(w, t2, _mm256_set1_pd(MOE_LOG_LG1));
+    t2 = _mm256_mul_pd(z, t2);
+    __m256d r = _mm256_add_pd(t2, t1);
+    __m256d hfsq = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), f), f);
+    __m256d inner = _mm256_add_pd(_mm256_mul_pd(s, _mm256_add_pd(hfsq, r)),
+                                  _mm256_mul_pd(dk, _mm256_set1_pd(MOE_LOG_LN2_LO)));
+    return _mm256_sub_pd(_mm256_mul_pd(dk, _mm256_set1_pd(MOE_LOG_LN2_HI)),
+                         _mm256_sub_pd(_mm256_sub_pd(hfsq, inner), f));
+}
+
+/* Lanes not positive, normal and finite go to libm; the tail through a padded vector. */
+static void avx2_vlog(size_t n, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d v = _mm256_loadu_pd(x + i);
+        __m256d fast = _mm256_and_pd(_mm256_cmp_pd(v, _mm256_set1_pd(DBL_MIN), _CMP_GE_OQ),
+                                     _mm256_cmp_pd(v, _mm256_set1_pd(DBL_MAX), _CMP_LE_OQ));
+        int slow = ~_mm256_movemask_pd(fast) & 0xf;
+        if (slow) {  /* from a copy of the input: Y may be X */
+            double in[4];
+            _mm256_storeu_pd(in, v);
+            _mm256_storeu_pd(y + i, log4(v));
+            while (slow) {
+                int j = __builtin_ctz((unsigned)slow);
+                y[i + j] = log(in[j]);
+                slow &= slow - 1;
+            }
+        } else
+            _mm256_storeu_pd(y + i, log4(v));
+    }
+    if (i < n) {
+        double xin[4] = {1, 1, 1, 1}, out[4];
+        for (size_t j = i; j < n; j++)
+            xin[j - i] = x[j];
+        avx2_vlog(4, xin, out);
+        for (size_t j = i; j < n; j++)
+            y[j] = out[j - i];
+    }
+}
+
 /* tanh of 4 doubles (see avx512.c's tanh_lanes): sign(x) (1 - e) / (1 + e), e = exp(-2 |x|)
  * with its argument held above -700; NaN lanes are passed through. */
 static inline __m256d tanh4(__m256d v)
@@ -108,7 +177,7 @@ static void avx2_vtanh(size_t n, const double *x, double *y)
 static void avx2_posterior_rows(size_t n, size_t k, const double *restrict a,
                                 double *restrict h, double *restrict lp)
 {
-    moe_posterior_rows_with(avx2_vexp, n, k, a, h, lp);
+    moe_posterior_rows_with(avx2_vexp, avx2_vlog, n, k, a, h, lp);
 }
 
 static void avx2_wgram_rows(size_t n, size_t p, const double *restrict x, size_t ldx,
@@ -282,6 +351,7 @@ void moe_kernels_fill_avx2(moe_kernels *t)
 {
     t->name = "avx2";
     t->vexp = avx2_vexp;
+    t->vlog = avx2_vlog;
     t->vtanh = avx2_vtanh;
     t->posterior_rows = avx2_posterior_rows;
     t->wgram_rows = avx2_wgram_rows;

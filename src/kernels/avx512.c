@@ -3,7 +3,8 @@
  * CPU and OS support.
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
- * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vtanh (within
+ * Overrides vexp and posterior_rows (within MOE_KERNELS_EXP_ULP of libm), vlog (within
+ * MOE_KERNELS_LOG_ULP), vtanh (within
  * MOE_KERNELS_TANH_ABS), wgram_rows, ger, ger_rows and dot_rows (bit-identical to ref.c:
  * every product and sum is the reference's own, a separate multiply then add;
  * -ffp-contract=off keeps the compiler from fusing them). Each kernel is a vector
@@ -11,11 +12,13 @@
  * Its fill function installs sgemm_avx512.c's sgemm and sparse_avx512.c's row loops as well. */
 #include <config.h>
 
+#include <float.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 
 #include "kernels/exp_consts.h"
+#include "kernels/log_consts.h"
 #include "kernels/kernels.h"
 #include "kernels/posterior_impl.h"
 
@@ -76,6 +79,66 @@ static void avx512_vexp(size_t n, const double *x, double *y)
         exp_lanes(x + i, y + i, (__mmask8)((1u << (n - i)) - 1));
 }
 
+/* log of positive normal finite lanes (log_consts.h); other lanes give garbage here. */
+static inline __m512d log_fast(__m512d x)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512i ix = _mm512_castpd_si512(x);
+    __m512i k = _mm512_sub_epi64(_mm512_srli_epi64(ix, 52), _mm512_set1_epi64(1023));
+    __m512d m = _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_and_si512(ix, _mm512_set1_epi64(0x000fffffffffffffLL)),
+                        _mm512_set1_epi64(0x3ff0000000000000LL)));
+    __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(MOE_LOG_SQRT2), _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
+    k = _mm512_mask_add_epi64(k, big, k, _mm512_set1_epi64(1));
+    __m512d dk = _mm512_cvtepi64_pd(k);
+    __m512d f = _mm512_sub_pd(m, one);
+    __m512d s = _mm512_div_pd(f, _mm512_add_pd(_mm512_set1_pd(2.0), f));
+    __m512d z = _mm512_mul_pd(s, s), w = _mm512_mul_pd(z, z);
+    __m512d t1 = _mm512_fmadd_pd(w, _mm512_set1_pd(MOE_LOG_LG6), _mm512_set1_pd(MOE_LOG_LG4));
+    t1 = _mm512_fmadd_pd(w, t1, _mm512_set1_pd(MOE_LOG_LG2));
+    t1 = _mm512_mul_pd(w, t1);
+    __m512d t2 = _mm512_fmadd_pd(w, _mm512_set1_pd(MOE_LOG_LG7), _mm512_set1_pd(MOE_LOG_LG5));
+    t2 = _mm512_fmadd_pd(w, t2, _mm512_set1_pd(MOE_LOG_LG3));
+    t2 = _mm512_fmadd_pd(w, t2, _mm512_set1_pd(MOE_LOG_LG1));
+    t2 = _mm512_mul_pd(z, t2);
+    __m512d r = _mm512_add_pd(t2, t1);
+    __m512d hfsq = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), f), f);
+    __m512d inner = _mm512_add_pd(_mm512_mul_pd(s, _mm512_add_pd(hfsq, r)),
+                                  _mm512_mul_pd(dk, _mm512_set1_pd(MOE_LOG_LN2_LO)));
+    return _mm512_sub_pd(_mm512_mul_pd(dk, _mm512_set1_pd(MOE_LOG_LN2_HI)),
+                         _mm512_sub_pd(_mm512_sub_pd(hfsq, inner), f));
+}
+
+/* log of the lanes of LIVE at X into Y (Y may be X); lanes not positive, normal and finite
+ * go to libm. */
+static inline void log_lanes(const double *x, double *y, __mmask8 live)
+{
+    __m512d v = _mm512_maskz_loadu_pd(live, x);
+    __mmask8 fast = _mm512_cmp_pd_mask(v, _mm512_set1_pd(DBL_MIN), _CMP_GE_OQ) &
+                    _mm512_cmp_pd_mask(v, _mm512_set1_pd(DBL_MAX), _CMP_LE_OQ) & live;
+    _mm512_mask_storeu_pd(y, fast, log_fast(v));
+    __mmask8 slow = live & (__mmask8)~fast;
+    if (slow) {  /* from a copy of the input: Y may be X */
+        double in[8];
+        _mm512_storeu_pd(in, v);
+        while (slow) {
+            int j = __builtin_ctz(slow);
+            y[j] = log(in[j]);
+            slow &= (__mmask8)(slow - 1);
+        }
+    }
+}
+
+static void avx512_vlog(size_t n, const double *x, double *y)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        log_lanes(x + i, y + i, 0xff);
+    if (i < n)
+        log_lanes(x + i, y + i, (__mmask8)((1u << (n - i)) - 1));
+}
+
 /* tanh of the lanes of LIVE at X into Y (Y may be X): sign(x) (1 - e) / (1 + e), e =
  * exp(-2 |x|) in (0, 1], its argument held above -700 (where e is below 1e-304 and the
  * quotient rounds to 1), so exp_fast's range always holds; NaN lanes are passed through. */
@@ -104,7 +167,7 @@ static void avx512_vtanh(size_t n, const double *x, double *y)
 static void avx512_posterior_rows(size_t n, size_t k, const double *restrict a,
                                   double *restrict h, double *restrict lp)
 {
-    moe_posterior_rows_with(avx512_vexp, n, k, a, h, lp);
+    moe_posterior_rows_with(avx512_vexp, avx512_vlog, n, k, a, h, lp);
 }
 
 /* wgram_rows for P <= 8 with NV = ceil(P(P+1)/2 / 8) packed vectors held in registers over
@@ -327,6 +390,7 @@ void moe_kernels_fill_avx512(moe_kernels *t)
 {
     t->name = "avx512";
     t->vexp = avx512_vexp;
+    t->vlog = avx512_vlog;
     t->vtanh = avx512_vtanh;
     t->posterior_rows = avx512_posterior_rows;
     t->wgram_rows = avx512_wgram_rows;

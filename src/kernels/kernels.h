@@ -36,10 +36,14 @@ typedef struct moe_kernels {
      * / (1 + e) with e their exp(-2 |x|), within MOE_KERNELS_TANH_ABS of libm's tanh
      * (absolute: near 0 the relative error grows, as 1 - e loses digits). Y may be X. */
     void (*vtanh)(size_t n, const double *x, double *y);
+    /* Y[i] = log(X[i]) for i < N (0 -> -inf, negatives -> NaN, +inf, NaN). ISA versions:
+     * within MOE_KERNELS_LOG_ULP units in the last place of libm's log (fdlibm's polynomial,
+     * log_consts.h; lanes not positive, normal and finite use libm's log). Y may be X. */
+    void (*vlog)(size_t n, const double *x, double *y);
     /* Per-row log-sum-exp and posteriors of an N x K row-major array A of log terms:
      * LP[r] = log sum_i exp(A[r,i]) (max-shifted), and when H is not NULL
-     * H[r,i] = exp(A[r,i] - LP[r]) (N x K). K >= 1. Within the tolerance of vexp (the
-     * reference uses libm's exp and log; ISA versions their vexp and libm's log). */
+     * H[r,i] = exp(A[r,i] - LP[r]) (N x K). K >= 1. Within the tolerance of vexp and vlog
+     * (the reference uses libm's exp and log; ISA versions their vexp and vlog). */
     void (*posterior_rows)(size_t n, size_t k, const double *restrict a, double *restrict h,
                            double *restrict lp);
     /* The weighted Gram statistics of a Gaussian linear expert over N rows: with x_r the row
@@ -132,6 +136,8 @@ typedef struct moe_kernels {
 
 /* Accuracy bound of the ISA vexp against libm's exp, in units in the last place. */
 #define MOE_KERNELS_EXP_ULP 2
+/* Accuracy bound of the ISA vlog against libm's log, in units in the last place. */
+#define MOE_KERNELS_LOG_ULP 2
 /* Accuracy bound of the ISA vtanh against libm's tanh, absolute (|tanh| <= 1). */
 #define MOE_KERNELS_TANH_ABS 1e-15
 

@@ -3,8 +3,8 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Rows are taken in chunks of at most MOE_POST_CHUNK elements: the max of each row and the
- * row sums are taken as in the reference (same order, libm's log), only the exps go through
- * VEXP over the whole chunk at once. Included by one file each, so a static function. */
+ * row sums are taken as in the reference (same order), the exps through VEXP over the whole
+ * chunk at once and the rows' logs through VLOG. Included by one file each, so a static function. */
 #ifndef MOE_KERNELS_POSTERIOR_IMPL_H
 #define MOE_KERNELS_POSTERIOR_IMPL_H
 
@@ -15,10 +15,11 @@
 
 static inline __attribute__((always_inline)) void
 moe_posterior_rows_with(void (*vexp)(size_t, const double *, double *),
+                        void (*vlog)(size_t, const double *, double *),
                         size_t n, size_t k, const double *restrict a, double *restrict h,
                         double *restrict lp)
 {
-    double t[MOE_POST_CHUNK], mx[MOE_POST_CHUNK];
+    double t[MOE_POST_CHUNK], mx[MOE_POST_CHUNK], ls[MOE_POST_CHUNK];
     size_t rows = k <= MOE_POST_CHUNK ? MOE_POST_CHUNK / k : 0;
     if (rows == 0) {  /* K beyond the chunk: the caller's k <= MOE_K_MAX never gets here */
         for (size_t r = 0; r < n; r++) {
@@ -52,7 +53,11 @@ moe_posterior_rows_with(void (*vexp)(size_t, const double *, double *),
             double s = 0;
             for (size_t i = 0; i < k; i++)
                 s += t[r * k + i];
-            double l = mx[r] + log(s);
+            ls[r] = s;
+        }
+        vlog(nc, ls, ls);
+        for (size_t r = 0; r < nc; r++) {
+            double l = mx[r] + ls[r];
             lp[r0 + r] = l;
             for (size_t i = 0; i < k; i++)
                 t[r * k + i] = ac[r * k + i] - l;

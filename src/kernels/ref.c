@@ -17,6 +17,12 @@ static void ref_vexp(size_t n, const double *x, double *y)
         y[i] = exp(x[i]);
 }
 
+static void ref_vlog(size_t n, const double *x, double *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = log(x[i]);
+}
+
 static void ref_vtanh(size_t n, const double *x, double *y)
 {
     for (size_t i = 0; i < n; i++)
@@ -106,6 +112,7 @@ void moe_kernels_fill_ref(moe_kernels *t)
 {
     t->name = "ref";
     t->vexp = ref_vexp;
+    t->vlog = ref_vlog;
     t->vtanh = ref_vtanh;
     t->posterior_rows = ref_posterior_rows;
     t->wgram_rows = ref_wgram_rows;
