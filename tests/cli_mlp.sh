@@ -21,11 +21,7 @@ check "mlp:8 experts on 24 and 109 rows: no spurious-expert warning" \
 ll_mlp=$(sed -n 's/^Log-likelihood: \([-0-9.]*\) .*/\1/p' "$TMPD/mlp-summary")
 
 # The gate's LR test refits the reduced model (a constant gate) by the same search; where the
-# reduced fit is higher, the full search missed its model's best and the summary must say so
-# (measured 2026-12-04 with this build: with the default starts the mlp:8 fit reaches -544.77,
-# the constant gate -551.83, so no note; with --restarts 1 --seed 3 the fit stops at -583.85
-# while the constant gate reaches -533.92, a gap of 50, so the note must be printed: that run
-# below asserts the "missed" case outright, whatever the default run does).
+# reduced fit is higher, the full search missed its model's best and the summary must say so.
 run_status 0 "fit --family mlp:8 -k 2 with the gate's LR test" fit --family mlp:8 -k 2 \
   --json "$TMPD/lrt.json" "$D/mcycle.csv"
 ll=$(jget "$TMPD/lrt.json" loglik); llr=$(jget "$TMPD/lrt.json" gate_lrt[0].loglik_reduced)
@@ -40,16 +36,34 @@ if [ "$missed" = true ]; then
 else
   check "summary: no missed-search note" sh -c "! grep -q 'the search missed' '$TMPD/out'"
 fi
-run_status 0 "fit --family mlp:8 -k 2 --restarts 1 --seed 3 (a search that misses)" fit \
-  --family mlp:8 -k 2 --restarts 1 --seed 3 --json "$TMPD/lrt3.json" "$D/mcycle.csv"
-ll=$(jget "$TMPD/lrt3.json" loglik); llr=$(jget "$TMPD/lrt3.json" gate_lrt[0].loglik_reduced)
-missed=$(jget "$TMPD/lrt3.json" gate_lrt[0].search_missed)
-check "json: search_missed is true ($missed): the reduced fit ($llr) is above the full ($ll)" \
-  awk -v a="$llr" -v b="$ll" -v m="$missed" \
-  'BEGIN { exit !(a != "" && b != "" && m == "true" && a + 0 > b + 0) }'
-check "summary: the note says the search missed this model's best" \
-  grep -q "^Note: a reduced model reached a higher log-likelihood ($(printf %.4f "$llr"))" \
-  "$TMPD/out"
+# The default run's search may or may not miss (measured 2026-12-04: the fit -544.75, the
+# constant gate -551.83, no note), so the check above follows its JSON. One start reaches
+# its model's best far less often: with --restarts 1, seeds 3, 5 and 7 the fit stopped at
+# -583.85, -581.98 and -577.30 while the constant gate reached -572.38, -565.61 and -553.38
+# (seeds 2, 4, 6 did not miss). Which seeds miss moves with the last bit of the arithmetic
+# (a vector log changed two of them), so of these three at least one must miss, and each that
+# does must say so, in the JSON and the summary's note.
+n_missed=0
+for seed in 3 5 7; do
+  run_status 0 "fit --family mlp:8 -k 2 --restarts 1 --seed $seed" fit --family mlp:8 -k 2 \
+    --restarts 1 --seed $seed --json "$TMPD/lrt$seed.json" "$D/mcycle.csv"
+  ll=$(jget "$TMPD/lrt$seed.json" loglik)
+  llr=$(jget "$TMPD/lrt$seed.json" gate_lrt[0].loglik_reduced)
+  missed=$(jget "$TMPD/lrt$seed.json" gate_lrt[0].search_missed)
+  check "seed $seed: search_missed ($missed): the reduced fit ($llr) beat the full ($ll)?" \
+    awk -v a="$llr" -v b="$ll" -v m="$missed" \
+    'BEGIN { exit !(a != "" && b != "" && (m == "true" || m == "false") && (a + 0 > b + 0) == (m == "true")) }'
+  if [ "$missed" = true ]; then
+    n_missed=$((n_missed + 1))
+    check "seed $seed: the note says the search missed this model's best" \
+      grep -q "^Note: a reduced model reached a higher log-likelihood ($(printf %.4f "$llr"))" \
+      "$TMPD/out"
+  else
+    check "seed $seed: no missed-search note" sh -c "! grep -q 'the search missed' '$TMPD/out'"
+  fi
+done
+check "one start: at least one of seeds 3, 5, 7 misses the model's best ($n_missed did)" \
+  test "$n_missed" -ge 1
 run_status 0 "fit --train gd -k 2 (linear experts) on mcycle" fit --train gd -k 2 --restarts 4 \
   --no-lrt -q "$D/mcycle.csv"
 ll_lin=$(sed -n 's/^Log-likelihood: \([-0-9.]*\) .*/\1/p' "$TMPD/out")

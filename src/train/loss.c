@@ -6,12 +6,12 @@
  * stack (nothing of n x K size is written to memory): per chunk, every expert's
  * log-densities (and means), the gate's log-probabilities and probabilities in one call
  * (prob_rows: its exponentials are computed once per row), then per row the loss and the
- * weights a, b, c of the three gradient slots, with the nll's exponentials through the
- * kernel set's vexp over the whole chunk, then one slot call per expert and one for the gate,
- * which takes the probabilities instead of recomputing them. The slots see the chunk as a
+ * weights a, b, c of the three gradient slots, with the nll's exponentials and logarithms
+ * through the kernel set's vexp and vlog over the whole chunk, then one slot call per expert
+ * and one for the gate, which takes the probabilities instead of recomputing them. The slots see the chunk as a
  * data set of its own (a view whose row 0 is the chunk's first row). Rows are visited in
  * increasing order and every sum is taken row by row, so a block's sums do not depend on the
- * chunking or the thread count; with MOE_ARCH=ref (libm's exp) they are those of the
+ * chunking or the thread count; with MOE_ARCH=ref (libm's exp and log) they are those of the
  * unchunked loops of earlier versions, bit for bit. */
 #include <config.h>
 
@@ -24,7 +24,7 @@
 #include "train/loss.h"
 
 /* Doubles of each per-chunk scratch array: a chunk is LOSS_BUF / K rows (256 at K = 4, 16 at
- * K = MOE_K_MAX); seven such arrays (56 KiB) live on the stack of each thread. */
+ * K = MOE_K_MAX); nine such arrays (72 KiB) live on the stack of each thread. */
 #define LOSS_BUF 1024
 
 /* Rows [R0, R1) of D as a data set of R1 - R0 rows (pointers into D's arrays; nothing is
@@ -54,7 +54,7 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
     moe_gate_shape gs = gshape ? *gshape : moe_model_gate_shape(m);
     size_t row0 = gs.row0;
     double logf[LOSS_BUF], mu[LOSS_BUF], logg[LOSS_BUF], g[LOSS_BUF], a[LOSS_BUF];
-    double b[LOSS_BUF], c[LOSS_BUF], mx[LOSS_BUF];
+    double b[LOSS_BUF], c[LOSS_BUF], mx[LOSS_BUF], sums[LOSS_BUF], logs[LOSS_BUF];
     double total = 0;
     int coop_disp = grad && loss == MOE_LOSS_COOPERATIVE && et->dispersion;
     if (coop_disp)  /* the dispersions' competitive gradients, summed over every chunk */
@@ -87,15 +87,20 @@ double moe_loss_rows(moe_loss loss, const moe_dataset *d, const moe_model *m,
             }
             kern->vexp(nc * k, a, a);
             for (size_t r = 0; r < nc; r++) {
-                double *u = a + r * k, wr = v.w ? v.w[r] : 1, s = 0;
+                double s = 0;
                 for (size_t i = 0; i < k; i++)
-                    s += u[i];
+                    s += a[r * k + i];
+                sums[r] = s;
+            }
+            kern->vlog(nc, sums, logs);
+            for (size_t r = 0; r < nc; r++) {
+                double *u = a + r * k, wr = v.w ? v.w[r] : 1, s = sums[r];
                 if (!(s > 0)) {  /* dropped by every expert it keeps: adds nothing */
                     for (size_t i = 0; i < k; i++)
                         c[r * k + i] = u[i] = 0;
                     continue;
                 }
-                total += wr * -(mx[r] + log(s));
+                total += wr * -(mx[r] + logs[r]);
                 for (size_t i = 0; i < k; i++)
                     c[r * k + i] = u[i] = -wr * (u[i] / s);
             }
