@@ -79,23 +79,35 @@ static double ulp_dist(double a, double b)
 
 static const moe_kernels *ref, *kt;
 
-/* Largest ulp error of kt->vexp over X (N values) against libm; counts special mismatches. */
-static double exp_max_ulp(const double *x, size_t n, double *y, size_t *bad)
+/* Largest ulp error of the kernel VF over X (N values) against libm's F; counts the values
+ * off by more than BOUND ulp (NaN must give NaN, an infinity the same infinity). */
+static double max_ulp(void (*vf)(size_t, const double *, double *), double (*f)(double),
+                      double bound, const double *x, size_t n, double *y, size_t *bad)
 {
-    kt->vexp(n, x, y);
+    vf(n, x, y);
     double mx = 0;
     for (size_t i = 0; i < n; i++) {
-        double want = exp(x[i]), u;
+        double want = f(x[i]), u;
         if (isnan(want))
             u = isnan(y[i]) ? 0 : INFINITY;
         else
             u = ulp_dist(y[i], want);
-        if (u > MOE_KERNELS_EXP_ULP)
+        if (u > bound)
             (*bad)++;
         if (u > mx)
             mx = u;
     }
     return mx;
+}
+
+static double exp_max_ulp(const double *x, size_t n, double *y, size_t *bad)
+{
+    return max_ulp(kt->vexp, exp, MOE_KERNELS_EXP_ULP, x, n, y, bad);
+}
+
+static double log_max_ulp(const double *x, size_t n, double *y, size_t *bad)
+{
+    return max_ulp(kt->vlog, log, MOE_KERNELS_LOG_ULP, x, n, y, bad);
 }
 
 static void test_vexp(void)
@@ -150,28 +162,6 @@ static void test_vexp(void)
     free(x);
     free(y);
     free(y2);
-}
-
-/* Largest ulp error of kt->vlog over X (N values) against libm's log; counts the values off
- * by more than MOE_KERNELS_LOG_ULP (NaN must give NaN, infinities the same infinity). */
-static double log_max_ulp(const double *x, size_t n, double *y, size_t *bad)
-{
-    kt->vlog(n, x, y);
-    double mx = 0;
-    for (size_t i = 0; i < n; i++) {
-        double want = log(x[i]), u;
-        if (isnan(want))
-            u = isnan(y[i]) ? 0 : INFINITY;
-        else if (want == 0)  /* log(1): exactly 0 */
-            u = y[i] == 0 ? 0 : INFINITY;
-        else
-            u = ulp_dist(y[i], want);
-        if (u > MOE_KERNELS_LOG_ULP)
-            (*bad)++;
-        if (u > mx)
-            mx = u;
-    }
-    return mx;
 }
 
 static void test_vlog(void)

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "kernels/dot_impl.h"
 #include "kernels/exp_consts.h"
 #include "kernels/log_consts.h"
 #include "kernels/kernels.h"
@@ -320,35 +321,18 @@ static void avx512_ger_rows(size_t n, size_t m, size_t q, const double *restrict
     }
 }
 
-/* The scalar loop of the reference (compiled here without fused multiply-adds), for fewer
- * than 8 outputs or more than DOT_PMAX inputs. */
-static void dot_scalar(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
-                       const double *restrict b, const double *restrict z, size_t ldz,
-                       double *restrict out, size_t ldo)
-{
-    for (size_t r = 0; r < n; r++) {
-        const double *zr = z + r * ldz;
-        for (size_t i = 0; i < m; i++) {
-            const double *wi = w + i * ldw;
-            double e = b ? b[i] : 0;
-            for (size_t l = 0; l < p; l++)
-                e += wi[l] * zr[l];
-            out[r * ldo + i] = e;
-        }
-    }
-}
-
 /* 8 outputs at a time in one vector: their weights transposed into WT (P x 8), each row's
  * sums in order l from B, four rows in flight so that the adds' latencies overlap; the last
  * piece of outputs masked. Fewer than 8 outputs (the linear experts' means, small gates'
- * logits) take the scalar loop: gathering the rows' columns was slower there. */
+ * logits) take the reference's scalar loop (dot_impl.h): gathering the rows' columns was
+ * slower there. */
 #define DOT_PMAX 512
 static void avx512_dot_rows(size_t n, size_t m, size_t p, const double *restrict w, size_t ldw,
                             const double *restrict b, const double *restrict z, size_t ldz,
                             double *restrict out, size_t ldo)
 {
     if (m < 8 || p > DOT_PMAX) {
-        dot_scalar(n, m, p, w, ldw, b, z, ldz, out, ldo);
+        moe_dot_rows_scalar(n, m, p, w, ldw, b, z, ldz, out, ldo);
         return;
     }
     double wt[DOT_PMAX * 8];

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "kernels/dot_impl.h"
 #include "kernels/kernels.h"
 
 static void ref_vexp(size_t n, const double *x, double *y)
@@ -96,16 +97,7 @@ static void ref_dot_rows(size_t n, size_t m, size_t p, const double *restrict w,
                          const double *restrict b, const double *restrict z, size_t ldz,
                          double *restrict out, size_t ldo)
 {
-    for (size_t r = 0; r < n; r++) {
-        const double *zr = z + r * ldz;
-        for (size_t i = 0; i < m; i++) {
-            const double *wi = w + i * ldw;
-            double e = b ? b[i] : 0;
-            for (size_t l = 0; l < p; l++)
-                e += wi[l] * zr[l];
-            out[r * ldo + i] = e;
-        }
-    }
+    moe_dot_rows_scalar(n, m, p, w, ldw, b, z, ldz, out, ldo);
 }
 
 void moe_kernels_fill_ref(moe_kernels *t)
