@@ -78,18 +78,25 @@ int moe_kernels_cpu_has_avx512(void)
 #endif
 }
 
+/* The ISA files' fill functions are compiled with their ISA flags, so the compiler may use
+ * those instructions even to store the table's pointers (GCC merges the stores into one
+ * 512-bit store): they are called only where the CPU runs that set, never just to fill a set
+ * that find() then refuses (that was a SIGILL at start-up on CPUs, and under valgrind, without
+ * AVX-512). */
 static void fill_all(void)
 {
     moe_kernels_fill_ref(&set_ref);
     set_avx2 = set_ref;
     set_avx2.name = "avx2";
 #ifdef MOE_HAVE_AVX2_KERNELS
-    moe_kernels_fill_avx2(&set_avx2);
+    if (moe_kernels_cpu_has_avx2())
+        moe_kernels_fill_avx2(&set_avx2);
 #endif
     set_avx512 = set_avx2;  /* AVX-512 keeps the AVX2 kernels it does not override */
     set_avx512.name = "avx512";
 #ifdef MOE_HAVE_AVX512_KERNELS
-    moe_kernels_fill_avx512(&set_avx512);
+    if (moe_kernels_cpu_has_avx512())
+        moe_kernels_fill_avx512(&set_avx512);
 #endif
 }
 
