@@ -64,17 +64,24 @@ static double Y[N] = {0.4, -1.3, 2.2, 0.1, -0.7, 1.9, 0.5, -2.4, 0.8};
 static double HH[N * 2] = {9, 0.9, 9, 0.3, 9, 0.0, 9, 1.0, 9, 0.55, 9, 2.0, 9, 0.1, 9, 0.75,
                            9, 1.0};
 
-static void test_table(moe_activation act)
+/* X and Y as a data set (no gate inputs, no weights). */
+static moe_dataset small_data(void)
 {
-    const moe_expert_type *t = &moe_expert_mlp;
-    moe_expert_shape s = {NX, H, act};
-    const char *an = act == MOE_ACT_RELU ? "relu" : "tanh";
     moe_dataset d;
     memset(&d, 0, sizeof d);
     d.n = N;
     d.nx = NX;
     d.x = X;
     d.y = Y;
+    return d;
+}
+
+static void test_table(moe_activation act)
+{
+    const moe_expert_type *t = &moe_expert_mlp;
+    moe_expert_shape s = {NX, H, act};
+    const char *an = act == MOE_ACT_RELU ? "relu" : "tanh";
+    moe_dataset d = small_data();
     size_t bs = t->block_size(&s), np = t->nparams(&s);
     tap_int((long)bs, (long)(H * (NX + 1) + H + 2), "%s: block of H(nx+1) + H + 2 doubles", an);
     double par[64], theta[64], logf[N], score[64], st[2000];
@@ -149,12 +156,7 @@ static void test_chunks(moe_activation act)
     const moe_expert_type *t = &moe_expert_mlp;
     moe_expert_shape s = {NX, 1024, act};
     const char *an = act == MOE_ACT_RELU ? "relu" : "tanh";
-    moe_dataset d;
-    memset(&d, 0, sizeof d);
-    d.n = N;
-    d.nx = NX;
-    d.x = X;
-    d.y = Y;
+    moe_dataset d = small_data();
     size_t bs = t->block_size(&s), np = t->nparams(&s);
     double *par = malloc(bs * sizeof *par), *g1 = calloc(2 * np, sizeof *g1);
     double *g2 = calloc(2 * np, sizeof *g2), *m1 = g1 + np, *m2 = g2 + np;

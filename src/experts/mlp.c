@@ -233,13 +233,10 @@ static void mlp_score_rows(const moe_dataset *d, const moe_expert_shape *s, cons
         for (size_t t = 0; t < nc; t++) {  /* rows of h = 0 add exact zeros */
             double hr = h[(c0 + t) * k + i], res = d->y[c0 + t] - mu[t];
             c[t] = hr == 0 ? 0 : hr * res * inv_s2;
-        }
-        add_mean_grad_rows(kern, s, par, d->x + c0 * px, nc, a, da, c, g, grad);
-        for (size_t t = 0; t < nc; t++) {
-            double hr = h[(c0 + t) * k + i], res = d->y[c0 + t] - mu[t];
             if (hr != 0)
                 grad[nw] += hr * (res * res * inv_s2 - 1);
         }
+        add_mean_grad_rows(kern, s, par, d->x + c0 * px, nc, a, da, c, g, grad);
     }
 }
 
