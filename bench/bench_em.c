@@ -3,10 +3,11 @@
  * Copyright (C) 2026 the moefit developers; GPL-3.0-or-later (see COPYING).
  *
  * Usage: bench/bench_em [--n N]... [--large] [--d D] [--k K] [--iter I] [--tol T] [--json]
- *                       [--gate-steps S] [--flexmix] [--srcdir DIR]
+ *                       [--gate-steps S] [--accel] [--flexmix] [--srcdir DIR]
  * Defaults: N = 1e4 and 1e5 (--large adds 1e6; each --n replaces the list), D = 5, K = 4,
  * I = 20, T = 1e-8, S = 0 (moefit's default: one gate Newton step per iteration from
- * MOE_EM_GEM_ROWS rows on, else up to MOE_EM_GATE_STEPS), OMP_NUM_THREADS threads.
+ * MOE_EM_GEM_ROWS rows on, else up to MOE_EM_GATE_STEPS), OMP_NUM_THREADS threads; plain EM
+ * unless --accel (SQUAREM, src/train/squarem.c: what moefit does from MOE_EM_GEM_ROWS rows).
  *
  * Like for like (issue 14): the start is one hard partition of the rows, moefit's k-means on
  * the standardised (x, y) (made outside every timer), given to moefit as 0/1 responsibilities
@@ -27,7 +28,8 @@
  * the experts' weighted Gram matrices of (1, x, y) K (D + 2)(D + 3) / 2, and the gate's
  * gradient and packed exact Hessian (K - 1)(D + 1) + q (q + 1) / 2 with q = (K - 1)(D + 1):
  * 325 for D = 5, K = 4. The share of the limit reached is limit / measured.
- * Passes per iteration: the fused E-step pass plus the gate's Newton passes (w->gate_passes).
+ * Passes per iteration: every pass over the rows (w->passes: the fused E-step pass, the gate's
+ * Newton passes, SQUAREM's passes again after a point not kept).
  * With --json: one line per N with the keys of issue 14 (flexmix keys with --flexmix). */
 #include <config.h>
 
@@ -248,13 +250,14 @@ static flex_result run_flexmix(const char *srcdir, const double *x, const double
 static void usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [--n N]... [--large] [--d D] [--k K] [--iter I] [--tol T] "
-            "[--json] [--gate-steps S] [--flexmix] [--srcdir DIR]\n", prog);
+            "[--json] [--gate-steps S] [--accel] [--flexmix] [--srcdir DIR]\n", prog);
 }
 
 int main(int argc, char **argv)
 {
     int large = 0, flexmix = 0, json = 0;
     size_t iters = 20, d = 5, k = 4, ns = 0, sizes[NS_MAX], gate_steps = 0;
+    int accel = 0;
     double tol = 1e-8;
     const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
     for (int a = 1; a < argc; a++) {
@@ -272,6 +275,8 @@ int main(int argc, char **argv)
             k = (size_t)atol(argv[++a]);
         else if (!strcmp(argv[a], "--gate-steps") && a + 1 < argc)
             gate_steps = (size_t)atol(argv[++a]);
+        else if (!strcmp(argv[a], "--accel"))
+            accel = 1;
         else if (!strcmp(argv[a], "--tol") && a + 1 < argc)
             tol = atof(argv[++a]);
         else if (!strcmp(argv[a], "--n") && a + 1 < argc && ns < NS_MAX)
@@ -322,7 +327,8 @@ int main(int argc, char **argv)
         moe_dataset *ds = moe_model_standardise(sc, data);
         double shift = (double)n * log(sc->y_scale);
         moe_em_params par = {.tol = tol, .max_iter = 1000, .var_floor = 1e-6,
-                             .activation = MOE_ACT_TANH, .gate_steps = gate_steps};
+                             .activation = MOE_ACT_TANH, .gate_steps = gate_steps,
+                             .accel = accel};
         moe_em_work *w = moe_em_alloc(ds, k, &par);
         gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(rng, 1);
@@ -343,21 +349,22 @@ int main(int argc, char **argv)
         double t0 = now();
         int st = moe_em_init_h(w, h);
         double t1 = now();
-        size_t done = 0, passes0 = w->gate_passes;
+        size_t done = 0, passes0 = w->passes;
         while (st == MOE_SUCCESS && done < iters && (st = moe_em_iterate(w)) == MOE_SUCCESS)
             done++;
         double t2 = now(), per = (t2 - t1) / (double)(done ? done : 1);
-        double passes = 1 + (double)(w->gate_passes - passes0) / (double)(done ? done : 1);
+        double passes = (double)(w->passes - passes0) / (double)(done ? done : 1);
         double ll_iter = w->loglik - shift;
         /* to convergence from the same start */
         double t3 = now();
         st = moe_em_init_h(w, h);
+        size_t passes1 = w->passes;
         int t = MOE_CONTINUE;
         while (st == MOE_SUCCESS && (st = moe_em_iterate(w)) == MOE_SUCCESS &&
                (t = moe_em_test(w)) == MOE_CONTINUE)
             ;
         double s_conv = now() - t3, ll_conv = w->loglik - shift;
-        size_t it_conv = w->iter;
+        size_t it_conv = w->iter, passes_conv = w->passes - passes1;
         double limit = fmax((double)(n * (d + 1) * sizeof(double)) / bw,
                             2 * fmas_per_row(d, k) * (double)n / (peak * threads));
         flex_result fr = {NAN, NAN, NAN, NAN, -1};
@@ -365,12 +372,13 @@ int main(int argc, char **argv)
             fr = run_flexmix(srcdir, x, y, n, d, k, part, iters, tol, json);
         if (json) {
             printf("{\"n\": %zu, \"d\": %zu, \"k\": %zu, \"threads\": %d, \"ranks\": 1, "
-                   "\"gate_steps\": %zu, "
+                   "\"gate_steps\": %zu, \"accel\": %d, "
                    "\"s_per_iter\": %.6g, \"passes_per_iter\": %.3g, \"limit_s_per_iter\": %.6g, "
                    "\"share_of_limit\": %.4g, \"loglik\": %.10g, \"iterations\": %zu, "
                    "\"s_to_converge\": %.6g, \"iterations_to_converge\": %zu, "
-                   "\"loglik_converged\": %.10g", n, d, k, threads, gate_steps, per, passes,
-                   limit, limit / per, ll_iter, done, s_conv, it_conv, ll_conv);
+                   "\"passes_to_converge\": %zu, \"loglik_converged\": %.10g", n, d, k,
+                   threads, gate_steps, accel, per, passes, limit, limit / per, ll_iter, done,
+                   s_conv, it_conv, passes_conv, ll_conv);
             if (flexmix)
                 printf(", \"flexmix_s_per_iter\": %.6g, \"flexmix_loglik\": %.10g, "
                        "\"flexmix_s_to_converge\": %.6g, \"flexmix_iterations_to_converge\": %ld, "
@@ -381,9 +389,10 @@ int main(int argc, char **argv)
         } else {
             printf("moefit  N=%zu D=%zu K=%zu threads=%d: %.5f s/iteration (%zu iterations, "
                    "%.2f passes each; start %.3f s), loglik %.6f%s; limit %.2e s (%.1f%% of it)"
-                   "\n        to converge: %.3f s, %zu iterations, loglik %.6f%s\n", n, d, k,
-                   threads, per, done, passes, t1 - t0, ll_iter, st ? " (stopped early)" : "",
-                   limit, 100 * limit / per, s_conv, it_conv, ll_conv,
+                   "\n        to converge: %.3f s, %zu iterations, %zu passes, loglik %.6f%s\n",
+                   n, d, k, threads, per, done, passes, t1 - t0, ll_iter,
+                   st ? " (stopped early)" : "", limit, 100 * limit / per, s_conv, it_conv,
+                   passes_conv, ll_conv,
                    t == MOE_EMAXITER ? " (max_iter)" : "");
             if (flexmix && isfinite(fr.s_per_iter))
                 printf("ratio   N=%zu: flexmix / moefit = %.1f per iteration, %.1f to converge\n",

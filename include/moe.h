@@ -410,6 +410,12 @@ typedef struct moe_fit_options {
                                   10^6 rows then costs about one of 20000 plus one EM run);
                                   N >= 100: a subsample of N rows whenever the data have more;
                                   MOE_SEARCH_ALL_ROWS: always every row */
+    int accel;                 /* EM: SQUAREM acceleration (Varadhan & Roland 2008): after
+                                  every two EM steps an extrapolated point along them, kept
+                                  only where the objective did not fall, so EM stays
+                                  monotone and reaches the same maximum in fewer passes where
+                                  it crawls. 1: on, -1: off, 0 (default): on from 50000 rows
+                                  (the search on their subsample too), else off */
 } moe_fit_options;
 
 /* moe_fit_options.search_rows: the global search runs on every row, however many. */

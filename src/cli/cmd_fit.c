@@ -55,8 +55,11 @@ void cli_fit_help(FILE *fp)
 "      --max-iter=N       EM iterations per start (default 1000)\n"
 "      --gate-ridge=L     L2 penalty on the gate's slopes, standardised scale (default 0)\n"
 "      --gate-steps=N     the gate's Newton steps per EM iteration, at most; 1: one-step\n"
-"                         generalised EM, two passes over the rows per iteration\n"
+"                         generalised EM, one pass over the rows per iteration\n"
 "                         (default auto: 1 from 50000 rows on, else 20)\n"
+"      --accel=A          EM acceleration: squarem (an extrapolated point after every\n"
+"                         two EM steps, kept where the likelihood did not fall) or\n"
+"                         none (default auto: squarem from 50000 rows on)\n"
 "      --min-prior=P      drop experts whose prior share falls below P (default 0)\n"
 "      --var-floor=F      variance floor as a share of var(y) (default 1e-6)\n"
 "      --min-rows=R       an expert on fewer than R effective rows per free parameter,\n"
@@ -280,7 +283,7 @@ enum {
     OPT_EPOCHS, OPT_VALIDATION, OPT_PATIENCE, OPT_CLIP, OPT_SHORT_ITER,
     OPT_KEEP, OPT_NO_MOVES, OPT_NO_LRT, OPT_BOOTSTRAP, OPT_BOOTSTRAP_SEARCH, OPT_GATE,
     OPT_TOP_K, OPT_AUX, OPT_AUX_WEIGHT, OPT_LOAD_WEIGHT, OPT_Z_LOSS, OPT_CAPACITY,
-    OPT_NOISE, OPT_GATE_STEPS, OPT_SEARCH_ROWS
+    OPT_NOISE, OPT_GATE_STEPS, OPT_SEARCH_ROWS, OPT_ACCEL
 };
 
 static const struct option long_options[] = {
@@ -298,6 +301,7 @@ static const struct option long_options[] = {
     {"gate-ridge", required_argument, NULL, OPT_GATE_RIDGE},
     {"gate-steps", required_argument, NULL, OPT_GATE_STEPS},
     {"search-rows", required_argument, NULL, OPT_SEARCH_ROWS},
+    {"accel", required_argument, NULL, OPT_ACCEL},
     {"min-prior", required_argument, NULL, OPT_MIN_PRIOR},
     {"var-floor", required_argument, NULL, OPT_VAR_FLOOR},
     {"min-rows", required_argument, NULL, OPT_MIN_ROWS},
@@ -472,6 +476,17 @@ int cli_fit(int argc, char **argv)
                                 "(not '%s')", optarg);
                 bad = 1;
             }
+            break;
+        case OPT_ACCEL:
+            if (strcmp(optarg, "auto") == 0)
+                fo.accel = 0;
+            else if (strcmp(optarg, "squarem") == 0)
+                fo.accel = 1;
+            else if (strcmp(optarg, "none") == 0)
+                fo.accel = -1;
+            else
+                return cli_usage_error("fit", "--accel must be squarem, none or auto (not "
+                                       "'%s')", optarg);
             break;
         case OPT_MIN_PRIOR:
             bad = cli_parse_double("fit", "--min-prior", optarg, &fo.min_prior);

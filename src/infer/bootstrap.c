@@ -198,7 +198,7 @@ static int replicate(const moe_dataset *d, const moe_model *fit, const moe_fit_o
     }
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor, 0,
                          fit->expert, fit->gate, 0, {0}, fit->hidden, fit->activation,
-                         fit->top_k, NULL, opt->gate_steps};
+                         fit->top_k, NULL, opt->gate_steps, moe_em_accel(opt->accel, db->n)};
     if (!(ds = moe_model_standardise(fit, db)) || !(w = moe_em_alloc(ds, k, &par)) ||
         !(rm = moe_model_copy(fit))) {
         status = MOE_ENOMEM;

@@ -49,6 +49,7 @@ moe_fit_options moe_fit_options_default(void)
     o.gate_ridge = 0;
     o.gate_steps = 0;
     o.search_rows = 0;
+    o.accel = 0;
     o.min_prior = 0;
     o.var_floor = 1e-6;
     o.standard_errors = 1;

@@ -30,12 +30,18 @@
 #include "experts/expert.h"
 #include "gates/gate.h"
 #include "train/em.h"
+#include "train/squarem.h"
 #include "model/estep.h"
 
 /* A block's partials of the E-step pass (w->lpart): log-likelihood, entropy, the K gate sums,
  * the K responsibility sums, then the gate's Q against the previous targets. */
 #define LP_STRIDE(kmax) (3 + 2 * (kmax))
 #define LP_GATE_Q(kmax) (2 + 2 * (kmax))
+
+int moe_em_accel(int accel, size_t n)
+{
+    return accel > 0 || (accel == 0 && n >= MOE_EM_GEM_ROWS);
+}
 
 moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *par)
 {
@@ -99,6 +105,14 @@ moe_em_work *moe_em_alloc(const moe_dataset *d, size_t k, const moe_em_params *p
     w->trace = malloc((par->max_iter + 2) * sizeof *w->trace);
     w->slope = malloc((par->max_iter + 2) * sizeof *w->slope);
     w->coff = malloc(((par->comm ? par->comm->size : 0) + 1) * sizeof *w->coff);
+    if (par->accel) {
+        w->sq = malloc(3 * (moe_squarem_size(w->m) + 1) * sizeof *w->sq);
+        w->msq = moe_model_copy(w->m);
+        if (!w->sq || !w->msq) {
+            moe_em_free(w);
+            return NULL;
+        }
+    }
     if (!w->coff || !w->h || !w->xpart || !w->xstat || !w->npart || !w->nstat || !w->gpart ||
         !w->gstat || !w->gtrial || !w->lpart || !w->theta || !w->etheta || !w->newton ||
         !w->ework || !w->prior || !w->hsum || !w->trace || !w->slope) {
@@ -114,6 +128,8 @@ void moe_em_free(moe_em_work *w)
         return;
     moe_model_free(w->m);
     moe_model_free(w->mtrial);
+    moe_model_free(w->msq);
+    free(w->sq);
     free(w->h);
     free(w->xpart);
     free(w->xstat);
@@ -133,6 +149,15 @@ void moe_em_free(moe_em_work *w)
     free(w->slope);
     free(w->coff);
     free(w);
+}
+
+/* A new run, or a model changed outside the iterations: the next SQUAREM cycle starts
+ * afresh. */
+static void squarem_reset(moe_em_work *w)
+{
+    w->sq_phase = 0;
+    w->sq_after = 0;
+    w->sq_step_max = MOE_SQUAREM_STEP_MAX0;
 }
 
 /* (lambda / 2) * |slopes|^2 of the gate coefficients THETA. */
@@ -161,6 +186,7 @@ static void pass_full(moe_em_work *w, int estep, int gate_q)
     size_t gss = m->gate->stat_size(&w->shape) + (w->ngroups ? w->ngroups - 1 : 0);
     size_t lst = LP_STRIDE(w->kmax);
     m->gate->get_theta(&w->shape, m->gate_par, w->theta);
+    w->passes++;
 #pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
     for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
@@ -243,6 +269,7 @@ static double gate_q(moe_em_work *w, const double *theta, const double *h, int d
     if (k < 2)
         return 0;
     w->gate_passes++;
+    w->passes++;
 #pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
     for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
@@ -336,6 +363,7 @@ static void gate_group_eval(void *ctx, const double *theta, const unsigned char 
     for (size_t g = 0; g < ng; g++)
         deriv |= active[g] == 2;
     w->gate_passes++;
+    w->passes++;
 #pragma omp parallel for schedule(static) if (w->b1 - w->b0 > 1)
     for (size_t b = w->b0; b < w->b1; b++) {
         size_t r0, r1;
@@ -496,6 +524,7 @@ void moe_em_unweighted_h(moe_em_work *w, double *h)
 
 int moe_em_gate_step(moe_em_work *w, const double *h, double *q0, double *q1)
 {
+    squarem_reset(w);
     if (h != w->h) {
         memcpy(w->h, h, w->n * w->k * sizeof *w->h);
         w->h_partial = 0;
@@ -548,6 +577,7 @@ static int init_from_h(moe_em_work *w)
     w->iter = 0;
     w->converged = w->separated = 0;
     w->ridge_experts = w->ridge_gate = w->halvings_failed = w->dropped = 0;
+    squarem_reset(w);
     w->loglik = w->objective = w->prev_objective = -INFINITY;
     w->entropy = 0;
     w->message[0] = 0;
@@ -594,6 +624,7 @@ int moe_em_init_model(moe_em_work *w, const moe_model *start)
     w->iter = 0;
     w->converged = w->separated = 0;
     w->ridge_experts = w->ridge_gate = w->halvings_failed = w->dropped = 0;
+    squarem_reset(w);
     w->message[0] = 0;
     pass_full(w, 1, 0);
     w->prev_objective = -INFINITY;
@@ -674,7 +705,33 @@ static int gate_step_unchecked(moe_em_work *w, double *q0_out)
     return MOE_SUCCESS;
 }
 
-int moe_em_iterate(moe_em_work *w)
+/* The bookkeeping of an iteration whose pass is done: its log-likelihood and slope in the
+ * traces, the objective, and the check that it did not fall. */
+static int end_iteration(moe_em_work *w)
+{
+    w->iter++;
+    w->trace[w->iter - 1] = w->loglik;
+    w->slope[w->iter - 1] = max_slope(w);
+    w->prev_objective = w->objective;
+    w->objective = w->loglik - gate_penalty(w, w->theta);
+    if (!isfinite(w->objective)) {
+        snprintf(w->message, sizeof w->message,
+                 "log-likelihood not finite at iteration %zu", w->iter);
+        return MOE_ENUMERIC;
+    }
+    double drop = w->prev_objective - w->objective;
+    if (isfinite(w->prev_objective) &&
+        drop > 1e-8 * fabs(w->prev_objective) + 1e-10) {
+        snprintf(w->message, sizeof w->message,
+                 "internal error: EM objective decreased by %.3g (from %.17g to %.17g) at "
+                 "iteration %zu", drop, w->prev_objective, w->objective, w->iter);
+        return MOE_ENUMERIC;
+    }
+    return MOE_SUCCESS;
+}
+
+/* One EM iteration: the M-step from the last pass's statistics, then the pass. */
+static int em_step(moe_em_work *w)
 {
     moe_model *m = w->m;
     int one_pass = gate_one_pass(w), st;
@@ -708,24 +765,8 @@ int moe_em_iterate(moe_em_work *w)
         }
         pass_full(w, 1, 0);
     }
-    w->iter++;
-    w->trace[w->iter - 1] = w->loglik;
-    w->slope[w->iter - 1] = max_slope(w);
-    w->prev_objective = w->objective;
-    w->objective = w->loglik - gate_penalty(w, w->theta);
-    if (!isfinite(w->objective)) {
-        snprintf(w->message, sizeof w->message,
-                 "log-likelihood not finite at iteration %zu", w->iter);
-        return MOE_ENUMERIC;
-    }
-    double drop = w->prev_objective - w->objective;
-    if (isfinite(w->prev_objective) &&
-        drop > 1e-8 * fabs(w->prev_objective) + 1e-10) {
-        snprintf(w->message, sizeof w->message,
-                 "internal error: EM objective decreased by %.3g (from %.17g to %.17g) at "
-                 "iteration %zu", drop, w->prev_objective, w->objective, w->iter);
-        return MOE_ENUMERIC;
-    }
+    if ((st = end_iteration(w)) != MOE_SUCCESS)
+        return st;
     /* flexmix's minprior: drop experts whose prior fell below min_prior, smallest first */
     if (w->par.min_prior > 0 && w->k > 1 && m->gate->drop_expert) {
         int any = 0;
@@ -750,6 +791,65 @@ int moe_em_iterate(moe_em_work *w)
         }
     }
     return MOE_SUCCESS;
+}
+
+/* SQUAREM's extrapolated point from the cycle's iterates V0 -> V1 -> V2 (w->sq), and its
+ * pass; kept when the objective there is not below V2's, else back to V2 (w->msq) and its
+ * pass again. Returns 0 without doing anything when there is no point to try (the EM step
+ * then goes on), else 1 with the iteration's status in *ST. */
+static int squarem_extrapolate(moe_em_work *w, int *st)
+{
+    size_t n = moe_squarem_size(w->m);
+    double *v0 = w->sq, *v1 = v0 + n, *v2 = v1 + n;
+    double alpha = moe_squarem_alpha(v0, v1, v2, n, w->sq_step_max);
+    if (alpha == 0)
+        return 0;
+    double obj2 = w->objective;
+    moe_squarem_point(v0, v1, v2, n, alpha, v0);  /* V0 is not needed again */
+    moe_squarem_set(w->m, v0, 0.5 * log(w->par.var_floor));
+    pass_full(w, 1, 0);
+    double obj = w->loglik - gate_penalty(w, w->theta);
+    if (isfinite(obj) && obj >= obj2) {
+        w->accel_steps++;
+        if (alpha == -w->sq_step_max)
+            w->sq_step_max *= MOE_SQUAREM_STEP_GROW;
+    } else {
+        w->accel_rejected++;
+        w->sq_step_max = fmax(1, w->sq_step_max / MOE_SQUAREM_STEP_GROW);
+        moe_em_copy_params(w->m, w->msq);
+        pass_full(w, 1, 0);
+    }
+    w->sq_after = 1;
+    *st = end_iteration(w);
+    return 1;
+}
+
+int moe_em_iterate(moe_em_work *w)
+{
+    w->sq_after = 0;
+    if (!w->sq)
+        return em_step(w);
+    int st;
+    if (w->sq_phase == 2) {
+        w->sq_phase = 0;
+        if (squarem_extrapolate(w, &st))
+            return st;
+    }
+    /* a cycle starts only from an iterate whose pass made h (not from given targets) */
+    if (w->sq_phase == 0 && !w->h_from_estep)
+        return em_step(w);
+    size_t n = moe_squarem_size(w->m), k = w->k;
+    if (w->sq_phase == 0)
+        moe_squarem_get(w->m, w->sq);
+    if ((st = em_step(w)) != MOE_SUCCESS || w->k != k) {  /* an expert dropped: anew */
+        w->sq_phase = 0;
+        return st;
+    }
+    w->sq_phase++;
+    moe_squarem_get(w->m, w->sq + w->sq_phase * n);
+    if (w->sq_phase == 2)
+        moe_em_copy_params(w->msq, w->m);
+    return st;
 }
 
 /* The largest absolute gate slope of the current iterate (standardised scale). */
@@ -818,8 +918,10 @@ int moe_em_test(moe_em_work *w)
     /* When the regimes are separable the gate's likelihood keeps rising as its slopes grow
      * without bound: the MLE is infinite, and EM's gains shrink geometrically, so the relative
      * tolerance stops it. The stop is then reported as separation only when it is real (the
-     * check above); a large slope at a proper finite maximum is an ordinary convergence. */
-    if (t >= 2) {
+     * check above); a large slope at a proper finite maximum is an ordinary convergence.
+     * After a SQUAREM point the change is the extrapolation's, not an EM step's: only EM
+     * steps' changes stop the iterations. */
+    if (t >= 2 && !w->sq_after) {
         double l1 = w->trace[t - 1], l0 = w->trace[t - 2];
         if (fabs(l1 - l0) <= w->par.tol * fabs(l1)) {
             w->separated = separated(w);

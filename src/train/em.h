@@ -70,6 +70,9 @@ typedef struct moe_em_params {
                                               1 is the one-step generalised EM (two passes
                                               per iteration); 0: 1 from MOE_EM_GEM_ROWS
                                               rows on, else MOE_EM_GATE_STEPS */
+    int accel;                             /* 1: SQUAREM (src/train/squarem.c): after every
+                                              two EM steps one extrapolated point, kept
+                                              where the objective did not fall; 0: plain EM */
 } moe_em_params;
 
 typedef struct moe_em_work {
@@ -120,12 +123,25 @@ typedef struct moe_em_work {
     size_t dropped;                /* experts dropped by min_prior */
     size_t gate_passes;            /* passes over the rows for the gate's Newton steps (for
                                       the benchmarks: they vary with the gate's shape) */
+    size_t passes;                 /* passes over the rows of every kind (the benchmarks) */
     double gate_q_step;            /* the gate's Q at the current coefficients against the
                                       targets before the last E-step (its pass's gate_q) */
     int h_from_estep;              /* h is the E-step of the current iterate */
     size_t one_pass_fallbacks;     /* one-pass gate steps taken back (Q fell) */
+    double *sq;                    /* par.accel: 3 parameter vectors (moe_squarem_size at
+                                      kmax), the iterates V0, V1, V2 of a SQUAREM cycle */
+    moe_model *msq;                /* and V2 exactly, should the extrapolation fall short */
+    int sq_phase;                  /* EM steps of the cycle done (2: extrapolate next) */
+    int sq_after;                  /* the last iteration was an extrapolated point */
+    double sq_step_max;            /* the cap on |alpha| */
+    size_t accel_steps;            /* extrapolated points kept */
+    size_t accel_rejected;         /* and not kept (the objective fell: back to V2) */
     char message[256];             /* what the last non-success return was about */
 } moe_em_work;
+
+/* moe_em_params.accel for moe_fit_options.accel ACCEL (1 on, -1 off, 0 auto) on data of N
+ * rows: auto is on from MOE_EM_GEM_ROWS rows (the search on their subsample inherits it). */
+int moe_em_accel(int accel, size_t n);
 
 /* Allocates a workspace for up to K experts on the standardised data set D (with y).
  * NULL when out of memory or the shape is unusable. */

@@ -203,7 +203,8 @@ static int fit_one_k(const moe_dataset *ds, const moe_dataset *dtrain, const moe
     moe_em_params par = {opt->tol, opt->max_iter, opt->gate_ridge, opt->var_floor,
                          opt->min_prior, types->expert, types->gate, 0, {0},
                          types->hidden, types->activation,
-                         types->gate->aux_rows ? opt->top_k : 0, opt->comm, opt->gate_steps};
+                         types->gate->aux_rows ? opt->top_k : 0, opt->comm, opt->gate_steps,
+                         moe_em_accel(opt->accel, ds->n)};
     size_t n = ds->n, k = shape->k;
     char lab[48];  /* what the warnings call this model: "K = 3" or "tree 2x2" */
     if (!moe_tree_format(shape, lab + 5, sizeof lab - 5))
